@@ -1,0 +1,23 @@
+/**
+ * @module
+ * User accounts in D1: look-up by username or id, and password sign-in.
+ */
+import type { Env } from '../env';
+import type { UserRef } from '../session/state';
+import { query } from './db';
+import { verifyPassword } from './passwords';
+
+interface UserRow extends UserRef {
+  password_hash: string;
+}
+
+/** The user with this username and password, or null; an unknown user costs the same time as a wrong password. */
+export async function authenticate(env: Env, username: string, password: string): Promise<UserRef | null> {
+  const row = await query(() =>
+    env.DB.prepare('SELECT id, username, display_name, password_hash FROM users WHERE username = ?')
+      .bind(username)
+      .first<UserRow>(),
+  );
+  const ok = await verifyPassword(password, row?.password_hash ?? null);
+  return ok && row ? { id: row.id, username: row.username, display_name: row.display_name } : null;
+}

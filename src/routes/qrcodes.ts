@@ -1,0 +1,110 @@
+/**
+ * @module
+ * The QR login session's routes: the PC creates a code and long-polls its status; the
+ * phone scans, confirms or cancels. Each validates its input, then asks the session's
+ * Durable Object, which alone decides.
+ */
+import { Hono } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import { openSession } from '../accounts/devices';
+import type { AppEnv } from '../app-env';
+import { requireUser } from '../auth/require-user';
+import { issueToken, seconds, signingKey } from '../auth/tokens';
+import { randomToken, sha256Hex } from '../crypto';
+import { ApiError } from '../errors';
+import { LIMITS, rateLimited, spend } from '../limits/limits';
+import { qrDataUrl } from '../qr/qr-image';
+import { clientIp, deviceOf, requester } from '../request-info';
+import type { Outcome } from '../session/state';
+import { formatUserCode, newUserCode } from '../session/user-code';
+import { afterParam, jsonBody, pollToken, sessionStub, waitParam } from '../validate';
+
+const DEFAULT_QR_TTL_SECONDS = 120;
+
+/** The value of a session object's answer, or the API error it stands for. */
+function unwrap<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  if (outcome.error === 'rate_limited') throw rateLimited(outcome.retryAfter ?? 1);
+  throw new ApiError(outcome.error);
+}
+
+/** Points a fresh code to type at the session; a clash (one in 2.6 × 10^10) just draws again. */
+async function claimUserCode(env: AppEnv['Bindings'], qrcodeId: string, expiresAt: number): Promise<string> {
+  for (;;) {
+    const code = newUserCode();
+    if (await env.USER_CODE.get(env.USER_CODE.idFromName(code)).claim(qrcodeId, expiresAt)) return code;
+  }
+}
+
+/** Resolves `:id` to its session object, or 400 before any object wakes. */
+const withSession = createMiddleware<AppEnv>(async (c, next) => {
+  c.set('session', sessionStub(c.env, c.req.param('id') ?? ''));
+  await next();
+});
+
+export const qrcodes = new Hono<AppEnv>()
+  .post('/', async (c) => {
+    await spend(c.env, LIMITS.createQrcode, clientIp(c));
+    const origin = c.env.PUBLIC_ORIGIN?.replace(/\/+$/, '') || new URL(c.req.url).origin;
+    const ttlMs = seconds(c.env.QR_TTL_SECONDS, DEFAULT_QR_TTL_SECONDS) * 1000;
+    const id = c.env.LOGIN_SESSION.newUniqueId();
+    const qrcodeId = id.toString();
+    const token = randomToken(32);
+    const userCode = await claimUserCode(c.env, qrcodeId, Date.now() + ttlMs);
+    const view = await c.env.LOGIN_SESSION.get(id).create({
+      pollHash: await sha256Hex(token),
+      ttlMs,
+      requester: requester(c),
+      matchCode: c.env.MATCH_CODE === 'on',
+      userCode,
+    });
+    const scanUrl = `${origin}/confirm?id=${qrcodeId}`;
+    return c.json(
+      {
+        qrcode_id: qrcodeId,
+        poll_token: token,
+        scan_url: scanUrl,
+        img: qrDataUrl(scanUrl),
+        user_code: formatUserCode(userCode),
+        verification_url: `${origin}/link`,
+        status: view.status,
+        version: view.version,
+        expires_at: view.expires_at,
+      },
+      201,
+    );
+  })
+
+  .get('/:id/status', withSession, async (c) => {
+    const stub = c.get('session');
+    const token = pollToken(c);
+    const after = afterParam(c.req.query('after'));
+    const waitMs = waitParam(c.req.query('wait'));
+    // Check the key before the object hands the token out: a misconfigured Worker must not
+    // end a session whose token it then cannot sign.
+    signingKey(c.env);
+    const { deliver, ...view } = unwrap(await stub.status(await sha256Hex(token), after, waitMs));
+    if (!deliver) return c.json(view);
+    const sid = await openSession(c.env, deliver.user, 'qrcode', deviceOf(deliver.requester));
+    return c.json({ ...view, token: await issueToken(c.env, deliver.user, sid), user: deliver.user });
+  })
+
+  .post('/:id/scan', withSession, requireUser, async (c) => {
+    const stub = c.get('session');
+    return c.json(unwrap(await stub.scan(c.get('user'))));
+  })
+
+  .post('/:id/confirm', withSession, requireUser, async (c) => {
+    const stub = c.get('session');
+    const body = await jsonBody(c, true);
+    const match = body.match_code;
+    if (match !== undefined && (typeof match !== 'string' || !/^\d{2}$/.test(match))) {
+      throw new ApiError('invalid_request', '`match_code` must be two digits.');
+    }
+    return c.json(unwrap(await stub.confirm(c.get('user'), match)));
+  })
+
+  .post('/:id/cancel', withSession, requireUser, async (c) => {
+    const stub = c.get('session');
+    return c.json(unwrap(await stub.cancel(c.get('user'))));
+  });
