@@ -6,5 +6,9 @@ declare global {
       /** Test-only: the migrations and the demo seed, applied by `apply-migrations.ts`. */
       TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
     }
+    interface GlobalProps {
+      mainModule: typeof import('../src/index');
+      durableNamespaces: 'LoginSession' | 'RateLimiter' | 'UserCode';
+    }
   }
 }
