@@ -1,0 +1,223 @@
+/**
+ * Beyond the seed: a code to type, number matching, and linked devices with sign-out.
+ */
+import { runDurableObjectAlarm } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { app } from '../src/app';
+import {
+  act,
+  ageSession,
+  api,
+  bearer,
+  createQr,
+  errorOf,
+  freshIp,
+  login,
+  ORIGIN,
+  postJson,
+  type QrBody,
+  sessionObject,
+  status,
+} from './helpers';
+
+const resolve = (token: string, userCode: unknown) =>
+  postJson('/api/codes/resolve', { user_code: userCode }, bearer(token));
+
+describe('a code to type', () => {
+  it('resolves, in any case and with or without the dash, to the QR id', async () => {
+    const qr = await createQr();
+    const { token } = await login();
+    for (const typed of [
+      qr.user_code,
+      qr.user_code.toLowerCase(),
+      qr.user_code.replace('-', ''),
+      ` ${qr.user_code} `,
+    ]) {
+      const res = await resolve(token, typed);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ qrcode_id: qr.qrcode_id });
+    }
+    // …and the phone continues exactly as if it had scanned.
+    expect((await act(qr, 'scan', token)).status).toBe(200);
+  });
+
+  it('is unknown once its QR has ended', async () => {
+    const { token } = await login();
+    const cancelled = await createQr();
+    await act(cancelled, 'scan', token);
+    await act(cancelled, 'cancel', token);
+    await ageSession(cancelled, 31_000);
+    await runDurableObjectAlarm(sessionObject(cancelled));
+    expect(await errorOf(await resolve(token, cancelled.user_code))).toMatchObject({
+      status: 404,
+      error: 'invalid_user_code',
+    });
+  });
+
+  it('is unknown once its QR has expired', async () => {
+    const { token } = await login('dong', '111');
+    const qr = await createQr();
+    const codeObject = env.USER_CODE.get(env.USER_CODE.idFromName(qr.user_code.replace('-', '')));
+    expect(await runDurableObjectAlarm(codeObject)).toBe(true);
+    expect(await errorOf(await resolve(token, qr.user_code))).toMatchObject({
+      status: 404,
+      error: 'invalid_user_code',
+    });
+  });
+
+  it('needs a signed-in user', async () => {
+    const qr = await createQr();
+    expect(await errorOf(await postJson('/api/codes/resolve', { user_code: qr.user_code }))).toMatchObject({
+      status: 401,
+    });
+  });
+
+  it('after five wrong guesses by one user, every code is 429, even the right one', async () => {
+    const qr = await createQr();
+    const { token } = await login('guang', '222');
+    for (const guess of ['BCDF-GHJK', 'ZZZZ-ZZZZ', 'not a code', 'BBBB-BBBB', 'CCCC-CCCC']) {
+      expect(await errorOf(await resolve(token, guess))).toMatchObject({ status: 404, error: 'invalid_user_code' });
+    }
+    const refused = await resolve(token, qr.user_code);
+    expect(await errorOf(refused)).toMatchObject({ status: 429, error: 'rate_limited' });
+    expect(Number(refused.headers.get('Retry-After'))).toBeGreaterThan(0);
+    // Another user is not locked out.
+    const other = await login('dong', '111');
+    expect((await resolve(other.token, qr.user_code)).status).toBe(200);
+  });
+
+  it('refuses a body without a string code', async () => {
+    const { token } = await login();
+    for (const value of [undefined, 42, 'X'.repeat(100)]) {
+      expect(await errorOf(await resolve(token, value))).toMatchObject({ status: 400, error: 'invalid_request' });
+    }
+  });
+});
+
+describe('number matching (MATCH_CODE=on)', () => {
+  async function matchingQr(): Promise<QrBody> {
+    const res = await app.fetch(
+      new Request(`${ORIGIN}/api/qrcodes`, { method: 'POST', headers: { 'CF-Connecting-IP': freshIp() } }),
+      { ...env, MATCH_CODE: 'on' },
+    );
+    return res.json();
+  }
+
+  async function scannedWithChoices() {
+    const qr = await matchingQr();
+    const { token } = await login();
+    const scan = (await (await act(qr, 'scan', token)).json()) as { match_choices: string[] };
+    const pc = (await (await status(qr)).json()) as { match_code: string };
+    return { qr, token, choices: scan.match_choices, code: pc.match_code };
+  }
+
+  it('the PC shows two digits after the scan, the phone is offered three that include them', async () => {
+    const qr = await matchingQr();
+    expect(await (await status(qr)).json()).not.toHaveProperty('match_code');
+    const { token } = await login();
+    await act(qr, 'scan', token);
+    const { choices, code } = await scannedWithChoices();
+    expect(code).toMatch(/^\d\d$/);
+    expect(choices).toHaveLength(3);
+    expect(new Set(choices).size).toBe(3);
+    expect(choices).toContain(code);
+    for (const choice of choices) expect(choice).toMatch(/^\d\d$/);
+  });
+
+  it('the right pick confirms', async () => {
+    const { qr, token, code } = await scannedWithChoices();
+    expect(await (await act(qr, 'confirm', token, { match_code: code })).json()).toMatchObject({
+      status: 'scan-confirm',
+    });
+    expect(await (await status(qr)).json()).toHaveProperty('token');
+  });
+
+  it('a wrong pick ends the session as scan-cancel with 409 match_failed', async () => {
+    const { qr, token, code, choices } = await scannedWithChoices();
+    const wrong = choices.find((c) => c !== code);
+    expect(await errorOf(await act(qr, 'confirm', token, { match_code: wrong }))).toMatchObject({
+      status: 409,
+      error: 'match_failed',
+    });
+    expect(await (await status(qr)).json()).toMatchObject({ status: 'scan-cancel', version: 2 });
+    expect(await errorOf(await act(qr, 'confirm', token, { match_code: code }))).toMatchObject({ status: 409 });
+  });
+
+  it('a missing pick is 400 and leaves the session as it was', async () => {
+    const { qr, token, code } = await scannedWithChoices();
+    expect(await errorOf(await act(qr, 'confirm', token))).toMatchObject({ status: 400, error: 'invalid_request' });
+    expect(await errorOf(await act(qr, 'confirm', token, { match_code: 47 }))).toMatchObject({ status: 400 });
+    expect(await (await status(qr)).json()).toMatchObject({ status: 'scan-wait-confirm', version: 1 });
+    expect((await act(qr, 'confirm', token, { match_code: code })).status).toBe(200);
+  });
+
+  it('the order of the choices does not give the answer away', async () => {
+    const positions = new Set<number>();
+    for (let i = 0; i < 12 && positions.size < 2; i++) {
+      const { choices, code } = await scannedWithChoices();
+      positions.add(choices.indexOf(code));
+    }
+    expect(positions.size).toBeGreaterThan(1);
+  });
+});
+
+describe('linked devices', () => {
+  const sessions = async (token: string) =>
+    (await (await api('/api/sessions', { headers: bearer(token) })).json()) as Array<Record<string, unknown>>;
+
+  async function qrLogin(phoneToken: string) {
+    const qr = await createQr({ 'User-Agent': 'PC-under-test' });
+    await act(qr, 'scan', phoneToken);
+    await act(qr, 'confirm', phoneToken);
+    return ((await (await status(qr)).json()) as { token: string }).token;
+  }
+
+  it('every token has a session of its own: password and QR logins are listed', async () => {
+    const phone = await login();
+    const pc = await qrLogin(phone.token);
+    const list = await sessions(phone.token);
+    const sidOf = (token: string) => JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sid;
+    const mine = list.find((s) => s.sid === sidOf(phone.token));
+    const theirs = list.find((s) => s.sid === sidOf(pc));
+    expect(mine).toMatchObject({ via: 'password', current: true });
+    expect(theirs).toMatchObject({ via: 'qrcode', current: false, user_agent: 'PC-under-test' });
+    expect(theirs).toHaveProperty('created_at');
+    expect(theirs).toHaveProperty('place');
+    expect(theirs).toHaveProperty('ip');
+  });
+
+  it('signing a device out revokes its token at once, everywhere', async () => {
+    const phone = await login();
+    const pc = await qrLogin(phone.token);
+    const pcSid = JSON.parse(atob(pc.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sid;
+    expect((await api('/api/me', { headers: bearer(pc) })).status).toBe(200);
+    const res = await api(`/api/sessions/${pcSid}`, { method: 'DELETE', headers: bearer(phone.token) });
+    expect(res.status).toBe(204);
+    expect(await errorOf(await api('/api/me', { headers: bearer(pc) }))).toMatchObject({
+      status: 401,
+      error: 'unauthorized',
+    });
+    const qr = await createQr();
+    expect(await errorOf(await act(qr, 'scan', pc))).toMatchObject({ status: 401, error: 'unauthorized' });
+    expect((await sessions(phone.token)).some((s) => s.sid === pcSid)).toBe(false);
+  });
+
+  it('a revoked token cannot confirm a scan it made', async () => {
+    const phone = await login();
+    const qr = await createQr();
+    await act(qr, 'scan', phone.token);
+    expect((await api('/api/logout', { method: 'POST', headers: bearer(phone.token) })).status).toBe(204);
+    expect(await errorOf(await act(qr, 'confirm', phone.token))).toMatchObject({ status: 401 });
+    expect(await errorOf(await api('/api/me', { headers: bearer(phone.token) }))).toMatchObject({ status: 401 });
+  });
+
+  it("one user cannot sign out another's session: 404, and it stays live", async () => {
+    const dong = await login('dong', '111');
+    const guang = await login('guang', '222');
+    const guangSid = JSON.parse(atob(guang.token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sid;
+    const res = await api(`/api/sessions/${guangSid}`, { method: 'DELETE', headers: bearer(dong.token) });
+    expect(await errorOf(res)).toMatchObject({ status: 404, error: 'not_found' });
+    expect((await api('/api/me', { headers: bearer(guang.token) })).status).toBe(200);
+  });
+});
