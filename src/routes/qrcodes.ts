@@ -11,7 +11,7 @@ import type { AppEnv } from '../app-env';
 import { requireUser } from '../auth/require-user';
 import { issueToken, seconds, signingKey } from '../auth/tokens';
 import { randomToken, sha256Hex } from '../crypto';
-import { ApiError } from '../errors';
+import { ApiError, UnavailableError } from '../errors';
 import { LIMITS, rateLimited, spend } from '../limits/limits';
 import { qrDataUrl } from '../qr/qr-image';
 import { clientIp, deviceOf, requester } from '../request-info';
@@ -21,8 +21,18 @@ import { afterParam, jsonBody, pollToken, sessionStub, waitParam } from '../vali
 
 const DEFAULT_QR_TTL_SECONDS = 120;
 
-/** The value of a session object's answer, or the API error it stands for. */
-function unwrap<T>(outcome: Outcome<T>): T {
+/**
+ * The value of a session object's answer, or the API error it stands for. An object that
+ * fails mid-call (reset, evicted with the request in flight, overloaded) is a 503: its state
+ * is in storage, so the client's retry continues where it was.
+ */
+async function ask<T>(call: Promise<Outcome<T>>): Promise<T> {
+  let outcome: Outcome<T>;
+  try {
+    outcome = await call;
+  } catch (err) {
+    throw new UnavailableError(`session object: ${err instanceof Error ? err.message : String(err)}`);
+  }
   if (outcome.ok) return outcome.value;
   if (outcome.error === 'rate_limited') throw rateLimited(outcome.retryAfter ?? 1);
   throw new ApiError(outcome.error);
@@ -83,7 +93,7 @@ export const qrcodes = new Hono<AppEnv>()
     // Check the key before the object hands the token out: a misconfigured Worker must not
     // end a session whose token it then cannot sign.
     signingKey(c.env);
-    const { deliver, ...view } = unwrap(await stub.status(await sha256Hex(token), after, waitMs));
+    const { deliver, ...view } = await ask(stub.status(await sha256Hex(token), after, waitMs));
     if (!deliver) return c.json(view);
     const sid = await openSession(c.env, deliver.user, 'qrcode', deviceOf(deliver.requester));
     return c.json({ ...view, token: await issueToken(c.env, deliver.user, sid), user: deliver.user });
@@ -91,7 +101,7 @@ export const qrcodes = new Hono<AppEnv>()
 
   .post('/:id/scan', withSession, requireUser, async (c) => {
     const stub = c.get('session');
-    return c.json(unwrap(await stub.scan(c.get('user'))));
+    return c.json(await ask(stub.scan(c.get('user'))));
   })
 
   .post('/:id/confirm', withSession, requireUser, async (c) => {
@@ -101,10 +111,10 @@ export const qrcodes = new Hono<AppEnv>()
     if (match !== undefined && (typeof match !== 'string' || !/^\d{2}$/.test(match))) {
       throw new ApiError('invalid_request', '`match_code` must be two digits.');
     }
-    return c.json(unwrap(await stub.confirm(c.get('user'), match)));
+    return c.json(await ask(stub.confirm(c.get('user'), match)));
   })
 
   .post('/:id/cancel', withSession, requireUser, async (c) => {
     const stub = c.get('session');
-    return c.json(unwrap(await stub.cancel(c.get('user'))));
+    return c.json(await ask(stub.cancel(c.get('user'))));
   });
