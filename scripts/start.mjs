@@ -5,16 +5,18 @@
  * log line, no file watching, no inspector, no dev registry). Same bindings, secrets
  * (`.dev.vars`) and local storage (`.wrangler/state`) as `wrangler dev`.
  *
- *   npm start -- [--port 8787] [--ip localhost] [--var K:V]... [--persist-to DIR] [--direct]
+ *   npm start -- [--port 8787] [--ip localhost] [--var K:V]... [--persist-to DIR] [--direct] [--bundle FILE]
  *
  * Steps: bundle with `wrangler deploy --dry-run`, start workerd, apply the D1 migrations and
  * the demo accounts to local storage (like `npm run db:local`), then say where it listens.
  * `--direct` serves the Worker's own workerd socket instead of Miniflare's entry worker:
  * a little faster, but then nothing sets `CF-Connecting-IP`, so every client shares one
- * rate-limit key. Kept for the benchmark's comparison; not for real use.
+ * rate-limit key. Kept for the benchmark's comparison; not for real use. `--bundle FILE`
+ * serves a bundle that `wrangler deploy --dry-run --outdir` already made (the benchmark
+ * builds once for its several servers).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -25,13 +27,15 @@ process.env.WRANGLER_SEND_METRICS ??= 'false';
 
 function usage(message) {
   if (message) console.error(`npm start: ${message}`);
-  console.error('usage: npm start -- [--port N] [--ip ADDR] [--var KEY:VALUE]... [--persist-to DIR] [--direct]');
+  console.error(
+    'usage: npm start -- [--port N] [--ip ADDR] [--var KEY:VALUE]... [--persist-to DIR] [--direct] [--bundle FILE]',
+  );
   process.exit(2);
 }
 
 /** `wrangler dev`'s own spelling of the arguments: `--port 8787` or `--port=8787`, `--var K:V` repeatable. */
 export function parseArgs(argv) {
-  const opts = { port: 8787, ip: 'localhost', vars: {}, persistTo: '.wrangler/state', direct: false };
+  const opts = { port: 8787, ip: 'localhost', vars: {}, persistTo: '.wrangler/state', direct: false, bundle: null };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value;
@@ -65,6 +69,10 @@ export function parseArgs(argv) {
       case '--direct':
         opts.direct = true;
         break;
+      case '--bundle':
+        // Must lie inside the project: workerd names modules by their path from its root.
+        opts.bundle = path.resolve(next());
+        break;
       case '--help':
       case '-h':
         usage();
@@ -81,7 +89,7 @@ const wranglerBin = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
 const requireFromWrangler = createRequire(path.join(ROOT, 'node_modules/wrangler/package.json'));
 
 /** The production bundle: exactly what `wrangler deploy` would upload. */
-function bundle(outdir) {
+export function bundle(outdir) {
   mkdirSync(outdir, { recursive: true });
   const run = spawnSync(process.execPath, [wranglerBin, 'deploy', '--dry-run', '--outdir', outdir], {
     encoding: 'utf8',
@@ -131,7 +139,9 @@ export async function start(opts) {
     pathToFileURL(requireFromWrangler.resolve('wrangler'))
   );
   const config = unstable_readConfig({ config: 'wrangler.toml' });
-  const scriptPath = bundle(path.join(ROOT, '.wrangler/tmp/start-bundle'));
+  // One bundle directory per process, so that two instances can start side by side.
+  const bundleDir = opts.bundle ? null : path.join(ROOT, `.wrangler/tmp/start-bundle-${process.pid}`);
+  const scriptPath = opts.bundle ?? bundle(bundleDir);
   // Bindings, Durable Objects, D1, assets and `.dev.vars` exactly as `wrangler dev` reads them.
   const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
   const persistRoot = path.resolve(opts.persistTo, 'v3');
@@ -169,12 +179,16 @@ export async function start(opts) {
     path.join(ROOT, d1.migrations_dir ?? 'migrations'),
     path.join(ROOT, 'seed/demo-users.sql'),
   );
-  return { mf, url, applied, persistRoot };
+  const dispose = async () => {
+    await mf.dispose();
+    if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+  };
+  return { mf, url, applied, persistRoot, dispose };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const opts = parseArgs(process.argv.slice(2));
-  const { mf, url, applied, persistRoot } = await start(opts);
+  const { url, applied, persistRoot, dispose } = await start(opts);
   if (applied.length) console.log(`Applied D1 migrations: ${applied.join(', ')}`);
   const vars = Object.keys(opts.vars);
   console.log(
@@ -184,7 +198,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    await mf.dispose();
+    await dispose();
     process.exit(0);
   };
   process.on('SIGINT', stop);

@@ -1,0 +1,351 @@
+#!/usr/bin/env node
+/**
+ * The load generator of `npm run bench`, run as its own process so that it never shares an
+ * event loop with the server it measures. `bench/run.mjs` sends it one task at a time over
+ * IPC (`{ task, ...args }`) and gets back one result object. Clients are plain HTTP over
+ * loopback through one undici Agent with no cap on connections.
+ */
+import { Agent, request } from 'undici';
+
+const agent = new Agent({
+  connections: null,
+  pipelining: 1,
+  keepAliveTimeout: 120_000,
+  keepAliveMaxTimeout: 120_000,
+  headersTimeout: 120_000,
+  bodyTimeout: 120_000,
+  connect: { timeout: 30_000 },
+});
+
+const now = () => performance.now();
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const PC_UA = 'Mozilla/5.0 (X11; Linux x86_64) qrcode-login-bench';
+
+/** One request; the body parsed as JSON when there is one. */
+async function call(base, method, path, headers = {}, body, signal) {
+  const res = await request(base + path, {
+    method,
+    signal,
+    dispatcher: agent,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.body.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {}
+  return { status: res.statusCode, json };
+}
+
+class Failure extends Error {}
+function expectStatus(res, status, what) {
+  if (res.status !== status) throw new Failure(`${what}: ${res.status} ${JSON.stringify(res.json)?.slice(0, 200)}`);
+  return res.json;
+}
+
+const createQr = async (base) =>
+  expectStatus(await call(base, 'POST', '/api/qrcodes', { 'user-agent': PC_UA }), 201, 'create');
+const poll = (base, qr, query = '', signal) =>
+  call(
+    base,
+    'GET',
+    `/api/qrcodes/${qr.qrcode_id}/status${query}`,
+    { 'x-poll-token': qr.poll_token },
+    undefined,
+    signal,
+  );
+const act = (base, qr, step, phone) =>
+  call(base, 'POST', `/api/qrcodes/${qr.qrcode_id}/${step}`, { authorization: `Bearer ${phone}` });
+
+/** Runs `worker(i)` for i = 0 … n-1 with at most `concurrency` at a time. */
+async function pool(n, concurrency, worker) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, concurrency) }, async () => {
+      while (next < n) await worker(next++);
+    }),
+  );
+}
+
+/**
+ * 1. Notification latency: the PC waits on a long-poll (or polls `status` once a second, the
+ * way the seed's tutorial page does); the phone confirms; the time from the confirm's answer
+ * to the PC holding its token. Each login is then asked once more: a second token is a
+ * duplicate, and the answer must be 410.
+ */
+async function latency({ base, phone, logins, concurrency, mode, parkMs = 10 }) {
+  const fromAnswer = [];
+  const fromSent = [];
+  const errors = [];
+  let duplicates = 0;
+  let requests = 0;
+  await pool(logins, concurrency, async () => {
+    try {
+      const qr = await createQr(base);
+      if (mode === 'longpoll') {
+        expectStatus(await act(base, qr, 'scan', phone), 200, 'scan');
+        let tokenAt = 0;
+        const waiting = poll(base, qr, '?after=1&wait=30').then((res) => {
+          tokenAt = now();
+          return res;
+        });
+        waiting.catch(() => {}); // awaited below; a failure before then must not go unhandled
+        requests += 4;
+        await sleep(parkMs); // let the poll reach the session object and wait there
+        const sent = now();
+        expectStatus(await act(base, qr, 'confirm', phone), 200, 'confirm');
+        const answered = now();
+        const got = expectStatus(await waiting, 200, 'long-poll');
+        if (!got.token) throw new Failure(`long-poll answered ${got.status} without a token`);
+        fromAnswer.push(tokenAt - answered);
+        fromSent.push(tokenAt - sent);
+      } else {
+        // The tutorial page: a status request every second from the moment the QR is shown.
+        let stop = false;
+        let tokenAt = 0;
+        let tokens = 0;
+        const polling = (async () => {
+          for (;;) {
+            await sleep(1000);
+            if (stop) return;
+            requests++;
+            const res = await poll(base, qr);
+            if (res.status === 200 && res.json.token) {
+              tokens++;
+              tokenAt = now();
+              return;
+            }
+            if (res.status !== 200) throw new Failure(`poll: ${res.status}`);
+          }
+        })();
+        // The phone scans at once and confirms at a random moment within the next second.
+        expectStatus(await act(base, qr, 'scan', phone), 200, 'scan');
+        await sleep(Math.random() * 1000);
+        const sent = now();
+        expectStatus(await act(base, qr, 'confirm', phone), 200, 'confirm');
+        const answered = now();
+        requests += 3;
+        await Promise.race([polling, sleep(10_000).then(() => (stop = true))]);
+        if (!tokens) throw new Failure('the polling PC never got its token');
+        fromAnswer.push(tokenAt - answered);
+        fromSent.push(tokenAt - sent);
+      }
+      const again = await poll(base, qr);
+      requests++;
+      if (again.json?.token) duplicates++;
+      else if (again.status !== 410) throw new Failure(`after the token, status answered ${again.status}`);
+    } catch (err) {
+      errors.push(String(err.message ?? err));
+    }
+  });
+  return {
+    logins,
+    concurrency,
+    mode,
+    fromAnswer,
+    fromSent,
+    errors: errors.length,
+    errorSamples: errors.slice(0, 5),
+    duplicates,
+    requests,
+  };
+}
+
+/** 2. Requests that waiting PCs make while nobody scans, over `seconds`. */
+async function waiting({ base, pcs, seconds, mode }) {
+  const end = now() + seconds * 1000;
+  // At the end of the window, a long-poll still waiting is abandoned (it was counted when sent).
+  const stop = AbortSignal.timeout(seconds * 1000 + 50);
+  const perPc = await Promise.all(
+    Array.from({ length: pcs }, async () => {
+      const qr = await createQr(base);
+      const times = [];
+      const errors = [];
+      while (now() < end) {
+        times.push(now());
+        try {
+          const res = mode === 'longpoll' ? await poll(base, qr, '?after=0', stop) : await poll(base, qr);
+          if (res.status !== 200) errors.push(res.status);
+        } catch (err) {
+          if (!stop.aborted) errors.push(String(err.message ?? err));
+          break;
+        }
+        if (mode !== 'longpoll') await sleep(Math.max(0, 1000 - (now() - times.at(-1))));
+      }
+      return { times, errors };
+    }),
+  );
+  // Steady state: a minute over the mean gap between one PC's successive requests.
+  const gaps = perPc.flatMap(({ times }) => times.slice(1).map((t, i) => t - times[i]));
+  const meanGap = gaps.length ? gaps.reduce((a, b) => a + b, 0) / gaps.length : null;
+  return {
+    pcs,
+    seconds,
+    mode,
+    requests: perPc.reduce((n, p) => n + p.times.length, 0),
+    perMinute: meanGap ? 60_000 / meanGap : null,
+    meanGapMs: meanGap,
+    errors: perPc.reduce((n, p) => n + p.errors.length, 0),
+  };
+}
+
+/**
+ * 3. Whole logins as a PC and a phone do them: create; the PC long-polls while the phone
+ * scans; the PC long-polls again while the phone confirms; the PC holds its token.
+ */
+async function throughput({ base, phone, concurrency, seconds, warmupSeconds = 1 }) {
+  const start = now();
+  const measureFrom = start + warmupSeconds * 1000;
+  const end = measureFrom + seconds * 1000;
+  let done = 0;
+  let errors = 0;
+  let lost = 0;
+  const samples = [];
+  const durations = [];
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (now() < end) {
+        const t0 = now();
+        try {
+          const qr = await createQr(base);
+          const [seen] = await Promise.all([poll(base, qr, '?after=0&wait=30'), act(base, qr, 'scan', phone)]);
+          expectStatus(seen, 200, 'first poll');
+          const [got, confirmed] = await Promise.all([
+            poll(base, qr, `?after=${seen.json.version}&wait=30`),
+            act(base, qr, 'confirm', phone),
+          ]);
+          expectStatus(confirmed, 200, 'confirm');
+          let body = expectStatus(got, 200, 'second poll');
+          // The first poll may have seen `noscan` if it was answered before the scan landed.
+          while (!body.token && body.status !== 'expired') {
+            body = expectStatus(await poll(base, qr, `?after=${body.version}&wait=30`), 200, 'poll');
+          }
+          if (!body.token) lost++;
+          if (t0 >= measureFrom && now() <= end) {
+            done++;
+            durations.push(now() - t0);
+          }
+        } catch (err) {
+          errors++;
+          if (samples.length < 5) samples.push(String(err.message ?? err));
+        }
+      }
+    }),
+  );
+  return {
+    concurrency,
+    seconds,
+    logins: done,
+    perSecond: done / seconds,
+    errors,
+    lost,
+    errorSamples: samples,
+    durations,
+  };
+}
+
+/**
+ * 4. Waiting PCs held at once. `open` creates `count` more codes and opens a long-poll on
+ * each; `finish` confirms every other one (the rest expire) and reports how each ended.
+ */
+const held = [];
+let heldOpen = 0;
+async function open({ base, count, concurrency = 48 }) {
+  const t0 = now();
+  let errors = 0;
+  await pool(count, concurrency, async () => {
+    try {
+      const qr = await createQr(base);
+      const entry = { qr, outcome: null, tokens: 0, polls: 0, confirmed: false };
+      held.push(entry);
+      heldOpen++;
+      // The PC: long-poll until the session ends, the way the page does.
+      entry.done = (async () => {
+        let after = 0;
+        for (;;) {
+          entry.polls++;
+          const res = await poll(base, qr, `?after=${after}&wait=30`);
+          if (res.status === 410) {
+            entry.outcome = entry.tokens ? entry.outcome : 'gone';
+            break;
+          }
+          if (res.status !== 200) {
+            entry.outcome = `http ${res.status}`;
+            break;
+          }
+          if (res.json.token) {
+            entry.tokens++;
+            entry.outcome = 'token';
+            after = res.json.version;
+            continue; // ask once more: a second token would be a duplicate; 410 ends it
+          }
+          if (res.json.status === 'expired' || res.json.status === 'scan-cancel') {
+            entry.outcome = res.json.status;
+            break;
+          }
+          after = res.json.version;
+        }
+        heldOpen--;
+      })().catch((err) => {
+        entry.outcome = `error ${err.message}`;
+        heldOpen--;
+      });
+    } catch {
+      errors++;
+    }
+  });
+  return { created: count - errors, errors, seconds: (now() - t0) / 1000, open: heldOpen, total: held.length };
+}
+
+async function finish({ base, phone, concurrency = 32, timeoutSeconds }) {
+  const t0 = now();
+  const toConfirm = held.filter((_, i) => i % 2 === 0);
+  let confirmErrors = 0;
+  await pool(toConfirm.length, concurrency, async (i) => {
+    const entry = toConfirm[i];
+    const scanned = await act(base, entry.qr, 'scan', phone);
+    if (scanned.status !== 200) return void (scanned.status === 410 ? null : confirmErrors++);
+    const confirmed = await act(base, entry.qr, 'confirm', phone);
+    if (confirmed.status === 200) entry.confirmed = true;
+    else if (confirmed.status !== 410) confirmErrors++;
+  });
+  const confirmSeconds = (now() - t0) / 1000;
+  await Promise.race([Promise.all(held.map((e) => e.done)), sleep(timeoutSeconds * 1000)]);
+  const outcomes = {};
+  for (const e of held) outcomes[e.outcome ?? 'unanswered'] = (outcomes[e.outcome ?? 'unanswered'] ?? 0) + 1;
+  return {
+    total: held.length,
+    confirmed: held.filter((e) => e.confirmed).length,
+    confirmErrors,
+    outcomes,
+    // Lost: a PC whose poll ended without its token (after a confirm) or without `expired`.
+    lost: held.filter(
+      (e) => !['token', 'expired', 'scan-cancel'].includes(e.outcome) || (e.confirmed && e.tokens === 0),
+    ).length,
+    duplicates: held.filter((e) => e.tokens > 1).length,
+    confirmSeconds,
+    seconds: (now() - t0) / 1000,
+    polls: held.reduce((n, e) => n + e.polls, 0),
+  };
+}
+
+async function login({ base, username, password }) {
+  const res = await call(base, 'POST', '/api/login', {}, { username, password });
+  return expectStatus(res, 200, 'login').token;
+}
+
+const tasks = { latency, waiting, throughput, open, finish, login };
+
+process.on('message', async (msg) => {
+  const cpu0 = process.cpuUsage();
+  try {
+    const result = await tasks[msg.task](msg);
+    const cpu = process.cpuUsage(cpu0);
+    process.send({ id: msg.id, ok: true, result, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+  } catch (err) {
+    process.send({ id: msg.id, ok: false, error: String(err?.stack ?? err) });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+process.on('unhandledRejection', (err) => console.error('load generator: unhandled', err));
