@@ -247,7 +247,7 @@ async function throughput({ base, phone, concurrency, seconds, warmupSeconds = 1
 
 /**
  * 4. Waiting PCs held at once. `open` creates `count` more codes and opens a long-poll on
- * each; `finish` confirms every other one (the rest expire) and reports how each ended.
+ * each; `finish` confirms one in `every` (the rest expire) and reports how each ended.
  */
 const held = [];
 let heldOpen = 0;
@@ -298,17 +298,21 @@ async function open({ base, count, concurrency = 48 }) {
   return { created: count - errors, errors, seconds: (now() - t0) / 1000, open: heldOpen, total: held.length };
 }
 
-async function finish({ base, phone, concurrency = 32, timeoutSeconds }) {
+async function finish({ base, phone, every = 2, concurrency = 8, timeoutSeconds }) {
   const t0 = now();
-  const toConfirm = held.filter((_, i) => i % 2 === 0);
+  const toConfirm = held.filter((_, i) => i % every === 0);
   let confirmErrors = 0;
   await pool(toConfirm.length, concurrency, async (i) => {
     const entry = toConfirm[i];
-    const scanned = await act(base, entry.qr, 'scan', phone);
-    if (scanned.status !== 200) return void (scanned.status === 410 ? null : confirmErrors++);
-    const confirmed = await act(base, entry.qr, 'confirm', phone);
-    if (confirmed.status === 200) entry.confirmed = true;
-    else if (confirmed.status !== 410) confirmErrors++;
+    try {
+      const scanned = await act(base, entry.qr, 'scan', phone);
+      if (scanned.status !== 200) return void (scanned.status === 410 ? null : confirmErrors++);
+      const confirmed = await act(base, entry.qr, 'confirm', phone);
+      if (confirmed.status === 200) entry.confirmed = true;
+      else if (confirmed.status !== 410) confirmErrors++;
+    } catch {
+      confirmErrors++;
+    }
   });
   const confirmSeconds = (now() - t0) / 1000;
   await Promise.race([Promise.all(held.map((e) => e.done)), sleep(timeoutSeconds * 1000)]);

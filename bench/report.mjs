@@ -66,6 +66,12 @@ export function renderMarkdown(r) {
       `| Whole logins per second, ${c} client${c > 1 ? 's' : ''} (errors) | ${f(a?.perSecond)} (${a?.errors ?? '–'}) | ${b ? `${f(b.perSecond)} (${b.errors})` : '–'} | ${c === 64 ? '≥ 160, 0 errors' : '0 errors'} |`,
     );
   }
+  const tm = tput['start-tmpfs'];
+  const dr = tput['start-direct-tmpfs'];
+  if (tm?.[64])
+    p(
+      `| …64 clients, storage in memory (tmpfs): Miniflare's entry / workerd's direct socket | ${f(tm[64].perSecond)} / ${f(dr?.[64]?.perSecond)} (${tm[64].errors + (dr?.[64]?.errors ?? 0)}) | | |`,
+    );
   p(
     `| Waiting PCs held at once; runtime RSS | ${int(maxStep.openByClient)}; ${mib(maxStep.bytes)} | not run | 10,000; < 1 GiB |`,
   );
@@ -186,7 +192,7 @@ export function renderMarkdown(r) {
   p(
     `A second \`npm start\` with \`--var QR_TTL_SECONDS:${hold.ttlSeconds}\`. Each PC creates a code and long-polls it (\`wait=30\`, again after each timeout). ` +
       'RSS is the sum of VmRSS of the workerd processes under that server (Miniflare runs one); the Node process that hosts Miniflare is listed apart. ' +
-      'Then every other code is scanned and confirmed, the rest expire; each PC must end with its token (and then 410) or `expired`.',
+      `Then one code in ${r.plan.holdConfirmEvery} is scanned and confirmed (8 at a time), the rest expire; each PC must end with its token (and then 410) or \`expired\`.`,
     '',
     '| waiting PCs | seconds since the first was created | workerd RSS | per waiting PC | workerd open files | Miniflare Node process RSS |',
     '|---|---|---|---|---|---|',
