@@ -105,9 +105,11 @@ async function latency({ base, phone, logins, concurrency, mode, parkMs = 10 }) 
         let stop = false;
         let tokenAt = 0;
         let tokens = 0;
+        const shown = now();
         const polling = (async () => {
-          for (;;) {
-            await sleep(1000);
+          // setInterval(check, 1000): ticks at a fixed rate, whatever each request takes.
+          for (let tick = 1; ; tick++) {
+            await sleep(Math.max(0, shown + tick * 1000 - now()));
             if (stop) return;
             requests++;
             const res = await poll(base, qr);

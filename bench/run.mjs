@@ -53,13 +53,13 @@ const PLAN = QUICK
       latencyLogins: 500,
       latencyConcurrency: 8,
       pollLogins: 500,
-      pollConcurrency: 100,
+      pollConcurrency: 25,
       waitPcs: 10,
       waitSeconds: 62,
       levels: [1, 16, 64],
       levelSeconds: 5,
       warmup: 1,
-      tmpfsLevels: [16, 64],
+      tmpfsLevels: [64],
       directLevels: [64],
       hold: [1000, 5000, 10000],
       holdChunk: 250,
@@ -482,7 +482,7 @@ async function main() {
   log(`step 4: outcomes ${JSON.stringify(fin.outcomes)}, lost ${fin.lost}, duplicates ${fin.duplicates}`);
 
   // 5. The QR image, in a fresh process.
-  const qrOut = execFileSync(process.execPath, [path.join(ROOT, 'bench/qr.mjs'), String(QUICK ? 100 : 3000)], {
+  const qrOut = execFileSync(process.execPath, [path.join(ROOT, 'bench/qr.mjs'), String(QUICK ? 100 : 500)], {
     cwd: ROOT,
     encoding: 'utf8',
   });
