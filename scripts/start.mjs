@@ -16,7 +16,7 @@
  * builds once for its several servers).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -88,8 +88,22 @@ const wranglerBin = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
 // Wrangler's own Miniflare (and so its workerd), the one `wrangler dev` runs.
 const requireFromWrangler = createRequire(path.join(ROOT, 'node_modules/wrangler/package.json'));
 
+/** Bundle directories left by instances that were killed before they could clean up. */
+function removeStaleBundles(tmp) {
+  for (const name of existsSync(tmp) ? readdirSync(tmp) : []) {
+    const pid = Number(/^(?:start|bench)-bundle-(\d+)$/.exec(name)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      rmSync(path.join(tmp, name), { recursive: true, force: true });
+    }
+  }
+}
+
 /** The production bundle: exactly what `wrangler deploy` would upload. */
 export function bundle(outdir) {
+  removeStaleBundles(path.dirname(outdir));
   mkdirSync(outdir, { recursive: true });
   const run = spawnSync(process.execPath, [wranglerBin, 'deploy', '--dry-run', '--outdir', outdir], {
     encoding: 'utf8',
