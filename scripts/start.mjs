@@ -169,6 +169,31 @@ export async function start(opts) {
     bindings: { ...workerOptions.bindings, ...opts.vars },
   };
   if (opts.direct) worker.unsafeDirectSockets = [{ host: opts.ip, port: opts.port }];
+  // The database first, in a Miniflare of its own on the same storage (as `wrangler d1` does
+  // it), so that the port never answers before the accounts exist.
+  const d1 = config.d1_databases.find((d) => d.binding === 'DB');
+  const migrator = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      script: '',
+      log: new Log(LogLevel.WARN),
+      cf: false,
+      resourcePersistencePath: persistRoot,
+      resourceTmpPath: path.join(ROOT, '.wrangler/tmp'),
+      d1Databases: { DB: d1.preview_database_id ?? d1.database_id ?? d1.binding },
+    }),
+  );
+  let applied;
+  try {
+    applied = await applyMigrations(
+      await migrator.getD1Database('DB'),
+      unstable_splitSqlQuery,
+      path.join(ROOT, d1.migrations_dir ?? 'migrations'),
+      path.join(ROOT, 'seed/demo-users.sql'),
+    );
+  } finally {
+    await migrator.dispose();
+  }
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       rootPath: ROOT,
@@ -186,13 +211,6 @@ export async function start(opts) {
   );
   const entryUrl = await mf.ready;
   const url = opts.direct ? await mf.unsafeGetDirectURL(config.name) : entryUrl;
-  const d1 = config.d1_databases.find((d) => d.binding === 'DB');
-  const applied = await applyMigrations(
-    await mf.getD1Database('DB'),
-    unstable_splitSqlQuery,
-    path.join(ROOT, d1.migrations_dir ?? 'migrations'),
-    path.join(ROOT, 'seed/demo-users.sql'),
-  );
   const dispose = async () => {
     await mf.dispose();
     if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
