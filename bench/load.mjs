@@ -338,12 +338,32 @@ async function finish({ base, phone, every = 2, concurrency = 8, timeoutSeconds 
   };
 }
 
+/**
+ * 6. What the token check costs: the same sequential requests with and without it.
+ * `GET /api/me` verifies the HS256 token and reads its linked-device session from D1 (the
+ * revocation check); `GET /api/config` does neither. Both answer a small JSON body.
+ */
+async function tokencheck({ base, phone, requests }) {
+  const timed = async (path, headers) => {
+    const ms = [];
+    for (let i = 0; i < requests; i++) {
+      const t = now();
+      expectStatus(await call(base, 'GET', path, headers), 200, path);
+      ms.push(now() - t);
+    }
+    return ms;
+  };
+  await timed('/api/me', { authorization: `Bearer ${phone}` }); // warm-up
+  await timed('/api/config', {});
+  return { me: await timed('/api/me', { authorization: `Bearer ${phone}` }), config: await timed('/api/config', {}) };
+}
+
 async function login({ base, username, password }) {
   const res = await call(base, 'POST', '/api/login', {}, { username, password });
   return expectStatus(res, 200, 'login').token;
 }
 
-const tasks = { latency, waiting, throughput, open, finish, login };
+const tasks = { latency, waiting, throughput, open, finish, login, tokencheck };
 
 process.on('message', async (msg) => {
   const cpu0 = process.cpuUsage();

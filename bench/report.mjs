@@ -229,6 +229,22 @@ export function renderMarkdown(r) {
   }
   p('');
 
+  if (r.tokenCheck) {
+    const t = r.tokenCheck;
+    p(
+      '## 6. What the token check costs',
+      '',
+      `Every request that checks a token verifies its HS256 signature and reads its linked-device session in D1 (so a revoked device is refused at once). ${int(t.requests)} sequential requests each on \`npm start\`:`,
+      '',
+      '| request | p50 | p99 |',
+      '|---|---|---|',
+      `| \`GET /api/me\` (token verified, session read in D1) | ${f(t.me.p50, 2)} ms | ${f(t.me.p99, 2)} ms |`,
+      `| \`GET /api/config\` (no token) | ${f(t.config.p50, 2)} ms | ${f(t.config.p99, 2)} ms |`,
+      `| the check, at p50 | ${f(t.costP50Ms, 2)} ms | |`,
+      '',
+    );
+  }
+
   const notes = path.join(HERE, 'notes.md');
   if (existsSync(notes)) p(readFileSync(notes, 'utf8').trimEnd(), '');
   return `${lines.join('\n')}\n`;

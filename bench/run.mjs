@@ -425,6 +425,15 @@ async function main() {
     }
   }
 
+  // 6. The cost of the token check (signature + revocation read in D1), on `npm start`.
+  {
+    const r = await load.run('tokencheck', { base: start.base, phone: phones.start, requests: QUICK ? 100 : 1000 });
+    const me = summary(r.me);
+    const config = summary(r.config);
+    result.tokenCheck = { requests: r.me.length, me, config, costP50Ms: me.p50 - config.p50 };
+    log(`step 6: /api/me p50 ${me.p50.toFixed(2)} ms vs /api/config ${config.p50.toFixed(2)} ms`);
+  }
+
   // 4. Waiting PCs held at once, on the instance with a short QR lifetime. Codes are added in
   // chunks; the runtime's open descriptors are watched, because workerd dies (and Miniflare
   // restarts it, dropping every waiting poll) when accept() hits the open-files limit. Each
