@@ -1,0 +1,202 @@
+/**
+ * Property tests of the session's state machine: first the pure steps of `state.ts`, then the
+ * real Durable Object through the Worker, with random sequences of phone steps, polls, alarms,
+ * evictions and clock jumps. Whatever happens, only the edges of the diagram are ever taken.
+ */
+import { evictDurableObject, runDurableObjectAlarm } from 'cloudflare:test';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  cancel,
+  confirm,
+  expireIfDue,
+  isOpen,
+  type SessionRecord,
+  type SessionStatus,
+  STATUSES,
+  scan,
+  type UserRef,
+} from '../../src/session/state';
+import { act, ageSession, createQr, login, sessionObject, status, storedState } from '../helpers';
+
+/** The edges of the diagram, and nothing else. */
+const EDGES = new Set([
+  'noscan>scan-wait-confirm',
+  'scan-wait-confirm>scan-confirm',
+  'scan-wait-confirm>scan-cancel',
+  'noscan>expired',
+  'scan-wait-confirm>expired',
+]);
+const isEnd = (s: SessionStatus) => s === 'scan-confirm' || s === 'scan-cancel' || s === 'expired';
+
+/** True when `to` is reachable from `from` along the diagram (including staying put). */
+function reachable(from: SessionStatus, to: SessionStatus): boolean {
+  if (from === to) return true;
+  return [...EDGES].some((edge) => {
+    const [a, b] = edge.split('>') as [SessionStatus, SessionStatus];
+    return a === from && reachable(b, to);
+  });
+}
+
+const USERS: UserRef[] = [
+  { id: 'u1', username: 'dong', display_name: '东东' },
+  { id: 'u2', username: 'guang', display_name: '光光' },
+  { id: 'u3', username: 'mallory', display_name: 'M' },
+];
+
+type Op =
+  | { kind: 'scan' | 'cancel'; user: number }
+  | { kind: 'confirm'; user: number; match: string | undefined }
+  | { kind: 'expire' }
+  | { kind: 'clock'; ms: number };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constantFrom('scan' as const, 'cancel' as const), user: fc.integer({ min: 0, max: 2 }) }),
+  fc.record({
+    kind: fc.constant('confirm' as const),
+    user: fc.integer({ min: 0, max: 2 }),
+    match: fc.option(fc.constantFrom('47', '12', '00'), { nil: undefined }),
+  }),
+  fc.record({ kind: fc.constant('expire' as const) }),
+  fc.record({ kind: fc.constant('clock' as const), ms: fc.integer({ min: 0, max: 60_000 }) }),
+);
+
+function record(matchCode: string | null): SessionRecord {
+  return {
+    status: 'noscan',
+    version: 0,
+    created_at: 0,
+    expires_at: 120_000,
+    ended_at: null,
+    poll_hash: 'h',
+    requester: { user_agent: 'ua', ip: '203.0.113.1', country: null, city: null, created_at: '1970-01-01T00:00:00Z' },
+    scanner: null,
+    match_code: matchCode,
+    match_choices: matchCode ? ['12', matchCode, '90'] : null,
+    user_code: null,
+  };
+}
+
+describe('the pure state machine', () => {
+  it('takes only the edges of the diagram, one version per change, and ends for good', () => {
+    fc.assert(
+      fc.property(fc.option(fc.constant('47'), { nil: null }), fc.array(opArb, { maxLength: 30 }), (code, ops) => {
+        let rec = record(code);
+        let now = 0;
+        for (const op of ops) {
+          let next: SessionRecord | null = null;
+          if (op.kind === 'clock') {
+            now += op.ms;
+            continue;
+          }
+          if (op.kind === 'expire') next = expireIfDue(rec, now);
+          else {
+            const user = USERS[op.user]!;
+            const step =
+              op.kind === 'scan'
+                ? scan(rec, user, now)
+                : op.kind === 'cancel'
+                  ? cancel(rec, user, now)
+                  : confirm(rec, user, op.match, now);
+            next = step.next;
+            if (step.outcome.ok) expect(STATUSES).toContain(step.outcome.value.status);
+            // A refused step never changes anything, except a wrong match code, which cancels.
+            if (!step.outcome.ok && step.outcome.error !== 'match_failed') expect(next).toBeNull();
+          }
+          if (next) {
+            expect(STATUSES).toContain(next.status);
+            expect(isEnd(rec.status)).toBe(false);
+            expect(EDGES.has(`${rec.status}>${next.status}`)).toBe(true);
+            expect(next.version).toBe(rec.version + 1);
+            expect(next.ended_at === null).toBe(isOpen(next.status));
+            if (next.status === 'scan-wait-confirm') expect(next.scanner).not.toBeNull();
+            rec = next;
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+type LiveOp =
+  | { kind: 'scan' | 'confirm' | 'cancel'; user: 0 | 1 }
+  | { kind: 'poll' | 'alarm' | 'evict' }
+  | { kind: 'age'; ms: number };
+
+const liveOpArb: fc.Arbitrary<LiveOp> = fc.oneof(
+  fc.record({
+    kind: fc.constantFrom('scan' as const, 'confirm' as const, 'cancel' as const),
+    user: fc.constantFrom(0 as const, 1 as const),
+  }),
+  fc.record({ kind: fc.constantFrom('poll' as const, 'alarm' as const, 'evict' as const) }),
+  fc.record({ kind: fc.constant('age' as const), ms: fc.constantFrom(1_000, 60_000, 125_000) }),
+);
+
+describe('the real session object', () => {
+  it('keeps to the diagram under random steps, polls, alarms, evictions and clock jumps', async () => {
+    const tokens = [(await login('dong', '111')).token, (await login('guang', '222')).token];
+    await fc.assert(
+      fc.asyncProperty(fc.array(liveOpArb, { minLength: 1, maxLength: 8 }), async (ops) => {
+        const qr = await createQr();
+        let seen: SessionStatus = 'noscan';
+        let version = 0;
+        let delivered = 0;
+        let gone = false;
+        const observe = (s: SessionStatus, v: number) => {
+          expect(STATUSES).toContain(s);
+          expect(reachable(seen, s)).toBe(true);
+          expect(v).toBeGreaterThanOrEqual(version);
+          seen = s;
+          version = v;
+        };
+        for (const op of ops) {
+          if (op.kind === 'poll') {
+            const res = await status(qr);
+            if (res.status === 410) {
+              gone = true;
+              continue;
+            }
+            expect(res.status).toBe(200);
+            const body = (await res.json()) as { status: SessionStatus; version: number; token?: string };
+            observe(body.status, body.version);
+            if (body.token) {
+              delivered++;
+              gone = true;
+            }
+          } else if (op.kind === 'alarm') {
+            await runDurableObjectAlarm(sessionObject(qr));
+          } else if (op.kind === 'evict') {
+            // Evicting an object that is not running is refused: wake it first.
+            await storedState(qr);
+            await evictDurableObject(sessionObject(qr));
+          } else if (op.kind === 'age') {
+            if (!gone && (await storedState(qr)).keys.length > 0) await ageSession(qr, op.ms);
+          } else {
+            const res = await act(qr, op.kind, tokens[op.user]!);
+            expect([200, 403, 409, 410]).toContain(res.status);
+            if (res.status === 200) {
+              const body = (await res.json()) as { status: SessionStatus; version: number };
+              observe(body.status, body.version);
+            }
+          }
+        }
+        expect(delivered).toBeLessThanOrEqual(1);
+        // End it (if still open), then let cleanup run: storage is empty.
+        if ((await storedState(qr)).keys.length > 0) {
+          await ageSession(qr, 125_000);
+          await runDurableObjectAlarm(sessionObject(qr));
+        }
+        if ((await storedState(qr)).keys.length > 0) {
+          await ageSession(qr, 31_000);
+          await runDurableObjectAlarm(sessionObject(qr));
+        }
+        expect(await storedState(qr)).toEqual({ keys: [], alarm: null });
+        // Whatever was left, no later poll hands out a second token.
+        const last = await status(qr);
+        expect(last.status).toBe(410);
+      }),
+      { numRuns: 15 },
+    );
+  });
+});
