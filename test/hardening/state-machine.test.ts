@@ -93,11 +93,11 @@ describe('the pure state machine', () => {
           else {
             const user = USERS[op.user]!;
             const step =
-              op.kind === 'scan'
-                ? scan(rec, user, now)
-                : op.kind === 'cancel'
-                  ? cancel(rec, user, now)
-                  : confirm(rec, user, op.match, now);
+              op.kind === 'confirm'
+                ? confirm(rec, user, op.match, now)
+                : op.kind === 'scan'
+                  ? scan(rec, user, now)
+                  : cancel(rec, user, now);
             next = step.next;
             if (step.outcome.ok) expect(STATUSES).toContain(step.outcome.value.status);
             // A refused step never changes anything, except a wrong match code, which cancels.
@@ -172,7 +172,7 @@ describe('the real session object', () => {
             await evictDurableObject(sessionObject(qr));
           } else if (op.kind === 'age') {
             if (!gone && (await storedState(qr)).keys.length > 0) await ageSession(qr, op.ms);
-          } else {
+          } else if ('user' in op) {
             const res = await act(qr, op.kind, tokens[op.user]!);
             expect([200, 403, 409, 410]).toContain(res.status);
             if (res.status === 200) {
