@@ -1,0 +1,106 @@
+/**
+ * Faults in the middle of a login: the session object evicted or reset under a waiting poll,
+ * and D1 failing. The client hears a clean answer (the state, or 503 with Retry-After, never a
+ * stack) and its next request continues where the session was.
+ */
+import { abortAllDurableObjects, evictDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { app } from '../../src/app';
+import { act, api, bearer, createQr, errorOf, login, sessionObject, status } from '../helpers';
+
+/** Resolves to whether `promise` is still pending after the Worker has answered another request. */
+async function stillPending(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  void promise.then(() => {
+    settled = true;
+  });
+  await api('/api/config');
+  return !settled;
+}
+
+/** A D1 database whose every query throws, as when D1 is unreachable. */
+function brokenDb(): D1Database {
+  const fail = (): never => {
+    throw new Error('D1_ERROR: Network connection lost.');
+  };
+  const statement = { bind: fail, first: fail, run: fail, all: fail, raw: fail };
+  return { prepare: () => statement, batch: fail, exec: fail, dump: fail, withSession: fail } as unknown as D1Database;
+}
+
+async function expectUnavailable(res: Response) {
+  expect(res.status).toBe(503);
+  expect(res.headers.get('Retry-After')).toMatch(/^\d+$/);
+  const text = await res.text();
+  expect(JSON.parse(text)).toMatchObject({ error: 'service_unavailable' });
+  expect(text).not.toMatch(/Error:|stack|D1_ERROR|\n\s+at /);
+}
+
+describe('the session object under faults', () => {
+  it('evicted while a PC long-polls: the poll drains, the next poll continues, the login completes', async () => {
+    const qr = await createQr();
+    const { token } = await login('dong', '111');
+    const waiting = status(qr, '?after=0&wait=1');
+    expect(await stillPending(waiting)).toBe(true);
+    // Eviction waits for the in-flight poll to finish (its 1 s wait), then drops the object.
+    await evictDurableObject(sessionObject(qr));
+    const drained = await waiting;
+    expect(drained.status).toBe(200);
+    expect(await drained.json()).toMatchObject({ status: 'noscan', version: 0 });
+    expect((await act(qr, 'scan', token)).status).toBe(200);
+    expect(await (await status(qr, '?after=0')).json()).toMatchObject({ status: 'scan-wait-confirm', version: 1 });
+    expect((await act(qr, 'confirm', token)).status).toBe(200);
+    const done = (await (await status(qr, '?after=1')).json()) as { token?: string; user?: { username: string } };
+    expect(done).toMatchObject({ status: 'scan-confirm', version: 2, user: { username: 'dong' } });
+    expect((await api('/api/me', { headers: bearer(done.token ?? '') })).status).toBe(200);
+  });
+
+  it('reset while a poll is in flight: that poll answers 503 with Retry-After, the next one sees the state', async () => {
+    const qr = await createQr();
+    const { token } = await login('dong', '111');
+    expect((await act(qr, 'scan', token)).status).toBe(200);
+    const waiting = status(qr, '?after=1&wait=10');
+    expect(await stillPending(waiting)).toBe(true);
+    await abortAllDurableObjects();
+    await expectUnavailable(await waiting);
+    // The state is in storage: nothing was lost.
+    expect(await (await status(qr)).json()).toMatchObject({ status: 'scan-wait-confirm', version: 1 });
+    expect((await act(qr, 'confirm', token)).status).toBe(200);
+    const done = (await (await status(qr, '?after=1')).json()) as { token?: string };
+    expect(done).toMatchObject({ status: 'scan-confirm', version: 2 });
+    expect((await api('/api/me', { headers: bearer(done.token ?? '') })).status).toBe(200);
+  });
+});
+
+describe('D1 unavailable', () => {
+  const broken = () => ({ ...env, DB: brokenDb() });
+
+  it('a login answers 503 service_unavailable with Retry-After, no stack', async () => {
+    const req = new Request('https://login.example/api/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'CF-Connecting-IP': '203.0.113.50' },
+      body: JSON.stringify({ username: 'dong', password: '111' }),
+    });
+    await expectUnavailable(await app.fetch(req, broken()));
+  });
+
+  it('/api/me with a valid token answers 503 (the revocation check cannot be skipped)', async () => {
+    const { token } = await login('dong', '111');
+    const req = new Request('https://login.example/api/me', { headers: bearer(token) });
+    await expectUnavailable(await app.fetch(req, broken()));
+    // With D1 back, the same token works.
+    expect((await api('/api/me', { headers: bearer(token) })).status).toBe(200);
+  });
+
+  it('a phone step with a valid token answers 503 and leaves the session as it was', async () => {
+    const qr = await createQr();
+    const { token } = await login('dong', '111');
+    const req = new Request(`https://login.example/api/qrcodes/${qr.qrcode_id}/scan`, {
+      method: 'POST',
+      headers: bearer(token),
+    });
+    await expectUnavailable(await app.fetch(req, broken()));
+    expect(await (await status(qr)).json()).toMatchObject({ status: 'noscan', version: 0 });
+    expect(await errorOf(await act(qr, 'confirm', token))).toMatchObject({ status: 409 });
+  });
+});
