@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from './app-env';
-import { ApiError, handleError } from './errors';
+import { ApiError, handleError, JSON_CONTENT_TYPE } from './errors';
 import { accounts } from './routes/accounts';
 import { codes } from './routes/codes';
 import { servePage } from './routes/pages';
@@ -15,6 +15,9 @@ import { MAX_BODY_BYTES, MAX_HEADER_BYTES } from './validate';
 export const app = new Hono<AppEnv>();
 
 app.use('*', async (c, next) => {
+  // Set before the checks too, so that the answer to a refused request carries them as well.
+  c.header('X-Content-Type-Options', 'nosniff');
+  c.header('Referrer-Policy', 'no-referrer');
   for (const [name, value] of c.req.raw.headers) {
     if (value.length > MAX_HEADER_BYTES) throw new ApiError('invalid_request', `The ${name} header is too long.`);
   }
@@ -30,6 +33,8 @@ app.use('*', async (c, next) => {
 app.use('/api/*', async (c, next) => {
   await next();
   c.header('Cache-Control', 'no-store');
+  // Hono's c.json says only `application/json`: name the charset, as the contract says bodies are UTF-8.
+  if (c.res.headers.get('Content-Type') === 'application/json') c.header('Content-Type', JSON_CONTENT_TYPE);
 });
 
 /** What the pages need to know about this server. */

@@ -43,6 +43,9 @@ const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
   service_unavailable: 'The service is temporarily unavailable; try again shortly.',
 };
 
+/** The Content-Type of every JSON answer. */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
 /** A request failure that the API reports to the client as it is. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -72,7 +75,9 @@ export class UnavailableError extends Error {
 export function errorResponse(c: Context, err: ApiError): Response {
   for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
   c.header('Cache-Control', 'no-store');
-  return c.json({ error: err.code, message: err.message }, err.status);
+  const res = c.json({ error: err.code, message: err.message }, err.status);
+  res.headers.set('Content-Type', JSON_CONTENT_TYPE);
+  return res;
 }
 
 /** `app.onError`: known failures become their JSON answer; anything else is logged as a 500. */
