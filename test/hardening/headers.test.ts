@@ -5,7 +5,7 @@
 import { env } from 'cloudflare:workers';
 import { expect, it } from 'vitest';
 import { app } from '../../src/app';
-import { act, api, bearer, createQr, freshIp, login, postJson, type QrBody, status } from '../helpers';
+import { act, api, bearer, createQr, freshIp, postJson, type QrBody, status } from '../helpers';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
