@@ -95,8 +95,15 @@ export const qrcodes = new Hono<AppEnv>()
     signingKey(c.env);
     const { deliver, ...view } = await ask(stub.status(await sha256Hex(token), after, waitMs));
     if (!deliver) return c.json(view);
-    const sid = await openSession(c.env, deliver.user, 'qrcode', deviceOf(deliver.requester));
-    return c.json({ ...view, token: await issueToken(c.env, deliver.user, sid), user: deliver.user });
+    try {
+      const sid = await openSession(c.env, deliver.user, 'qrcode', deviceOf(deliver.requester));
+      return c.json({ ...view, token: await issueToken(c.env, deliver.user, sid), user: deliver.user });
+    } catch (err) {
+      // The session object already handed the login out: give it back, so the PC's retry
+      // (it gets a 503 with Retry-After) still signs in.
+      await stub.undeliver().catch(() => false);
+      throw err;
+    }
   })
 
   .post('/:id/scan', withSession, requireUser, async (c) => {

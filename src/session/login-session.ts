@@ -44,6 +44,8 @@ export interface CreateSession {
 export class LoginSession extends DurableObject<Env> {
   /** Waiting long-polls: each is woken by a change (or its own timer) and then reads the record again. */
   #waiters = new Set<() => void>();
+  /** The confirmed record just handed out, kept in memory in case the Worker cannot sign the PC in. */
+  #delivered: SessionRecord | null = null;
   /** Times of recent immediate status answers, for the polling limit. */
   #immediate: number[] = [];
 
@@ -151,10 +153,24 @@ export class LoginSession extends DurableObject<Env> {
       // The token is handed out once: this answer claims it and ends the session. The claim
       // (deleting the record) happens before the first await, so exactly one poll gets here.
       view.deliver = { user: rec.scanner, requester: rec.requester };
+      this.#delivered = rec;
       await this.#erase();
     }
     await pending;
     return { ok: true, value: view };
+  }
+
+  /**
+   * The Worker could not finish the sign-in it was handed (D1 was down): put the confirmed
+   * session back, so that the PC's retry gets its token instead of a lost login. Only the
+   * claim that just happened can be undone, and only while nothing replaced it.
+   */
+  async undeliver(): Promise<boolean> {
+    const rec = this.#delivered;
+    this.#delivered = null;
+    if (!rec || this.#read()) return false;
+    await this.#commit(rec);
+    return true;
   }
 
   #waitForChange(rec: SessionRecord, waitMs: number): Promise<void> {

@@ -103,4 +103,19 @@ describe('D1 unavailable', () => {
     expect(await (await status(qr)).json()).toMatchObject({ status: 'noscan', version: 0 });
     expect(await errorOf(await act(qr, 'confirm', token))).toMatchObject({ status: 409 });
   });
+
+  it('when D1 fails as the PC collects its token, the login is not lost: the retry gets it', async () => {
+    const qr = await createQr();
+    const { token } = await login('dong', '111');
+    await act(qr, 'scan', token);
+    await act(qr, 'confirm', token);
+    const req = new Request(`https://login.example/api/qrcodes/${qr.qrcode_id}/status?after=1`, {
+      headers: { 'X-Poll-Token': qr.poll_token },
+    });
+    await expectUnavailable(await app.fetch(req, broken()));
+    const retry = (await (await status(qr, '?after=1')).json()) as { status: string; token?: string };
+    expect(retry).toMatchObject({ status: 'scan-confirm', version: 2 });
+    expect((await api('/api/me', { headers: bearer(retry.token ?? '') })).status).toBe(200);
+    expect(await errorOf(await status(qr))).toMatchObject({ status: 410, error: 'qrcode_expired' });
+  });
 });
