@@ -106,3 +106,13 @@ export async function errorOf(res: Response): Promise<{ status: number; error: s
   const body = (await res.json()) as { error: string; message: string };
   return { status: res.status, ...body };
 }
+
+/** Resolves to whether `promise` is still pending after the Worker has answered another request. */
+export async function stillPending(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  void promise.then(() => {
+    settled = true;
+  });
+  await api('/api/config');
+  return !settled;
+}

@@ -16,6 +16,7 @@ import {
   type QrBody,
   sessionObject,
   status,
+  stillPending,
   storedState,
 } from './helpers';
 
@@ -27,16 +28,6 @@ async function scanned(): Promise<{ qr: QrBody; token: string }> {
   const { token } = await dong();
   expect((await act(qr, 'scan', token)).status).toBe(200);
   return { qr, token };
-}
-
-/** Resolves to whether `promise` is still pending after the Worker has answered another request. */
-async function stillPending(promise: Promise<unknown>): Promise<boolean> {
-  let settled = false;
-  void promise.then(() => {
-    settled = true;
-  });
-  await api('/api/config');
-  return !settled;
 }
 
 describe('creating a QR code', () => {

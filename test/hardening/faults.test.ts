@@ -7,17 +7,7 @@ import { abortAllDurableObjects, evictDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { app } from '../../src/app';
-import { act, api, bearer, createQr, errorOf, login, sessionObject, status } from '../helpers';
-
-/** Resolves to whether `promise` is still pending after the Worker has answered another request. */
-async function stillPending(promise: Promise<unknown>): Promise<boolean> {
-  let settled = false;
-  void promise.then(() => {
-    settled = true;
-  });
-  await api('/api/config');
-  return !settled;
-}
+import { act, api, bearer, createQr, errorOf, login, sessionObject, status, stillPending } from '../helpers';
 
 /** A D1 database whose every query throws, as when D1 is unreachable. */
 function brokenDb(): D1Database {
