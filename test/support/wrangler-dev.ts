@@ -1,0 +1,92 @@
+/**
+ * Starts and stops `wrangler dev` for the Node-side suites (browser, faults): a free port, its
+ * own storage with the migrations and demo accounts, and a clean stop of the whole process group.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const WRANGLER = path.join(ROOT, 'node_modules/.bin/wrangler');
+const ENV = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** A fresh storage folder with the D1 migrations and the demo accounts applied. */
+export function freshStorage(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qrcode-login-test-'));
+  for (const args of [
+    ['d1', 'migrations', 'apply', 'DB', '--local'],
+    ['d1', 'execute', 'DB', '--local', '--file', 'seed/demo-users.sql'],
+  ]) {
+    const run = spawnSync(WRANGLER, [...args, '--persist-to', dir], { cwd: ROOT, env: ENV, encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`wrangler ${args.join(' ')} failed:\n${run.stderr}`);
+  }
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface DevServer {
+  base: string;
+  port: number;
+  stop: () => Promise<void>;
+}
+
+/** `wrangler dev` on `storage`, resolved once the API answers. */
+export async function startDev(storage: string, vars: Record<string, string> = {}, port?: number): Promise<DevServer> {
+  const p = port ?? (await freePort());
+  const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
+  const child: ChildProcess = spawn(
+    WRANGLER,
+    [
+      'dev',
+      '--port',
+      String(p),
+      '--ip',
+      '127.0.0.1',
+      '--persist-to',
+      storage,
+      '--inspector-port',
+      String(await freePort()),
+      ...varArgs,
+    ],
+    { cwd: ROOT, env: ENV, detached: true, stdio: 'ignore' },
+  );
+  const stop = async () => {
+    if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    process.kill(-child.pid, 'SIGKILL');
+    await gone;
+  };
+  const base = `http://127.0.0.1:${p}`;
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`wrangler dev exited with ${code}`))),
+  );
+  const ready = (async () => {
+    for (;;) {
+      try {
+        if ((await fetch(`${base}/api/config`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  })();
+  try {
+    await Promise.race([ready, exited]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { base, port: p, stop };
+}
