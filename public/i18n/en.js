@@ -26,6 +26,7 @@ export default {
   requestFailed: 'Something went wrong. Please try again.',
   asking: 'A computer is asking to sign in to your account:',
   browserOn: (b, os) => `${b} on ${os}`,
+  computer: 'Computer',
   ip: 'IP address',
   place: 'Place',
   created: 'Code made',

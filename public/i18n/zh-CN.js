@@ -26,6 +26,7 @@ export default {
   requestFailed: '出错了，请重试。',
   asking: '有一台电脑请求登录你的账号：',
   browserOn: (b, os) => `${os} 上的 ${b}`,
+  computer: '电脑',
   ip: 'IP 地址',
   place: '位置',
   created: '二维码生成于',

@@ -69,7 +69,7 @@ function review(token, scan) {
             h('button', { type: 'button', class: 'choice', onclick: () => step('confirm', { match_code: c }) }, c),
           ),
         ),
-        h('div', { class: 'actions' }, cancel),
+        h('div', { class: 'actions single' }, cancel),
       )
     : h(
         'div',
@@ -87,7 +87,7 @@ function review(token, scan) {
       h(
         'dl',
         { class: 'requester' },
-        h('dt', {}, '💻'),
+        h('dt', {}, t.computer),
         h('dd', {}, h('strong', {}, t.browserOn(browser, os))),
         h('dt', {}, t.ip),
         h('dd', {}, r.ip || '–'),
