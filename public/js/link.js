@@ -1,6 +1,7 @@
 /** /link: a signed-in phone types the code shown under the QR, then continues as if it had scanned. */
 import { api } from './api.js';
 import { h, show } from './dom.js';
+import { formCard, refusal } from './form.js';
 import { t } from './i18n.js';
 import { main, signedIn, store } from './phone.js';
 
@@ -16,45 +17,24 @@ async function run() {
     spellcheck: false,
     required: true,
   });
-  const error = h('p', { class: 'error', role: 'alert' });
-  const button = h('button', { type: 'submit', class: 'primary' }, t.continue);
-  const form = h(
-    'form',
-    {
-      class: 'card',
-      onsubmit: async (event) => {
-        event.preventDefault();
-        button.disabled = true;
-        error.textContent = '';
-        const res = await api('/api/codes/resolve', { method: 'POST', token, body: { user_code: input.value } }).catch(
-          () => null,
-        );
-        if (res?.ok) {
-          location.href = `/confirm?id=${encodeURIComponent(res.body.qrcode_id)}`;
-          return;
-        }
-        if (res?.status === 401) {
-          store.clear();
-          location.reload();
-          return;
-        }
-        error.textContent = !res
-          ? t.requestFailed
-          : res.status === 429
-            ? t.rateLimited(res.retryAfter || 60)
-            : res.status === 404
-              ? t.badCode
-              : t.requestFailed;
-        button.disabled = false;
-      },
+  const form = formCard({
+    title: t.linkTitle,
+    submit: t.continue,
+    children: [h('p', { class: 'hint' }, t.codeHint), h('label', { for: 'code' }, t.code), input],
+    onSubmit: async () => {
+      const res = await api('/api/codes/resolve', { method: 'POST', token, body: { user_code: input.value } });
+      if (res.ok) {
+        location.href = `/confirm?id=${encodeURIComponent(res.body.qrcode_id)}`;
+        return;
+      }
+      if (res.status === 401) {
+        store.clear();
+        location.reload();
+        return;
+      }
+      return refusal(res, { 404: t.badCode });
     },
-    h('h1', {}, t.linkTitle),
-    h('p', { class: 'hint' }, t.codeHint),
-    h('label', { for: 'code' }, t.code),
-    input,
-    button,
-    error,
-  );
+  });
   show(main, form);
 }
 

@@ -1,11 +1,11 @@
 /** The phone's sign-in form, shared by /confirm and /link. Resolves with the token once signed in. */
 import { api } from './api.js';
 import { h, show } from './dom.js';
+import { formCard, refusal } from './form.js';
 import { t } from './i18n.js';
 
 export function signIn(root, store) {
   return new Promise((resolve) => {
-    const error = h('p', { class: 'error', role: 'alert' });
     const username = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
     const password = h('input', {
       id: 'password',
@@ -14,50 +14,30 @@ export function signIn(root, store) {
       autocomplete: 'current-password',
       required: true,
     });
-    const button = h('button', { type: 'submit', class: 'primary' }, t.signIn);
     const hint = h('p', { class: 'hint' });
     api('/api/config').then((res) => {
       if (res.body?.development) hint.textContent = t.demoHint;
     });
-    const form = h(
-      'form',
-      {
-        class: 'card',
-        onsubmit: async (event) => {
-          event.preventDefault();
-          button.disabled = true;
-          error.textContent = '';
-          try {
-            const res = await api('/api/login', {
-              method: 'POST',
-              body: { username: username.value, password: password.value },
-            });
-            if (res.ok) {
-              store.set(res.body.token);
-              resolve(res.body.token);
-              return;
-            }
-            error.textContent =
-              res.status === 429
-                ? t.rateLimited(res.retryAfter || 60)
-                : res.status === 401
-                  ? t.wrongPassword
-                  : t.requestFailed;
-          } catch {
-            error.textContent = t.requestFailed;
-          }
-          button.disabled = false;
-        },
+    const form = formCard({
+      title: t.signIn,
+      submit: t.signIn,
+      children: [
+        h('label', { for: 'username' }, t.username),
+        username,
+        h('label', { for: 'password' }, t.password),
+        password,
+      ],
+      after: hint,
+      onSubmit: async () => {
+        const res = await api('/api/login', {
+          method: 'POST',
+          body: { username: username.value, password: password.value },
+        });
+        if (!res.ok) return refusal(res, { 401: t.wrongPassword });
+        store.set(res.body.token);
+        resolve(res.body.token);
       },
-      h('h1', {}, t.signIn),
-      h('label', { for: 'username' }, t.username),
-      username,
-      h('label', { for: 'password' }, t.password),
-      password,
-      button,
-      error,
-      hint,
-    );
+    });
     show(root, form);
     username.focus();
   });

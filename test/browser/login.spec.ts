@@ -134,11 +134,21 @@ describe('scan-to-login in the browser', () => {
     await phoneCtx.close();
   });
 
-  test('a wrong password on the phone is said in words', async () => {
+  test('a wrong password and the rate limit on the phone are said in words', async () => {
     const { ctx, page } = await phone('en-US');
     await page.goto(`${app.base}/link`);
     await signInOnPhone(page, EN, 'dong', 'wrong');
     await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
+    // Ten failures for one username from one place: the eleventh is refused, and says for how long.
+    for (let i = 0; i < 11; i++) {
+      const answered = page.waitForResponse((r) => r.url().endsWith('/api/login'));
+      await signInOnPhone(page, EN, 'nobody', `guess-${i}`);
+      await answered;
+    }
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /Too many attempts\. Try again in \d+ s\./ })
+      .waitFor();
     await ctx.close();
   });
 
