@@ -5,7 +5,7 @@ import { api } from './api.js';
 import { h, show } from './dom.js';
 import { t } from './i18n.js';
 import { finish, main, signedIn, store } from './phone.js';
-import { describeAgent } from './ua.js';
+import { agentText } from './ua.js';
 
 const id = new URLSearchParams(location.search).get('id') ?? '';
 document.title = t.phoneTitle;
@@ -36,7 +36,6 @@ async function run() {
 
 function review(token, scan) {
   const r = scan.requester;
-  const { browser, os } = describeAgent(r.user_agent);
   const place = [r.city, r.country].filter(Boolean).join(', ') || t.unknownPlace;
   const seconds = Math.max(0, Math.round((Date.now() - Date.parse(r.created_at)) / 1000));
   const error = h('p', { class: 'error', role: 'alert' });
@@ -88,9 +87,9 @@ function review(token, scan) {
         'dl',
         { class: 'requester' },
         h('dt', {}, t.computer),
-        h('dd', {}, h('strong', {}, t.browserOn(browser, os))),
+        h('dd', {}, h('strong', {}, agentText(r.user_agent))),
         h('dt', {}, t.ip),
-        h('dd', {}, r.ip || '–'),
+        h('dd', {}, r.ip || t.unknownPlace),
         h('dt', {}, t.place),
         h('dd', {}, place),
         h('dt', {}, t.created),

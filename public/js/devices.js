@@ -2,11 +2,11 @@
 import { api } from './api.js';
 import { h, show } from './dom.js';
 import { t } from './i18n.js';
-import { describeAgent } from './ua.js';
+import { agentText } from './ua.js';
 
 export function linkedDevices(store, onSignedOut) {
   const list = h('ul', { class: 'devices' });
-  const note = h('p', { class: 'hint', role: 'status' });
+  const note = h('p', { class: 'hint', 'aria-live': 'polite' });
   const section = h(
     'section',
     { class: 'card', 'aria-labelledby': 'devices-title' },
@@ -21,7 +21,7 @@ export function linkedDevices(store, onSignedOut) {
     show(
       list,
       res.body.map((d) => {
-        const { browser, os } = describeAgent(d.user_agent);
+        const agent = agentText(d.user_agent);
         const when = new Date(d.created_at.endsWith('Z') ? d.created_at : `${d.created_at}Z`).toLocaleString();
         return h(
           'li',
@@ -29,7 +29,7 @@ export function linkedDevices(store, onSignedOut) {
           h(
             'div',
             {},
-            h('strong', {}, t.browserOn(browser, os)),
+            h('strong', {}, agent),
             d.current ? h('span', { class: 'tag' }, t.thisDevice) : null,
             h('br'),
             h(
@@ -42,7 +42,7 @@ export function linkedDevices(store, onSignedOut) {
             'button',
             {
               type: 'button',
-              'aria-label': `${t.signOut}: ${t.browserOn(browser, os)}${d.current ? ` (${t.thisDevice})` : ''}`,
+              'aria-label': `${t.signOut}: ${agent}${d.current ? ` (${t.thisDevice})` : ''}`,
               onclick: async () => {
                 const out = await api(`/api/sessions/${d.sid}`, { method: 'DELETE', token: store.get() }).catch(
                   () => null,

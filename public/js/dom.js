@@ -16,3 +16,6 @@ export function h(tag, props = {}, ...children) {
 export function show(el, ...children) {
   el.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
 }
+
+/** The first letter of a name, for an avatar (a whole character, also for Chinese or emoji). */
+export const initial = (name) => [...(name ?? '').trim()][0]?.toUpperCase() ?? '?';

@@ -14,9 +14,11 @@ async function run() {
     name: 'code',
     autocomplete: 'off',
     autocapitalize: 'characters',
-    spellcheck: false,
+    inputmode: 'text',
+    maxlength: 12,
     required: true,
   });
+  input.setAttribute('spellcheck', 'false');
   const form = formCard({
     title: t.linkTitle,
     submit: t.continue,

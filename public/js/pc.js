@@ -3,7 +3,7 @@
  * moment something changes), says in words what is happening, and keeps the token once signed in.
  */
 import { api, tokenStore } from './api.js';
-import { h, show } from './dom.js';
+import { h, initial, show } from './dom.js';
 import { t } from './i18n.js';
 
 const store = tokenStore('qrlogin.pc.token');
@@ -14,8 +14,11 @@ const MAX_BACKOFF_MS = 30_000;
 let generation = 0;
 let aborter = null;
 let countdown = null;
+/** What the status region says when no connection problem is being reported. */
+let said = '';
 
 const say = (text) => {
+  said = text;
   statusEl.textContent = text;
 };
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -35,19 +38,24 @@ async function resilient(mine, path, options = {}) {
   for (;;) {
     try {
       const res = await api(path, { ...options, signal: aborter.signal });
-      if (res.status < 500) return res;
+      if (res.status < 500) {
+        // The connection is back: say again what was being said before the problem.
+        if (statusEl.textContent !== said) statusEl.textContent = said;
+        return res;
+      }
     } catch (err) {
       if (err?.name === 'AbortError') return null;
     }
     if (mine !== generation) return null;
-    say(t.retrying(Math.round(delay / 1000)));
+    statusEl.textContent = t.retrying(Math.round(delay / 1000));
     await sleep(delay);
     if (mine !== generation) return null;
     delay = Math.min(delay * 2, MAX_BACKOFF_MS);
   }
 }
 
-async function newQr() {
+/** A new QR session; `notice` is said before the waiting text (e.g. "You were signed out."). */
+async function newQr(notice = '') {
   const mine = reset();
   say(t.loading);
   const res = await resilient(mine, '/api/qrcodes', { method: 'POST' });
@@ -58,16 +66,19 @@ async function newQr() {
     return;
   }
   const qr = res.body;
-  const img = h('img', { class: 'qr', src: qr.img, alt: t.qrAlt, width: 280, height: 280 });
+  const img = h('img', { class: 'qr', src: qr.img, alt: t.qrAlt, width: 300, height: 300 });
+  const frame = h('div', { class: 'qr-frame' }, img);
   const timer = h('p', { class: 'timer' });
   const scanner = h('div', { class: 'scanner' });
-  show(
-    main,
-    h('div', { class: 'qr-frame' }, img),
-    timer,
-    scanner,
-    h('p', { class: 'hint' }, t.noCamera(qr.verification_url), ' ', h('strong', { class: 'user-code' }, qr.user_code)),
-  );
+  const typed = qr.user_code
+    ? h(
+        'div',
+        { class: 'no-camera' },
+        h('p', { class: 'hint' }, t.noCamera(qr.verification_url)),
+        h('p', { class: 'user-code' }, qr.user_code),
+      )
+    : null;
+  show(main, frame, timer, scanner, typed);
   const expiresAt = Date.parse(qr.expires_at);
   const tick = () => {
     const left = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
@@ -75,8 +86,8 @@ async function newQr() {
   };
   tick();
   countdown = setInterval(tick, 1000);
-  say(t.waiting);
-  await pollLoop(mine, qr, { img, timer, scanner });
+  say(notice ? `${notice} ${t.waiting}` : t.waiting);
+  await pollLoop(mine, qr, { img, frame, timer, scanner, typed });
 }
 
 async function pollLoop(mine, qr, view) {
@@ -88,19 +99,22 @@ async function pollLoop(mine, qr, view) {
     if (!res || mine !== generation) return;
     if (res.status === 429) {
       await sleep((res.retryAfter || 1) * 1000);
+      if (mine !== generation) return;
       continue;
     }
+    // 410: the session is gone (expired and cleaned up); any other refusal ends it too.
     if (!res.ok) return ended(view, t.expired);
     const s = res.body;
     version = s.version;
     if (s.status === 'scan-wait-confirm') {
       const name = s.scanner?.display_name ?? '';
       say(t.scanned(name));
+      view.typed?.remove();
       show(
         view.scanner,
-        h('span', { class: 'avatar', 'aria-hidden': 'true' }, [...name][0] ?? '?'),
-        h('span', {}, name),
-        s.match_code ? h('p', { class: 'match' }, t.matchHint, ' ', h('strong', {}, s.match_code)) : null,
+        h('span', { class: 'avatar', 'aria-hidden': 'true' }, initial(name)),
+        h('span', { class: 'scanner-name' }, name),
+        s.match_code ? h('p', { class: 'match' }, t.matchHint, h('strong', {}, s.match_code)) : null,
       );
       view.img.classList.add('dim');
     } else if (s.status === 'scan-confirm' && s.token) {
@@ -115,26 +129,29 @@ async function pollLoop(mine, qr, view) {
 }
 
 function refreshButton() {
-  return h('button', { type: 'button', class: 'primary', onclick: () => newQr() }, t.refresh);
+  return h('button', { type: 'button', class: 'primary refresh', onclick: () => newQr() }, t.refresh);
 }
 
+/** Greys the code, says why, and offers a new one (never a silent refresh). */
 function ended(view, text) {
   clearInterval(countdown);
+  view.img.classList.remove('dim');
   view.img.classList.add('ended');
   view.timer.textContent = '';
+  view.typed?.remove();
   show(view.scanner);
   say(text);
-  main.append(refreshButton());
+  view.frame.append(refreshButton());
 }
 
-async function signedIn() {
+async function signedIn(notice = '') {
   const mine = reset();
   const token = store.get();
   const res = await resilient(mine, '/api/me', { token });
   if (!res || mine !== generation) return;
   if (!res.ok) {
     store.clear();
-    return newQr();
+    return newQr(res.status === 401 ? t.signedOut : notice);
   }
   const user = res.body;
   say(t.signedIn(user.display_name));
@@ -143,7 +160,7 @@ async function signedIn() {
     h(
       'div',
       { class: 'card signed-in' },
-      h('span', { class: 'avatar big', 'aria-hidden': 'true' }, [...user.display_name][0] ?? '?'),
+      h('span', { class: 'avatar big', 'aria-hidden': 'true' }, initial(user.display_name)),
       h('p', { class: 'user-name' }, user.display_name),
       h('p', { class: 'hint' }, `@${user.username}`),
       h(
@@ -169,8 +186,7 @@ async function recheck() {
   const res = await api('/api/me', { token }).catch(() => null);
   if (res?.status === 401 && store.get() === token) {
     store.clear();
-    await newQr();
-    say(t.signedOut);
+    newQr(t.signedOut);
   }
 }
 document.addEventListener('visibilitychange', recheck);

@@ -15,11 +15,13 @@ export function signIn(root, store) {
       required: true,
     });
     const hint = h('p', { class: 'hint' });
-    api('/api/config').then((res) => {
-      if (res.body?.development) hint.textContent = t.demoHint;
-    });
+    api('/api/config')
+      .then((res) => {
+        if (res.body?.development) hint.textContent = t.demoHint;
+      })
+      .catch(() => {});
     const form = formCard({
-      title: t.signIn,
+      title: t.signInTitle,
       submit: t.signIn,
       children: [
         h('label', { for: 'username' }, t.username),

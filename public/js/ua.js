@@ -1,21 +1,33 @@
 /** Browser and operating system, in words, from a User-Agent string. */
+import { t } from './i18n.js';
+
+const BROWSERS = [
+  [/Edg(A|iOS)?\//, 'Edge'],
+  [/OPR\//, 'Opera'],
+  [/MicroMessenger/, 'WeChat'],
+  [/Firefox\/|FxiOS/, 'Firefox'],
+  [/SamsungBrowser/, 'Samsung Internet'],
+  [/Chrome\/|CriOS/, 'Chrome'],
+  [/Safari\//, 'Safari'],
+  [/curl\//, 'curl'],
+];
+const SYSTEMS = [
+  [/Windows NT/, 'Windows'],
+  [/Android/, 'Android'],
+  [/iPhone|iPad|iPod/, 'iOS'],
+  [/Mac OS X|Macintosh/, 'macOS'],
+  [/CrOS/, 'ChromeOS'],
+  [/Linux/, 'Linux'],
+];
+const find = (list, ua) => list.find(([pattern]) => pattern.test(ua))?.[1] ?? null;
+
+/** `{ browser, os }`, each a name or null when unknown. */
 export function describeAgent(ua = '') {
-  const browser =
-    (/Edg\//.test(ua) && 'Edge') ||
-    (/OPR\//.test(ua) && 'Opera') ||
-    (/MicroMessenger/.test(ua) && 'WeChat') ||
-    (/Firefox\//.test(ua) && 'Firefox') ||
-    (/Chrome\//.test(ua) && 'Chrome') ||
-    (/Safari\//.test(ua) && 'Safari') ||
-    (/curl\//.test(ua) && 'curl') ||
-    'Unknown browser';
-  const os =
-    (/Windows NT/.test(ua) && 'Windows') ||
-    (/Android/.test(ua) && 'Android') ||
-    (/iPhone|iPad|iPod/.test(ua) && 'iOS') ||
-    (/Mac OS X|Macintosh/.test(ua) && 'macOS') ||
-    (/CrOS/.test(ua) && 'ChromeOS') ||
-    (/Linux/.test(ua) && 'Linux') ||
-    'unknown OS';
-  return { browser, os };
+  return { browser: find(BROWSERS, ua ?? ''), os: find(SYSTEMS, ua ?? '') };
+}
+
+/** "Chrome on Windows", in the page's language. */
+export function agentText(ua) {
+  const { browser, os } = describeAgent(ua);
+  return t.browserOn(browser ?? t.unknownBrowser, os ?? t.unknownOs);
 }

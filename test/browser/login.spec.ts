@@ -1,13 +1,16 @@
 /**
- * The two pages in real Chromium, as a person uses them: a PC window and a phone window.
- * Elements are found by role and accessible name, as the contract names them. Screenshots of
- * each state that matters go to docs/screenshots/. Run by `npm run test:browser`.
+ * The two pages in real Chromium, as a person uses them: a PC window (1280×800) and a phone
+ * window (360×740, a phone's User-Agent). Elements are found by role and accessible name, as the
+ * contract names them. Screenshots of each state that matters go to docs/screenshots/.
+ * Run by `npm run test:browser`.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import jsQR from 'jsqr';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { type DevServer, freshStorage, startDev } from '../support/wrangler-dev.ts';
 
 const SHOTS = path.resolve(import.meta.dirname, '../../docs/screenshots');
@@ -16,130 +19,261 @@ const PHONE_UA =
 const TIMEOUT = 15_000;
 
 let browser: Browser;
-const storage = freshStorage();
-const servers: DevServer[] = [];
+/** Migrated and seeded once; every server gets a fresh copy of it as its own storage. */
+const seeded = freshStorage();
+const copies: string[] = [];
 let app: DevServer;
+
+/** `wrangler dev` with its own fresh storage (a copy of the seeded one) and these variables. */
+async function server(vars: Record<string, string> = {}): Promise<DevServer> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qrcode-login-browser-'));
+  cpSync(seeded.dir, dir, { recursive: true });
+  copies.push(dir);
+  return startDev(dir, vars);
+}
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  app = await startDev(storage.dir);
-  servers.push(app);
+  [browser, app] = await Promise.all([
+    chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    }),
+    server(),
+  ]);
 });
 
 after(async () => {
   await browser?.close();
-  for (const s of servers) await s.stop();
-  storage.remove();
+  await app?.stop();
+  seeded.remove();
+  for (const dir of copies) rmSync(dir, { recursive: true, force: true });
 });
 
-async function pc(locale: string, base = app.base): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await browser.newContext({ locale, viewport: { width: 1280, height: 800 } });
+/**
+ * A browser window that also watches the page keep its promises: nothing from another origin,
+ * no Content-Security-Policy violation (so no inline script or style), no uncaught error.
+ */
+async function open(
+  base: string,
+  options: Parameters<Browser['newContext']>[0],
+): Promise<{ ctx: BrowserContext; page: Page; close: () => Promise<void> }> {
+  const ctx = await browser.newContext(options);
   ctx.setDefaultTimeout(TIMEOUT);
   const page = await ctx.newPage();
-  await page.goto(`${base}/`);
-  return { ctx, page };
+  const problems: string[] = [];
+  page.on('request', (r) => {
+    if (!r.url().startsWith(`${base}/`) && !r.url().startsWith('data:')) problems.push(`request to ${r.url()}`);
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  const close = async () => {
+    await ctx.close();
+    assert.deepEqual(problems, []);
+  };
+  return { ctx, page, close };
 }
 
-async function phone(locale: string): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await browser.newContext({
+async function pc(locale: string, base = app.base) {
+  const win = await open(base, { locale, viewport: { width: 1280, height: 800 } });
+  const created = win.page.waitForResponse((r) => r.url().endsWith('/api/qrcodes') && r.status() === 201);
+  await win.page.goto(`${base}/`);
+  const qr = (await (await created).json()) as { scan_url: string; user_code: string };
+  return { ...win, qr };
+}
+
+function phone(locale: string, base = app.base) {
+  return open(base, {
     locale,
     viewport: { width: 360, height: 740 },
     isMobile: true,
     hasTouch: true,
     userAgent: PHONE_UA,
   });
-  ctx.setDefaultTimeout(TIMEOUT);
-  return { ctx, page: await ctx.newPage() };
 }
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
-/** The scan URL of the QR that the PC page shows, read from the API the page used. */
-async function scanUrlOf(page: Page): Promise<string> {
-  const response = await page.waitForResponse((r) => r.url().endsWith('/api/qrcodes') && r.status() === 201);
-  return (await response.json()).scan_url;
+/** Reads the QR code the way a phone camera would: from the pixels on the screen. */
+async function scanScreen(page: Page, img: Locator): Promise<string> {
+  const png = (await img.screenshot()).toString('base64');
+  const { width, height, data } = await page.evaluate(async (b64) => {
+    const picture = new Image();
+    picture.src = `data:image/png;base64,${b64}`;
+    await picture.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = picture.naturalWidth;
+    canvas.height = picture.naturalHeight;
+    const g = canvas.getContext('2d')!;
+    g.drawImage(picture, 0, 0);
+    const pixels = g.getImageData(0, 0, canvas.width, canvas.height);
+    return { width: pixels.width, height: pixels.height, data: Array.from(pixels.data) };
+  }, png);
+  const found = jsQR(Uint8ClampedArray.from(data), width, height);
+  assert.ok(found, 'the QR code on the screen can be read');
+  return found.data;
 }
 
-async function signInOnPhone(
-  page: Page,
-  names: { user: RegExp; pass: RegExp; button: RegExp },
-  user: string,
-  pass: string,
-) {
-  await page.getByLabel(names.user).fill(user);
-  await page.getByLabel(names.pass).fill(pass);
-  await page.getByRole('button', { name: names.button }).click();
+async function signInOnPhone(page: Page, names: typeof ZH, user: string, pass: string) {
+  await page.getByLabel(names.user, { exact: true }).fill(user);
+  await page.getByLabel(names.pass, { exact: true }).fill(pass);
+  await page.getByRole('button', { name: names.signIn, exact: true }).click();
 }
 
-const ZH = { user: /^用户名$/, pass: /^密码$/, button: /^登录$/ };
-const EN = { user: /^Username$/, pass: /^Password$/, button: /^Sign in$/ };
+const ZH = { user: '用户名', pass: '密码', signIn: '登录', confirm: '确认登录', cancel: '取消' };
+const EN = { user: 'Username', pass: 'Password', signIn: 'Sign in', confirm: 'Confirm login', cancel: 'Cancel' };
+
+/** The page fits the phone's width: nothing scrolls sideways. */
+async function fitsWidth(page: Page) {
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
+  assert.ok(scroll <= client, `the page is ${scroll} px wide in a ${client} px window`);
+}
+
+/** Buttons that must weigh the same: same size, same look, and none of them focused. */
+async function equalButtons(buttons: Locator[]) {
+  const looks = await Promise.all(
+    buttons.map((b) =>
+      b.evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        const s = getComputedStyle(el);
+        return {
+          w: Math.round(r.width),
+          h: Math.round(r.height),
+          look: [s.backgroundColor, s.color, s.fontSize, s.fontWeight, s.borderColor].join(),
+          focused: document.activeElement === el,
+        };
+      }),
+    ),
+  );
+  for (const look of looks) assert.deepEqual(look, { ...looks[0], focused: false });
+}
+
+const status = (page: Page, text: string | RegExp) => page.getByRole('status').filter({ hasText: text });
 
 describe('scan-to-login in the browser', () => {
   test('the whole login in Chinese: the PC ends up signed in as 东东', async () => {
-    const { ctx: pcCtx, page: pcPage } = await pc('zh-CN');
-    const scanUrl = await scanUrlOf(pcPage);
-    await pcPage.getByRole('img', { name: '登录二维码' }).waitFor();
-    await pcPage.getByRole('status').filter({ hasText: '扫描' }).waitFor();
-    await shot(pcPage, 'pc-waiting');
+    const desk = await pc('zh-CN');
+    const qrImg = desk.page.getByRole('img', { name: '登录二维码' });
+    await status(desk.page, '等待扫码').waitFor();
+    await desk.page.getByText(/\d:\d\d 后过期/).waitFor();
+    await desk.page.getByText(desk.qr.user_code).waitFor();
+    const box = await qrImg.boundingBox();
+    assert.ok(box && box.width >= 280 && box.height >= 280, 'the QR code is large');
+    // The phone's camera reads the code from the screen.
+    const scanned = await scanScreen(desk.page, qrImg);
+    assert.equal(scanned, desk.qr.scan_url);
+    assert.equal(await desk.page.evaluate(() => document.documentElement.lang), 'zh-CN');
+    await shot(desk.page, 'pc-waiting');
 
-    const { ctx: phoneCtx, page: phonePage } = await phone('zh-CN');
-    await phonePage.goto(scanUrl);
-    await phonePage.getByRole('button', { name: '登录' }).waitFor();
-    await shot(phonePage, 'phone-sign-in');
-    await signInOnPhone(phonePage, ZH, 'dong', '111');
+    const mobile = await phone('zh-CN');
+    await mobile.page.goto(scanned);
+    await mobile.page.getByText('演示账号').waitFor();
+    await fitsWidth(mobile.page);
+    await shot(mobile.page, 'phone-sign-in');
+    await signInOnPhone(mobile.page, ZH, 'dong', '111');
 
-    await phonePage.getByRole('button', { name: '确认登录' }).waitFor();
-    await phonePage.getByRole('button', { name: '取消' }).waitFor();
-    await pcPage.getByRole('status').filter({ hasText: '东东 已扫码' }).waitFor();
-    await shot(pcPage, 'pc-scanned');
-    await shot(phonePage, 'phone-confirm');
+    // The phone shows what asks to sign in; Confirm and Cancel weigh the same.
+    const confirm = mobile.page.getByRole('button', { name: ZH.confirm, exact: true });
+    const cancel = mobile.page.getByRole('button', { name: ZH.cancel, exact: true });
+    await confirm.waitFor();
+    await mobile.page.getByText('Linux 上的 Chrome').waitFor();
+    await mobile.page.getByText('127.0.0.1').first().waitFor();
+    await mobile.page.getByText(/\d+ 秒前/).waitFor();
+    await mobile.page.getByText('确认后，这台电脑将登录你的账号').waitFor();
+    await equalButtons([confirm, cancel]);
+    await fitsWidth(mobile.page);
+    await mobile.page.getByRole('heading', { name: '已登录的设备' }).waitFor();
+    await shot(mobile.page, 'phone-confirm');
 
-    await phonePage.getByRole('button', { name: '确认登录' }).click();
-    await phonePage.getByText('完成').waitFor();
-    await shot(phonePage, 'phone-done');
-    await pcPage.getByRole('status').filter({ hasText: '已登录：东东' }).waitFor();
-    await shot(pcPage, 'pc-signed-in');
-    assert.ok(await pcPage.evaluate(() => localStorage.getItem('qrlogin.pc.token')));
-    await phonePage.getByRole('heading', { name: '已登录的设备' }).waitFor();
-    await shot(phonePage, 'phone-devices');
-    await pcCtx.close();
-    await phoneCtx.close();
+    // The PC says who scanned, and shows them.
+    await status(desk.page, '东东 已扫码').waitFor();
+    await desk.page.locator('.avatar').filter({ hasText: '东' }).waitFor();
+    await shot(desk.page, 'pc-scanned');
+
+    await confirm.click();
+    await mobile.page.getByRole('heading', { name: '完成，电脑已登录。' }).waitFor();
+    await shot(mobile.page, 'phone-done');
+    await status(desk.page, '已登录：东东').waitFor();
+    await desk.page.getByText('@dong').waitFor();
+    await shot(desk.page, 'pc-signed-in');
+    assert.ok(await desk.page.evaluate(() => localStorage.getItem('qrlogin.pc.token')));
+
+    // A stored token that is still good: the PC shows the user, not a QR code.
+    await desk.page.reload();
+    await status(desk.page, '已登录：东东').waitFor();
+    assert.equal(await desk.page.getByRole('img', { name: '登录二维码' }).count(), 0);
+
+    // The same code again on the phone: it was used, and says so in words.
+    await mobile.page.goto(scanned);
+    await mobile.page.getByRole('heading', { name: /二维码已过期|已被使用/ }).waitFor();
+
+    // Sign-out on the PC: a new QR code.
+    await desk.page.getByRole('button', { name: '退出', exact: true }).click();
+    await desk.page.getByRole('img', { name: '登录二维码' }).waitFor();
+    await status(desk.page, '等待扫码').waitFor();
+    assert.equal(await desk.page.evaluate(() => localStorage.getItem('qrlogin.pc.token')), null);
+    await desk.close();
+    await mobile.close();
   });
 
-  test('cancel in English: the PC says so and offers a new code', async () => {
-    const { ctx: pcCtx, page: pcPage } = await pc('en-US');
-    const scanUrl = await scanUrlOf(pcPage);
-    await pcPage.getByRole('img', { name: 'Login QR code' }).waitFor();
-    const { ctx: phoneCtx, page: phonePage } = await phone('en-US');
-    await phonePage.goto(scanUrl);
-    await signInOnPhone(phonePage, EN, 'guang', '222');
-    await phonePage.getByRole('button', { name: 'Cancel' }).click();
-    await phonePage.getByText('Sign-in cancelled').waitFor();
-    await pcPage.getByRole('status').filter({ hasText: 'cancelled' }).waitFor();
-    await pcPage.getByRole('button', { name: 'Refresh QR code' }).waitFor();
-    await pcCtx.close();
-    await phoneCtx.close();
+  test('cancel in English: the PC says so and offers a new code; a second scanner is turned away', async () => {
+    const desk = await pc('en-US');
+    await desk.page.getByRole('img', { name: 'Login QR code' }).waitFor();
+    await status(desk.page, 'Waiting for a scan').waitFor();
+    assert.equal(await desk.page.evaluate(() => document.documentElement.lang), 'en');
+    const mobile = await phone('en-US');
+    await mobile.page.goto(desk.qr.scan_url);
+    await signInOnPhone(mobile.page, EN, 'guang', '222');
+    await mobile.page.getByRole('button', { name: EN.confirm, exact: true }).waitFor();
+    await status(desk.page, '光光 scanned the code. Confirm on your phone.').waitFor();
+
+    // Someone else opens the same code: it is taken.
+    const other = await phone('en-US');
+    await other.page.goto(desk.qr.scan_url);
+    await signInOnPhone(other.page, EN, 'dong', '111');
+    await other.page.getByRole('heading', { name: /already used or scanned by someone else/ }).waitFor();
+    await other.close();
+
+    await mobile.page.getByRole('button', { name: EN.cancel, exact: true }).click();
+    await mobile.page.getByRole('heading', { name: /Sign-in cancelled/ }).waitFor();
+    await status(desk.page, 'Sign-in was cancelled on the phone.').waitFor();
+    await desk.page.getByRole('button', { name: 'Refresh QR code', exact: true }).click();
+    await status(desk.page, 'Waiting for a scan').waitFor();
+    await desk.close();
+    await mobile.close();
   });
 
-  test('a wrong password and the rate limit on the phone are said in words', async () => {
-    const { ctx, page } = await phone('en-US');
-    await page.goto(`${app.base}/link`);
+  test('the phone says in words: a wrong password, too many attempts, an unknown code', async () => {
+    const mobile = await phone('en-US');
+    const { page } = mobile;
+    await page.goto(`${app.base}/confirm?id=${'ab'.repeat(32)}`);
     await signInOnPhone(page, EN, 'dong', 'wrong');
-    await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'Wrong username or password.' }).waitFor();
+    // The sign-in form is still there to try again, with the demo accounts named.
+    await page.getByText('Demo accounts: dong / 111, guang / 222').waitFor();
+    await signInOnPhone(page, EN, 'dong', '111');
+    await page.getByRole('heading', { name: 'This is not a valid QR code.' }).waitFor();
+
+    await page.goto(`${app.base}/confirm?id=nonsense`);
+    await page.getByRole('heading', { name: 'This is not a valid QR code.' }).waitFor();
+
     // Ten failures for one username from one place: the eleventh is refused, and says for how long.
+    await page.evaluate(() => localStorage.clear());
+    await page.goto(`${app.base}/link`);
     for (let i = 0; i < 11; i++) {
       const answered = page.waitForResponse((r) => r.url().endsWith('/api/login'));
       await signInOnPhone(page, EN, 'nobody', `guess-${i}`);
@@ -149,80 +283,131 @@ describe('scan-to-login in the browser', () => {
       .getByRole('alert')
       .filter({ hasText: /Too many attempts\. Try again in \d+ s\./ })
       .waitFor();
-    await ctx.close();
+    await mobile.close();
   });
 
   test('log in with the typed code, then sign the PC out from the phone', async () => {
-    const { ctx: pcCtx, page: pcPage } = await pc('en-US');
-    const created = await pcPage.waitForResponse((r) => r.url().endsWith('/api/qrcodes') && r.status() === 201);
-    const { user_code: userCode } = await created.json();
-    await pcPage.getByText(userCode).waitFor();
+    const desk = await pc('en-US');
+    const userCode = desk.qr.user_code;
+    await desk.page.getByText(userCode, { exact: true }).waitFor();
+    await desk.page.getByText(`No camera? Open ${app.base}/link on your phone`).waitFor();
 
-    const { ctx: phoneCtx, page: phonePage } = await phone('en-US');
-    await phonePage.goto(`${app.base}/link`);
-    await signInOnPhone(phonePage, EN, 'dong', '111');
-    await phonePage.getByLabel('Code').fill(userCode.toLowerCase().replace('-', ''));
-    await shot(phonePage, 'phone-link');
-    await phonePage.getByRole('button', { name: 'Continue' }).click();
-    await phonePage.getByRole('button', { name: 'Confirm login' }).click();
-    await pcPage.getByRole('status').filter({ hasText: 'Signed in as 东东' }).waitFor();
+    const mobile = await phone('en-US');
+    await mobile.page.goto(`${app.base}/link`);
+    await signInOnPhone(mobile.page, EN, 'dong', '111');
+    // A wrong code first, then the right one in lower case without its dash.
+    const code = mobile.page.getByLabel('Code', { exact: true });
+    await code.fill('BBBB-BBBB');
+    await mobile.page.getByRole('button', { name: 'Continue', exact: true }).click();
+    await mobile.page.getByRole('alert').filter({ hasText: 'That code is unknown or has expired.' }).waitFor();
+    await code.fill(userCode.toLowerCase().replace('-', ''));
+    await fitsWidth(mobile.page);
+    await shot(mobile.page, 'phone-link');
+    await mobile.page.getByRole('button', { name: 'Continue', exact: true }).click();
+    await mobile.page.waitForURL(/\/confirm\?id=[0-9a-f]{64}$/);
+    await mobile.page.getByRole('button', { name: EN.confirm, exact: true }).click();
+    await mobile.page.getByRole('heading', { name: 'Done. The computer is now signed in.' }).waitFor();
+    await status(desk.page, 'Signed in as 东东').waitFor();
 
-    // The phone signs the PC out; the PC loses its session on its next request.
-    await phonePage.reload();
-    const pcDevice = phonePage
+    // The phone lists the PC among the linked devices and signs it out.
+    await mobile.page.reload();
+    const devices = mobile.page.getByRole('region', { name: 'Linked devices' });
+    const pcDevice = devices
       .getByRole('listitem')
       .filter({ hasText: 'QR code' })
-      .filter({ hasText: 'Chrome' })
-      .first();
-    await pcDevice.getByRole('button', { name: /Sign out/ }).click();
-    await phonePage.getByText('Device signed out').waitFor();
-    await pcPage.reload();
-    await pcPage.getByRole('img', { name: 'Login QR code' }).waitFor();
-    assert.equal(await pcPage.evaluate(() => localStorage.getItem('qrlogin.pc.token')), null);
-    await pcCtx.close();
-    await phoneCtx.close();
+      .filter({ hasText: 'Chrome on Linux' });
+    await pcDevice.first().waitFor();
+    await devices.getByRole('listitem').filter({ hasText: 'this device' }).waitFor();
+    await fitsWidth(mobile.page);
+    await shot(mobile.page, 'phone-devices');
+    await pcDevice
+      .first()
+      .getByRole('button', { name: /^Sign out/ })
+      .click();
+    await mobile.page.getByText('Device signed out.').waitFor();
+
+    // The PC learns it on its next request, when its tab comes back into focus.
+    await desk.page.evaluate(() => window.dispatchEvent(new Event('focus')));
+    await status(desk.page, 'You were signed out.').waitFor();
+    await desk.page.getByRole('img', { name: 'Login QR code' }).waitFor();
+    assert.equal(await desk.page.evaluate(() => localStorage.getItem('qrlogin.pc.token')), null);
+    await desk.close();
+    await mobile.close();
   });
 });
 
 describe('expiry', () => {
   test('an expired code: the PC offers a refresh, the phone says it expired', async () => {
-    const short = await startDev(storage.dir, { QR_TTL_SECONDS: '4' });
-    servers.push(short);
-    const { ctx: pcCtx, page: pcPage } = await pc('zh-CN', short.base);
-    const scanUrl = await scanUrlOf(pcPage);
-    await pcPage.getByRole('status').filter({ hasText: '二维码已过期' }).waitFor();
-    await shot(pcPage, 'pc-expired');
+    const short = await server({ QR_TTL_SECONDS: '4' });
+    try {
+      const desk = await pc('zh-CN', short.base);
+      await status(desk.page, '二维码已过期').waitFor();
+      await shot(desk.page, 'pc-expired');
 
-    const { ctx: phoneCtx, page: phonePage } = await phone('zh-CN');
-    await phonePage.goto(scanUrl.replace(/^http:\/\/[^/]+/, short.base));
-    await signInOnPhone(phonePage, ZH, 'dong', '111');
-    await phonePage.getByRole('heading', { name: '二维码已过期' }).waitFor();
-    await shot(phonePage, 'phone-expired');
+      const mobile = await phone('zh-CN', short.base);
+      await mobile.page.goto(desk.qr.scan_url.replace(/^http:\/\/[^/]+/, short.base));
+      await signInOnPhone(mobile.page, ZH, 'dong', '111');
+      await mobile.page.getByRole('heading', { name: '二维码已过期' }).waitFor();
+      await fitsWidth(mobile.page);
+      await shot(mobile.page, 'phone-expired');
 
-    await pcPage.getByRole('button', { name: '刷新二维码' }).click();
-    await pcPage.getByRole('status').filter({ hasText: '扫描' }).waitFor();
-    await pcCtx.close();
-    await phoneCtx.close();
+      await desk.page.getByRole('button', { name: '刷新二维码', exact: true }).click();
+      await status(desk.page, '等待扫码').waitFor();
+      await desk.page.getByRole('img', { name: '登录二维码' }).waitFor();
+      await desk.close();
+      await mobile.close();
+    } finally {
+      await short.stop();
+    }
   });
 });
 
 describe('number matching', () => {
-  test('the phone picks the two digits the PC shows', async () => {
-    const matching = await startDev(storage.dir, { MATCH_CODE: 'on' });
-    servers.push(matching);
-    const { ctx: pcCtx, page: pcPage } = await pc('en-US', matching.base);
-    const scanUrl = await scanUrlOf(pcPage);
-    const { ctx: phoneCtx, page: phonePage } = await phone('en-US');
-    await phonePage.goto(scanUrl.replace(/^http:\/\/[^/]+/, matching.base));
-    await signInOnPhone(phonePage, EN, 'guang', '222');
-    await pcPage.getByRole('status').filter({ hasText: '光光 scanned' }).waitFor();
-    const code = (await pcPage.locator('.match strong').textContent())?.trim() ?? '';
+  let matching: DevServer;
+  before(async () => {
+    matching = await server({ MATCH_CODE: 'on' });
+  });
+  after(() => matching?.stop());
+
+  /** A PC and a phone, the phone signed in and looking at the three numbers; the two digits the PC shows. */
+  async function scannedWithMatching(user: string, pass: string, name: string) {
+    const desk = await pc('en-US', matching.base);
+    const mobile = await phone('en-US', matching.base);
+    await mobile.page.goto(desk.qr.scan_url.replace(/^http:\/\/[^/]+/, matching.base));
+    await signInOnPhone(mobile.page, EN, user, pass);
+    await status(desk.page, `${name} scanned`).waitFor();
+    await desk.page.getByText('Select this number on your phone:').waitFor();
+    const code = (await desk.page.locator('.match strong').textContent())?.trim() ?? '';
     assert.match(code, /^\d\d$/);
-    await shot(pcPage, 'pc-match');
-    await shot(phonePage, 'phone-match');
-    await phonePage.getByRole('button', { name: code, exact: true }).click();
-    await pcPage.getByRole('status').filter({ hasText: 'Signed in as 光光' }).waitFor();
-    await pcCtx.close();
-    await phoneCtx.close();
+    const choices = mobile.page.getByRole('button', { name: /^\d\d$/ });
+    await choices.first().waitFor();
+    assert.equal(await choices.count(), 3);
+    return { desk, mobile, code, choices };
+  }
+
+  test('the phone picks the two digits the PC shows', async () => {
+    const { desk, mobile, code, choices } = await scannedWithMatching('guang', '222', '光光');
+    assert.equal(await mobile.page.getByRole('button', { name: EN.confirm }).count(), 0);
+    await equalButtons(await choices.all());
+    await mobile.page.getByRole('button', { name: EN.cancel, exact: true }).waitFor();
+    await fitsWidth(mobile.page);
+    await shot(desk.page, 'pc-match');
+    await shot(mobile.page, 'phone-match');
+    await mobile.page.getByRole('button', { name: code, exact: true }).click();
+    await mobile.page.getByRole('heading', { name: 'Done. The computer is now signed in.' }).waitFor();
+    await status(desk.page, 'Signed in as 光光').waitFor();
+    await desk.close();
+    await mobile.close();
+  });
+
+  test('a wrong pick cancels the sign-in and says so', async () => {
+    const { desk, mobile, code, choices } = await scannedWithMatching('dong', '111', '东东');
+    const wrong = (await choices.allTextContents()).find((c) => c.trim() !== code)!;
+    await mobile.page.getByRole('button', { name: wrong.trim(), exact: true }).click();
+    await mobile.page.getByRole('heading', { name: /did not match/ }).waitFor();
+    await status(desk.page, 'Sign-in was cancelled on the phone.').waitFor();
+    await desk.page.getByRole('button', { name: 'Refresh QR code', exact: true }).waitFor();
+    await desk.close();
+    await mobile.close();
   });
 });
