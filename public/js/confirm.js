@@ -35,7 +35,7 @@ async function run() {
 }
 
 function review(token, scan) {
-  const r = scan.requester;
+  const r = scan.requester ?? {};
   const place = [r.city, r.country].filter(Boolean).join(', ') || t.unknownPlace;
   const seconds = Math.max(0, Math.round((Date.now() - Date.parse(r.created_at)) / 1000));
   const error = h('p', { class: 'error', role: 'alert' });
@@ -54,6 +54,8 @@ function review(token, scan) {
     store.clear();
     location.reload();
   };
+  // The new view's heading takes the focus (a screen reader reads it); no button is pre-selected.
+  const heading = h('h1', { tabindex: -1 }, t.phoneTitle);
   const cancel = h('button', { type: 'button', onclick: () => step('cancel') }, t.cancel);
   const choices = scan.match_choices;
   const actions = choices
@@ -81,7 +83,7 @@ function review(token, scan) {
     h(
       'div',
       { class: 'card' },
-      h('h1', {}, t.phoneTitle),
+      heading,
       h('p', {}, t.asking),
       h(
         'dl',
@@ -100,6 +102,7 @@ function review(token, scan) {
       error,
     ),
   );
+  heading.focus();
 }
 
 run();

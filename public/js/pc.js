@@ -38,11 +38,7 @@ async function resilient(mine, path, options = {}) {
   for (;;) {
     try {
       const res = await api(path, { ...options, signal: aborter.signal });
-      if (res.status < 500) {
-        // The connection is back: say again what was being said before the problem.
-        if (statusEl.textContent !== said) statusEl.textContent = said;
-        return res;
-      }
+      if (res.status < 500) return res;
     } catch (err) {
       if (err?.name === 'AbortError') return null;
     }
@@ -50,6 +46,8 @@ async function resilient(mine, path, options = {}) {
     statusEl.textContent = t.retrying(Math.round(delay / 1000));
     await sleep(delay);
     if (mine !== generation) return null;
+    // Trying again: say again what was being said before the problem (a long-poll may now wait quietly).
+    statusEl.textContent = said;
     delay = Math.min(delay * 2, MAX_BACKOFF_MS);
   }
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import jsQR from 'jsqr';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page, type Route } from 'playwright-core';
 import { type DevServer, freshStorage, startDev } from '../support/wrangler-dev.ts';
 
 const SHOTS = path.resolve(import.meta.dirname, '../../docs/screenshots');
@@ -310,7 +310,7 @@ describe('scan-to-login in the browser', () => {
     await status(desk.page, 'Signed in as 东东').waitFor();
 
     // The phone lists the PC among the linked devices and signs it out.
-    await mobile.page.reload();
+    await mobile.page.goto(`${app.base}/link`);
     const devices = mobile.page.getByRole('region', { name: 'Linked devices' });
     const pcDevice = devices
       .getByRole('listitem')
@@ -333,6 +333,53 @@ describe('scan-to-login in the browser', () => {
     assert.equal(await desk.page.evaluate(() => localStorage.getItem('qrlogin.pc.token')), null);
     await desk.close();
     await mobile.close();
+  });
+
+  test('the PC page fits a 360 px phone screen too', async () => {
+    const small = await open(app.base, { locale: 'en-US', viewport: { width: 360, height: 740 }, isMobile: true });
+    await small.page.goto(`${app.base}/`);
+    const img = small.page.getByRole('img', { name: 'Login QR code' });
+    await img.waitFor();
+    await fitsWidth(small.page);
+    const box = await img.boundingBox();
+    assert.ok(box && box.width >= 280, 'the QR code is still large');
+    await small.close();
+  });
+});
+
+describe('a bad connection', () => {
+  /** A PC window whose status polls are answered by `answer` (by how many came before) before the page loads. */
+  async function pcWithPolls(answer: (n: number, route: Route) => Promise<void>) {
+    const win = await open(app.base, { locale: 'en-US', viewport: { width: 1280, height: 800 } });
+    let polls = 0;
+    await win.page.route('**/api/qrcodes/*/status*', (route) => answer(polls++, route));
+    await win.page.goto(`${app.base}/`);
+    return win;
+  }
+
+  test('the PC backs off and retries on a dropped connection and a 5xx, and never shows a raw error', async () => {
+    const desk = await pcWithPolls((n, route) =>
+      n === 0 ? route.abort('failed') : n === 1 ? route.fulfill({ status: 503, body: 'down' }) : route.fallback(),
+    );
+    await status(desk.page, 'Connection problem. Retrying in 1 s…').waitFor();
+    await status(desk.page, 'Connection problem. Retrying in 2 s…').waitFor();
+    await status(desk.page, 'Waiting for a scan').waitFor();
+    await desk.page.getByRole('img', { name: 'Login QR code' }).waitFor();
+    assert.equal(await desk.page.getByText(/\[object|Error:|TypeError|undefined/).count(), 0);
+    await desk.close();
+  });
+
+  test('a 410 on status means the session is gone: expired, with a new code on offer', async () => {
+    const desk = await pcWithPolls((_, route) =>
+      route.fulfill({
+        status: 410,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: 'qrcode_expired', message: 'gone' }),
+      }),
+    );
+    await status(desk.page, 'The QR code has expired.').waitFor();
+    await desk.page.getByRole('button', { name: 'Refresh QR code', exact: true }).waitFor();
+    await desk.close();
   });
 });
 
