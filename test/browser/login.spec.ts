@@ -271,6 +271,18 @@ describe('scan-to-login in the browser', () => {
     await page.goto(`${app.base}/confirm?id=nonsense`);
     await page.getByRole('heading', { name: 'This is not a valid QR code.' }).waitFor();
 
+    // The phone's token is revoked behind its back: the next code asks for a sign-in again.
+    const revoked = await page.evaluate(async () => {
+      const token = localStorage.getItem('qrlogin.phone.token');
+      return (await fetch('/api/logout', { method: 'POST', headers: { Authorization: `Bearer ${token}` } })).status;
+    });
+    assert.equal(revoked, 204);
+    const qr = (await (await fetch(`${app.base}/api/qrcodes`, { method: 'POST' })).json()) as { scan_url: string };
+    await page.goto(qr.scan_url);
+    await page.getByRole('button', { name: EN.signIn, exact: true }).waitFor();
+    await signInOnPhone(page, EN, 'guang', '222');
+    await page.getByRole('button', { name: EN.confirm, exact: true }).waitFor();
+
     // Ten failures for one username from one place: the eleventh is refused, and says for how long.
     await page.evaluate(() => localStorage.clear());
     await page.goto(`${app.base}/link`);
@@ -331,6 +343,15 @@ describe('scan-to-login in the browser', () => {
     await status(desk.page, 'You were signed out.').waitFor();
     await desk.page.getByRole('img', { name: 'Login QR code' }).waitFor();
     assert.equal(await desk.page.evaluate(() => localStorage.getItem('qrlogin.pc.token')), null);
+
+    // The phone signs itself out too: back to the sign-in form.
+    await devices
+      .getByRole('listitem')
+      .filter({ hasText: 'this device' })
+      .getByRole('button', { name: /^Sign out/ })
+      .click();
+    await mobile.page.getByRole('button', { name: EN.signIn, exact: true }).waitFor();
+    assert.equal(await mobile.page.evaluate(() => localStorage.getItem('qrlogin.phone.token')), null);
     await desk.close();
     await mobile.close();
   });
