@@ -41,7 +41,23 @@ it('answers every bad request with its documented error, never 500, and wakes no
     ['forged hex', 'a'.repeat(64)],
     ['of another namespace', env.USER_CODE.newUniqueId().toString()],
     ['with a path trick', `..%2F${qr.qrcode_id.slice(5)}`],
+    ['of 64 non-ASCII letters', encodeURIComponent('é'.repeat(64))],
+    ['with a NUL', `${qr.qrcode_id.slice(0, 63)}%00`],
   ];
+  const other = await createQr();
+  // A body of 9 KB that arrives in pieces, with no Content-Length to refuse it by.
+  const streamed = (path: string, headers: Record<string, string>) =>
+    api(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: new ReadableStream({
+        start(controller) {
+          const chunk = new TextEncoder().encode(`{"pad":"${'a'.repeat(1024)}`);
+          for (let i = 0; i < 9; i++) controller.enqueue(chunk);
+          controller.close();
+        },
+      }),
+    });
 
   const rows: Row[] = [
     // /api/login: types, missing fields, JSON, arrays, lengths
@@ -65,6 +81,24 @@ it('answers every bad request with its documented error, never 500, and wakes no
     {
       name: 'login: object password',
       send: () => loginWith({ username: 'dong', password: { a: 1 } }),
+      status: 400,
+      error: 'invalid_request',
+    },
+    {
+      name: 'login: boolean username',
+      send: () => loginWith({ username: true, password: '111' }),
+      status: 400,
+      error: 'invalid_request',
+    },
+    {
+      name: 'login: null password',
+      send: () => loginWith({ username: 'dong', password: null }),
+      status: 400,
+      error: 'invalid_request',
+    },
+    {
+      name: 'login: body over 8 KB in pieces, no Content-Length',
+      send: () => streamed('/api/login', { 'CF-Connecting-IP': freshIp() }),
       status: 400,
       error: 'invalid_request',
     },
@@ -141,6 +175,18 @@ it('answers every bad request with its documented error, never 500, and wakes no
       error: 'invalid_request',
     },
     {
+      name: 'login: 64-char username (the longest allowed)',
+      send: () => loginWith({ username: 'd'.repeat(64), password: '111' }),
+      status: 401,
+      error: 'invalid_credentials',
+    },
+    {
+      name: 'login: right-to-left override in username',
+      send: () => loginWith({ username: '\u202egnod', password: '111' }),
+      status: 401,
+      error: 'invalid_credentials',
+    },
+    {
       name: 'login: unknown Chinese username',
       send: () => loginWith({ username: '东东', password: '111' }),
       status: 401,
@@ -214,6 +260,18 @@ it('answers every bad request with its documented error, never 500, and wakes no
       status: 400,
       error: 'invalid_request',
     },
+    {
+      name: 'confirm: body over 8 KB in pieces, no Content-Length',
+      send: () => streamed(`/api/qrcodes/${qr.qrcode_id}/confirm`, bearer(token)),
+      status: 400,
+      error: 'invalid_request',
+    },
+    {
+      name: 'Authorization header of 5 KB',
+      send: () => api('/api/me', { headers: { Authorization: `Bearer ${token}.${'a'.repeat(5000)}` } }),
+      status: 401,
+      error: 'unauthorized',
+    },
     // after / wait
     { name: 'after negative', send: () => poll('?after=-1'), status: 400, error: 'invalid_request' },
     { name: 'after 1e400', send: () => poll('?after=1e400'), status: 400, error: 'invalid_request' },
@@ -230,8 +288,22 @@ it('answers every bad request with its documented error, never 500, and wakes no
     { name: 'wait 20 digits', send: () => poll('?wait=99999999999999999999'), status: 400, error: 'invalid_request' },
     { name: 'wait 15 digits (capped at 30)', send: () => poll('?wait=999999999999999'), status: 200 },
     { name: 'wait fractional', send: () => poll('?wait=0.5'), status: 200 },
+    // The largest `after` allowed is well-formed: with nothing to wait for, the current state.
+    { name: 'after 15 digits, wait 0', send: () => poll('?after=999999999999999&wait=0'), status: 200 },
     { name: 'poll token missing', send: () => status(qr, '', ''), status: 401, error: 'unauthorized' },
     { name: 'poll token of another length', send: () => status(qr, '', 'abc'), status: 401, error: 'unauthorized' },
+    {
+      name: 'poll token of another QR',
+      send: () => status(qr, '', other.poll_token),
+      status: 401,
+      error: 'unauthorized',
+    },
+    {
+      name: 'poll token in the URL instead of the header',
+      send: () => api(`/api/qrcodes/${qr.qrcode_id}/status?poll_token=${qr.poll_token}`),
+      status: 401,
+      error: 'unauthorized',
+    },
     // unknown routes and methods
     { name: 'unknown API route', send: () => api('/api/nope'), status: 404, error: 'not_found' },
     {

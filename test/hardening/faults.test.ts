@@ -37,10 +37,15 @@ describe('the session object under faults', () => {
     const drained = await waiting;
     expect(drained.status).toBe(200);
     expect(await drained.json()).toMatchObject({ status: 'noscan', version: 0 });
+    // The PC's next long-poll waits on the fresh instance and is woken by the scan.
+    const next = status(qr, '?after=0&wait=10');
+    expect(await stillPending(next)).toBe(true);
     expect((await act(qr, 'scan', token)).status).toBe(200);
-    expect(await (await status(qr, '?after=0')).json()).toMatchObject({ status: 'scan-wait-confirm', version: 1 });
+    expect(await (await next).json()).toMatchObject({ status: 'scan-wait-confirm', version: 1 });
+    const last = status(qr, '?after=1&wait=10');
+    expect(await stillPending(last)).toBe(true);
     expect((await act(qr, 'confirm', token)).status).toBe(200);
-    const done = (await (await status(qr, '?after=1')).json()) as { token?: string; user?: { username: string } };
+    const done = (await (await last).json()) as { token?: string; user?: { username: string } };
     expect(done).toMatchObject({ status: 'scan-confirm', version: 2, user: { username: 'dong' } });
     expect((await api('/api/me', { headers: bearer(done.token ?? '') })).status).toBe(200);
   });

@@ -42,6 +42,7 @@ it('every API answer is UTF-8 JSON; token answers are no-store; errors leak noth
   await keep('200 status', status(qr));
   await keep('200 confirm', act(qr, 'confirm', token));
   const delivered = await keep('200 status with token', status(qr, '?after=1'));
+  expect(((await delivered.clone().json()) as { token?: string }).token).toMatch(/^ey/);
   await keep('410 status after delivery', status(qr));
   await keep('200 me', api('/api/me', { headers: bearer(token) }));
   await keep('200 sessions', api('/api/sessions', { headers: bearer(token) }));
@@ -58,6 +59,19 @@ it('every API answer is UTF-8 JSON; token answers are no-store; errors leak noth
   await keep('404 user code', postJson('/api/codes/resolve', { user_code: 'BBBB-BBBB' }, bearer(token)));
   await keep('405 method', api('/api/login'));
   await keep('409 transition', act(await createQr(), 'confirm', token));
+  // A misconfigured Worker (a short key) answers 500 without echoing the key it was given.
+  const shortKey = 'short-key-must-not-leak';
+  answers.push([
+    '500 misconfigured',
+    await app.fetch(
+      new Request('https://login.example/api/login', {
+        method: 'POST',
+        headers: { 'CF-Connecting-IP': freshIp() },
+        body: JSON.stringify({ username: 'dong', password: '111' }),
+      }),
+      { ...env, JWT_SECRET: shortKey },
+    ),
+  ]);
   const limitIp = freshIp();
   let limited: Response | undefined;
   for (let i = 0; i < 12 && !limited; i++) {
@@ -85,7 +99,7 @@ it('every API answer is UTF-8 JSON; token answers are no-store; errors leak noth
   ]);
 
   const statuses = new Set(answers.map(([, r]) => r.status));
-  for (const s of [200, 201, 400, 401, 404, 405, 409, 410, 429, 503]) expect(statuses).toContain(s);
+  for (const s of [200, 201, 400, 401, 404, 405, 409, 410, 429, 500, 503]) expect(statuses).toContain(s);
 
   const failures: string[] = [];
   for (const [name, res] of answers) {
@@ -96,10 +110,10 @@ it('every API answer is UTF-8 JSON; token answers are no-store; errors leak noth
     if (res.headers.get('X-Content-Type-Options') !== 'nosniff') failures.push(`${name}: no nosniff`);
     const text = await res.text();
     const body = JSON.parse(text) as Record<string, unknown>;
-    if ('token' in body && res.headers.get('Cache-Control') !== 'no-store')
+    if (('token' in body || 'poll_token' in body) && res.headers.get('Cache-Control') !== 'no-store')
       failures.push(`${name}: token without no-store`);
     if (res.status >= 400) {
-      if (text.includes(secret)) failures.push(`${name}: leaks the JWT secret`);
+      if (text.includes(secret) || text.includes(shortKey)) failures.push(`${name}: leaks the JWT secret`);
       if (/stack/i.test(text)) failures.push(`${name}: mentions a stack`);
       if (/\bat [^\s]+ \(|\n\s*at /.test(text) || /\bat .*:\d+:\d+/.test(text)) failures.push(`${name}: stack line`);
       if (/Error:/.test(text)) failures.push(`${name}: raw error text`);
@@ -112,5 +126,58 @@ it('every API answer is UTF-8 JSON; token answers are no-store; errors leak noth
   expect(failures).toEqual([]);
   // The token answers themselves.
   expect(loginRes.headers.get('Cache-Control')).toBe('no-store');
+  expect(created.headers.get('Cache-Control')).toBe('no-store');
   expect(delivered.headers.get('Cache-Control')).toBe('no-store');
+});
+
+it('204 answers (signing a device out) have no body and no Content-Type, and are no-store', async () => {
+  const ip = freshIp();
+  const signIn = async () =>
+    (await (
+      await postJson('/api/login', { username: 'guang', password: '222' }, { 'CF-Connecting-IP': ip })
+    ).json()) as {
+      token: string;
+    };
+  const phone = await signIn();
+  const other = await signIn();
+  const sessions = (await (await api('/api/sessions', { headers: bearer(other.token) })).json()) as {
+    sid: string;
+    current: boolean;
+  }[];
+  const phoneSid = sessions.find((s) => !s.current)?.sid;
+  expect(phoneSid).toBeDefined();
+  const answers = [
+    await api(`/api/sessions/${phoneSid}`, { method: 'DELETE', headers: bearer(other.token) }),
+    await api('/api/logout', { method: 'POST', headers: bearer(other.token) }),
+  ];
+  for (const res of answers) {
+    expect(res.status).toBe(204);
+    expect(res.headers.get('Content-Type')).toBeNull();
+    expect(res.headers.get('Cache-Control')).toBe('no-store');
+    expect(await res.text()).toBe('');
+  }
+  // Both were really signed out.
+  expect((await api('/api/me', { headers: bearer(phone.token) })).status).toBe(401);
+  expect((await api('/api/me', { headers: bearer(other.token) })).status).toBe(401);
+});
+
+it('pages carry a CSP with no inline script and no framing (static assets stood in for)', async () => {
+  const assets = {
+    fetch: async () => new Response('<!doctype html><title>t</title>', { headers: { 'Content-Type': 'text/html' } }),
+  } as unknown as Fetcher;
+  for (const path of ['/', '/confirm?id=x', '/link']) {
+    const res = await app.fetch(new Request(`https://login.example${path}`), { ...env, ASSETS: assets });
+    expect(res.status).toBe(200);
+    const csp = res.headers.get('Content-Security-Policy') ?? '';
+    const directive = (name: string) =>
+      csp
+        .split(';')
+        .map((d) => d.trim())
+        .find((d) => d.startsWith(`${name} `));
+    expect(directive('frame-ancestors')).toBe("frame-ancestors 'none'");
+    expect(directive('script-src')).toBe("script-src 'self'");
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
+    expect(res.headers.get('X-Frame-Options')).toBe('DENY');
+    expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff');
+  }
 });

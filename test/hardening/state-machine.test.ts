@@ -3,7 +3,7 @@
  * real Durable Object through the Worker, with random sequences of phone steps, polls, alarms,
  * evictions and clock jumps. Whatever happens, only the edges of the diagram are ever taken.
  */
-import { evictDurableObject, runDurableObjectAlarm } from 'cloudflare:test';
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -28,15 +28,6 @@ const EDGES = new Set([
   'scan-wait-confirm>expired',
 ]);
 const isEnd = (s: SessionStatus) => s === 'scan-confirm' || s === 'scan-cancel' || s === 'expired';
-
-/** True when `to` is reachable from `from` along the diagram (including staying put). */
-function reachable(from: SessionStatus, to: SessionStatus): boolean {
-  if (from === to) return true;
-  return [...EDGES].some((edge) => {
-    const [a, b] = edge.split('>') as [SessionStatus, SessionStatus];
-    return a === from && reachable(b, to);
-  });
-}
 
 const USERS: UserRef[] = [
   { id: 'u1', username: 'dong', display_name: '东东' },
@@ -91,6 +82,13 @@ describe('the pure state machine', () => {
           }
           if (op.kind === 'expire') next = expireIfDue(rec, now);
           else {
+            // The object checks expiry before every step, whatever the alarm did.
+            const due = expireIfDue(rec, now);
+            if (due) {
+              expect(EDGES.has(`${rec.status}>${due.status}`)).toBe(true);
+              expect(due.version).toBe(rec.version + 1);
+              rec = due;
+            }
             const user = USERS[op.user]!;
             const step =
               op.kind === 'confirm'
@@ -102,6 +100,10 @@ describe('the pure state machine', () => {
             if (step.outcome.ok) expect(STATUSES).toContain(step.outcome.value.status);
             // A refused step never changes anything, except a wrong match code, which cancels.
             if (!step.outcome.ok && step.outcome.error !== 'match_failed') expect(next).toBeNull();
+            // Past expires_at nothing but expiry ever happens.
+            if (now >= rec.expires_at) expect(next).toBeNull();
+            // Only the bound scanner can confirm or cancel.
+            if (next && op.kind !== 'scan') expect(rec.scanner?.id).toBe(user.id);
           }
           if (next) {
             expect(STATUSES).toContain(next.status);
@@ -110,6 +112,8 @@ describe('the pure state machine', () => {
             expect(next.version).toBe(rec.version + 1);
             expect(next.ended_at === null).toBe(isOpen(next.status));
             if (next.status === 'scan-wait-confirm') expect(next.scanner).not.toBeNull();
+            // Once bound, the scanner never changes.
+            if (rec.scanner) expect(next.scanner).toEqual(rec.scanner);
             rec = next;
           }
         }
@@ -121,15 +125,26 @@ describe('the pure state machine', () => {
 
 type LiveOp =
   | { kind: 'scan' | 'confirm' | 'cancel'; user: 0 | 1 }
-  | { kind: 'poll' | 'alarm' | 'evict' }
+  | { kind: 'poll' | 'long-poll' | 'alarm' | 'evict' }
   | { kind: 'age'; ms: number };
+
+/** The status a phone step moves the session to when it answers 200. */
+const AFTER_STEP = { scan: 'scan-wait-confirm', confirm: 'scan-confirm', cancel: 'scan-cancel' } as const;
+
+/** The stored record's status and version, or null when the object's storage is empty. */
+async function stored(qr: string): Promise<{ status: SessionStatus; version: number } | null> {
+  return runInDurableObject(sessionObject(qr), (_o, state) => {
+    const rec = state.storage.kv.get<SessionRecord>('session');
+    return rec ? { status: rec.status, version: rec.version } : null;
+  });
+}
 
 const liveOpArb: fc.Arbitrary<LiveOp> = fc.oneof(
   fc.record({
     kind: fc.constantFrom('scan' as const, 'confirm' as const, 'cancel' as const),
     user: fc.constantFrom(0 as const, 1 as const),
   }),
-  fc.record({ kind: fc.constantFrom('poll' as const, 'alarm' as const, 'evict' as const) }),
+  fc.record({ kind: fc.constantFrom('poll' as const, 'long-poll' as const, 'alarm' as const, 'evict' as const) }),
   fc.record({ kind: fc.constant('age' as const), ms: fc.constantFrom(1_000, 60_000, 125_000) }),
 );
 
@@ -137,22 +152,29 @@ describe('the real session object', () => {
   it('keeps to the diagram under random steps, polls, alarms, evictions and clock jumps', async () => {
     const tokens = [(await login('dong', '111')).token, (await login('guang', '222')).token];
     await fc.assert(
-      fc.asyncProperty(fc.array(liveOpArb, { minLength: 1, maxLength: 8 }), async (ops) => {
+      fc.asyncProperty(fc.array(liveOpArb, { minLength: 1, maxLength: 10 }), async (ops) => {
         const qr = await createQr();
         let seen: SessionStatus = 'noscan';
         let version = 0;
         let delivered = 0;
         let gone = false;
+        // Each op is awaited and makes at most one change, and the stored record is read after
+        // every op: so every change is seen, and each must be one edge with one more version.
         const observe = (s: SessionStatus, v: number) => {
           expect(STATUSES).toContain(s);
-          expect(reachable(seen, s)).toBe(true);
-          expect(v).toBeGreaterThanOrEqual(version);
+          if (v === version) expect(s).toBe(seen);
+          else {
+            expect(v).toBe(version + 1);
+            expect(EDGES.has(`${seen}>${s}`)).toBe(true);
+          }
           seen = s;
           version = v;
         };
         for (const op of ops) {
-          if (op.kind === 'poll') {
-            const res = await status(qr);
+          if (op.kind === 'poll' || op.kind === 'long-poll') {
+            // A long-poll past the version already seen, with no time to wait: it takes the
+            // waiting path of the object and answers the current state.
+            const res = await status(qr, op.kind === 'poll' ? '' : `?after=${version}&wait=0`);
             if (res.status === 410) {
               gone = true;
               continue;
@@ -161,13 +183,17 @@ describe('the real session object', () => {
             const body = (await res.json()) as { status: SessionStatus; version: number; token?: string };
             observe(body.status, body.version);
             if (body.token) {
+              expect(body.status).toBe('scan-confirm');
               delivered++;
               gone = true;
+              // The answer that carries the token empties the object at once.
+              expect(await storedState(qr.qrcode_id)).toEqual({ keys: [], alarm: null });
             }
           } else if (op.kind === 'alarm') {
             await runDurableObjectAlarm(sessionObject(qr));
           } else if (op.kind === 'evict') {
-            // Evicting an object that is not running is refused: wake it first.
+            // Evicting an object that is not running is refused: wake it first. No poll is in
+            // flight here (each op is awaited), so the eviction has nothing to wait for.
             await storedState(qr);
             await evictDurableObject(sessionObject(qr));
           } else if (op.kind === 'age') {
@@ -177,8 +203,16 @@ describe('the real session object', () => {
             expect([200, 403, 409, 410]).toContain(res.status);
             if (res.status === 200) {
               const body = (await res.json()) as { status: SessionStatus; version: number };
+              expect(body.status).toBe(AFTER_STEP[op.kind]);
               observe(body.status, body.version);
             }
+          }
+          // Whatever the answers said, the stored record agrees: a state of the diagram, one
+          // edge from the last one seen at most, its version never going back.
+          const now = await stored(qr.qrcode_id);
+          if (now) {
+            expect(gone && delivered > 0).toBe(false);
+            observe(now.status, now.version);
           }
         }
         expect(delivered).toBeLessThanOrEqual(1);
@@ -196,7 +230,7 @@ describe('the real session object', () => {
         const last = await status(qr);
         expect(last.status).toBe(410);
       }),
-      { numRuns: 15 },
+      { numRuns: 25 },
     );
   });
 });
