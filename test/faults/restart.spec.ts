@@ -33,15 +33,23 @@ test('a login survives a restart of wrangler dev in the middle', { timeout: 120_
     200,
   );
 
-  // The server goes away with everything in memory, and comes back on the same storage.
-  await server.stop();
-  server = await startDev(storage.dir, {}, port);
-
-  // The PC's next poll continues where it was; the phone confirms; the PC gets its token.
   const poll = (after: number) =>
     fetch(`${base}/api/qrcodes/${qr.qrcode_id}/status?after=${after}&wait=30`, {
       headers: { 'X-Poll-Token': qr.poll_token },
     });
+  // The PC is long-polling when the server dies: its poll fails as a dropped connection (the
+  // page backs off and polls again), it does not hang.
+  const inFlight = poll(1);
+  // Another round trip, so the poll is most likely held by the server when it dies (had it
+  // not arrived yet, it must fail all the same).
+  await fetch(`${base}/api/config`);
+
+  // The server goes away with everything in memory, and comes back on the same storage.
+  await server.stop();
+  await assert.rejects(inFlight);
+  server = await startDev(storage.dir, {}, port);
+
+  // The PC's next poll continues where it was; the phone confirms; the PC gets its token.
   const seen = await (await poll(0)).json();
   assert.equal(seen.status, 'scan-wait-confirm');
   assert.equal(seen.scanner.display_name, '东东');
