@@ -61,12 +61,41 @@ export function waitParam(value: string | undefined): number {
   return Math.round(Math.min(Number(value), MAX_WAIT_SECONDS) * 1000);
 }
 
+const bodyTooLarge = () =>
+  new ApiError('invalid_request', `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`);
+
+/**
+ * The body as text, refused as soon as it passes `MAX_BODY_BYTES`. A body sent without
+ * `Content-Length` is read piece by piece: reading it whole first would buffer whatever a
+ * client streams, and wait forever for a body that never ends.
+ */
+async function boundedText(req: Request): Promise<string> {
+  if (!req.body) return '';
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      reader.cancel().catch(() => {});
+      throw bodyTooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
 /** The request body as a JSON object (an empty body is `{}` when `optional`), at most 8 KB. */
 export async function jsonBody(c: Context, optional = false): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (new TextEncoder().encode(text).byteLength > MAX_BODY_BYTES) {
-    throw new ApiError('invalid_request', `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`);
-  }
+  const text = await boundedText(c.req.raw);
   if (optional && text.trim() === '') return {};
   let body: unknown;
   try {

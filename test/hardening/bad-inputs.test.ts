@@ -45,8 +45,9 @@ it('answers every bad request with its documented error, never 500, and wakes no
     ['with a NUL', `${qr.qrcode_id.slice(0, 63)}%00`],
   ];
   const other = await createQr();
-  // A body of 9 KB that arrives in pieces, with no Content-Length to refuse it by.
-  const streamed = (path: string, headers: Record<string, string>) =>
+  // A body of 9 KB that arrives in pieces, with no Content-Length to refuse it by; `endless`
+  // never closes it, as a client that keeps sending would (answered at 8 KB, not at its end).
+  const streamed = (path: string, headers: Record<string, string>, endless = false) =>
     api(path, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', ...headers },
@@ -54,7 +55,7 @@ it('answers every bad request with its documented error, never 500, and wakes no
         start(controller) {
           const chunk = new TextEncoder().encode(`{"pad":"${'a'.repeat(1024)}`);
           for (let i = 0; i < 9; i++) controller.enqueue(chunk);
-          controller.close();
+          if (!endless) controller.close();
         },
       }),
     });
@@ -99,6 +100,12 @@ it('answers every bad request with its documented error, never 500, and wakes no
     {
       name: 'login: body over 8 KB in pieces, no Content-Length',
       send: () => streamed('/api/login', { 'CF-Connecting-IP': freshIp() }),
+      status: 400,
+      error: 'invalid_request',
+    },
+    {
+      name: 'login: body that never ends, past 8 KB',
+      send: () => streamed('/api/login', { 'CF-Connecting-IP': freshIp() }, true),
       status: 400,
       error: 'invalid_request',
     },
@@ -263,6 +270,12 @@ it('answers every bad request with its documented error, never 500, and wakes no
     {
       name: 'confirm: body over 8 KB in pieces, no Content-Length',
       send: () => streamed(`/api/qrcodes/${qr.qrcode_id}/confirm`, bearer(token)),
+      status: 400,
+      error: 'invalid_request',
+    },
+    {
+      name: 'resolve: body that never ends, past 8 KB',
+      send: () => streamed('/api/codes/resolve', bearer(token), true),
       status: 400,
       error: 'invalid_request',
     },

@@ -70,7 +70,6 @@ it('refuses every forged, expired or damaged token with 401 on every signed-in r
     ['no signature', `${h}.${p}.`],
     ['two parts', `${h}.${p}`],
     ['truncated in the payload', token.slice(0, h.length + 10)],
-    // (Trailing whitespace never reaches the Worker: header values are trimmed by HTTP itself.)
     // Trailing whitespace never reaches the Worker: HTTP trims header values itself.
     ['leading space', ` ${token}`],
     ['space before the signature', `${h}.${p}. ${s}`],
@@ -85,6 +84,8 @@ it('refuses every forged, expired or damaged token with 401 on every signed-in r
     ['/api/sessions', (t) => api('/api/sessions', { headers: { Authorization: `Bearer ${t}` } })],
     ['scan', (t) => act(qr, 'scan', t)],
     ['confirm', (t) => act(qr, 'confirm', t)],
+    ['cancel', (t) => act(qr, 'cancel', t)],
+    ['/api/logout', (t) => api('/api/logout', { method: 'POST', headers: { Authorization: `Bearer ${t}` } })],
     [
       '/api/codes/resolve',
       (t) => postJson('/api/codes/resolve', { user_code: qr.user_code }, { Authorization: `Bearer ${t}` }),
@@ -103,6 +104,7 @@ it('refuses every forged, expired or damaged token with 401 on every signed-in r
     if (res.status !== 401) failures.push(`header ${JSON.stringify(headers).slice(0, 40)}: ${res.status}`);
   }
   expect(failures).toEqual([]);
-  // None of that touched the session: the real user can still scan it.
+  // None of that touched the session or signed anyone out: the real token still works.
+  expect((await api('/api/me', { headers: bearer(token) })).status).toBe(200);
   expect((await act(qr, 'scan', token)).status).toBe(200);
 });
