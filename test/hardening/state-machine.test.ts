@@ -118,7 +118,7 @@ describe('the pure state machine', () => {
           }
         }
       }),
-      { numRuns: 500 },
+      { numRuns: 2000 },
     );
   });
 });
