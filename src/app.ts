@@ -10,6 +10,7 @@ import { accounts } from './routes/accounts';
 import { codes } from './routes/codes';
 import { servePage } from './routes/pages';
 import { qrcodes } from './routes/qrcodes';
+import { jwks } from './tokens/jwks';
 import { MAX_BODY_BYTES, MAX_HEADER_BYTES } from './validate';
 
 export const app = new Hono<AppEnv>();
@@ -48,6 +49,7 @@ app.get('/api/config', (c) =>
 app.route('/api/qrcodes', qrcodes);
 app.route('/api/codes', codes);
 app.route('/api', accounts);
+app.route('/.well-known', jwks);
 
 /** Known API paths answer other methods with 405; anything else under /api/ is 404. */
 const ALLOWED: [RegExp, string][] = [
