@@ -2,6 +2,7 @@
  * @module
  * The Worker's entry: the router, and the Durable Object classes it binds.
  */
+import { pruneExpiredSessions } from './accounts/prune';
 import { app } from './app';
 import type { Env } from './env';
 
@@ -11,4 +12,9 @@ export { UserCode } from './session/user-code';
 
 export default {
   fetch: app.fetch,
+  /** The Cron Trigger (`[triggers] crons` in wrangler.toml): forget expired linked devices. */
+  async scheduled(controller, env) {
+    const deleted = await pruneExpiredSessions(env, controller.scheduledTime);
+    if (deleted > 0) console.log(`pruned ${deleted} expired sessions`);
+  },
 } satisfies ExportedHandler<Env>;

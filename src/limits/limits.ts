@@ -1,30 +1,59 @@
 /**
  * @module
- * The request limits of the contract, as the Worker applies them. `RATE_LIMIT=off` turns
- * them off for load tests on a developer machine.
+ * The request limits of the contract, as the Worker applies them: which counters an event is
+ * counted in, and which party's `RateLimiter` object holds them. Every event is counted before
+ * the work it guards (a password check, a code look-up), and given back afterwards only where the
+ * contract counts failures alone. `RATE_LIMIT=off` turns them off for load tests on a developer
+ * machine.
  */
 import type { Env } from '../env';
 import { ApiError } from '../errors';
+import type { Count, Counted, TakeResult } from './rate-limiter';
 
 export interface Limit {
-  /** What is counted; the key adds who (IP, user …). */
-  name: string;
   max: number;
   windowMs: number;
 }
 
+const MINUTE = 60_000;
+
 export const LIMITS = {
   /** Creating QR codes: 120 a minute from one client IP. */
-  createQrcode: { name: 'qrcode', max: 120, windowMs: 60_000 },
-  /** Failed logins: 10 a minute for one username from one IP. */
-  failedLogin: { name: 'login', max: 10, windowMs: 60_000 },
-  /** Failed code-to-type look-ups: 5 in ten minutes for one user. */
-  failedUserCode: { name: 'user-code', max: 5, windowMs: 600_000 },
+  createQrcode: { max: 120, windowMs: MINUTE },
+  /** Login attempts from one IP, all usernames together: 30 a minute. */
+  loginAttempts: { max: 30, windowMs: MINUTE },
+  /** Failed logins for one username from one IP: 10 a minute. */
+  failedLogin: { max: 10, windowMs: MINUTE },
+  /** Failed logins for one username from all IPs together: 100 an hour. */
+  failedLoginAnywhere: { max: 100, windowMs: 60 * MINUTE },
+  /** Failed code-to-type look-ups by one user: 5 in ten minutes. */
+  failedUserCode: { max: 5, windowMs: 10 * MINUTE },
 } as const satisfies Record<string, Limit>;
 
-function counter(env: Env, limit: Limit, key: string) {
-  return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`${limit.name}:${key}`));
+/**
+ * Counts made before the guarded work. `giveBack` returns the ones that only a failure may keep
+ * (after a success, or when the work could not be done); it never fails the request.
+ */
+export interface Attempt {
+  giveBack(): Promise<void>;
 }
+
+const NOTHING_TO_GIVE_BACK: Attempt = { giveBack: async () => {} };
+
+async function quietly(work: () => Promise<unknown>): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    // The count stays: it errs towards refusing, never towards letting more through.
+    console.warn('could not give back a counted attempt', err);
+  }
+}
+
+function party(env: Env, name: string) {
+  return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(name));
+}
+
+const count = (key: string, limit: Limit): Count => ({ key, ...limit });
 
 function refuse(retryAfter: number): ApiError {
   return new ApiError('rate_limited', `Too many requests; try again in ${retryAfter} s.`, {
@@ -32,19 +61,58 @@ function refuse(retryAfter: number): ApiError {
   });
 }
 
-/** Counts one request against `limit` for `key`; throws 429 when it is over. */
-export async function spend(env: Env, limit: Limit, key: string): Promise<void> {
-  if (env.RATE_LIMIT === 'off') return;
-  const verdict = await counter(env, limit, key).hit(limit.max, limit.windowMs);
-  if (!verdict.allowed) throw refuse(verdict.retryAfter);
-}
-
-/** Throws 429 when `key` has used up `limit`, without counting this request. */
-export async function ensureAllowed(env: Env, limit: Limit, key: string): Promise<void> {
-  if (env.RATE_LIMIT === 'off') return;
-  const verdict = await counter(env, limit, key).peek(limit.max, limit.windowMs);
-  if (!verdict.allowed) throw refuse(verdict.retryAfter);
-}
-
-/** The 429 for a limit counted somewhere else (the session object's polling limit). */
+/** The 429 for a limit counted somewhere else (the session object's polling limits). */
 export const rateLimited = refuse;
+
+/** Only the counts of the named keys: those a success gives back. */
+function only(result: TakeResult, keys: string[]): Counted[] {
+  return result.allowed ? result.counted.filter((c) => keys.includes(c.key)) : [];
+}
+
+/** Counts one QR code created by `ip`; 429 past the limit. */
+export async function countQrcode(env: Env, ip: string): Promise<void> {
+  if (env.RATE_LIMIT === 'off') return;
+  const result = await party(env, `ip:${ip}`).take([count('qrcode', LIMITS.createQrcode)]);
+  if (!result.allowed) throw refuse(result.retryAfter);
+}
+
+/**
+ * Counts a password attempt for `username` from `ip` before the password is checked: as an
+ * attempt of the IP, and as a failure of the username, both from this IP and from anywhere.
+ * 429 when any of them is used up (then the failures counted by the other party are returned:
+ * a refused attempt is no failed login). `giveBack` returns the failures.
+ */
+export async function countLoginAttempt(env: Env, ip: string, username: string): Promise<Attempt> {
+  if (env.RATE_LIMIT === 'off') return NOTHING_TO_GIVE_BACK;
+  const name = username.toLowerCase();
+  const fromIp = party(env, `ip:${ip}`);
+  const anywhere = party(env, `username:${name}`);
+  const failedHere = `login-failed:${name}`;
+  const [here, everywhere] = await Promise.all([
+    fromIp.take([count('login', LIMITS.loginAttempts), count(failedHere, LIMITS.failedLogin)]),
+    anywhere.take([count('login-failed', LIMITS.failedLoginAnywhere)]),
+  ]);
+  const giveBack = () =>
+    quietly(() => {
+      const returns: [typeof fromIp, Counted[]][] = [
+        [fromIp, only(here, [failedHere])],
+        [anywhere, only(everywhere, ['login-failed'])],
+      ];
+      return Promise.all(returns.filter(([, c]) => c.length > 0).map(([p, c]) => p.giveBack(c)));
+    });
+  const refused = [here, everywhere].filter((r) => !r.allowed);
+  if (refused.length > 0) {
+    await giveBack();
+    throw refuse(Math.max(...refused.map((r) => (r.allowed ? 0 : r.retryAfter))));
+  }
+  return { giveBack };
+}
+
+/** Counts a code-to-type look-up by `userId` as a failure before it is made; `giveBack` returns it. */
+export async function countUserCodeGuess(env: Env, userId: string): Promise<Attempt> {
+  if (env.RATE_LIMIT === 'off') return NOTHING_TO_GIVE_BACK;
+  const user = party(env, `user:${userId}`);
+  const result = await user.take([count('user-code-failed', LIMITS.failedUserCode)]);
+  if (!result.allowed) throw refuse(result.retryAfter);
+  return { giveBack: () => quietly(() => user.giveBack(result.counted)) };
+}

@@ -1,47 +1,105 @@
 /**
  * @module
- * `RateLimiter`: a fixed-window counter shared by every Worker isolate, one Durable Object
- * per counted key (for example `qrcode:<ip>` or `login:<ip>:<username>`). Counts live in
- * memory: an evicted counter starts again at zero, which only ever errs towards letting a
- * client through after a long quiet spell.
+ * `RateLimiter`: fixed-window counters shared by every Worker isolate, one Durable Object per
+ * counted party (`ip:<address>`, `username:<name>`, `user:<id>`), each holding the counters of
+ * that party by name. An event is counted before the work it guards runs, in one synchronous
+ * step, so concurrent requests cannot all pass the check before the first is counted; the
+ * counters live in the object's storage, so eviction or a restart does not reset them; an alarm
+ * at the end of the earliest open window deletes finished windows, and the whole storage once
+ * none is left.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 
-/** Whether a request may go ahead, and if not, how many seconds until it may. */
-export interface LimitVerdict {
-  allowed: boolean;
-  retryAfter: number;
+/** One counter to count an event in: its name inside this object, its maximum and its window. */
+export interface Count {
+  key: string;
+  max: number;
+  windowMs: number;
 }
 
-export class RateLimiter extends DurableObject<Env> {
-  #windowStart = 0;
-  #count = 0;
+/** Where an event was counted: enough to give it back while its window lasts. */
+export interface Counted {
+  key: string;
+  start: number;
+}
 
-  #window(windowMs: number): void {
+/** Counted in every counter asked for, or refused by at least one (and counted in none). */
+export type TakeResult = { allowed: true; counted: Counted[] } | { allowed: false; retryAfter: number };
+
+interface Window {
+  start: number;
+  count: number;
+  windowMs: number;
+}
+
+const PREFIX = 'c:';
+
+export class RateLimiter extends DurableObject<Env> {
+  /** The alarm as last read or set by this instance; undefined until known. */
+  #alarmAt: number | null | undefined;
+
+  #window(key: string, windowMs: number, now: number): Window {
+    const stored = this.ctx.storage.kv.get<Window>(PREFIX + key);
+    // A finished window is as good as none: lazy expiry, whatever the alarm did.
+    if (!stored || now >= stored.start + stored.windowMs) return { start: now, count: 0, windowMs };
+    return stored;
+  }
+
+  /**
+   * Counts one event in every counter of `counts` if each has room, else in none. The decision
+   * and the writes happen before the first await, so the object's single thread makes it atomic.
+   */
+  async take(counts: Count[]): Promise<TakeResult> {
     const now = Date.now();
-    if (now - this.#windowStart >= windowMs) {
-      this.#windowStart = now;
-      this.#count = 0;
+    const windows = counts.map((c) => this.#window(c.key, c.windowMs, now));
+    const full = windows.filter((w, i) => w.count >= counts[i]!.max);
+    if (full.length > 0) {
+      const until = Math.max(...full.map((w) => w.start + w.windowMs));
+      return { allowed: false, retryAfter: Math.max(1, Math.ceil((until - now) / 1000)) };
+    }
+    counts.forEach((c, i) => {
+      const w = windows[i]!;
+      this.ctx.storage.kv.put(PREFIX + c.key, { ...w, count: w.count + 1 });
+    });
+    await this.#alarmBy(Math.min(...windows.map((w) => w.start + w.windowMs)));
+    return { allowed: true, counted: windows.map((w, i) => ({ key: counts[i]!.key, start: w.start })) };
+  }
+
+  /** Takes back events that `take` counted, if their window is still the current one. */
+  giveBack(counted: Counted[]): void {
+    const now = Date.now();
+    for (const { key, start } of counted) {
+      const stored = this.ctx.storage.kv.get<Window>(PREFIX + key);
+      if (!stored || stored.start !== start || stored.count === 0 || now >= stored.start + stored.windowMs) continue;
+      this.ctx.storage.kv.put(PREFIX + key, { ...stored, count: stored.count - 1 });
     }
   }
 
-  #verdict(allowed: boolean, windowMs: number): LimitVerdict {
-    const retryAfter = Math.max(1, Math.ceil((this.#windowStart + windowMs - Date.now()) / 1000));
-    return { allowed, retryAfter };
+  /** Makes sure an alarm rings no later than `at`. */
+  async #alarmBy(at: number): Promise<void> {
+    if (this.#alarmAt === undefined) {
+      const stored = await this.ctx.storage.getAlarm();
+      // Another take may have set it while this one read.
+      if (this.#alarmAt === undefined) this.#alarmAt = stored;
+    }
+    if (this.#alarmAt !== null && this.#alarmAt <= at) return;
+    this.#alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
-  /** Counts one event; refuses it when `max` were already counted in this window. */
-  hit(max: number, windowMs: number): LimitVerdict {
-    this.#window(windowMs);
-    if (this.#count >= max) return this.#verdict(false, windowMs);
-    this.#count++;
-    return this.#verdict(true, windowMs);
-  }
-
-  /** Whether another event would be allowed, without counting one. */
-  peek(max: number, windowMs: number): LimitVerdict {
-    this.#window(windowMs);
-    return this.#verdict(this.#count < max, windowMs);
+  /** Deletes the finished windows; sets the next alarm, or empties storage when none is left. */
+  override async alarm(): Promise<void> {
+    this.#alarmAt = null;
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [key, w] of this.ctx.storage.kv.list<Window>({ prefix: PREFIX })) {
+      const end = w.start + w.windowMs;
+      if (now >= end) this.ctx.storage.kv.delete(key);
+      else next = Math.min(next, end);
+    }
+    if (Number.isFinite(next)) return this.#alarmBy(next);
+    // Nothing left: free the storage, with no take running in between whose count it would lose.
+    await this.ctx.blockConcurrencyWhile(() => this.ctx.storage.deleteAll());
   }
 }

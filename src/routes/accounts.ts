@@ -8,7 +8,7 @@ import { authenticate } from '../accounts/users';
 import type { AppEnv } from '../app-env';
 import { requireUser } from '../auth/require-user';
 import { ApiError } from '../errors';
-import { ensureAllowed, LIMITS, spend } from '../limits/limits';
+import { countLoginAttempt } from '../limits/limits';
 import { clientIp, deviceOf, requester } from '../request-info';
 import { ensureSigningKey, issueToken, tokenTtlSeconds } from '../tokens/signing';
 import { jsonBody, textField } from '../validate';
@@ -19,15 +19,18 @@ export const accounts = new Hono<AppEnv>()
     const username = textField(body, 'username', 64).normalize('NFC');
     const password = textField(body, 'password', 256);
     ensureSigningKey(c.env);
-    const limitKey = `${clientIp(c)}:${username.toLowerCase()}`;
-    await ensureAllowed(c.env, LIMITS.failedLogin, limitKey);
-    const user = await authenticate(c.env, username, password);
-    if (!user) {
-      await spend(c.env, LIMITS.failedLogin, limitKey);
-      throw new ApiError('invalid_credentials');
-    }
+    // Counted as a failure before the check, so that concurrent guesses cannot all slip in.
+    const attempt = await countLoginAttempt(c.env, clientIp(c), username);
+    const user = await authenticate(c.env, username, password).catch(async (err) => {
+      await attempt.giveBack(); // D1 failed: no password was checked
+      throw err;
+    });
+    if (!user) throw new ApiError('invalid_credentials');
+    const returned = attempt.giveBack(); // a success is no failure (returned while the session opens)
     const sid = await openSession(c.env, user, 'password', deviceOf(requester(c)), tokenTtlSeconds(c.env));
-    return c.json({ token: await issueToken(c, user, sid), user });
+    const token = await issueToken(c, user, sid);
+    await returned;
+    return c.json({ token, user });
   })
 
   .get('/me', requireUser, (c) => c.json(c.get('user')))

@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
 import { requireUser } from '../auth/require-user';
 import { ApiError } from '../errors';
-import { ensureAllowed, LIMITS, spend } from '../limits/limits';
+import { countUserCodeGuess } from '../limits/limits';
 import { normalizeUserCode } from '../session/user-code';
 import { jsonBody } from '../validate';
 
@@ -19,12 +19,11 @@ export const codes = new Hono<AppEnv>().post('/resolve', requireUser, async (c) 
     throw new ApiError('invalid_request', '`user_code` is required and must be a short string.');
   }
   const userId = c.get('user').id;
-  await ensureAllowed(c.env, LIMITS.failedUserCode, userId);
+  // Counted as a failure before the look-up, so that concurrent guesses cannot all slip in.
+  const guess = await countUserCodeGuess(c.env, userId);
   const code = normalizeUserCode(typed);
   const qrcodeId = code ? await c.env.USER_CODE.get(c.env.USER_CODE.idFromName(code)).resolve() : null;
-  if (!qrcodeId) {
-    await spend(c.env, LIMITS.failedUserCode, userId);
-    throw new ApiError('invalid_user_code');
-  }
+  if (!qrcodeId) throw new ApiError('invalid_user_code');
+  await guess.giveBack(); // a right code is no failure
   return c.json({ qrcode_id: qrcodeId });
 });

@@ -11,7 +11,7 @@ import type { AppEnv } from '../app-env';
 import { requireUser } from '../auth/require-user';
 import { randomToken, sha256Hex } from '../crypto';
 import { ApiError, UnavailableError } from '../errors';
-import { LIMITS, rateLimited, spend } from '../limits/limits';
+import { countQrcode, rateLimited } from '../limits/limits';
 import { qrDataUrl } from '../qr/qr-image';
 import { clientIp, deviceOf, requester } from '../request-info';
 import type { Outcome } from '../session/state';
@@ -54,7 +54,7 @@ const withSession = createMiddleware<AppEnv>(async (c, next) => {
 
 export const qrcodes = new Hono<AppEnv>()
   .post('/', async (c) => {
-    await spend(c.env, LIMITS.createQrcode, clientIp(c));
+    await countQrcode(c.env, clientIp(c));
     const origin = c.env.PUBLIC_ORIGIN?.replace(/\/+$/, '') || new URL(c.req.url).origin;
     const ttlMs = seconds(c.env.QR_TTL_SECONDS, DEFAULT_QR_TTL_SECONDS) * 1000;
     const id = c.env.LOGIN_SESSION.newUniqueId();

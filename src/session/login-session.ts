@@ -31,6 +31,10 @@ export const CLEANUP_DELAY_MS = 30_000;
 /** A client that ignores the long-poll: more immediate status answers than this in the window may get 429. */
 const IMMEDIATE_POLL_LIMIT = 30;
 const IMMEDIATE_POLL_WINDOW_MS = 10_000;
+/** A `wait` shorter than this is answered about as soon as `wait=0`: it counts as immediate too. */
+const SHORT_WAIT_MS = 1000;
+/** Long-polls waiting on one QR at once; a fifth answers 429 (each holds a connection and memory). */
+const MAX_WAITING_POLLS = 4;
 
 /** What the Worker passes when it creates a session. */
 export interface CreateSession {
@@ -42,8 +46,8 @@ export interface CreateSession {
 }
 
 export class LoginSession extends DurableObject<Env> {
-  /** Waiting long-polls: each is woken by a change (or its own timer) and then reads the record again. */
-  #waiters = new Set<() => void>();
+  /** Waiting long-polls, with when each ends: woken by a change (or its timer), each reads the record again. */
+  #waiters = new Map<() => void, number>();
   /** The confirmed record just handed out, kept in memory in case the Worker cannot sign the PC in. */
   #delivered: SessionRecord | null = null;
   /** Times of recent immediate status answers, for the polling limit. */
@@ -67,7 +71,7 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   #wake(): void {
-    const waiters = [...this.#waiters];
+    const waiters = [...this.#waiters.keys()];
     this.#waiters.clear();
     for (const wake of waiters) wake();
   }
@@ -131,19 +135,24 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   /**
-   * The PC's long-poll. Answers at once when the session is past `after` (or `after` is null),
-   * else waits for a change, for expiry, or for `waitMs`. The first answer in `scan-confirm`
-   * carries `deliver` (the Worker signs the token) and ends the session: every later one is 410.
+   * The PC's long-poll. Answers at once when the session is past `after` (or `after` is null) or
+   * `waitMs` is 0, else waits for a change, for expiry, or for `waitMs` (at most four at once).
+   * The first answer in `scan-confirm` carries `deliver` (the Worker signs the token) and ends
+   * the session: every later one is 410.
    */
   async status(pollHash: string, after: number | null, waitMs: number): Promise<Outcome<PcView>> {
     let { rec, pending } = this.#current();
     await pending;
     if (!rec) return { ok: false, error: 'qrcode_expired' };
     if (!constantTimeEqual(rec.poll_hash, pollHash)) return { ok: false, error: 'unauthorized' };
-    if (after === null || rec.version > after) {
+    const news = after === null || rec.version > after;
+    if (news || waitMs < SHORT_WAIT_MS) {
       const limited = this.#countImmediate();
       if (limited) return limited;
-    } else {
+    }
+    if (!news && waitMs > 0) {
+      const full = this.#refuseWaiting();
+      if (full) return full;
       await this.#waitForChange(rec, waitMs);
       ({ rec, pending } = this.#current());
       if (!rec) return { ok: false, error: 'qrcode_expired' };
@@ -184,7 +193,7 @@ export class LoginSession extends DurableObject<Env> {
         resolve();
       };
       const timer = setTimeout(wake, ms);
-      this.#waiters.add(wake);
+      this.#waiters.set(wake, Date.now() + ms);
     });
   }
 
@@ -202,6 +211,13 @@ export class LoginSession extends DurableObject<Env> {
     }
     this.#immediate.push(now);
     return null;
+  }
+
+  /** A fifth waiting long-poll is refused, and told when the first of the four will have ended. */
+  #refuseWaiting(): Outcome<PcView> | null {
+    if (this.env.RATE_LIMIT === 'off' || this.#waiters.size < MAX_WAITING_POLLS) return null;
+    const soonest = Math.min(...this.#waiters.values());
+    return { ok: false, error: 'rate_limited', retryAfter: Math.max(1, Math.ceil((soonest - Date.now()) / 1000)) };
   }
 
   /** The phone scans: `noscan → scan-wait-confirm`. */
