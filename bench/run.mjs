@@ -193,6 +193,8 @@ async function startServer(name, kind, extraVars = {}, extraArgs = [], persistRo
       persist,
       '--bundle',
       bundleFile,
+      // The benchmark's phones sign in as the demo user.
+      '--demo',
       ...varArgs,
       ...extraArgs,
     ]);

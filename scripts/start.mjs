@@ -5,21 +5,29 @@
  * log line, no file watching, no inspector, no dev registry). Same bindings, secrets
  * (`.dev.vars`) and local storage (`.wrangler/state`) as `wrangler dev`.
  *
- *   npm start -- [--port 8787] [--ip localhost] [--var K:V]... [--persist-to DIR] [--direct] [--bundle FILE]
+ *   npm start -- [--port 8787] [--ip localhost] [--demo] [--var K:V]... [--persist-to DIR] [--direct] [--bundle FILE]
  *
- * Steps: bundle with `wrangler deploy --dry-run`, start workerd, apply the D1 migrations and
- * the demo accounts to local storage (like `npm run db:local`), then say where it listens.
- * `--direct` serves the Worker's own workerd socket instead of Miniflare's entry worker:
- * a little faster, but then nothing sets `CF-Connecting-IP`, so every client shares one
- * rate-limit key. Kept for the benchmark's comparison; not for real use. `--bundle FILE`
- * serves a bundle that `wrangler deploy --dry-run --outdir` already made (the benchmark
- * builds once for its several servers).
+ * Steps: refuse a non-loopback `--ip` while the signing key is the committed development one;
+ * bundle with `wrangler deploy --dry-run`; apply the D1 migrations to local storage; with
+ * `--demo`, add the demo accounts (dong / 111, guang / 222), else remove them if an earlier run
+ * made them, and tell the pages not to name them; start workerd with the Worker on a loopback
+ * socket of its own, and the local front (`local-front.mjs`) on `--ip`:`--port`, which gives the
+ * Worker each connection's own address as `CF-Connecting-IP`; then say where it listens.
+ *
+ * `SIGNING_KEY` (and `SIGNING_KEY_PREVIOUS`) in the environment override `.dev.vars`, so a real
+ * key need not be written into a file or onto the command line: `SIGNING_KEY="$(…)" npm start`.
+ * `--direct` serves the Worker's own workerd socket on `--ip`:`--port`, without the front: a
+ * little less work per request, but then no client address is known (every client shares one
+ * rate-limit key, and a `CF-Connecting-IP` a client sends is still not believed). Kept for the
+ * benchmark's comparison; not for real use. `--bundle FILE` serves a bundle that
+ * `wrangler deploy --dry-run --outdir` already made (the benchmark builds once for its servers).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { newFrontSecret, startFront } from './local-front.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(ROOT);
@@ -28,14 +36,22 @@ process.env.WRANGLER_SEND_METRICS ??= 'false';
 function usage(message) {
   if (message) console.error(`npm start: ${message}`);
   console.error(
-    'usage: npm start -- [--port N] [--ip ADDR] [--var KEY:VALUE]... [--persist-to DIR] [--direct] [--bundle FILE]',
+    'usage: npm start -- [--port N] [--ip ADDR] [--demo] [--var KEY:VALUE]... [--persist-to DIR] [--direct] [--bundle FILE]',
   );
   process.exit(2);
 }
 
 /** `wrangler dev`'s own spelling of the arguments: `--port 8787` or `--port=8787`, `--var K:V` repeatable. */
 export function parseArgs(argv) {
-  const opts = { port: 8787, ip: 'localhost', vars: {}, persistTo: '.wrangler/state', direct: false, bundle: null };
+  const opts = {
+    port: 8787,
+    ip: 'localhost',
+    vars: {},
+    persistTo: '.wrangler/state',
+    demo: false,
+    direct: false,
+    bundle: null,
+  };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value;
@@ -68,6 +84,9 @@ export function parseArgs(argv) {
         break;
       case '--direct':
         opts.direct = true;
+        break;
+      case '--demo':
+        opts.demo = true;
         break;
       case '--bundle':
         // Must lie inside the project: workerd names modules by their path from its root.
@@ -118,9 +137,9 @@ export function bundle(outdir) {
 
 /**
  * The D1 migrations not yet applied, recorded in wrangler's own `d1_migrations` table (so
- * `wrangler d1 migrations apply --local` agrees afterwards), then the idempotent demo seed.
+ * `wrangler d1 migrations apply --local` agrees afterwards).
  */
-async function applyMigrations(db, splitSqlQuery, migrationsDir, seedFile) {
+async function applyMigrations(db, splitSqlQuery, migrationsDir) {
   await db
     .prepare(
       `CREATE TABLE IF NOT EXISTS d1_migrations(
@@ -142,9 +161,77 @@ async function applyMigrations(db, splitSqlQuery, migrationsDir, seedFile) {
     ]);
     applied.push(name);
   }
-  const seed = splitSqlQuery(readFileSync(seedFile, 'utf8'));
-  await db.batch(seed.map((sql) => db.prepare(sql)));
   return applied;
+}
+
+const SEED_FILE = path.join(ROOT, 'seed/demo-users.sql');
+
+/** The demo accounts of the seed file: id, username and the password hash it sets. */
+export function demoAccounts(sql = readFileSync(SEED_FILE, 'utf8')) {
+  const row = /VALUES\s*\(\s*'([^']*)',\s*'([^']*)',\s*'[^']*',\s*'([^']*)'\s*\)/g;
+  return [...sql.matchAll(row)].map(([, id, username, hash]) => ({ id, username, hash }));
+}
+
+/**
+ * With `--demo`, the idempotent demo seed. Without it, the demo accounts an earlier `--demo`
+ * or `npm run dev` made on this storage are removed (only while their password is still the
+ * published one), with their linked devices: `npm start` may face a network, and anyone knows
+ * those passwords. Returns what it did, for the ready line.
+ */
+async function demoSetup(db, splitSqlQuery, demo) {
+  if (demo) {
+    await db.batch(splitSqlQuery(readFileSync(SEED_FILE, 'utf8')).map((sql) => db.prepare(sql)));
+    return [];
+  }
+  const removed = [];
+  for (const { id, username, hash } of demoAccounts()) {
+    const [, users] = await db.batch([
+      db
+        .prepare(
+          'DELETE FROM sessions WHERE user_id = ?1 AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_hash = ?2)',
+        )
+        .bind(id, hash),
+      db.prepare('DELETE FROM users WHERE id = ? AND password_hash = ?').bind(id, hash),
+    ]);
+    if (users.meta.changes > 0) removed.push(username);
+  }
+  return removed;
+}
+
+/** A reason not to start that the user can act on: printed without a stack. */
+export class StartError extends Error {}
+
+/** The `kid` of the signing key committed in `.dev.vars`: anyone can read it. */
+export const DEVELOPMENT_KID = 'development-key-do-not-deploy';
+
+export function isLoopback(host) {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+function kidOf(jwk) {
+  try {
+    return JSON.parse(jwk ?? '').kid ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why `npm start` must not listen on `host` with these bindings, or null. The committed
+ * development key signs tokens that anyone who has read this repository can forge, so it may
+ * only serve this machine.
+ */
+export function exposureProblem(host, bindings) {
+  if (isLoopback(host) || kidOf(bindings.SIGNING_KEY) !== DEVELOPMENT_KID) return null;
+  return [
+    `refusing to listen on ${host}: the signing key is the development key committed in .dev.vars`,
+    `(kid "${DEVELOPMENT_KID}"), so anyone who has read this repository could sign tokens for this server.`,
+    'Set the secret SIGNING_KEY to a key of your own, made by `npm run keygen` (keep it: tokens die with it):',
+    '  export SIGNING_KEY="$(npm run keygen --silent)"',
+    `  npm start -- --ip ${host}`,
+    'or listen on a loopback address (--ip localhost or 127.0.0.1).',
+  ].join('\n');
 }
 
 export async function start(opts) {
@@ -153,11 +240,27 @@ export async function start(opts) {
     pathToFileURL(requireFromWrangler.resolve('wrangler'))
   );
   const config = unstable_readConfig({ config: 'wrangler.toml' });
+  // Bindings, Durable Objects, D1, assets and `.dev.vars` exactly as `wrangler dev` reads them;
+  // the signing keys from the environment over `.dev.vars`; `--var` over both.
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
+  const fromEnv = Object.fromEntries(
+    ['SIGNING_KEY', 'SIGNING_KEY_PREVIOUS'].filter((k) => process.env[k]).map((k) => [k, process.env[k]]),
+  );
+  // Only the local front knows this; without it (`--direct`) no client address is believed.
+  const frontSecret = newFrontSecret();
+  const bindings = {
+    ...workerOptions.bindings,
+    ...fromEnv,
+    // The pages name the demo accounts only when they exist.
+    ...(opts.demo ? {} : { ENVIRONMENT: 'production' }),
+    ...opts.vars,
+    LOCAL_FRONT_SECRET: frontSecret,
+  };
+  const problem = exposureProblem(opts.ip, bindings);
+  if (problem) throw new StartError(problem);
   // One bundle directory per process, so that two instances can start side by side.
   const bundleDir = opts.bundle ? null : path.join(ROOT, `.wrangler/tmp/start-bundle-${process.pid}`);
   const scriptPath = opts.bundle ?? bundle(bundleDir);
-  // Bindings, Durable Objects, D1, assets and `.dev.vars` exactly as `wrangler dev` reads them.
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
   const persistRoot = path.resolve(opts.persistTo, 'v3');
   const worker = {
     ...workerOptions,
@@ -166,11 +269,12 @@ export async function start(opts) {
     modules: true,
     modulesRules: undefined,
     scriptPath,
-    bindings: { ...workerOptions.bindings, ...opts.vars },
+    bindings,
+    // The Worker's own socket: on loopback for the front, or the public one with `--direct`.
+    unsafeDirectSockets: [opts.direct ? { host: opts.ip, port: opts.port } : { host: '127.0.0.1', port: 0 }],
   };
-  if (opts.direct) worker.unsafeDirectSockets = [{ host: opts.ip, port: opts.port }];
   // The database first, in a Miniflare of its own on the same storage (as `wrangler d1` does
-  // it), so that the port never answers before the accounts exist.
+  // it), so that the port never answers before the accounts are as they should be.
   const d1 = config.d1_databases.find((d) => d.binding === 'DB');
   const migrator = new Miniflare(
     convertV4MiniflareOptions({
@@ -184,47 +288,73 @@ export async function start(opts) {
     }),
   );
   let applied;
+  let removedDemo;
   try {
-    applied = await applyMigrations(
-      await migrator.getD1Database('DB'),
-      unstable_splitSqlQuery,
-      path.join(ROOT, d1.migrations_dir ?? 'migrations'),
-      path.join(ROOT, 'seed/demo-users.sql'),
-    );
+    const db = await migrator.getD1Database('DB');
+    applied = await applyMigrations(db, unstable_splitSqlQuery, path.join(ROOT, d1.migrations_dir ?? 'migrations'));
+    removedDemo = await demoSetup(db, unstable_splitSqlQuery, opts.demo);
   } finally {
     await migrator.dispose();
   }
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       rootPath: ROOT,
-      host: opts.direct ? '127.0.0.1' : opts.ip,
-      port: opts.direct ? 0 : opts.port,
+      // Miniflare's entry worker is not used: it would believe a client's `CF-Connecting-IP`.
+      host: '127.0.0.1',
+      port: 0,
       log: new Log(LogLevel.WARN),
       logRequests: false,
       liveReload: false,
-      // No fetch of a real `Request.cf` from Cloudflare at start-up: the placeholder will do.
+      // No fetch of a real `Request.cf` from Cloudflare at start-up: the Worker ignores it locally.
       cf: false,
       resourcePersistencePath: persistRoot,
       resourceTmpPath: path.join(ROOT, '.wrangler/tmp'),
       workers: [worker],
     }),
   );
-  const entryUrl = await mf.ready;
-  const url = opts.direct ? await mf.unsafeGetDirectURL(config.name) : entryUrl;
-  const dispose = async () => {
+  let front = null;
+  try {
+    await mf.ready;
+    const direct = await mf.unsafeGetDirectURL(config.name);
+    if (!opts.direct) {
+      front = await startFront({
+        host: opts.ip,
+        port: opts.port,
+        target: { host: direct.hostname, port: Number(direct.port) },
+        secret: frontSecret,
+      });
+    }
+    const url = front ? front.url : direct;
+    const dispose = async () => {
+      await front?.close();
+      await mf.dispose();
+      if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+    };
+    return { mf, url, applied, removedDemo, persistRoot, dispose };
+  } catch (err) {
     await mf.dispose();
     if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
-  };
-  return { mf, url, applied, persistRoot, dispose };
+    throw err;
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const opts = parseArgs(process.argv.slice(2));
-  const { url, applied, persistRoot, dispose } = await start(opts);
+  let started;
+  try {
+    started = await start(opts);
+  } catch (err) {
+    if (!(err instanceof StartError)) throw err;
+    console.error(`npm start: ${err.message}`);
+    process.exit(1);
+  }
+  const { url, applied, removedDemo, persistRoot, dispose } = started;
   if (applied.length) console.log(`Applied D1 migrations: ${applied.join(', ')}`);
+  if (removedDemo.length) console.log(`Removed the demo accounts ${removedDemo.join(', ')} (keep them with --demo)`);
   const vars = Object.keys(opts.vars);
+  const accounts = opts.demo ? 'demo accounts dong / 111 and guang / 222' : 'no demo accounts';
   console.log(
-    `Ready on ${url.href.replace(/\/$/, '')} (workerd, production bundle${vars.length ? `, --var ${vars.join(', ')}` : ''}; storage ${path.relative(ROOT, persistRoot) || persistRoot})`,
+    `Ready on ${url.href.replace(/\/$/, '')} (workerd, production bundle, ${accounts}${vars.length ? `, --var ${vars.join(', ')}` : ''}; storage ${path.relative(ROOT, persistRoot) || persistRoot})`,
   );
   let stopping = false;
   const stop = async () => {

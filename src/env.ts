@@ -55,4 +55,9 @@ export interface Env {
   MATCH_CODE?: string;
   /** `development` on a local server: the phone page names the demo accounts. */
   ENVIRONMENT?: string;
+  /**
+   * Local servers only (`npm start`, `npm run dev`): the per-run secret of the front that sets
+   * `CF-Connecting-IP` from the connection (see `request-info.ts`). Never set on Cloudflare.
+   */
+  LOCAL_FRONT_SECRET?: string;
 }

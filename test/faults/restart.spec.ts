@@ -44,9 +44,11 @@ test('a login survives a restart of wrangler dev in the middle', { timeout: 120_
   // not arrived yet, it must fail all the same).
   await fetch(`${base}/api/config`);
 
-  // The server goes away with everything in memory, and comes back on the same storage.
+  // The server goes away with everything in memory, and comes back on the same storage. (The
+  // expectation is attached first: the poll may fail before the stop has returned.)
+  const dropped = assert.rejects(inFlight);
   await server.stop();
-  await assert.rejects(inFlight);
+  await dropped;
   server = await startDev(storage.dir, {}, port);
 
   // The PC's next poll continues where it was; the phone confirms; the PC gets its token.

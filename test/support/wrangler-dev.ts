@@ -1,6 +1,7 @@
 /**
- * Starts and stops `wrangler dev` for the Node-side suites (browser, faults): a free port, its
- * own storage with the migrations and demo accounts, and a clean stop of the whole process group.
+ * Starts and stops `wrangler dev` for the Node-side suites (browser, faults) as `npm run dev`
+ * runs it, behind the local front (`scripts/dev.mjs`): a free port, its own storage with the
+ * migrations and demo accounts, and a clean stop of the whole process group.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const WRANGLER = path.join(ROOT, 'node_modules/.bin/wrangler');
+const DEV = path.join(ROOT, 'scripts/dev.mjs');
 const ENV = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
 
 export function freePort(): Promise<number> {
@@ -42,14 +44,14 @@ export interface DevServer {
   stop: () => Promise<void>;
 }
 
-/** `wrangler dev` on `storage`, resolved once the API answers. */
+/** `npm run dev`'s server on `storage`, resolved once the API answers through the front. */
 export async function startDev(storage: string, vars: Record<string, string> = {}, port?: number): Promise<DevServer> {
   const p = port ?? (await freePort());
   const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   const child: ChildProcess = spawn(
-    WRANGLER,
+    process.execPath,
     [
-      'dev',
+      DEV,
       '--port',
       String(p),
       '--ip',
@@ -76,6 +78,7 @@ export async function startDev(storage: string, vars: Record<string, string> = {
     for (;;) {
       try {
         if ((await fetch(`${base}/api/config`)).ok) return;
+        // 503: the front is up, wrangler dev behind it not yet
       } catch {
         // not listening yet
       }

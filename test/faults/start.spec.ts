@@ -1,0 +1,90 @@
+/**
+ * `npm start` is safe to point at a network: it makes the demo accounts (whose passwords are
+ * public) only with `--demo`, and then the pages name them; without it they are gone and unnamed.
+ * It refuses a non-loopback address while the signing key is the committed development one,
+ * and says which secret to set. Run by `npm run test:faults` (Node's test runner).
+ */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { npmStart, npmStartOutcome, type StartedServer } from '../support/npm-start.ts';
+import { freePort } from '../support/wrangler-dev.ts';
+
+const dirs: string[] = [];
+function storage(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qrcode-login-start-'));
+  dirs.push(dir);
+  return dir;
+}
+let running: StartedServer | null = null;
+
+after(async () => {
+  await running?.stop();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+async function demoSignIn(base: string): Promise<number> {
+  const res = await fetch(`${base}/api/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: 'dong', password: '111' }),
+  });
+  return res.status;
+}
+
+async function advertised(base: string): Promise<boolean> {
+  const config = (await (await fetch(`${base}/api/config`)).json()) as { development: boolean };
+  return config.development;
+}
+
+describe('npm start', { concurrency: false }, () => {
+  test('makes the demo accounts only with --demo, and removes them again without it', {
+    timeout: 120_000,
+  }, async () => {
+    const dir = storage();
+    running = await npmStart(dir, ['--demo']);
+    assert.equal(await demoSignIn(running.base), 200);
+    assert.equal(await advertised(running.base), true);
+    await running.stop();
+
+    // The same storage without --demo: the published passwords no longer sign anyone in, and
+    // the phone page does not name the accounts.
+    running = await npmStart(dir);
+    assert.equal(await demoSignIn(running.base), 401);
+    assert.equal(await advertised(running.base), false);
+    assert.match(running.output(), /Removed the demo accounts dong, guang/);
+    await running.stop();
+
+    running = await npmStart(storage());
+    assert.equal(await demoSignIn(running.base), 401);
+    assert.equal(await advertised(running.base), false);
+    await running.stop();
+    running = null;
+  });
+
+  test('refuses a non-loopback address with the development key, and says which secret to set', async () => {
+    for (const ip of ['0.0.0.0', '::']) {
+      const { code, output } = await npmStartOutcome(['--ip', ip, '--port', String(await freePort())]);
+      assert.equal(code, 1);
+      assert.match(output, /development-key-do-not-deploy/);
+      assert.match(output, /SIGNING_KEY/);
+      assert.match(output, /npm run keygen/);
+    }
+  });
+
+  test('listens on a non-loopback address with a signing key of its own', { timeout: 120_000 }, async () => {
+    const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+    const key = JSON.stringify({ ...jwk, kid: 'a-key-of-its-own', alg: 'EdDSA', use: 'sig' });
+    running = await npmStart(storage(), [], { ip: '0.0.0.0', env: { SIGNING_KEY: key } });
+    const jwks = (await (await fetch(`${running.base}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
+    assert.deepEqual(
+      jwks.keys.map((k) => k.kid),
+      ['a-key-of-its-own'],
+    );
+    await running.stop();
+    running = null;
+  });
+});
