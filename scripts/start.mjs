@@ -8,11 +8,13 @@
  *   npm start -- [--port 8787] [--ip localhost] [--demo] [--var K:V]... [--persist-to DIR] [--direct] [--bundle FILE]
  *
  * Steps: refuse a non-loopback `--ip` while the signing key is the committed development one;
- * bundle with `wrangler deploy --dry-run`; apply the D1 migrations to local storage; with
- * `--demo`, add the demo accounts (dong / 111, guang / 222), else remove them if an earlier run
- * made them, and tell the pages not to name them; start workerd with the Worker on a loopback
- * socket of its own, and the local front (`local-front.mjs`) on `--ip`:`--port`, which gives the
- * Worker each connection's own address as `CF-Connecting-IP`; then say where it listens.
+ * apply the D1 migrations to local storage; with `--demo`, add the demo accounts (dong / 111,
+ * guang / 222); refuse a non-loopback `--ip` without `--demo` while the storage has them (made
+ * by `npm run dev` or an earlier `--demo`: their passwords are public); tell the pages to name
+ * them only when there are some; bundle with `wrangler deploy --dry-run`; start workerd with
+ * the Worker on a loopback socket of its own, and the local front (`local-front.mjs`) on
+ * `--ip`:`--port`, which gives the Worker each connection's own address as `CF-Connecting-IP`;
+ * then say where it listens.
  *
  * `SIGNING_KEY` (and `SIGNING_KEY_PREVIOUS`) in the environment override `.dev.vars`, so a real
  * key need not be written into a file or onto the command line: `SIGNING_KEY="$(…)" npm start`.
@@ -173,29 +175,20 @@ export function demoAccounts(sql = readFileSync(SEED_FILE, 'utf8')) {
 }
 
 /**
- * With `--demo`, the idempotent demo seed. Without it, the demo accounts an earlier `--demo`
- * or `npm run dev` made on this storage are removed (only while their password is still the
- * published one), with their linked devices: `npm start` may face a network, and anyone knows
- * those passwords. Returns what it did, for the ready line.
+ * With `--demo`, the idempotent demo seed. Returns the demo accounts on this storage whose
+ * password is still the published one (made now, or by `npm run dev` or an earlier `--demo`).
  */
 async function demoSetup(db, splitSqlQuery, demo) {
-  if (demo) {
-    await db.batch(splitSqlQuery(readFileSync(SEED_FILE, 'utf8')).map((sql) => db.prepare(sql)));
-    return [];
-  }
-  const removed = [];
+  if (demo) await db.batch(splitSqlQuery(readFileSync(SEED_FILE, 'utf8')).map((sql) => db.prepare(sql)));
+  const present = [];
   for (const { id, username, hash } of demoAccounts()) {
-    const [, users] = await db.batch([
-      db
-        .prepare(
-          'DELETE FROM sessions WHERE user_id = ?1 AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_hash = ?2)',
-        )
-        .bind(id, hash),
-      db.prepare('DELETE FROM users WHERE id = ? AND password_hash = ?').bind(id, hash),
-    ]);
-    if (users.meta.changes > 0) removed.push(username);
+    const row = await db
+      .prepare('SELECT 1 AS found FROM users WHERE id = ? AND password_hash = ?')
+      .bind(id, hash)
+      .first();
+    if (row) present.push(username);
   }
-  return removed;
+  return present;
 }
 
 /** A reason not to start that the user can act on: printed without a stack. */
@@ -234,6 +227,19 @@ export function exposureProblem(host, bindings) {
   ].join('\n');
 }
 
+/**
+ * Why `npm start` must not listen on `host` with the demo accounts of this storage, or null.
+ * Their passwords are in the repository; `--demo` says the user means to serve them.
+ */
+export function demoExposureProblem(host, demoUsers, demo) {
+  if (isLoopback(host) || demo || demoUsers.length === 0) return null;
+  return [
+    `refusing to listen on ${host}: this storage has the demo accounts ${demoUsers.join(', ')}, whose passwords`,
+    'anyone can read in seed/demo-users.sql (made by `npm run dev` or an earlier `npm start -- --demo`).',
+    'Serve a storage of its own (--persist-to DIR), or pass --demo to serve them knowingly.',
+  ].join('\n');
+}
+
 export async function start(opts) {
   const { Miniflare, Log, LogLevel, convertV4MiniflareOptions } = requireFromWrangler('miniflare');
   const { unstable_getMiniflareWorkerOptions, unstable_readConfig, unstable_splitSqlQuery } = await import(
@@ -246,33 +252,9 @@ export async function start(opts) {
   const fromEnv = Object.fromEntries(
     ['SIGNING_KEY', 'SIGNING_KEY_PREVIOUS'].filter((k) => process.env[k]).map((k) => [k, process.env[k]]),
   );
-  // Only the local front knows this; without it (`--direct`) no client address is believed.
-  const frontSecret = newFrontSecret();
-  const bindings = {
-    ...workerOptions.bindings,
-    ...fromEnv,
-    // The pages name the demo accounts only when they exist.
-    ...(opts.demo ? {} : { ENVIRONMENT: 'production' }),
-    ...opts.vars,
-    LOCAL_FRONT_SECRET: frontSecret,
-  };
-  const problem = exposureProblem(opts.ip, bindings);
-  if (problem) throw new StartError(problem);
-  // One bundle directory per process, so that two instances can start side by side.
-  const bundleDir = opts.bundle ? null : path.join(ROOT, `.wrangler/tmp/start-bundle-${process.pid}`);
-  const scriptPath = opts.bundle ?? bundle(bundleDir);
+  const keyProblem = exposureProblem(opts.ip, { ...workerOptions.bindings, ...fromEnv, ...opts.vars });
+  if (keyProblem) throw new StartError(keyProblem);
   const persistRoot = path.resolve(opts.persistTo, 'v3');
-  const worker = {
-    ...workerOptions,
-    name: config.name,
-    rootPath: ROOT,
-    modules: true,
-    modulesRules: undefined,
-    scriptPath,
-    bindings,
-    // The Worker's own socket: on loopback for the front, or the public one with `--direct`.
-    unsafeDirectSockets: [opts.direct ? { host: opts.ip, port: opts.port } : { host: '127.0.0.1', port: 0 }],
-  };
   // The database first, in a Miniflare of its own on the same storage (as `wrangler d1` does
   // it), so that the port never answers before the accounts are as they should be.
   const d1 = config.d1_databases.find((d) => d.binding === 'DB');
@@ -288,14 +270,40 @@ export async function start(opts) {
     }),
   );
   let applied;
-  let removedDemo;
+  let demoUsers;
   try {
     const db = await migrator.getD1Database('DB');
     applied = await applyMigrations(db, unstable_splitSqlQuery, path.join(ROOT, d1.migrations_dir ?? 'migrations'));
-    removedDemo = await demoSetup(db, unstable_splitSqlQuery, opts.demo);
+    demoUsers = await demoSetup(db, unstable_splitSqlQuery, opts.demo);
   } finally {
     await migrator.dispose();
   }
+  const demoProblem = demoExposureProblem(opts.ip, demoUsers, opts.demo);
+  if (demoProblem) throw new StartError(demoProblem);
+  // Only the local front knows this; without it (`--direct`) no client address is believed.
+  const frontSecret = newFrontSecret();
+  const bindings = {
+    ...workerOptions.bindings,
+    ...fromEnv,
+    // The pages name the demo accounts only when there are some.
+    ...(demoUsers.length ? {} : { ENVIRONMENT: 'production' }),
+    ...opts.vars,
+    LOCAL_FRONT_SECRET: frontSecret,
+  };
+  // One bundle directory per process, so that two instances can start side by side.
+  const bundleDir = opts.bundle ? null : path.join(ROOT, `.wrangler/tmp/start-bundle-${process.pid}`);
+  const scriptPath = opts.bundle ?? bundle(bundleDir);
+  const worker = {
+    ...workerOptions,
+    name: config.name,
+    rootPath: ROOT,
+    modules: true,
+    modulesRules: undefined,
+    scriptPath,
+    bindings,
+    // The Worker's own socket: on loopback for the front, or the public one with `--direct`.
+    unsafeDirectSockets: [opts.direct ? { host: opts.ip, port: opts.port } : { host: '127.0.0.1', port: 0 }],
+  };
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       rootPath: ROOT,
@@ -330,7 +338,7 @@ export async function start(opts) {
       await mf.dispose();
       if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
     };
-    return { mf, url, applied, removedDemo, persistRoot, dispose };
+    return { mf, url, applied, demoUsers, persistRoot, dispose };
   } catch (err) {
     await mf.dispose();
     if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
@@ -348,11 +356,10 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     console.error(`npm start: ${err.message}`);
     process.exit(1);
   }
-  const { url, applied, removedDemo, persistRoot, dispose } = started;
+  const { url, applied, demoUsers, persistRoot, dispose } = started;
   if (applied.length) console.log(`Applied D1 migrations: ${applied.join(', ')}`);
-  if (removedDemo.length) console.log(`Removed the demo accounts ${removedDemo.join(', ')} (keep them with --demo)`);
   const vars = Object.keys(opts.vars);
-  const accounts = opts.demo ? 'demo accounts dong / 111 and guang / 222' : 'no demo accounts';
+  const accounts = demoUsers.length ? `demo accounts ${demoUsers.join(', ')}` : 'no demo accounts';
   console.log(
     `Ready on ${url.href.replace(/\/$/, '')} (workerd, production bundle, ${accounts}${vars.length ? `, --var ${vars.join(', ')}` : ''}; storage ${path.relative(ROOT, persistRoot) || persistRoot})`,
   );

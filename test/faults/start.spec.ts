@@ -1,8 +1,8 @@
 /**
  * `npm start` is safe to point at a network: it makes the demo accounts (whose passwords are
- * public) only with `--demo`, and then the pages name them; without it they are gone and unnamed.
- * It refuses a non-loopback address while the signing key is the committed development one,
- * and says which secret to set. Run by `npm run test:faults` (Node's test runner).
+ * public) only with `--demo`, and the pages name them only when there are some. It refuses a
+ * non-loopback address while the signing key is the committed development one (and says which
+ * secret to set), or while the storage has the demo accounts and `--demo` was not given. Run by `npm run test:faults` (Node's test runner).
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
@@ -26,6 +26,12 @@ after(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A signing key of one's own, as `npm run keygen` makes one. */
+function ownKey(): string {
+  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+  return JSON.stringify({ ...jwk, kid: 'a-key-of-its-own', alg: 'EdDSA', use: 'sig' });
+}
+
 async function demoSignIn(base: string): Promise<number> {
   const res = await fetch(`${base}/api/login`, {
     method: 'POST',
@@ -41,26 +47,41 @@ async function advertised(base: string): Promise<boolean> {
 }
 
 describe('npm start', { concurrency: false }, () => {
-  test('makes the demo accounts only with --demo, and removes them again without it', {
+  test('makes the demo accounts only with --demo, and names them only when there are some', {
     timeout: 120_000,
   }, async () => {
     const dir = storage();
+    running = await npmStart(dir);
+    assert.equal(await demoSignIn(running.base), 401);
+    assert.equal(await advertised(running.base), false);
+    assert.match(running.output(), /no demo accounts/);
+    await running.stop();
+
     running = await npmStart(dir, ['--demo']);
     assert.equal(await demoSignIn(running.base), 200);
     assert.equal(await advertised(running.base), true);
     await running.stop();
+    running = null;
+  });
 
-    // The same storage without --demo: the published passwords no longer sign anyone in, and
-    // the phone page does not name the accounts.
-    running = await npmStart(dir);
-    assert.equal(await demoSignIn(running.base), 401);
-    assert.equal(await advertised(running.base), false);
-    assert.match(running.output(), /Removed the demo accounts dong, guang/);
+  test('refuses a non-loopback address while the storage has the demo accounts, unless --demo', {
+    timeout: 120_000,
+  }, async () => {
+    const dir = storage();
+    running = await npmStart(dir, ['--demo']);
     await running.stop();
-
-    running = await npmStart(storage());
-    assert.equal(await demoSignIn(running.base), 401);
-    assert.equal(await advertised(running.base), false);
+    running = null;
+    const env = { SIGNING_KEY: ownKey() };
+    const refused = await npmStartOutcome(
+      ['--ip', '0.0.0.0', '--port', String(await freePort()), '--persist-to', dir],
+      env,
+    );
+    assert.equal(refused.code, 1);
+    assert.match(refused.output, /demo accounts dong, guang/);
+    assert.match(refused.output, /--persist-to/);
+    // Asked for knowingly, they are served.
+    running = await npmStart(dir, ['--demo'], { ip: '0.0.0.0', env });
+    assert.equal(await demoSignIn(running.base), 200);
     await running.stop();
     running = null;
   });
@@ -76,9 +97,7 @@ describe('npm start', { concurrency: false }, () => {
   });
 
   test('listens on a non-loopback address with a signing key of its own', { timeout: 120_000 }, async () => {
-    const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
-    const key = JSON.stringify({ ...jwk, kid: 'a-key-of-its-own', alg: 'EdDSA', use: 'sig' });
-    running = await npmStart(storage(), [], { ip: '0.0.0.0', env: { SIGNING_KEY: key } });
+    running = await npmStart(storage(), [], { ip: '0.0.0.0', env: { SIGNING_KEY: ownKey() } });
     const jwks = (await (await fetch(`${running.base}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
     assert.deepEqual(
       jwks.keys.map((k) => k.kid),
