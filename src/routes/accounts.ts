@@ -12,6 +12,7 @@ import { ApiError } from '../errors';
 import { ensureAllowed, LIMITS, spend } from '../limits/limits';
 import { clientIp, deviceOf, requester } from '../request-info';
 import { jsonBody, textField } from '../validate';
+import { emit } from '../webhooks/events';
 
 export const accounts = new Hono<AppEnv>()
   .post('/login', async (c) => {
@@ -38,10 +39,12 @@ export const accounts = new Hono<AppEnv>()
     const sid = c.req.param('sid');
     const revoked = /^[0-9a-f-]{36}$/.test(sid) && (await revokeSession(c.env, c.get('user').id, sid));
     if (!revoked) throw new ApiError('not_found', 'No such linked device of yours.');
+    emit(c, 'session.revoked', { sid, user: c.get('user') });
     return c.body(null, 204);
   })
 
   .post('/logout', requireUser, async (c) => {
-    await revokeSession(c.env, c.get('user').id, c.get('sid'));
+    const revoked = await revokeSession(c.env, c.get('user').id, c.get('sid'));
+    if (revoked) emit(c, 'session.revoked', { sid: c.get('sid'), user: c.get('user') });
     return c.body(null, 204);
   });

@@ -18,6 +18,7 @@ import { clientIp, deviceOf, requester } from '../request-info';
 import type { Outcome } from '../session/state';
 import { formatUserCode, newUserCode } from '../session/user-code';
 import { afterParam, jsonBody, pollToken, sessionStub, waitParam } from '../validate';
+import { cancelledOnMismatch, emit } from '../webhooks/events';
 
 const DEFAULT_QR_TTL_SECONDS = 120;
 
@@ -97,7 +98,14 @@ export const qrcodes = new Hono<AppEnv>()
     if (!deliver) return c.json(view);
     try {
       const sid = await openSession(c.env, deliver.user, 'qrcode', deviceOf(deliver.requester));
-      return c.json({ ...view, token: await issueToken(c.env, deliver.user, sid), user: deliver.user });
+      const token = await issueToken(c.env, deliver.user, sid);
+      emit(c, 'login.succeeded', {
+        qrcode_id: c.req.param('id'),
+        sid,
+        user: deliver.user,
+        requester: deliver.requester,
+      });
+      return c.json({ ...view, token, user: deliver.user });
     } catch (err) {
       // The session object already handed the login out: give it back, so the PC's retry
       // (it gets a 503 with Retry-After) still signs in.
@@ -118,10 +126,13 @@ export const qrcodes = new Hono<AppEnv>()
     if (match !== undefined && (typeof match !== 'string' || !/^\d{2}$/.test(match))) {
       throw new ApiError('invalid_request', '`match_code` must be two digits.');
     }
-    return c.json(await ask(stub.confirm(c.get('user'), match)));
+    const webhook = cancelledOnMismatch(c, { qrcode_id: c.req.param('id'), user: c.get('user') });
+    return c.json(await ask(stub.confirm(c.get('user'), match).then(webhook)));
   })
 
   .post('/:id/cancel', withSession, requireUser, async (c) => {
     const stub = c.get('session');
-    return c.json(await ask(stub.cancel(c.get('user'))));
+    const view = await ask(stub.cancel(c.get('user')));
+    emit(c, 'login.cancelled', { qrcode_id: c.req.param('id'), user: c.get('user') });
+    return c.json(view);
   });
