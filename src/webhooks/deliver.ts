@@ -64,10 +64,10 @@ async function deliverMessage(message: Message<unknown>, config: WebhookConfig):
 /** POSTs one signed event; null on a 2xx answer, else why it failed. */
 async function post(config: WebhookConfig & { state: 'on' }, id: string, payload: string): Promise<string | null> {
   const timestamp = Math.floor(Date.now() / 1000);
-  const signed = await signature(config.key, id, timestamp, payload);
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), DELIVERY_TIMEOUT_MS);
   try {
+    const signed = await signature(config.key, id, timestamp, payload);
     const res = await fetch(config.url, {
       method: 'POST',
       headers: {
