@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before } from 'node:test';
 import jsQR from 'jsqr';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
-import { type DevServer, freshStorage, startDev } from '../support/wrangler-dev.ts';
+import { type DevServer, freePort, freshStorage, startDev } from '../support/wrangler-dev.ts';
 
 export const SHOTS = path.resolve(import.meta.dirname, '../../docs/screenshots');
 export const PHONE_UA =
@@ -107,7 +107,7 @@ export async function pc(locale: string, base = suite.app.base) {
   const win = await open(base, { locale, viewport: { width: 1280, height: 800 } });
   const created = win.page.waitForResponse((r) => r.url().endsWith('/api/qrcodes') && r.status() === 201);
   await win.page.goto(`${base}/`);
-  const qr = (await (await created).json()) as { scan_url: string; user_code: string };
+  const qr = (await (await created).json()) as NewQr;
   return { ...win, qr };
 }
 
@@ -155,6 +155,16 @@ export async function newQr(base = suite.app.base): Promise<NewQr> {
   const res = await fetch(`${base}/api/qrcodes`, { method: 'POST', headers: { 'User-Agent': PC_UA } });
   assert.equal(res.status, 201);
   return (await res.json()) as NewQr;
+}
+
+/** The code to type for `qr`, asked for as the PC asks for it (with its poll token). */
+export async function userCodeOf(qr: NewQr, base = suite.app.base) {
+  const res = await fetch(`${base}/api/qrcodes/${qr.qrcode_id}/user-code`, {
+    method: 'POST',
+    headers: { 'X-Poll-Token': qr.poll_token },
+  });
+  assert.equal(res.status, 200);
+  return (await res.json()) as { user_code: string; verification_url: string };
 }
 
 /** The PC's next status answer after `after`, as the PC long-polls it. */
@@ -250,4 +260,82 @@ export async function noSeriousA11yProblems(page: Page, where: string) {
   assert.deepEqual(serious, [], `axe on ${where}`);
   if (process.env.AXE_VERBOSE) console.log(where, JSON.stringify(found));
   return found;
+}
+
+export interface Site {
+  base: string;
+  issuer: string;
+  audience: string;
+  /** Lets `return_to` go back to the Worker at `origin` (the site checks where it sends tokens). */
+  allow: (origin: string) => void;
+  stop: () => Promise<void>;
+}
+
+/**
+ * A tiny site with its own users and its own login (`IDENTITY=jwt`): it publishes its JWKS, signs
+ * its user in at `/login` and sends the browser back to `return_to` with `#token=<its JWT>`.
+ */
+export async function startSite(user = { sub: 'site-user-42', preferred_username: 'alice', name: 'Alice' }) {
+  const { SignJWT, exportJWK, generateKeyPair } = await import('jose');
+  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'site-key-1', alg: 'EdDSA', use: 'sig' };
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const issuer = base;
+  const audience = 'qrcode-login-phone';
+  const allowed: string[] = [];
+  const http = await import('node:http');
+  const html = (body: string) => `<!doctype html><meta charset="utf-8"><title>Example Shop</title>${body}`;
+  const attr = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const srv = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', base);
+    if (req.method === 'GET' && url.pathname === '/.well-known/jwks.json') {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+      return;
+    }
+    if (url.pathname === '/login') {
+      let returnTo = url.searchParams.get('return_to') ?? '';
+      if (req.method === 'POST') {
+        let body = '';
+        for await (const chunk of req) body += chunk;
+        returnTo = new URLSearchParams(body).get('return_to') ?? '';
+      }
+      // A site sends its tokens only back to the Worker it trusts.
+      if (!allowed.some((origin) => returnTo.startsWith(`${origin}/`))) {
+        res.writeHead(400, { 'Content-Type': 'text/plain' }).end('return_to is not allowed');
+        return;
+      }
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(
+          html(`<h1>Example Shop</h1><form method="post" action="/login">
+            <input type="hidden" name="return_to" value="${attr(returnTo)}">
+            <button>Sign in as ${attr(user.name)}</button></form>`),
+        );
+        return;
+      }
+      const token = await new SignJWT({ preferred_username: user.preferred_username, name: user.name })
+        .setProtectedHeader({ alg: 'EdDSA', kid: jwk.kid, typ: 'JWT' })
+        .setSubject(user.sub)
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(privateKey);
+      res.writeHead(303, { Location: `${returnTo}#token=${token}` }).end();
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => srv.listen(port, '127.0.0.1', resolve));
+  return {
+    base,
+    issuer,
+    audience,
+    allow: (origin: string) => allowed.push(origin),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        srv.close(() => resolve());
+        srv.closeAllConnections();
+      }),
+  } satisfies Site;
 }
