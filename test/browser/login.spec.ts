@@ -12,6 +12,7 @@ import {
   EN,
   equalButtons,
   fitsWidth,
+  type NewQr,
   newQr,
   noSeriousA11yProblems,
   open,
@@ -504,6 +505,18 @@ describe('the phone stays truthful', () => {
     await fitsWidth(page);
     await shot(page, 'phone-location-warning-dark-zh');
     await noSeriousA11yProblems(page, 'the location warning, zh-CN dark');
+    await mobile.close();
+  });
+
+  test('Chinese text has no stray spaces between Chinese words, only beside Latin ones', async () => {
+    const mobile = await signedInPhone('zh-CN', dong);
+    const res = await fetch(`${suite.app.base}/api/qrcodes`, {
+      method: 'POST',
+      headers: { 'User-Agent': 'curl/8.5.0' },
+    });
+    const qr = (await res.json()) as NewQr;
+    await mobile.page.goto(qr.scan_url);
+    await mobile.page.getByText('未知系统上的 curl', { exact: true }).waitFor();
     await mobile.close();
   });
 
