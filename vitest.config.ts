@@ -15,6 +15,8 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: [...migrations, ...seed],
             JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
             ENVIRONMENT: 'test',
+            // The device-flow tests' clients (test/oauth/).
+            OAUTH_CLIENTS: 'test-cli, other-cli',
           },
         },
       }),

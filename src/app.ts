@@ -6,6 +6,8 @@
 import { Hono } from 'hono';
 import type { AppEnv } from './app-env';
 import { ApiError, handleError, JSON_CONTENT_TYPE } from './errors';
+import { deviceFlow } from './oauth/device';
+import { oauthMetadata } from './oauth/metadata';
 import { accounts } from './routes/accounts';
 import { codes } from './routes/codes';
 import { servePage } from './routes/pages';
@@ -48,6 +50,8 @@ app.get('/api/config', (c) =>
 app.route('/api/qrcodes', qrcodes);
 app.route('/api/codes', codes);
 app.route('/api', accounts);
+app.route('/', oauthMetadata);
+app.route('/', deviceFlow);
 
 /** Known API paths answer other methods with 405; anything else under /api/ is 404. */
 const ALLOWED: [RegExp, string][] = [

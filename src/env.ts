@@ -30,6 +30,10 @@ export interface Env {
   RATE_LIMIT?: string;
   /** `on` requires number matching on confirm. */
   MATCH_CODE?: string;
+  /** Client ids allowed to use the OAuth device flow, comma-separated (default none). */
+  OAUTH_CLIENTS?: string;
+  /** `iss` of issued tokens and the OAuth metadata's `issuer`; default the public origin. */
+  TOKEN_ISSUER?: string;
   /** `development` on a local server: the phone page names the demo accounts. */
   ENVIRONMENT?: string;
 }

@@ -69,7 +69,7 @@ const bodyTooLarge = () =>
  * `Content-Length` is read piece by piece: reading it whole first would buffer whatever a
  * client streams, and wait forever for a body that never ends.
  */
-async function boundedText(req: Request): Promise<string> {
+export async function boundedText(req: Request): Promise<string> {
   if (!req.body) return '';
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];

@@ -9,17 +9,15 @@ import { createMiddleware } from 'hono/factory';
 import { openSession } from '../accounts/devices';
 import type { AppEnv } from '../app-env';
 import { requireUser } from '../auth/require-user';
-import { issueToken, seconds, signingKey } from '../auth/tokens';
+import { issueToken, signingKey } from '../auth/tokens';
 import { randomToken, sha256Hex } from '../crypto';
 import { ApiError, UnavailableError } from '../errors';
 import { LIMITS, rateLimited, spend } from '../limits/limits';
 import { qrDataUrl } from '../qr/qr-image';
-import { clientIp, deviceOf, requester } from '../request-info';
+import { clientIp, deviceOf } from '../request-info';
+import { startSession } from '../session/start';
 import type { Outcome } from '../session/state';
-import { formatUserCode, newUserCode } from '../session/user-code';
 import { afterParam, jsonBody, pollToken, sessionStub, waitParam } from '../validate';
-
-const DEFAULT_QR_TTL_SECONDS = 120;
 
 /**
  * The value of a session object's answer, or the API error it stands for. An object that
@@ -38,14 +36,6 @@ async function ask<T>(call: Promise<Outcome<T>>): Promise<T> {
   throw new ApiError(outcome.error);
 }
 
-/** Points a fresh code to type at the session; a clash (one in 2.6 × 10^10) just draws again. */
-async function claimUserCode(env: AppEnv['Bindings'], qrcodeId: string, expiresAt: number): Promise<string> {
-  for (;;) {
-    const code = newUserCode();
-    if (await env.USER_CODE.get(env.USER_CODE.idFromName(code)).claim(qrcodeId, expiresAt)) return code;
-  }
-}
-
 /** Resolves `:id` to its session object, or 400 before any object wakes. */
 const withSession = createMiddleware<AppEnv>(async (c, next) => {
   c.set('session', sessionStub(c.env, c.req.param('id') ?? ''));
@@ -55,31 +45,19 @@ const withSession = createMiddleware<AppEnv>(async (c, next) => {
 export const qrcodes = new Hono<AppEnv>()
   .post('/', async (c) => {
     await spend(c.env, LIMITS.createQrcode, clientIp(c));
-    const origin = c.env.PUBLIC_ORIGIN?.replace(/\/+$/, '') || new URL(c.req.url).origin;
-    const ttlMs = seconds(c.env.QR_TTL_SECONDS, DEFAULT_QR_TTL_SECONDS) * 1000;
-    const id = c.env.LOGIN_SESSION.newUniqueId();
-    const qrcodeId = id.toString();
     const token = randomToken(32);
-    const userCode = await claimUserCode(c.env, qrcodeId, Date.now() + ttlMs);
-    const view = await c.env.LOGIN_SESSION.get(id).create({
-      pollHash: await sha256Hex(token),
-      ttlMs,
-      requester: requester(c),
-      matchCode: c.env.MATCH_CODE === 'on',
-      userCode,
-    });
-    const scanUrl = `${origin}/confirm?id=${qrcodeId}`;
+    const started = await startSession(c, { pollHash: await sha256Hex(token), userCode: true });
     return c.json(
       {
-        qrcode_id: qrcodeId,
+        qrcode_id: started.qrcodeId,
         poll_token: token,
-        scan_url: scanUrl,
-        img: qrDataUrl(scanUrl),
-        user_code: formatUserCode(userCode),
-        verification_url: `${origin}/link`,
-        status: view.status,
-        version: view.version,
-        expires_at: view.expires_at,
+        scan_url: started.scanUrl,
+        img: qrDataUrl(started.scanUrl),
+        user_code: started.userCode,
+        verification_url: started.verificationUrl,
+        status: started.view.status,
+        version: started.view.version,
+        expires_at: started.view.expires_at,
       },
       201,
     );

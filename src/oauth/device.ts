@@ -1,0 +1,125 @@
+/**
+ * @module
+ * The OAuth 2.0 device authorization grant (RFC 8628) over QR login sessions:
+ * `POST /oauth/device_authorization` starts a session (the device shows the QR of
+ * `verification_uri_complete`, or the `user_code`), and `POST /oauth/token` is the device's
+ * poll, which the session object answers. The phone side is the QR login, unchanged.
+ *
+ * The device code is `<qrcode_id>.<poll secret>`: the id finds the session object without a
+ * lookup table (a forged id is refused before any object wakes), and the object keeps only
+ * the secret's SHA-256, as it does for a PC's poll token.
+ */
+import { Hono } from 'hono';
+import { openSession } from '../accounts/devices';
+import type { AppEnv } from '../app-env';
+import { issueToken, seconds, signingKey } from '../auth/tokens';
+import { randomToken, sha256Hex } from '../crypto';
+import type { Env } from '../env';
+import { UnavailableError } from '../errors';
+import { LIMITS, spend } from '../limits/limits';
+import { clientIp, deviceOf } from '../request-info';
+import { DEVICE_POLL_INTERVAL_S, type DevicePoll } from '../session/device-grant';
+import { startSession } from '../session/start';
+import { handleOAuthError, OAuthError, oauthJson } from './errors';
+import { formParams, optionalParam, publicClient, requiredParam } from './form';
+import { DEVICE_CODE_GRANT } from './metadata';
+
+const DEFAULT_TOKEN_TTL_SECONDS = 604_800;
+/** RFC 6749 §3.3: space-separated tokens of printable ASCII without `"` and `\`. */
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+const DEVICE_CODE = /^([0-9a-f]{64})\.([A-Za-z0-9_-]{43})$/;
+
+const POLL_MESSAGES: Record<Exclude<DevicePoll, { ok: true }>['error'], string> = {
+  invalid_grant: 'This device code is unknown, was issued to another client, or was already used.',
+  expired_token: 'This device code has expired: start again with a new device authorization request.',
+  authorization_pending: 'Waiting for the user to confirm on their phone; poll again after the interval.',
+  slow_down: 'Polling too fast.',
+  access_denied: 'The user cancelled the sign-in on their phone.',
+};
+
+/** The session object a device code names, and its secret; anything else is `invalid_grant`. */
+function openDeviceCode(env: Env, code: string) {
+  const invalid = () => new OAuthError('invalid_grant', POLL_MESSAGES.invalid_grant);
+  const match = DEVICE_CODE.exec(code);
+  if (!match) throw invalid();
+  let id: DurableObjectId;
+  try {
+    id = env.LOGIN_SESSION.idFromString(match[1]!);
+  } catch {
+    throw invalid();
+  }
+  return { session: env.LOGIN_SESSION.get(id), secret: match[2]! };
+}
+
+/** 405 for any other method on an OAuth endpoint. */
+const postOnly = () => {
+  throw new OAuthError('invalid_request', 'Use POST here.', 405, { Allow: 'POST' });
+};
+
+export const deviceFlow = new Hono<AppEnv>()
+  .post('/oauth/device_authorization', async (c) => {
+    const params = await formParams(c);
+    const clientId = publicClient(c.env, params);
+    // Scopes mean nothing here (the token signs the user in, as a QR login does), but a
+    // malformed one is still refused, as RFC 6749 asks.
+    const scope = optionalParam(params, 'scope');
+    if (scope !== undefined && !SCOPE.test(scope)) throw new OAuthError('invalid_scope', '`scope` is malformed.');
+    await spend(c.env, LIMITS.createQrcode, clientIp(c));
+    const secret = randomToken(32);
+    const started = await startSession(c, {
+      pollHash: await sha256Hex(secret),
+      userCode: true,
+      device: { clientId },
+    });
+    return oauthJson(c, {
+      device_code: `${started.qrcodeId}.${secret}`,
+      user_code: started.userCode,
+      verification_uri: started.verificationUrl,
+      verification_uri_complete: started.scanUrl,
+      expires_in: started.ttlSeconds,
+      interval: DEVICE_POLL_INTERVAL_S,
+    });
+  })
+
+  .post('/oauth/token', async (c) => {
+    const params = await formParams(c);
+    const grantType = requiredParam(params, 'grant_type');
+    const clientId = publicClient(c.env, params);
+    if (grantType !== DEVICE_CODE_GRANT) {
+      throw new OAuthError('unsupported_grant_type', `Only ${DEVICE_CODE_GRANT} is supported here.`);
+    }
+    const { session, secret } = openDeviceCode(c.env, requiredParam(params, 'device_code'));
+    // Check the key before the object hands the login out: a misconfigured Worker must not
+    // use up a code whose token it then cannot sign.
+    signingKey(c.env);
+    let poll: DevicePoll;
+    try {
+      poll = await session.pollDeviceToken(await sha256Hex(secret), clientId);
+    } catch (err) {
+      throw new UnavailableError(`session object: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (!poll.ok) {
+      const message =
+        poll.error === 'slow_down'
+          ? `Polling too fast: wait ${poll.interval} s between polls.`
+          : POLL_MESSAGES[poll.error];
+      throw new OAuthError(poll.error, message);
+    }
+    try {
+      const sid = await openSession(c.env, poll.user, 'qrcode', deviceOf(poll.requester));
+      return oauthJson(c, {
+        access_token: await issueToken(c.env, poll.user, sid),
+        token_type: 'Bearer',
+        expires_in: seconds(c.env.JWT_TTL_SECONDS, DEFAULT_TOKEN_TTL_SECONDS),
+      });
+    } catch (err) {
+      // The session object already handed the login out: give it back, so that the
+      // device's next poll (after this 503) still signs in.
+      await session.undeliver().catch(() => false);
+      throw err;
+    }
+  })
+
+  .all('/oauth/device_authorization', postOnly)
+  .all('/oauth/token', postOnly)
+  .onError(handleOAuthError);

@@ -1,0 +1,46 @@
+/**
+ * @module
+ * Authorization server metadata (RFC 8414), served at `/.well-known/oauth-authorization-server`
+ * and, for clients that discover the OpenID Connect way (openid-client's default), at
+ * `/.well-known/openid-configuration`. This server speaks only the device flow, so it has no
+ * authorization endpoint and supports no `response_type`.
+ */
+
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import type { AppEnv } from '../app-env';
+import { JSON_CONTENT_TYPE } from '../errors';
+import { publicOrigin } from '../session/start';
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** `TOKEN_ISSUER`, or the public origin: the `iss` of our tokens and the metadata's `issuer`. */
+export function tokenIssuer(c: Context<AppEnv>): string {
+  return c.env.TOKEN_ISSUER?.trim() || publicOrigin(c);
+}
+
+function metadata(c: Context<AppEnv>) {
+  const origin = publicOrigin(c);
+  return {
+    issuer: tokenIssuer(c),
+    device_authorization_endpoint: `${origin}/oauth/device_authorization`,
+    token_endpoint: `${origin}/oauth/token`,
+    jwks_uri: `${origin}/.well-known/jwks.json`,
+    grant_types_supported: [DEVICE_CODE_GRANT],
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: ['none'],
+  };
+}
+
+function serve(c: Context<AppEnv>): Response {
+  const res = c.json(metadata(c));
+  res.headers.set('Content-Type', JSON_CONTENT_TYPE);
+  // Public and the same for everyone on this origin: let browsers and caches keep it a while.
+  res.headers.set('Cache-Control', 'public, max-age=300');
+  res.headers.set('Access-Control-Allow-Origin', '*');
+  return res;
+}
+
+export const oauthMetadata = new Hono<AppEnv>()
+  .get('/.well-known/oauth-authorization-server', serve)
+  .get('/.well-known/openid-configuration', serve);
