@@ -6,7 +6,7 @@ import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { app } from '../../src/app';
-import { act, ageSession, api, bearer, login, postJson, sessionObject } from '../helpers';
+import { act, ageSession, api, bearer, login, postJson, sessionObject, stillPending } from '../helpers';
 import {
   authorizeDevice,
   CLI_UA,
@@ -245,6 +245,18 @@ describe('POST /oauth/token', () => {
     for (const res of answers.filter((r) => r.status === 400)) {
       expect(await oauthErrorOf(res)).toMatchObject({ error: 'invalid_grant' });
     }
+  });
+
+  it('can also be long-polled as a QR session with its secret; whichever collects the login first gets it', async () => {
+    const auth = await authorizeDevice();
+    const [id, secret] = auth.device_code.split('.') as [string, string];
+    const { token } = await login();
+    expect((await act(id, 'scan', token)).status).toBe(200);
+    const waiting = api(`/api/qrcodes/${id}/status?after=1&wait=10`, { headers: { 'X-Poll-Token': secret } });
+    expect(await stillPending(waiting)).toBe(true);
+    expect((await act(id, 'confirm', token)).status).toBe(200);
+    expect(await (await waiting).json()).toMatchObject({ status: 'scan-confirm', token: expect.any(String) });
+    expect(await oauthErrorOf(await pollToken(auth.device_code))).toMatchObject({ error: 'invalid_grant' });
   });
 
   it('does not lose the login when D1 fails as the token is issued: the next poll gets it', async () => {
