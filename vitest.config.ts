@@ -13,7 +13,6 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: {
             TEST_MIGRATIONS: [...migrations, ...seed],
-            JWT_SECRET: 'test-secret-test-secret-test-secret-0123',
             ENVIRONMENT: 'test',
             // The device-flow tests' clients (test/oauth/).
             OAUTH_CLIENTS: 'test-cli, other-cli',

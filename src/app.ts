@@ -12,6 +12,7 @@ import { accounts } from './routes/accounts';
 import { codes } from './routes/codes';
 import { servePage } from './routes/pages';
 import { qrcodes } from './routes/qrcodes';
+import { jwks } from './tokens/jwks';
 import { MAX_BODY_BYTES, MAX_HEADER_BYTES } from './validate';
 
 export const app = new Hono<AppEnv>();
@@ -50,6 +51,7 @@ app.get('/api/config', (c) =>
 app.route('/api/qrcodes', qrcodes);
 app.route('/api/codes', codes);
 app.route('/api', accounts);
+app.route('/.well-known', jwks);
 app.route('/', oauthMetadata);
 app.route('/', deviceFlow);
 

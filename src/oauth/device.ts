@@ -12,7 +12,6 @@
 import { Hono } from 'hono';
 import { openSession } from '../accounts/devices';
 import type { AppEnv } from '../app-env';
-import { issueToken, seconds, signingKey } from '../auth/tokens';
 import { randomToken, sha256Hex } from '../crypto';
 import type { Env } from '../env';
 import { UnavailableError } from '../errors';
@@ -20,11 +19,11 @@ import { LIMITS, spend } from '../limits/limits';
 import { clientIp, deviceOf } from '../request-info';
 import { DEVICE_POLL_INTERVAL_S, type DevicePoll } from '../session/device-grant';
 import { startSession } from '../session/start';
+import { ensureSigningKey, issueToken, tokenTtlSeconds } from '../tokens/signing';
 import { handleOAuthError, OAuthError, oauthJson } from './errors';
 import { formParams, optionalParam, publicClient, requiredParam } from './form';
 import { DEVICE_CODE_GRANT } from './metadata';
 
-const DEFAULT_TOKEN_TTL_SECONDS = 604_800;
 /** RFC 6749 §3.3: space-separated tokens of printable ASCII without `"` and `\`. */
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 const DEVICE_CODE = /^([0-9a-f]{64})\.([A-Za-z0-9_-]{43})$/;
@@ -91,7 +90,7 @@ export const deviceFlow = new Hono<AppEnv>()
     const { session, secret } = openDeviceCode(c.env, requiredParam(params, 'device_code'));
     // Check the key before the object hands the login out: a misconfigured Worker must not
     // use up a code whose token it then cannot sign.
-    signingKey(c.env);
+    ensureSigningKey(c.env);
     let poll: DevicePoll;
     try {
       poll = await session.pollDeviceToken(await sha256Hex(secret), clientId);
@@ -106,12 +105,9 @@ export const deviceFlow = new Hono<AppEnv>()
       throw new OAuthError(poll.error, message);
     }
     try {
-      const sid = await openSession(c.env, poll.user, 'qrcode', deviceOf(poll.requester));
-      return oauthJson(c, {
-        access_token: await issueToken(c.env, poll.user, sid),
-        token_type: 'Bearer',
-        expires_in: seconds(c.env.JWT_TTL_SECONDS, DEFAULT_TOKEN_TTL_SECONDS),
-      });
+      const ttl = tokenTtlSeconds(c.env);
+      const sid = await openSession(c.env, poll.user, 'qrcode', deviceOf(poll.requester), ttl);
+      return oauthJson(c, { access_token: await issueToken(c, poll.user, sid), token_type: 'Bearer', expires_in: ttl });
     } catch (err) {
       // The session object already handed the login out: give it back, so that the
       // device's next poll (after this 503) still signs in.

@@ -5,19 +5,14 @@
  * `/.well-known/openid-configuration`. This server speaks only the device flow, so it has no
  * authorization endpoint and supports no `response_type`.
  */
-
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
 import { JSON_CONTENT_TYPE } from '../errors';
-import { publicOrigin } from '../session/start';
+import { publicOrigin } from '../public-origin';
+import { tokenIssuer } from '../tokens/signing';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-
-/** `TOKEN_ISSUER`, or the public origin: the `iss` of our tokens and the metadata's `issuer`. */
-export function tokenIssuer(c: Context<AppEnv>): string {
-  return c.env.TOKEN_ISSUER?.trim() || publicOrigin(c);
-}
 
 function metadata(c: Context<AppEnv>) {
   const origin = publicOrigin(c);

@@ -7,10 +7,10 @@ import { listSessions, openSession, revokeSession } from '../accounts/devices';
 import { authenticate } from '../accounts/users';
 import type { AppEnv } from '../app-env';
 import { requireUser } from '../auth/require-user';
-import { issueToken, signingKey } from '../auth/tokens';
 import { ApiError } from '../errors';
 import { ensureAllowed, LIMITS, spend } from '../limits/limits';
 import { clientIp, deviceOf, requester } from '../request-info';
+import { ensureSigningKey, issueToken, tokenTtlSeconds } from '../tokens/signing';
 import { jsonBody, textField } from '../validate';
 
 export const accounts = new Hono<AppEnv>()
@@ -18,7 +18,7 @@ export const accounts = new Hono<AppEnv>()
     const body = await jsonBody(c);
     const username = textField(body, 'username', 64).normalize('NFC');
     const password = textField(body, 'password', 256);
-    signingKey(c.env);
+    ensureSigningKey(c.env);
     const limitKey = `${clientIp(c)}:${username.toLowerCase()}`;
     await ensureAllowed(c.env, LIMITS.failedLogin, limitKey);
     const user = await authenticate(c.env, username, password);
@@ -26,8 +26,8 @@ export const accounts = new Hono<AppEnv>()
       await spend(c.env, LIMITS.failedLogin, limitKey);
       throw new ApiError('invalid_credentials');
     }
-    const sid = await openSession(c.env, user, 'password', deviceOf(requester(c)));
-    return c.json({ token: await issueToken(c.env, user, sid), user });
+    const sid = await openSession(c.env, user, 'password', deviceOf(requester(c)), tokenTtlSeconds(c.env));
+    return c.json({ token: await issueToken(c, user, sid), user });
   })
 
   .get('/me', requireUser, (c) => c.json(c.get('user')))
@@ -42,6 +42,7 @@ export const accounts = new Hono<AppEnv>()
   })
 
   .post('/logout', requireUser, async (c) => {
-    await revokeSession(c.env, c.get('user').id, c.get('sid'));
+    const sid = c.get('sid');
+    if (sid) await revokeSession(c.env, c.get('user').id, sid);
     return c.body(null, 204);
   });

@@ -9,7 +9,6 @@ import { createMiddleware } from 'hono/factory';
 import { openSession } from '../accounts/devices';
 import type { AppEnv } from '../app-env';
 import { requireUser } from '../auth/require-user';
-import { issueToken, signingKey } from '../auth/tokens';
 import { randomToken, sha256Hex } from '../crypto';
 import { ApiError, UnavailableError } from '../errors';
 import { LIMITS, rateLimited, spend } from '../limits/limits';
@@ -17,6 +16,7 @@ import { qrDataUrl } from '../qr/qr-image';
 import { clientIp, deviceOf } from '../request-info';
 import { startSession } from '../session/start';
 import type { Outcome } from '../session/state';
+import { ensureSigningKey, issueToken, tokenTtlSeconds } from '../tokens/signing';
 import { afterParam, jsonBody, pollToken, sessionStub, waitParam } from '../validate';
 
 /**
@@ -70,12 +70,12 @@ export const qrcodes = new Hono<AppEnv>()
     const waitMs = waitParam(c.req.query('wait'));
     // Check the key before the object hands the token out: a misconfigured Worker must not
     // end a session whose token it then cannot sign.
-    signingKey(c.env);
+    ensureSigningKey(c.env);
     const { deliver, ...view } = await ask(stub.status(await sha256Hex(token), after, waitMs));
     if (!deliver) return c.json(view);
     try {
-      const sid = await openSession(c.env, deliver.user, 'qrcode', deviceOf(deliver.requester));
-      return c.json({ ...view, token: await issueToken(c.env, deliver.user, sid), user: deliver.user });
+      const sid = await openSession(c.env, deliver.user, 'qrcode', deviceOf(deliver.requester), tokenTtlSeconds(c.env));
+      return c.json({ ...view, token: await issueToken(c, deliver.user, sid), user: deliver.user });
     } catch (err) {
       // The session object already handed the login out: give it back, so the PC's retry
       // (it gets a 503 with Retry-After) still signs in.

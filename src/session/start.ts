@@ -6,18 +6,14 @@
  */
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
-import { seconds } from '../auth/tokens';
 import type { Env } from '../env';
+import { publicOrigin } from '../public-origin';
 import { requester } from '../request-info';
+import { seconds } from '../tokens/signing';
 import type { PcView } from './state';
 import { formatUserCode, newUserCode } from './user-code';
 
 const DEFAULT_QR_TTL_SECONDS = 120;
-
-/** The origin put into links people open: `PUBLIC_ORIGIN` when set, else the request's own. */
-export function publicOrigin(c: Context<AppEnv>): string {
-  return c.env.PUBLIC_ORIGIN?.replace(/\/+$/, '') || new URL(c.req.url).origin;
-}
 
 /** Lifetime of a new session, in seconds. */
 export const qrTtlSeconds = (env: Env): number => seconds(env.QR_TTL_SECONDS, DEFAULT_QR_TTL_SECONDS);

@@ -4,6 +4,7 @@
  * side: discovery, device authorization, polling and the token. The phone's side is the QR
  * login's API, unchanged.
  */
+import { createRemoteJWKSet, customFetch, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -89,6 +90,17 @@ describe('oauth4webapi', () => {
     await waitedSinceLastPoll(auth, 15_000);
     const tokens = await poll();
     expect(tokens).toMatchObject({ token_type: 'bearer', expires_in: 604_800 });
+    // Any backend verifies the access token with the published keys alone.
+    const keys = createRemoteJWKSet(new URL(as.jwks_uri ?? ''), { [customFetch]: workerFetch });
+    const { payload, protectedHeader } = await jwtVerify(tokens.access_token, keys, {
+      issuer: as.issuer,
+      audience: 'qrcode-login',
+      algorithms: ['EdDSA', 'ES256'],
+      requiredClaims: ['exp', 'iat', 'jti', 'sid'],
+    });
+    expect(protectedHeader).toMatchObject({ typ: 'JWT', kid: expect.any(String) });
+    expect(payload).toMatchObject({ sub: 'u_dong', username: 'dong', name: '东东' });
+    expect(payload.exp! - payload.iat!).toBe(tokens.expires_in);
     const me = await api('/api/me', { headers: bearer(tokens.access_token) });
     expect(await me.json()).toMatchObject({ username: 'dong', display_name: '东东' });
 
@@ -161,6 +173,10 @@ describe('openid-client', () => {
     const tokens = await polling;
     expect(answers).toEqual(['authorization_pending', 'slow_down', 'token']);
     // (Still on the library's clock: the token was issued at its time.)
+    const as = config.serverMetadata();
+    const keys = createRemoteJWKSet(new URL(as.jwks_uri ?? ''), { [customFetch]: workerFetch });
+    const { payload } = await jwtVerify(tokens.access_token, keys, { issuer: as.issuer, audience: 'qrcode-login' });
+    expect(payload).toMatchObject({ username: 'dong' });
     const me = await api('/api/me', { headers: bearer(tokens.access_token) });
     expect(await me.json()).toMatchObject({ username: 'dong' });
   });
