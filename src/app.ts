@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from './app-env';
 import { ApiError, handleError, JSON_CONTENT_TYPE } from './errors';
 import { deviceFlow } from './oauth/device';
+import { handleOAuthError } from './oauth/errors';
 import { oauthMetadata } from './oauth/metadata';
 import { accounts } from './routes/accounts';
 import { codes } from './routes/codes';
@@ -81,4 +82,6 @@ app.all('*', () => {
   throw new ApiError('method_not_allowed', 'Pages answer GET only.', { Allow: 'GET, HEAD' });
 });
 
-app.onError(handleError);
+// The OAuth routes answer in RFC 6749's shape even when the shared checks above refuse a
+// request before it reaches them (a header or a body too large).
+app.onError((err, c) => (c.req.path.startsWith('/oauth/') ? handleOAuthError(err, c) : handleError(err, c)));

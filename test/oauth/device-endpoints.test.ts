@@ -97,6 +97,24 @@ describe('POST /oauth/device_authorization', () => {
       'invalid_scope',
     ],
     ['a GET', () => api('/oauth/device_authorization'), 405, 'invalid_request'],
+    [
+      'a body over 8 KB',
+      () => postForm('/oauth/device_authorization', { client_id: CLIENT_ID, scope: 'x'.repeat(9000) }),
+      400,
+      'invalid_request',
+    ],
+    [
+      'a header over 8 KB',
+      () => postForm('/oauth/device_authorization', { client_id: CLIENT_ID }, { 'X-Padding': 'x'.repeat(9000) }),
+      400,
+      'invalid_request',
+    ],
+    [
+      'a value over 1024 characters',
+      () => postForm('/oauth/device_authorization', { client_id: 'c'.repeat(2000) }),
+      400,
+      'invalid_request',
+    ],
   ];
   for (const [what, send, status, error] of refusals) {
     it(`refuses ${what} with ${status} ${error}`, async () => {
