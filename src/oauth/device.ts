@@ -10,6 +10,7 @@
  * the secret's SHA-256, as it does for a PC's poll token.
  */
 import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
 import { openSession } from '../accounts/devices';
 import type { AppEnv } from '../app-env';
 import { randomToken, sha256Hex } from '../crypto';
@@ -21,11 +22,9 @@ import { DEVICE_POLL_INTERVAL_S, type DevicePoll } from '../session/device-grant
 import { startSession } from '../session/start';
 import { ensureSigningKey, issueToken, tokenTtlSeconds } from '../tokens/signing';
 import { handleOAuthError, OAuthError, oauthJson } from './errors';
-import { formParams, optionalParam, publicClient, requiredParam } from './form';
-import { DEVICE_CODE_GRANT } from './metadata';
+import { formBody, formInput, publicClient } from './form';
+import { DeviceAuthorizationAnswer, DeviceAuthorizationForm, oauthAnswers, TokenAnswer, TokenForm } from './schemas';
 
-/** RFC 6749 §3.3: space-separated tokens of printable ASCII without `"` and `\`. */
-const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 const DEVICE_CODE = /^([0-9a-f]{64})\.([A-Za-z0-9_-]{43})$/;
 
 const POLL_MESSAGES: Record<Exclude<DevicePoll, { ok: true }>['error'], string> = {
@@ -55,66 +54,100 @@ const postOnly = () => {
   throw new OAuthError('invalid_request', 'Use POST here.', 405, { Allow: 'POST' });
 };
 
-export const deviceFlow = new Hono<AppEnv>()
-  .post('/oauth/device_authorization', async (c) => {
-    const params = await formParams(c);
-    const clientId = publicClient(c.env, params);
-    // Scopes mean nothing here (the token signs the user in, as a QR login does), but a
-    // malformed one is still refused, as RFC 6749 asks.
-    const scope = optionalParam(params, 'scope');
-    if (scope !== undefined && !SCOPE.test(scope)) throw new OAuthError('invalid_scope', '`scope` is malformed.');
-    await spend(c.env, LIMITS.createQrcode, clientIp(c));
-    const secret = randomToken(32);
-    const started = await startSession(c, {
-      pollHash: await sha256Hex(secret),
-      userCode: true,
-      device: { clientId },
-    });
-    return oauthJson(c, {
-      device_code: `${started.qrcodeId}.${secret}`,
-      user_code: started.userCode,
-      verification_uri: started.verificationUrl,
-      verification_uri_complete: started.scanUrl,
-      expires_in: started.ttlSeconds,
-      interval: DEVICE_POLL_INTERVAL_S,
-    });
-  })
+const TAGS = ['OAuth device flow (RFC 8628)'];
+const FORM_ERRORS = 'Form bodies only; errors are RFC 6749\'s `{ "error", "error_description" }`.';
 
-  .post('/oauth/token', async (c) => {
-    const params = await formParams(c);
-    const grantType = requiredParam(params, 'grant_type');
-    const clientId = publicClient(c.env, params);
-    if (grantType !== DEVICE_CODE_GRANT) {
-      throw new OAuthError('unsupported_grant_type', `Only ${DEVICE_CODE_GRANT} is supported here.`);
-    }
-    const { session, secret } = openDeviceCode(c.env, requiredParam(params, 'device_code'));
-    // Check the key before the object hands the login out: a misconfigured Worker must not
-    // use up a code whose token it then cannot sign.
-    ensureSigningKey(c.env);
-    let poll: DevicePoll;
-    try {
-      poll = await session.pollDeviceToken(await sha256Hex(secret), clientId);
-    } catch (err) {
-      throw new UnavailableError(`session object: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    if (!poll.ok) {
-      const message =
-        poll.error === 'slow_down'
-          ? `Polling too fast: wait ${poll.interval} s between polls.`
-          : POLL_MESSAGES[poll.error];
-      throw new OAuthError(poll.error, message);
-    }
-    try {
-      const ttl = tokenTtlSeconds(c.env);
-      const sid = await openSession(c.env, poll.user, 'qrcode', deviceOf(poll.requester), ttl);
-      return oauthJson(c, { access_token: await issueToken(c, poll.user, sid), token_type: 'Bearer', expires_in: ttl });
-    } catch (err) {
-      // The session object already handed the login out: give it back, so that the
-      // device's next poll (after this 503) still signs in.
-      await session.undeliver().catch(() => false);
-      throw err;
-    }
-  })
+export const deviceFlow = new Hono<AppEnv>()
+  .post(
+    '/oauth/device_authorization',
+    describeRoute({
+      summary: 'A device asks to be signed in: a new QR session for the phone to scan or type',
+      description: `Show the QR of \`verification_uri_complete\`, or \`user_code\` and \`verification_uri\`. ${FORM_ERRORS}`,
+      tags: TAGS,
+      responses: oauthAnswers(
+        200,
+        DeviceAuthorizationAnswer,
+        'Poll the token endpoint every `interval` seconds.',
+        [400, 401, 405, 408, 429, 500, 503],
+      ),
+    }),
+    formBody,
+    formInput(DeviceAuthorizationForm),
+    async (c) => {
+      const { client_id } = c.req.valid('form');
+      const clientId = publicClient(c.env, client_id);
+      await spend(c.env, LIMITS.createQrcode, clientIp(c));
+      const secret = randomToken(32);
+      const started = await startSession(c, {
+        pollHash: await sha256Hex(secret),
+        userCode: true,
+        device: { clientId },
+      });
+      return oauthJson(c, {
+        device_code: `${started.qrcodeId}.${secret}`,
+        user_code: started.userCode,
+        verification_uri: started.verificationUrl,
+        verification_uri_complete: started.scanUrl,
+        expires_in: started.ttlSeconds,
+        interval: DEVICE_POLL_INTERVAL_S,
+      });
+    },
+  )
+
+  .post(
+    '/oauth/token',
+    describeRoute({
+      summary: 'The device polls for its token',
+      description:
+        '`authorization_pending` until the phone confirms, `slow_down` when polled sooner than the interval ' +
+        '(which then grows by 5 s), `access_denied` after a cancel, `expired_token` after expiry; the token once, ' +
+        `then \`invalid_grant\`. ${FORM_ERRORS}`,
+      tags: TAGS,
+      responses: oauthAnswers(
+        200,
+        TokenAnswer,
+        'Signed in: a JWT like every token this Worker issues.',
+        [400, 401, 405, 408, 500, 503],
+      ),
+    }),
+    formBody,
+    formInput(TokenForm),
+    async (c) => {
+      const form = c.req.valid('form');
+      const clientId = publicClient(c.env, form.client_id);
+      const { session, secret } = openDeviceCode(c.env, form.device_code);
+      // Check the key before the object hands the login out: a misconfigured Worker must not
+      // use up a code whose token it then cannot sign.
+      ensureSigningKey(c.env);
+      let poll: DevicePoll;
+      try {
+        poll = await session.pollDeviceToken(await sha256Hex(secret), clientId);
+      } catch (err) {
+        throw new UnavailableError(`session object: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (!poll.ok) {
+        const message =
+          poll.error === 'slow_down'
+            ? `Polling too fast: wait ${poll.interval} s between polls.`
+            : POLL_MESSAGES[poll.error];
+        throw new OAuthError(poll.error, message);
+      }
+      try {
+        const ttl = tokenTtlSeconds(c.env);
+        const sid = await openSession(c.env, poll.user, 'qrcode', deviceOf(poll.requester), ttl);
+        return oauthJson(c, {
+          access_token: await issueToken(c, poll.user, sid),
+          token_type: 'Bearer',
+          expires_in: ttl,
+        });
+      } catch (err) {
+        // The session object already handed the login out: give it back, so that the
+        // device's next poll (after this 503) still signs in.
+        await session.undeliver().catch(() => false);
+        throw err;
+      }
+    },
+  )
 
   .all('/oauth/device_authorization', postOnly)
   .all('/oauth/token', postOnly)

@@ -7,12 +7,12 @@
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../app-env';
 import { JSON_CONTENT_TYPE } from '../errors';
 import { publicOrigin } from '../public-origin';
 import { tokenIssuer } from '../tokens/signing';
-
-export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+import { DEVICE_CODE_GRANT, MetadataAnswer, oauthAnswers } from './schemas';
 
 function metadata(c: Context<AppEnv>) {
   const origin = publicOrigin(c);
@@ -36,6 +36,13 @@ function serve(c: Context<AppEnv>): Response {
   return res;
 }
 
+const describe = (summary: string) =>
+  describeRoute({
+    summary,
+    tags: ['OAuth device flow (RFC 8628)'],
+    responses: oauthAnswers(200, MetadataAnswer, 'Where the device flow is, and what it supports.', []),
+  });
+
 export const oauthMetadata = new Hono<AppEnv>()
-  .get('/.well-known/oauth-authorization-server', serve)
-  .get('/.well-known/openid-configuration', serve);
+  .get('/.well-known/oauth-authorization-server', describe('Authorization server metadata (RFC 8414)'), serve)
+  .get('/.well-known/openid-configuration', describe('The same metadata, where OpenID Connect clients look'), serve);

@@ -7,6 +7,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import type { Env } from '../env';
+import { ConfigError } from '../errors';
 import { publicOrigin } from '../public-origin';
 import { requester } from '../request-info';
 import { seconds } from '../tokens/signing';
@@ -17,6 +18,14 @@ const DEFAULT_QR_TTL_SECONDS = 120;
 
 /** Lifetime of a new session, in seconds. */
 export const qrTtlSeconds = (env: Env): number => seconds(env.QR_TTL_SECONDS, DEFAULT_QR_TTL_SECONDS);
+
+/** What the QR opens: `SCAN_URL_TEMPLATE` with `{id}`, else `<origin>/confirm?id=<id>`. */
+function scanUrl(env: Env, origin: string, id: string): string {
+  const template = env.SCAN_URL_TEMPLATE;
+  if (!template) return `${origin}/confirm?id=${id}`;
+  if (!template.includes('{id}')) throw new ConfigError('SCAN_URL_TEMPLATE must contain {id}.');
+  return template.replaceAll('{id}', id);
+}
 
 /** Points a fresh code to type at the session; a clash (one in 2.6 × 10^10) just draws again. */
 export async function claimUserCode(env: Env, qrcodeId: string, expiresAt: number): Promise<string> {
@@ -39,7 +48,7 @@ export interface StartSessionOptions {
 /** A session just started. */
 export interface StartedSession {
   qrcodeId: string;
-  /** What the QR opens: `<origin>/confirm?id=<qrcode_id>`. */
+  /** What the QR opens: `<origin>/confirm?id=<qrcode_id>`, or `SCAN_URL_TEMPLATE`'s link. */
   scanUrl: string;
   /** Where a code is typed: `<origin>/link`. */
   verificationUrl: string;
@@ -55,6 +64,8 @@ export async function startSession(c: Context<AppEnv>, options: StartSessionOpti
   const ttlSeconds = qrTtlSeconds(c.env);
   const id = c.env.LOGIN_SESSION.newUniqueId();
   const qrcodeId = id.toString();
+  // Before anything is created: a misconfigured template must not leave a session behind.
+  const url = scanUrl(c.env, origin, qrcodeId);
   const userCode = options.userCode ? await claimUserCode(c.env, qrcodeId, Date.now() + ttlSeconds * 1000) : null;
   const view = await c.env.LOGIN_SESSION.get(id).create({
     pollHash: options.pollHash,
@@ -66,7 +77,7 @@ export async function startSession(c: Context<AppEnv>, options: StartSessionOpti
   });
   return {
     qrcodeId,
-    scanUrl: `${origin}/confirm?id=${qrcodeId}`,
+    scanUrl: url,
     verificationUrl: `${origin}/link`,
     userCode: userCode && formatUserCode(userCode),
     ttlSeconds,

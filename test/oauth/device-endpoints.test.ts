@@ -43,6 +43,21 @@ describe('metadata (RFC 8414)', () => {
   });
 });
 
+describe('the OpenAPI document', () => {
+  it('describes the OAuth endpoints with the form schemas that validate them and RFC 6749 errors', async () => {
+    type Op = { requestBody?: { content: Record<string, { schema: { required: string[] } }> }; responses: object };
+    const { paths } = (await (await api('/api/openapi.json')).json()) as { paths: Record<string, { post?: Op }> };
+    const form = (path: string) =>
+      paths[path]?.post?.requestBody?.content['application/x-www-form-urlencoded']?.schema.required;
+    expect(form('/oauth/device_authorization')).toEqual(['client_id']);
+    expect(form('/oauth/token')).toEqual(['grant_type', 'device_code', 'client_id']);
+    expect(paths['/oauth/token']?.post?.responses).toMatchObject({
+      400: { content: { 'application/json': { schema: { required: ['error', 'error_description'] } } } },
+      401: { content: { 'application/json': { schema: { properties: { error: { enum: ['invalid_client'] } } } } } },
+    });
+  });
+});
+
 describe('POST /oauth/device_authorization', () => {
   it('starts a QR session the phone scans or types, and records the client and the device', async () => {
     const auth = await authorizeDevice();
