@@ -6,7 +6,18 @@ import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { app } from '../../src/app';
-import { act, ageSession, api, bearer, login, postJson, sessionObject, stillPending } from '../helpers';
+import {
+  act,
+  ageSession,
+  api,
+  bearer,
+  createQr,
+  login,
+  postJson,
+  sessionObject,
+  status,
+  stillPending,
+} from '../helpers';
 import {
   authorizeDevice,
   CLI_UA,
@@ -147,6 +158,7 @@ describe('POST /oauth/token', () => {
     const [id, secret] = device_code.split('.') as [string, string];
     const before = await storedRecord(auth);
     const otherClients = await authorizeDevice(OTHER_CLIENT_ID);
+    const pcQr = await createQr();
     const cases: [string, Record<string, string> | string, number, string][] = [
       ['missing grant_type', { device_code, client_id: CLIENT_ID }, 400, 'invalid_request'],
       [
@@ -199,6 +211,12 @@ describe('POST /oauth/token', () => {
         400,
         'invalid_grant',
       ],
+      [
+        "a PC's QR session with its poll token",
+        { grant_type: DEVICE_CODE_GRANT, device_code: `${pcQr.qrcode_id}.${pcQr.poll_token}`, client_id: CLIENT_ID },
+        400,
+        'invalid_grant',
+      ],
     ];
     for (const [what, params, status, error] of cases) {
       const res = await postForm('/oauth/token', params);
@@ -209,7 +227,8 @@ describe('POST /oauth/token', () => {
     expect(await oauthErrorOf(json)).toMatchObject({ status: 400, error: 'invalid_request' });
     expect(await oauthErrorOf(await api('/oauth/token'))).toMatchObject({ status: 405, error: 'invalid_request' });
 
-    // Nothing changed: the stored session is as it was, and the client's first poll is still "at once".
+    // Nothing changed: the stored sessions are as they were, and the client's first poll is still "at once".
+    expect(await (await status(pcQr)).json()).toMatchObject({ status: 'noscan', version: 0 });
     expect(await storedRecord(auth)).toEqual(before);
     expect(await storedRecord(otherClients)).toMatchObject({ device: { last_poll_at: null } });
     expect(await oauthErrorOf(await pollToken(device_code))).toMatchObject({ error: 'authorization_pending' });
