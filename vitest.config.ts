@@ -26,6 +26,8 @@ export default defineConfig(async () => {
           ],
           test: {
             name: 'workers',
+            // Property tests and bursts do hundreds of requests: give them room on a busy 2-core machine.
+            testTimeout: 20_000,
             include: ['test/**/*.test.ts'],
             exclude: ['test/node/**'],
             setupFiles: ['./test/apply-migrations.ts'],

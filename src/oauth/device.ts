@@ -21,6 +21,7 @@ import { clientIp, deviceOf } from '../request-info';
 import { DEVICE_POLL_INTERVAL_S, type DevicePoll } from '../session/device-grant';
 import { startSession } from '../session/start';
 import { ensureSigningKey, issueToken, tokenTtlSeconds } from '../tokens/signing';
+import { emit } from '../webhooks/events';
 import { handleOAuthError, OAuthError, oauthJson } from './errors';
 import { formBody, formInput, publicClient } from './form';
 import { DeviceAuthorizationAnswer, DeviceAuthorizationForm, oauthAnswers, TokenAnswer, TokenForm } from './schemas';
@@ -46,7 +47,7 @@ function openDeviceCode(env: Env, code: string) {
   } catch {
     throw invalid();
   }
-  return { session: env.LOGIN_SESSION.get(id), secret: match[2]! };
+  return { qrcodeId: match[1]!, session: env.LOGIN_SESSION.get(id), secret: match[2]! };
 }
 
 /** 405 for any other method on an OAuth endpoint. */
@@ -115,7 +116,7 @@ export const deviceFlow = new Hono<AppEnv>()
     async (c) => {
       const form = c.req.valid('form');
       const clientId = publicClient(c.env, form.client_id);
-      const { session, secret } = openDeviceCode(c.env, form.device_code);
+      const { qrcodeId, session, secret } = openDeviceCode(c.env, form.device_code);
       // Check the key before the object hands the login out: a misconfigured Worker must not
       // use up a code whose token it then cannot sign.
       ensureSigningKey(c.env);
@@ -135,11 +136,10 @@ export const deviceFlow = new Hono<AppEnv>()
       try {
         const ttl = tokenTtlSeconds(c.env);
         const sid = await openSession(c.env, poll.user, 'qrcode', deviceOf(poll.requester), ttl);
-        return oauthJson(c, {
-          access_token: await issueToken(c, poll.user, sid),
-          token_type: 'Bearer',
-          expires_in: ttl,
-        });
+        const accessToken = await issueToken(c, poll.user, sid);
+        // The site's backend hears of a device's sign-in as of a PC's.
+        emit(c, 'login.succeeded', { qrcode_id: qrcodeId, sid, user: poll.user, requester: poll.requester });
+        return oauthJson(c, { access_token: accessToken, token_type: 'Bearer', expires_in: ttl });
       } catch (err) {
         // The session object already handed the login out: give it back, so that the
         // device's next poll (after this 503) still signs in.

@@ -19,6 +19,7 @@ import { clientIp, deviceOf, requester } from '../request-info';
 import { DeviceAnswer, LoginAnswer, LoginBody, SidParam, UserAnswer } from '../schemas';
 import { ensureSigningKey, issueToken, tokenTtlSeconds } from '../tokens/signing';
 import { input } from '../validate';
+import { emit } from '../webhooks/events';
 
 export const accounts = new Hono<AppEnv>()
   .post(
@@ -89,6 +90,7 @@ export const accounts = new Hono<AppEnv>()
       const { sid } = c.req.valid('param');
       const revoked = /^[0-9a-f-]{36}$/.test(sid) && (await revokeSession(c.env, c.get('user').id, sid));
       if (!revoked) throw new ApiError('not_found', 'No such linked device of yours.');
+      emit(c, 'session.revoked', { sid, user: c.get('user') });
       return c.body(null, 204);
     },
   )
@@ -104,7 +106,9 @@ export const accounts = new Hono<AppEnv>()
     requireUser,
     async (c) => {
       const sid = c.get('sid');
-      if (sid) await revokeSession(c.env, c.get('user').id, sid);
+      if (sid && (await revokeSession(c.env, c.get('user').id, sid))) {
+        emit(c, 'session.revoked', { sid, user: c.get('user') });
+      }
       return c.body(null, 204);
     },
   );

@@ -34,6 +34,7 @@ import type { Outcome } from '../session/state';
 import { formatUserCode } from '../session/user-code';
 import { ensureSigningKey, issueToken, tokenTtlSeconds } from '../tokens/signing';
 import { input, sessionStub } from '../validate';
+import { cancelledOnMismatch, emit } from '../webhooks/events';
 
 /**
  * The value of a session object's answer, or the API error it stands for. An object that
@@ -115,7 +116,14 @@ export const qrcodes = new Hono<AppEnv>()
       try {
         const ttl = tokenTtlSeconds(c.env);
         const sid = await openSession(c.env, deliver.user, 'qrcode', deviceOf(deliver.requester), ttl);
-        return c.json({ ...view, token: await issueToken(c, deliver.user, sid), user: deliver.user });
+        const token = await issueToken(c, deliver.user, sid);
+        emit(c, 'login.succeeded', {
+          qrcode_id: c.req.param('id'),
+          sid,
+          user: deliver.user,
+          requester: deliver.requester,
+        });
+        return c.json({ ...view, token, user: deliver.user });
       } catch (err) {
         // The session object already handed the login out: give it back, so the PC's retry
         // (it gets a 503 with Retry-After) still signs in.
@@ -203,7 +211,8 @@ export const qrcodes = new Hono<AppEnv>()
     input('json', ConfirmBody),
     async (c) => {
       const { match_code } = c.req.valid('json');
-      return c.json(await ask(c.get('session').confirm(c.get('user'), match_code)));
+      const webhook = cancelledOnMismatch(c, { qrcode_id: c.req.param('id'), user: c.get('user') });
+      return c.json(await ask(c.get('session').confirm(c.get('user'), match_code).then(webhook)));
     },
   )
 
@@ -218,5 +227,9 @@ export const qrcodes = new Hono<AppEnv>()
     idParam,
     withSession,
     requireUser,
-    async (c) => c.json(await ask(c.get('session').cancel(c.get('user')))),
+    async (c) => {
+      const view = await ask(c.get('session').cancel(c.get('user')));
+      emit(c, 'login.cancelled', { qrcode_id: c.req.param('id'), user: c.get('user') });
+      return c.json(view);
+    },
   );

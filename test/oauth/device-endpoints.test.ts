@@ -2,10 +2,12 @@
  * The device flow's endpoints, request by request: metadata, every refusal the RFCs name (each
  * changing nothing), the one-time token under a race, and D1 failing as the token is issued.
  */
-import { runDurableObjectAlarm } from 'cloudflare:test';
+import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { app } from '../../src/app';
+import type { QueuedEvent } from '../../src/webhooks/events';
 import {
   act,
   ageSession,
@@ -18,6 +20,7 @@ import {
   status,
   stillPending,
 } from '../helpers';
+import { newSecret } from '../webhooks/support';
 import {
   authorizeDevice,
   CLI_UA,
@@ -309,6 +312,40 @@ describe('POST /oauth/token', () => {
     expect((await act(id, 'confirm', token)).status).toBe(200);
     expect(await (await waiting).json()).toMatchObject({ status: 'scan-confirm', token: expect.any(String) });
     expect(await oauthErrorOf(await pollToken(auth.device_code))).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it("tells the site's backend: login.succeeded with the device's session, the user and the device", async () => {
+    const auth = await authorizeDevice();
+    await phoneAnswers(auth, 'confirm');
+    const sent: QueuedEvent[] = [];
+    const queue = { send: async (event: QueuedEvent) => void sent.push(event) } as unknown as Queue<QueuedEvent>;
+    const bindings = {
+      ...env,
+      WEBHOOK_URL: 'https://site.example/hooks',
+      WEBHOOK_SECRET: newSecret(),
+      WEBHOOKS: queue,
+    };
+    const ctx = createExecutionContext();
+    const req = new Request(`${ORIGIN}/oauth/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: DEVICE_CODE_GRANT, device_code: auth.device_code, client_id: CLIENT_ID }),
+    });
+    const res = await app.fetch(req, bindings, ctx);
+    await waitOnExecutionContext(ctx);
+    const { access_token } = (await res.json()) as { access_token: string };
+    expect(sent.map((e) => JSON.parse(e.payload))).toEqual([
+      {
+        type: 'login.succeeded',
+        timestamp: expect.any(String),
+        data: {
+          qrcode_id: qrcodeIdOf(auth),
+          sid: decodeJwt(access_token).sid,
+          user: { id: 'u_dong', username: 'dong', display_name: '东东' },
+          requester: expect.objectContaining({ user_agent: CLI_UA }),
+        },
+      },
+    ]);
   });
 
   it('does not lose the login when D1 fails as the token is issued: the next poll gets it', async () => {
