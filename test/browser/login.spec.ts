@@ -170,6 +170,8 @@ describe('scan-to-login in the browser', () => {
     const qrImg = desk.page.getByRole('img', { name: '登录二维码' });
     await status(desk.page, '等待扫码').waitFor();
     await desk.page.getByText(/\d:\d\d 后过期/).waitFor();
+    // The code to type comes on demand, from the "can't scan?" link.
+    await desk.page.getByRole('link', { name: '无法扫码？改用验证码' }).click();
     await desk.page.getByText(desk.qr.user_code).waitFor();
     const box = await qrImg.boundingBox();
     assert.ok(box && box.width >= 280 && box.height >= 280, 'the QR code is large');
@@ -301,6 +303,7 @@ describe('scan-to-login in the browser', () => {
   test('log in with the typed code, then sign the PC out from the phone', async () => {
     const desk = await pc('en-US');
     const userCode = desk.qr.user_code;
+    await desk.page.getByRole('link', { name: "Can't scan? Use a code instead" }).click();
     await desk.page.getByText(userCode, { exact: true }).waitFor();
     await desk.page.getByText(`No camera? Open ${app.base}/link on your phone`).waitFor();
 
