@@ -8,5 +8,5 @@ import type { UserRef } from './session/state';
 
 export interface AppEnv {
   Bindings: Env;
-  Variables: { user: UserRef; sid: string; session: DurableObjectStub<LoginSession> };
+  Variables: { user: UserRef; sid: string | null; session: DurableObjectStub<LoginSession> };
 }

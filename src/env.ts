@@ -6,6 +6,7 @@
 import type { RateLimiter } from './limits/rate-limiter';
 import type { LoginSession } from './session/login-session';
 import type { UserCode } from './session/user-code';
+import type { QueuedEvent } from './webhooks/events';
 
 export interface Env {
   /** One Durable Object per QR code: the session's only owner. */
@@ -14,12 +15,35 @@ export interface Env {
   USER_CODE: DurableObjectNamespace<UserCode>;
   /** Shared counters behind the request limits, one object per counted key. */
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
-  /** User accounts. */
+  /** User accounts and linked-device sessions. */
   DB: D1Database;
   /** The pages in `public/`. */
   ASSETS: Fetcher;
-  /** HS256 signing key, at least 32 bytes. A secret in production, `.dev.vars` locally. */
-  JWT_SECRET?: string;
+  /** Private JWK (EdDSA or ES256, with `kid`) that signs every token. A secret; `.dev.vars` locally. */
+  SIGNING_KEY?: string;
+  /** The key being rotated out: still published and still verifies, never signs. */
+  SIGNING_KEY_PREVIOUS?: string;
+  /** `iss` of issued tokens (default the public origin). */
+  TOKEN_ISSUER?: string;
+  /** `aud` of issued tokens (default `qrcode-login`). */
+  TOKEN_AUDIENCE?: string;
+  /** Who the phone user is: `accounts` (default, our D1 users) or `jwt` (the site's own tokens). */
+  IDENTITY?: string;
+  /** `IDENTITY=jwt`: the site's JWKS (https, or http for localhost). */
+  IDENTITY_JWKS_URL?: string;
+  /** `IDENTITY=jwt`: instead of a JWKS, the site's HS256 secret (at least 32 bytes). */
+  IDENTITY_JWT_SECRET?: string;
+  /** `IDENTITY=jwt`: the `iss` and `aud` the site's tokens must carry. */
+  IDENTITY_ISSUER?: string;
+  IDENTITY_AUDIENCE?: string;
+  /** `IDENTITY=jwt`: where the phone page sends a user to sign in with the site. */
+  IDENTITY_LOGIN_URL?: string;
+  /** The name the phone shows ("Sign in to <SITE_NAME> on a computer?"); default `QR Login`. */
+  SITE_NAME?: string;
+  /** What the QR opens, with `{id}`; default `<origin>/confirm?id={id}`. */
+  SCAN_URL_TEMPLATE?: string;
+  /** Origins whose pages may call the API (CORS), comma-separated. */
+  ALLOWED_ORIGINS?: string;
   /** Lifetime of a QR code in seconds (default 120). */
   QR_TTL_SECONDS?: string;
   /** Lifetime of a login token in seconds (default 604800). */
@@ -30,6 +54,12 @@ export interface Env {
   RATE_LIMIT?: string;
   /** `on` requires number matching on confirm. */
   MATCH_CODE?: string;
+  /** Where webhook events are POSTed; with `WEBHOOK_SECRET`, turns webhooks on. */
+  WEBHOOK_URL?: string;
+  /** The Standard Webhooks signing key, `whsec_` + base64. A secret in production. */
+  WEBHOOK_SECRET?: string;
+  /** The queue of webhook events; this Worker is also its consumer (see `src/webhooks/`). */
+  WEBHOOKS?: Queue<QueuedEvent>;
   /** `development` on a local server: the phone page names the demo accounts. */
   ENVIRONMENT?: string;
 }

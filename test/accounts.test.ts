@@ -2,12 +2,14 @@
  * Accounts and tokens: password sign-in, `/api/me`, and every kind of bad token.
  */
 import { env } from 'cloudflare:workers';
-import { sign } from 'hono/jwt';
 import { describe, expect, it } from 'vitest';
 import { verifyPassword } from '../src/accounts/passwords';
 import { app } from '../src/app';
-import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../src/auth/tokens';
-import { api, bearer, errorOf, freshIp, login, postJson } from './helpers';
+import { api, bearer, errorOf, freshIp, login, ORIGIN, postJson } from './helpers';
+import { devKey, enc, hmacToken, type Jwk, newKey, parts, signWith } from './signing';
+
+const TOKEN_ISSUER = ORIGIN;
+const TOKEN_AUDIENCE = 'qrcode-login';
 
 const me = (token: string) => api('/api/me', { headers: bearer(token) });
 
@@ -16,6 +18,7 @@ function claims(overrides: Record<string, unknown> = {}) {
   return {
     sub: 'u_dong',
     username: 'dong',
+    name: '东东',
     sid: 'not-a-session',
     jti: crypto.randomUUID(),
     iat: now,
@@ -27,24 +30,26 @@ function claims(overrides: Record<string, unknown> = {}) {
 }
 
 /** A token for a real live session, re-signed with changed claims or key. */
-async function forged(overrides: Record<string, unknown>, key = env.JWT_SECRET!, alg: 'HS256' | 'HS512' = 'HS256') {
+async function forged(overrides: Record<string, unknown>, key: Jwk = devKey(), header: object = {}) {
   const { token } = await login();
-  const [, payload] = token.split('.');
-  const real = JSON.parse(atob(payload!.replace(/-/g, '+').replace(/_/g, '/')));
-  return sign(claims({ sid: real.sid, ...overrides }), key, alg);
+  const real = parts(token).claims;
+  return signWith(key, { alg: key.alg, typ: 'JWT', kid: key.kid, ...header }, claims({ sid: real.sid, ...overrides }));
 }
 
 describe('POST /api/login', () => {
   it('signs in a demo user and answers a token and the user', async () => {
     const body = await login('dong', '111');
     expect(body.user).toEqual({ id: 'u_dong', username: 'dong', display_name: '东东' });
-    const [header, payload] = body.token
-      .split('.')
-      .slice(0, 2)
-      .map((part) => JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))));
-    expect(header).toEqual({ alg: 'HS256', typ: 'JWT' });
-    expect(payload).toMatchObject({ sub: 'u_dong', username: 'dong', iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE });
-    expect(payload.exp - payload.iat).toBe(604_800);
+    const { header, claims: payload } = parts(body.token);
+    expect(header).toEqual({ alg: 'EdDSA', typ: 'JWT', kid: 'development-key-do-not-deploy' });
+    expect(payload).toMatchObject({
+      sub: 'u_dong',
+      username: 'dong',
+      name: '东东',
+      iss: TOKEN_ISSUER,
+      aud: TOKEN_AUDIENCE,
+    });
+    expect(Number(payload.exp) - Number(payload.iat)).toBe(604_800);
     expect(payload.jti).toEqual(expect.any(String));
     expect(payload.sid).toEqual(expect.any(String));
   });
@@ -108,18 +113,20 @@ describe('GET /api/me', () => {
     }
   });
 
-  it('refuses an expired token, one without exp, alg none, HS512, wrong iss or aud, another key', async () => {
+  it('refuses an expired token, one without exp, alg none, HS256 with the public key, wrong iss or aud, another key', async () => {
     const now = Math.floor(Date.now() / 1000);
     const header = btoa(JSON.stringify({ alg: 'none', typ: 'JWT' })).replace(/=+$/, '');
-    const body = btoa(JSON.stringify(claims())).replace(/=+$/, '');
+    const body = enc(claims());
     const bad = [
       await forged({ exp: now - 10, iat: now - 700 }),
       await forged({ exp: undefined }),
       `${header}.${body}.`,
-      await forged({}, env.JWT_SECRET!, 'HS512'),
+      await hmacToken({ alg: 'HS256', typ: 'JWT', kid: devKey().kid }, claims(), devKey().x!),
       await forged({ iss: 'someone-else' }),
       await forged({ aud: 'another-api' }),
-      await forged({}, 'another-secret-another-secret-another-secret'),
+      // A stranger's key under our kid, and under a kid of its own.
+      await forged({}, (await newKey('EdDSA', devKey().kid)).privateJwk),
+      await forged({}, (await newKey('ES256')).privateJwk),
     ];
     for (const token of bad)
       expect(await errorOf(await me(token))).toMatchObject({ status: 401, error: 'unauthorized' });
@@ -130,17 +137,48 @@ describe('GET /api/me', () => {
 
 describe('the signing key', () => {
   const request = (path: string, init?: RequestInit) => new Request(`https://login.example${path}`, init);
+  const signIn = (signingKey: string | undefined) =>
+    app.fetch(
+      request('/api/login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: 'dong', password: '111' }),
+      }),
+      { ...env, SIGNING_KEY: signingKey },
+    );
 
-  it('a Worker without JWT_SECRET, or with a short one, refuses to sign with a clear 500', async () => {
-    for (const secret of [undefined, 'short']) {
-      const res = await app.fetch(
-        request('/api/login', { method: 'POST', body: JSON.stringify({ username: 'dong', password: '111' }) }),
-        { ...env, JWT_SECRET: secret },
-      );
-      const body = await errorOf(res);
+  it('a Worker without a usable SIGNING_KEY refuses to sign with a clear 500 that leaks nothing', async () => {
+    const { publicJwk } = await newKey();
+    const noKid = { ...devKey(), kid: undefined };
+    const rsa = { kty: 'RSA', n: 'AQAB', e: 'AQAB', d: 'AQAB', kid: 'r', alg: 'RS256' };
+    for (const key of [
+      undefined,
+      '',
+      'not json',
+      JSON.stringify(publicJwk),
+      JSON.stringify(noKid),
+      JSON.stringify(rsa),
+    ]) {
+      const body = await errorOf(await signIn(key));
       expect(body).toMatchObject({ status: 500, error: 'server_error' });
       expect(body.message).toMatch(/misconfigured/);
-      expect(JSON.stringify(body)).not.toContain('secret');
+      expect(JSON.stringify(body)).not.toContain(devKey().d!);
     }
+  });
+
+  it('signs with ES256 too, and publishes the key it signs with', async () => {
+    const { privateJwk } = await newKey('ES256', 'p256-key');
+    const res = await signIn(JSON.stringify(privateJwk));
+    expect(res.status).toBe(200);
+    const { token } = (await res.json()) as { token: string };
+    expect(parts(token).header).toEqual({ alg: 'ES256', typ: 'JWT', kid: 'p256-key' });
+    const jwks = await app.fetch(request('/.well-known/jwks.json'), {
+      ...env,
+      SIGNING_KEY: JSON.stringify(privateJwk),
+    });
+    const { keys } = (await jwks.json()) as { keys: Jwk[] };
+    expect(keys).toEqual([
+      { kty: 'EC', crv: 'P-256', x: privateJwk.x, y: privateJwk.y, kid: 'p256-key', alg: 'ES256', use: 'sig' },
+    ]);
   });
 });

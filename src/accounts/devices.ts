@@ -1,7 +1,9 @@
 /**
  * @module
- * Linked devices: one D1 row per signed-in session (`sid` in every token). A token is good
- * only while its row is not revoked, checked on every request that checks a token.
+ * Linked devices: one D1 row per signed-in session (`sid` in every token). A token is good only
+ * while its row is neither revoked nor past its `expires_at`, checked on every request that
+ * checks a token. The row keeps who the session is for, so it serves a site's own users
+ * (`IDENTITY=jwt`) as well as this Worker's accounts.
  */
 import type { Env } from '../env';
 import type { UserRef } from '../session/state';
@@ -20,41 +22,93 @@ export interface DeviceInfo {
 export interface LinkedDevice extends DeviceInfo {
   sid: string;
   created_at: string;
+  last_used_at: string;
   via: SignInMethod;
   current: boolean;
 }
 
-/** Records a new session for `user` and returns its `sid`. */
-export async function openSession(env: Env, user: UserRef, via: SignInMethod, device: DeviceInfo): Promise<string> {
+/** `last_used_at` is written at most this often per session, so checking a token rarely writes. */
+const LAST_USED_GRANULARITY_MS = 10 * 60_000;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Records a new session for `user`, valid for `ttlSeconds`, and returns its `sid`. */
+export async function openSession(
+  env: Env,
+  user: UserRef,
+  via: SignInMethod,
+  device: DeviceInfo,
+  ttlSeconds: number,
+): Promise<string> {
   const sid = crypto.randomUUID();
+  const now = Date.now();
   await query(() =>
-    env.DB.prepare('INSERT INTO sessions (sid, user_id, via, user_agent, ip, place) VALUES (?, ?, ?, ?, ?, ?)')
-      .bind(sid, user.id, via, device.user_agent, device.ip, device.place)
+    env.DB.prepare(
+      `INSERT INTO sessions (sid, user_id, username, display_name, via, user_agent, ip, place, created_at, expires_at, last_used_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+      .bind(
+        sid,
+        user.id,
+        user.username,
+        user.display_name,
+        via,
+        device.user_agent,
+        device.ip,
+        device.place,
+        iso(now),
+        iso(now + ttlSeconds * 1000),
+        iso(now),
+      )
       .run(),
   );
   return sid;
 }
 
-/** The user of a live (not revoked) session, or null. One indexed query per checked request. */
-export async function sessionUser(env: Env, sid: string, userId: string): Promise<UserRef | null> {
-  return query(() =>
-    env.DB.prepare(
-      `SELECT u.id, u.username, u.display_name FROM sessions s JOIN users u ON u.id = s.user_id
-       WHERE s.sid = ? AND s.user_id = ? AND s.revoked_at IS NULL`,
-    )
-      .bind(sid, userId)
-      .first<UserRef>(),
-  );
+interface SessionRow extends UserRef {
+  last_used_at: string | null;
 }
 
-/** The user's live sessions, newest first. */
-export async function listSessions(env: Env, userId: string, currentSid: string): Promise<LinkedDevice[]> {
+/**
+ * The user of a live (not revoked, not expired) session, or null: one indexed read per checked
+ * request. Marks the session used, at most every ten minutes, in `waitUntil` so no answer waits.
+ */
+export async function sessionUser(
+  env: Env,
+  sid: string,
+  userId: string,
+  waitUntil?: (p: Promise<unknown>) => void,
+): Promise<UserRef | null> {
+  const now = Date.now();
+  const row = await query(() =>
+    env.DB.prepare(
+      `SELECT user_id AS id, username, display_name, last_used_at FROM sessions
+       WHERE sid = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?`,
+    )
+      .bind(sid, userId, iso(now))
+      .first<SessionRow>(),
+  );
+  if (!row) return null;
+  if (waitUntil && (!row.last_used_at || Date.parse(row.last_used_at) < now - LAST_USED_GRANULARITY_MS)) {
+    waitUntil(
+      env.DB.prepare('UPDATE sessions SET last_used_at = ? WHERE sid = ?')
+        .bind(iso(now), sid)
+        .run()
+        .catch(() => undefined),
+    );
+  }
+  return { id: row.id, username: row.username, display_name: row.display_name };
+}
+
+/** The user's live sessions, most recently used first. */
+export async function listSessions(env: Env, userId: string, currentSid: string | null): Promise<LinkedDevice[]> {
   const { results } = await query(() =>
     env.DB.prepare(
-      `SELECT sid, created_at, via, user_agent, ip, place FROM sessions
-       WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at DESC, sid`,
+      `SELECT sid, created_at, COALESCE(last_used_at, created_at) AS last_used_at, via, user_agent, ip, place
+       FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
+       ORDER BY last_used_at DESC, created_at DESC, sid`,
     )
-      .bind(userId)
+      .bind(userId, iso(Date.now()))
       .all<Omit<LinkedDevice, 'current'>>(),
   );
   return results.map((row) => ({ ...row, current: row.sid === currentSid }));

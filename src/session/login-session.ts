@@ -23,6 +23,7 @@ import {
   type Step,
   scan,
   type UserRef,
+  userCodeAllowed,
 } from './state';
 
 const RECORD_KEY = 'session';
@@ -202,6 +203,35 @@ export class LoginSession extends DurableObject<Env> {
     }
     this.#immediate.push(now);
     return null;
+  }
+
+  /**
+   * The code to type already given to this session (`value: null` when none yet). Only the PC
+   * (its poll token) may ask, and only before anyone scanned.
+   */
+  async userCode(pollHash: string): Promise<Outcome<string | null>> {
+    const { rec, pending } = this.#current();
+    await pending;
+    if (!rec) return { ok: false, error: 'qrcode_expired' };
+    if (!constantTimeEqual(rec.poll_hash, pollHash)) return { ok: false, error: 'unauthorized' };
+    return userCodeAllowed(rec);
+  }
+
+  /**
+   * Gives the session the code the Worker just claimed for it, unless it got one in the meantime
+   * (then that one is answered, and the Worker lets its own claim go). Not a change of state:
+   * no new version, nobody woken.
+   */
+  async attachUserCode(pollHash: string, code: string): Promise<Outcome<string>> {
+    const { rec, pending } = this.#current();
+    await pending;
+    if (!rec) return { ok: false, error: 'qrcode_expired' };
+    if (!constantTimeEqual(rec.poll_hash, pollHash)) return { ok: false, error: 'unauthorized' };
+    const allowed = userCodeAllowed(rec);
+    if (!allowed.ok) return allowed;
+    if (allowed.value) return { ok: true, value: allowed.value };
+    this.ctx.storage.kv.put(RECORD_KEY, { ...rec, user_code: code });
+    return { ok: true, value: code };
   }
 
   /** The phone scans: `noscan → scan-wait-confirm`. */

@@ -11,14 +11,14 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 function brokenDb(): D1Database {
   const fail = (): never => {
-    throw new Error(`D1_ERROR: cannot reach the database (secret ${env.JWT_SECRET})`);
+    throw new Error(`D1_ERROR: cannot reach the database (key ${env.SIGNING_KEY})`);
   };
   const statement = { bind: fail, first: fail, run: fail, all: fail, raw: fail };
   return { prepare: () => statement, batch: fail, exec: fail } as unknown as D1Database;
 }
 
 it('every API answer is UTF-8 JSON; token answers are no-store; errors leak nothing', async () => {
-  const secret = env.JWT_SECRET ?? '';
+  const secret = (JSON.parse(env.SIGNING_KEY ?? '{}') as { d?: string }).d ?? '';
   expect(secret.length).toBeGreaterThanOrEqual(32);
   const answers: [string, Response][] = [];
   const keep = async (name: string, res: Promise<Response>) => {
@@ -59,17 +59,17 @@ it('every API answer is UTF-8 JSON; token answers are no-store; errors leak noth
   await keep('404 user code', postJson('/api/codes/resolve', { user_code: 'BBBB-BBBB' }, bearer(token)));
   await keep('405 method', api('/api/login'));
   await keep('409 transition', act(await createQr(), 'confirm', token));
-  // A misconfigured Worker (a short key) answers 500 without echoing the key it was given.
-  const shortKey = 'short-key-must-not-leak';
+  // A misconfigured Worker (a broken key) answers 500 without echoing the key it was given.
+  const shortKey = '{"kty":"OKP","crv":"Ed25519","d":"private-part-must-not-leak"}';
   answers.push([
     '500 misconfigured',
     await app.fetch(
       new Request('https://login.example/api/login', {
         method: 'POST',
-        headers: { 'CF-Connecting-IP': freshIp() },
+        headers: { 'CF-Connecting-IP': freshIp(), 'Content-Type': 'application/json' },
         body: JSON.stringify({ username: 'dong', password: '111' }),
       }),
-      { ...env, JWT_SECRET: shortKey },
+      { ...env, SIGNING_KEY: shortKey },
     ),
   ]);
   const limitIp = freshIp();
@@ -113,7 +113,7 @@ it('every API answer is UTF-8 JSON; token answers are no-store; errors leak noth
     if (('token' in body || 'poll_token' in body) && res.headers.get('Cache-Control') !== 'no-store')
       failures.push(`${name}: token without no-store`);
     if (res.status >= 400) {
-      if (text.includes(secret) || text.includes(shortKey)) failures.push(`${name}: leaks the JWT secret`);
+      if (text.includes(secret) || text.includes('private-part')) failures.push(`${name}: leaks the signing key`);
       if (/stack/i.test(text)) failures.push(`${name}: mentions a stack`);
       if (/\bat [^\s]+ \(|\n\s*at /.test(text) || /\bat .*:\d+:\d+/.test(text)) failures.push(`${name}: stack line`);
       if (/Error:/.test(text)) failures.push(`${name}: raw error text`);

@@ -3,68 +3,54 @@
  * needs a signed-in user. Each forgery reuses the claims of a real, live token, so only the
  * forged part can be what the verifier refuses.
  */
-import { env } from 'cloudflare:workers';
-import { sign } from 'hono/jwt';
 import { expect, it } from 'vitest';
-import { act, api, bearer, createQr, errorOf, login, postJson } from '../helpers';
-
-const SECRET = env.JWT_SECRET ?? '';
-const b64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
-const enc = (value: unknown) => b64url(new TextEncoder().encode(JSON.stringify(value)));
-
-async function hmac(hash: 'SHA-256' | 'SHA-512', secret: string, data: string): Promise<string> {
-  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash }, false, [
-    'sign',
-  ]);
-  return b64url(new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(data))));
-}
-
-/** A token with any header and claims, HMAC-signed with `secret` (SHA-256 unless told). */
-async function forge(header: object, claims: object, secret = SECRET, hash: 'SHA-256' | 'SHA-512' = 'SHA-256') {
-  const data = `${enc(header)}.${enc(claims)}`;
-  return `${data}.${await hmac(hash, secret, data)}`;
-}
+import { act, api, bearer, createQr, errorOf, login, postJson, userCodeOf } from '../helpers';
+import { devKey, enc, hmacToken, newKey, parts, signWith } from '../signing';
 
 it('refuses every forged, expired or damaged token with 401 on every signed-in route', async () => {
   const { token } = await login('dong', '111');
-  const claims = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as Record<
-    string,
-    unknown
-  >;
+  const { header: realHeader, claims } = parts(token);
   const now = Math.floor(Date.now() / 1000);
-  const hs256 = { alg: 'HS256', typ: 'JWT' };
+  const key = devKey();
+  const ours = { alg: 'EdDSA', typ: 'JWT', kid: key.kid };
+  const forge = (header: object, body: object) => signWith(key, header, body);
+  const stranger = (await newKey('EdDSA', key.kid)).privateJwk;
+  const p256 = (await newKey('ES256', key.kid)).privateJwk;
   const { exp: _exp, ...noExp } = claims;
   const [h, p, s] = token.split('.') as [string, string, string];
 
-  // The control: the real token and a hand-made HS256 twin of it are both accepted.
+  // The control: the real token and a hand-made twin of it are both accepted.
+  expect(realHeader).toEqual(ours);
   expect((await api('/api/me', { headers: bearer(token) })).status).toBe(200);
-  expect((await api('/api/me', { headers: bearer(await forge(hs256, claims)) })).status).toBe(200);
+  expect((await api('/api/me', { headers: bearer(await forge(ours, claims)) })).status).toBe(200);
 
   const forged: [string, string][] = [
     ['alg none, no signature', `${enc({ alg: 'none', typ: 'JWT' })}.${enc(claims)}.`],
     ['alg none with the real signature', `${enc({ alg: 'none', typ: 'JWT' })}.${p}.${s}`],
-    ['HS512 (hono/jwt)', await sign(claims, SECRET, 'HS512')],
-    ['HS512 by hand', await forge({ alg: 'HS512', typ: 'JWT' }, claims, SECRET, 'SHA-512')],
-    ['RS256 header, HMAC body with the secret', await forge({ alg: 'RS256', typ: 'JWT' }, claims)],
-    ['RS256 header, real signature', `${enc({ alg: 'RS256', typ: 'JWT' })}.${p}.${s}`],
-    ['ES256 header', await forge({ alg: 'ES256', typ: 'JWT' }, claims)],
-    ['expired', await forge(hs256, { ...claims, iat: now - 7200, exp: now - 3600 })],
-    ['expires this second', await forge(hs256, { ...claims, exp: now })],
-    ['missing exp', await forge(hs256, noExp)],
-    ['exp as a string', await forge(hs256, { ...claims, exp: String(now + 3600) })],
-    ['wrong iss', await forge(hs256, { ...claims, iss: 'someone-else' })],
-    ['missing iss', await forge(hs256, { ...claims, iss: undefined })],
-    ['wrong aud', await forge(hs256, { ...claims, aud: 'another-api' })],
-    ['missing aud', await forge(hs256, { ...claims, aud: undefined })],
-    ['missing sid', await forge(hs256, { ...claims, sid: undefined })],
-    ['unknown sid', await forge(hs256, { ...claims, sid: crypto.randomUUID() })],
-    ['another user, same sid', await forge(hs256, { ...claims, sub: 'not-a-user' })],
-    ['other secret', await forge(hs256, claims, 'another-secret-another-secret-0123456789')],
-    ['other secret (hono/jwt)', await sign(claims, 'another-secret-another-secret-0123456789', 'HS256')],
+    ['HS256 keyed with our public key', await hmacToken({ ...ours, alg: 'HS256' }, claims, key.x!)],
+    ['HS512 keyed with our public key', await hmacToken({ ...ours, alg: 'HS512' }, claims, key.x!, 'SHA-512')],
+    ['HS256 with no kid', await hmacToken({ alg: 'HS256', typ: 'JWT' }, claims, key.x!)],
+    ['RS256 header, real signature', `${enc({ ...ours, alg: 'RS256' })}.${p}.${s}`],
+    ['ES256 header, our signature', await forge({ ...ours, alg: 'ES256' }, claims)],
+    ['ES256 key under our kid', await signWith(p256, { ...ours, alg: 'ES256' }, claims)],
+    ['unknown kid', await forge({ ...ours, kid: 'someone-else' }, claims)],
+    ['no kid', await forge({ alg: 'EdDSA', typ: 'JWT' }, claims)],
+    ['typ not JWT', await forge({ ...ours, typ: 'at+jwt+x' }, claims)],
+    ['crit header', await forge({ ...ours, crit: ['exp'] }, claims)],
+    ['expired', await forge(ours, { ...claims, iat: now - 7200, exp: now - 3600 })],
+    ['expires this second', await forge(ours, { ...claims, exp: now })],
+    ['missing exp', await forge(ours, noExp)],
+    ['exp as a string', await forge(ours, { ...claims, exp: String(now + 3600) })],
+    ['issued in the future', await forge(ours, { ...claims, iat: now + 3600 })],
+    ['not yet valid', await forge(ours, { ...claims, nbf: now + 3600 })],
+    ['wrong iss', await forge(ours, { ...claims, iss: 'someone-else' })],
+    ['missing iss', await forge(ours, { ...claims, iss: undefined })],
+    ['wrong aud', await forge(ours, { ...claims, aud: 'another-api' })],
+    ['missing aud', await forge(ours, { ...claims, aud: undefined })],
+    ['missing sid', await forge(ours, { ...claims, sid: undefined })],
+    ['unknown sid', await forge(ours, { ...claims, sid: crypto.randomUUID() })],
+    ['another user, same sid', await forge(ours, { ...claims, sub: 'not-a-user' })],
+    ["a stranger's key under our kid", await signWith(stranger, ours, claims)],
     ['signature of another payload', `${h}.${enc({ ...claims, username: 'guang' })}.${s}`],
     ['truncated signature', token.slice(0, -5)],
     ['no signature', `${h}.${p}.`],
@@ -79,6 +65,7 @@ it('refuses every forged, expired or damaged token with 401 on every signed-in r
   ];
 
   const qr = await createQr();
+  const userCode = await userCodeOf(qr);
   const routes: [string, (t: string) => Promise<Response>][] = [
     ['/api/me', (t) => api('/api/me', { headers: { Authorization: `Bearer ${t}` } })],
     ['/api/sessions', (t) => api('/api/sessions', { headers: { Authorization: `Bearer ${t}` } })],
@@ -88,7 +75,7 @@ it('refuses every forged, expired or damaged token with 401 on every signed-in r
     ['/api/logout', (t) => api('/api/logout', { method: 'POST', headers: { Authorization: `Bearer ${t}` } })],
     [
       '/api/codes/resolve',
-      (t) => postJson('/api/codes/resolve', { user_code: qr.user_code }, { Authorization: `Bearer ${t}` }),
+      (t) => postJson('/api/codes/resolve', { user_code: userCode }, { Authorization: `Bearer ${t}` }),
     ],
   ];
   const failures: string[] = [];

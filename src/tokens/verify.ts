@@ -1,0 +1,84 @@
+/**
+ * @module
+ * Verifying the Worker's own tokens: only a key of the ring (`SIGNING_KEY` or
+ * `SIGNING_KEY_PREVIOUS`) picked by `kid`, only that key's algorithm, and `exp`, `iss` and `aud`
+ * required. Anything else is 401 `unauthorized`. Imported public keys are kept per isolate.
+ */
+import type { Context } from 'hono';
+import { decode, verify } from 'hono/jwt';
+import type { AppEnv } from '../app-env';
+import type { Env } from '../env';
+import { ApiError } from '../errors';
+import { keyRing, type PublicJwk } from './keys';
+import { type TokenClaims, tokenAudience, tokenIssuer } from './signing';
+
+const IMPORT_PARAMS = {
+  EdDSA: { name: 'Ed25519' },
+  ES256: { name: 'ECDSA', namedCurve: 'P-256' },
+} as const;
+
+const imported = new Map<string, Promise<CryptoKey>>();
+
+function publicKey(jwk: PublicJwk): Promise<CryptoKey> {
+  const cacheKey = `${jwk.kid}:${jwk.x}:${jwk.y ?? ''}`;
+  let key = imported.get(cacheKey);
+  if (!key) {
+    const { kty, crv, x, y } = jwk;
+    key = crypto.subtle.importKey('jwk', { kty, crv, x, ...(y ? { y } : {}) }, IMPORT_PARAMS[jwk.alg], false, [
+      'verify',
+    ]);
+    imported.set(cacheKey, key);
+  }
+  return key;
+}
+
+function headerOf(token: string): { kid?: unknown; alg?: unknown } | null {
+  try {
+    return decode(token).header as { kid?: unknown; alg?: unknown };
+  } catch {
+    return null;
+  }
+}
+
+/** Whether this token names one of our keys (else it may be a site's token, see identity/). */
+export function isOwnToken(env: Env, token: string): boolean {
+  const kid = headerOf(token)?.kid;
+  return keyRing(env).verifying.some((k) => k.kid === kid);
+}
+
+const unauthorized = () => new ApiError('unauthorized');
+
+/** The claims of a valid token of ours; anything else is 401 `unauthorized`. */
+export async function verifyOwnToken(c: Context<AppEnv>, token: string): Promise<TokenClaims> {
+  const header = headerOf(token);
+  if (!header) throw unauthorized();
+  const jwk = keyRing(c.env).verifying.find((k) => k.kid === header.kid);
+  if (!jwk || header.alg !== jwk.alg) throw unauthorized();
+  let payload: Record<string, unknown>;
+  try {
+    payload = await verify(token, await publicKey(jwk), {
+      alg: jwk.alg,
+      iss: tokenIssuer(c),
+      aud: tokenAudience(c.env),
+    });
+  } catch {
+    throw unauthorized();
+  }
+  // `verify` checks `exp` only when present: every claim we rely on must be there.
+  const { sub, username, name, sid, jti, iat, exp, iss, aud } = payload;
+  if (
+    typeof sub !== 'string' ||
+    typeof username !== 'string' ||
+    typeof name !== 'string' ||
+    typeof sid !== 'string' ||
+    typeof jti !== 'string' ||
+    typeof iat !== 'number' ||
+    typeof exp !== 'number' ||
+    typeof iss !== 'string' ||
+    typeof aud !== 'string' ||
+    exp <= Date.now() / 1000
+  ) {
+    throw unauthorized();
+  }
+  return { sub, username, name, sid, jti, iat, exp, iss, aud };
+}
