@@ -172,7 +172,7 @@ describe('scan-to-login in the browser', () => {
     await desk.page.getByText(/\d:\d\d 后过期/).waitFor();
     // The code to type comes on demand, from the "can't scan?" link.
     await desk.page.getByRole('link', { name: '无法扫码？改用验证码' }).click();
-    await desk.page.getByText(desk.qr.user_code).waitFor();
+    await desk.page.getByText(/^[B-Z]{4}-[B-Z]{4}$/).waitFor();
     const box = await qrImg.boundingBox();
     assert.ok(box && box.width >= 280 && box.height >= 280, 'the QR code is large');
     // The phone's camera reads the code from the screen.
@@ -302,9 +302,8 @@ describe('scan-to-login in the browser', () => {
 
   test('log in with the typed code, then sign the PC out from the phone', async () => {
     const desk = await pc('en-US');
-    const userCode = desk.qr.user_code;
     await desk.page.getByRole('link', { name: "Can't scan? Use a code instead" }).click();
-    await desk.page.getByText(userCode, { exact: true }).waitFor();
+    const userCode = (await desk.page.getByText(/^[B-Z]{4}-[B-Z]{4}$/).textContent())!.trim();
     await desk.page.getByText(`No camera? Open ${app.base}/link on your phone`).waitFor();
 
     const mobile = await phone('en-US');
@@ -476,7 +475,7 @@ describe('number matching', () => {
     const wrong = (await choices.allTextContents()).find((c) => c.trim() !== code)!;
     await mobile.page.getByRole('button', { name: wrong.trim(), exact: true }).click();
     await mobile.page.getByRole('heading', { name: /did not match/ }).waitFor();
-    await status(desk.page, 'Sign-in was cancelled on the phone.').waitFor();
+    await status(desk.page, 'The numbers did not match, so the sign-in was cancelled.').waitFor();
     await desk.page.getByRole('button', { name: 'Refresh QR code', exact: true }).waitFor();
     await desk.close();
     await mobile.close();

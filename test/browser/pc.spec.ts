@@ -82,10 +82,13 @@ const DESKTOP = { width: 1280, height: 800 };
 let browser: Browser;
 const pool = servers();
 let app: DevServer;
+/** Another site's origin, allowed to call the API (its server starts with the embedding tests). */
+let siteOrigin: string;
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  [browser, app] = await Promise.all([launch(), pool.start()]);
+  siteOrigin = `http://127.0.0.1:${await freePort()}`;
+  [browser, app] = await Promise.all([launch(), pool.start({ ALLOWED_ORIGINS: siteOrigin })]);
 });
 
 after(async () => {
@@ -443,15 +446,15 @@ describe('every PC state, in both languages, light and dark: axe finds nothing s
 });
 
 /**
- * Another site on its own origin: its page loads the widget from the Worker's origin (a module
- * script and its imports, fetched with CORS) and reaches the API through its own server, which
- * passes `/api/*` on to the Worker.
+ * Another site on its own origin (in `ALLOWED_ORIGINS`): its page loads the widget from the
+ * Worker's origin (a module script and its imports, fetched with CORS) and calls the API there.
+ * At `/proxied` the page instead names its own origin as `server`, and its server passes `/api/*`
+ * on to the Worker.
  */
 describe('<qr-login> embedded in another site', () => {
   let site: Server;
-  let siteOrigin: string;
 
-  const hostPage = (worker: string, server: string) => `<!doctype html>
+  const hostPage = (worker: string, server: string | null) => `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -468,14 +471,12 @@ describe('<qr-login> embedded in another site', () => {
   <main>
     <h1>Example shop</h1>
     <p>Sign in to see your orders.</p>
-    <qr-login server="${server}"></qr-login>
+    ${server ? `<qr-login server="${server}"></qr-login>` : '<qr-login></qr-login>'}
   </main>
 </body>
 </html>`;
 
   before(async () => {
-    const port = await freePort();
-    siteOrigin = `http://127.0.0.1:${port}`;
     site = createServer(async (req, res) => {
       const url = new URL(req.url ?? '/', siteOrigin);
       if (url.pathname.startsWith('/api/')) {
@@ -501,9 +502,9 @@ describe('<qr-login> embedded in another site', () => {
         return;
       }
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(hostPage(app.base, siteOrigin));
+      res.end(hostPage(app.base, url.pathname === '/proxied' ? siteOrigin : null));
     });
-    await new Promise<void>((resolve) => site.listen(port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => site.listen(Number(new URL(siteOrigin).port), '127.0.0.1', resolve));
   });
   after(() => new Promise<void>((resolve) => site?.close(() => resolve())));
 
@@ -512,8 +513,10 @@ describe('<qr-login> embedded in another site', () => {
     const { page } = win;
     await win.ctx.addInitScript(RECORD_EVENTS);
     const qrs = recordQrs(page);
+    const created = page.waitForRequest(`${app.base}/api/qrcodes`);
     await page.goto(`${siteOrigin}/`);
     const qr = await currentQr(page, qrs, EN);
+    assert.equal((await created).method(), 'POST', 'the element called the Worker across origins');
     await page.getByRole('link', { name: EN.cantScan }).waitFor();
     assert.ok(
       (await page.getByRole('status').evaluate((el) => getComputedStyle(el).fontFamily)).startsWith('Georgia'),
@@ -557,13 +560,15 @@ describe('<qr-login> embedded in another site', () => {
     await win.close();
   });
 
-  test('dark, in Chinese: axe finds nothing serious', async () => {
+  test("through the site's own origin (the server attribute), dark, in Chinese: axe finds nothing serious", async () => {
     const win = await open(browser, [siteOrigin, app.base], {
       locale: 'zh-CN',
       viewport: DESKTOP,
       colorScheme: 'dark',
     });
-    await win.page.goto(`${siteOrigin}/`);
+    const created = win.page.waitForRequest(`${siteOrigin}/api/qrcodes`);
+    await win.page.goto(`${siteOrigin}/proxied`);
+    await created;
     await status(win.page, ZH.waiting).waitFor();
     await assertAccessible(win.page, 'embedded, dark, zh');
     await shot(win.page, 'widget-embedded-dark-zh');
