@@ -49,6 +49,8 @@ let view = { kind: 'qr', notice: '' };
 let widget = null;
 let generation = 0;
 let retryNow = null;
+/** The site's name (`SITE_NAME`), for the window's title. */
+let siteName = '';
 
 function render() {
   const t = STRINGS[lang];
@@ -57,11 +59,14 @@ function render() {
     button.setAttribute('aria-pressed', String(button.dataset.lang === lang));
   }
   const heading = { qr: t.pcTitle, checking: t.appName, user: t.signedInTitle }[view.kind];
-  document.title = heading;
+  document.title = siteName ? `${heading} · ${siteName}` : heading;
   title.textContent = heading;
   // One status region at a time: the element has its own while it is shown.
   pageStatus.hidden = view.kind === 'qr';
+  // "Retry now" goes away once the server answers: the focus moves to the heading, not to the body.
+  const retryHadFocus = !view.retry && pageRetry.contains(document.activeElement);
   pageRetry.hidden = !view.retry;
+  if (retryHadFocus) title.focus();
   retryButton.textContent = t.retryNow;
   if (view.kind === 'qr') {
     widget?.setAttribute('lang', lang);
@@ -87,6 +92,11 @@ function showQr(notice = '') {
   widget = document.createElement('qr-login');
   widget.setAttribute('lang', lang);
   if (notice) widget.notice = STRINGS[lang][notice];
+  let changes = 0;
+  widget.addEventListener('qr-login:status', () => {
+    // The news was for the first code only, not for the ones after a refresh.
+    if (++changes > 1) view.notice = '';
+  });
   widget.addEventListener('qr-login:login', (event) => {
     store.set(event.detail.token);
     const focusHeading = event.currentTarget.matches(':focus-within');
@@ -196,3 +206,9 @@ for (const button of document.querySelectorAll('[data-lang]')) {
 
 if (store.get()) checkUser(++generation);
 else showQr();
+api('/api/config')
+  .then((res) => {
+    siteName = res.ok ? (res.body?.site_name ?? '') : '';
+    render();
+  })
+  .catch(() => {});

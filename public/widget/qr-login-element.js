@@ -72,12 +72,15 @@ export class QrLoginElement extends HTMLElement {
     return attr ? pickLang(attr) : browserLang();
   }
 
-  /** Said once before "waiting for a scan" of the next code, for the host page's news. */
+  /**
+   * A sentence said before "waiting for a scan" (the page's news, e.g. "You were signed out."):
+   * for the code being shown or loaded, else for the next one. Nothing once the code was scanned.
+   */
   set notice(text) {
-    this.#notice = String(text ?? '');
-    if (this.#s.phase === 'waiting' || this.#s.phase === 'loading') {
-      this.#s.notice = this.#notice;
-      this.#notice = '';
+    const said = String(text ?? '');
+    if (this.#s.phase === 'idle') this.#notice = said;
+    else if (this.#s.phase === 'waiting' || this.#s.phase === 'loading') {
+      this.#s.notice = said;
       this.#render();
     }
   }
@@ -113,6 +116,7 @@ export class QrLoginElement extends HTMLElement {
 
   /** Starts over with a new QR code (what the Refresh button does). */
   refresh({ focus = true } = {}) {
+    if (!this.isConnected) return;
     if (focus) this.#focusQr();
     this.#newSession();
   }
@@ -213,7 +217,7 @@ export class QrLoginElement extends HTMLElement {
       return;
     }
     const qr = res.body;
-    this.#s = { phase: 'waiting', qr, version: qr.version, notice, typed: null };
+    this.#s = { phase: 'waiting', qr, version: qr.version, notice: this.#s.notice, typed: null };
     this.#startTimer();
     this.#render();
     this.#emitStatus({ status: qr.status, version: qr.version });

@@ -2,21 +2,24 @@
  * @module
  * The look of `<qr-login>`, applied inside its shadow root. Colours come in light and dark pairs
  * (`light-dark()`, so the element follows the host page's `color-scheme`) that meet WCAG AA: text
- * at least 4.5:1, control borders at least 3:1. The host page can change the accent and the font
+ * at least 4.5:1, control borders at least 3:1. They are the pages' palette (public/css/app.css:
+ * --fg, --muted, --card, --border, --control-bg, --control-border, --accent-strong, --link),
+ * copied because the element lives in other sites' pages too. The host page can change the accent and the font
  * through `--qr-login-accent` and `--qr-login-font` (and `--qr-login-on-accent`,
  * `--qr-login-background`, `--qr-login-color` when its accent needs another text colour).
  */
 
 export const CSS = `
 :host {
-  --_accent: var(--qr-login-accent, light-dark(#067d3c, #238636));
+  --_accent: var(--qr-login-accent, light-dark(#067d3c, #1f7a35));
   --_on-accent: var(--qr-login-on-accent, #fff);
   --_bg: var(--qr-login-background, light-dark(#fff, #161b22));
   --_fg: var(--qr-login-color, light-dark(#1f2328, #e6edf3));
   --_muted: light-dark(#59636e, #9198a1);
-  --_control: #818b98;
+  --_control-bg: light-dark(#fff, #21262d);
+  --_control: light-dark(#818b98, #6e7681);
   --_line: light-dark(#d0d7de, #30363d);
-  --_link: light-dark(#0969da, #4493f8);
+  --_link: light-dark(#0969da, #58a6ff);
   /* The QR's side: as large as 300 px, but never cut off by a short window (200 % zoom) or a narrow one. */
   --_size: clamp(180px, min(300px, calc(100vw - 60px), calc(100vh - 150px)), 300px);
   display: block;
@@ -207,7 +210,7 @@ button {
   padding: 10px 20px;
   border-radius: 8px;
   border: 1px solid var(--_control);
-  background: var(--_bg);
+  background: var(--_control-bg);
   color: var(--_fg);
   cursor: pointer;
   white-space: nowrap;
