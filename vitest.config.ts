@@ -18,6 +18,8 @@ export default defineConfig(async () => {
                 bindings: {
                   TEST_MIGRATIONS: [...migrations, ...seed],
                   ENVIRONMENT: 'test',
+                  // The device-flow tests' clients (test/oauth/).
+                  OAUTH_CLIENTS: 'test-cli, other-cli',
                 },
               },
             }),

@@ -10,6 +10,9 @@ import type { AppEnv } from './app-env';
 import { onlyJsonBodies } from './body';
 import { ApiError, handleError, JSON_CONTENT_TYPE } from './errors';
 import { identityMode } from './identity';
+import { deviceFlow } from './oauth/device';
+import { handleOAuthError } from './oauth/errors';
+import { oauthMetadata } from './oauth/metadata';
 import { answers, openApiDocument } from './openapi/document';
 import { siteName } from './phone-context';
 import { accounts } from './routes/accounts';
@@ -95,6 +98,8 @@ app.route('/api/codes', codes);
 app.route('/api', accounts);
 app.route('/.well-known', jwks);
 app.get('/api/openapi.json', openApiDocument(app));
+app.route('/', oauthMetadata);
+app.route('/', deviceFlow);
 
 /** Hono's `/x/:id` path as a pattern for a concrete path. */
 const pattern = (path: string) => new RegExp(`^${path.replace(/:[^/]+/g, '[^/]+').replace(/\/$/, '')}/?$`);
@@ -123,4 +128,6 @@ app.all('*', () => {
   throw new ApiError('method_not_allowed', 'Pages answer GET only.', { Allow: 'GET, HEAD' });
 });
 
-app.onError(handleError);
+// The OAuth routes answer in RFC 6749's shape even when the shared checks above refuse a
+// request before it reaches them (a header or a body too large).
+app.onError((err, c) => (c.req.path.startsWith('/oauth/') ? handleOAuthError(err, c) : handleError(err, c)));

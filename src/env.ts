@@ -60,6 +60,8 @@ export interface Env {
   WEBHOOK_SECRET?: string;
   /** The queue of webhook events; this Worker is also its consumer (see `src/webhooks/`). */
   WEBHOOKS?: Queue<QueuedEvent>;
+  /** Client ids allowed to use the OAuth device flow, comma-separated (default none). */
+  OAUTH_CLIENTS?: string;
   /** `development` on a local server: the phone page names the demo accounts. */
   ENVIRONMENT?: string;
 }

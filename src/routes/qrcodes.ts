@@ -12,14 +12,13 @@ import type { AppEnv } from '../app-env';
 import { requireUser } from '../auth/require-user';
 import { jsonBody } from '../body';
 import { randomToken, sha256Hex } from '../crypto';
-import type { Env } from '../env';
-import { ApiError, ConfigError, UnavailableError } from '../errors';
+import { ApiError, UnavailableError } from '../errors';
 import { LIMITS, rateLimited, spend } from '../limits/limits';
 import { answers, bearerAuth } from '../openapi/document';
 import { phoneContext } from '../phone-context';
 import { publicOrigin } from '../public-origin';
 import { qrDataUrl } from '../qr/qr-image';
-import { clientIp, deviceOf, requester } from '../request-info';
+import { clientIp, deviceOf } from '../request-info';
 import {
   ConfirmBody,
   CreatedQrAnswer,
@@ -30,13 +29,12 @@ import {
   StatusQuery,
   UserCodeAnswer,
 } from '../schemas';
+import { claimUserCode, qrTtlSeconds, startSession } from '../session/start';
 import type { Outcome } from '../session/state';
-import { formatUserCode, newUserCode } from '../session/user-code';
-import { ensureSigningKey, issueToken, seconds, tokenTtlSeconds } from '../tokens/signing';
+import { formatUserCode } from '../session/user-code';
+import { ensureSigningKey, issueToken, tokenTtlSeconds } from '../tokens/signing';
 import { input, sessionStub } from '../validate';
 import { cancelledOnMismatch, emit } from '../webhooks/events';
-
-const DEFAULT_QR_TTL_SECONDS = 120;
 
 /**
  * The value of a session object's answer, or the API error it stands for. An object that
@@ -53,22 +51,6 @@ async function ask<T>(call: Promise<Outcome<T>>): Promise<T> {
   if (outcome.ok) return outcome.value;
   if (outcome.error === 'rate_limited') throw rateLimited(outcome.retryAfter ?? 1);
   throw new ApiError(outcome.error);
-}
-
-/** What the QR opens: `SCAN_URL_TEMPLATE` with `{id}`, else `<origin>/confirm?id=<id>`. */
-function scanUrl(env: Env, origin: string, id: string): string {
-  const template = env.SCAN_URL_TEMPLATE;
-  if (!template) return `${origin}/confirm?id=${id}`;
-  if (!template.includes('{id}')) throw new ConfigError('SCAN_URL_TEMPLATE must contain {id}.');
-  return template.replaceAll('{id}', id);
-}
-
-/** Points a fresh code to type at the session; a clash (one in 2.6 × 10^10) just draws again. */
-async function claimUserCode(env: Env, qrcodeId: string, expiresAt: number): Promise<string> {
-  for (;;) {
-    const code = newUserCode();
-    if (await env.USER_CODE.get(env.USER_CODE.idFromName(code)).claim(qrcodeId, expiresAt)) return code;
-  }
 }
 
 /** Resolves `:id` to its session object, or 400 before any object wakes. */
@@ -92,28 +74,17 @@ export const qrcodes = new Hono<AppEnv>()
     }),
     async (c) => {
       await spend(c.env, LIMITS.createQrcode, clientIp(c));
-      const origin = publicOrigin(c);
-      const ttlMs = seconds(c.env.QR_TTL_SECONDS, DEFAULT_QR_TTL_SECONDS) * 1000;
-      const id = c.env.LOGIN_SESSION.newUniqueId();
-      const qrcodeId = id.toString();
-      const url = scanUrl(c.env, origin, qrcodeId);
       const token = randomToken(32);
-      const view = await c.env.LOGIN_SESSION.get(id).create({
-        pollHash: await sha256Hex(token),
-        ttlMs,
-        requester: requester(c),
-        matchCode: c.env.MATCH_CODE === 'on',
-        userCode: null,
-      });
+      const started = await startSession(c, { pollHash: await sha256Hex(token), userCode: false });
       return c.json(
         {
-          qrcode_id: qrcodeId,
+          qrcode_id: started.qrcodeId,
           poll_token: token,
-          scan_url: url,
-          img: qrDataUrl(url),
-          status: view.status,
-          version: view.version,
-          expires_at: view.expires_at,
+          scan_url: started.scanUrl,
+          img: qrDataUrl(started.scanUrl),
+          status: started.view.status,
+          version: started.view.version,
+          expires_at: started.view.expires_at,
         },
         201,
       );
@@ -180,7 +151,7 @@ export const qrcodes = new Hono<AppEnv>()
       const existing = await ask(stub.userCode(hash));
       if (existing) return c.json({ user_code: formatUserCode(existing), verification_url: verificationUrl });
       const id = c.req.param('id');
-      const ttlMs = seconds(c.env.QR_TTL_SECONDS, DEFAULT_QR_TTL_SECONDS) * 1000;
+      const ttlMs = qrTtlSeconds(c.env) * 1000;
       // The code's object lives at most as long as a session can: the session forgets it earlier.
       const claimed = await claimUserCode(c.env, id, Date.now() + ttlMs);
       const forget = () => c.env.USER_CODE.get(c.env.USER_CODE.idFromName(claimed)).forget();

@@ -9,6 +9,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { constantTimeEqual } from '../crypto';
 import type { Env } from '../env';
+import { type DevicePoll, newDeviceGrant, pollDevice } from './device-grant';
 import {
   cancel,
   confirm,
@@ -40,6 +41,8 @@ export interface CreateSession {
   requester: Requester;
   matchCode: boolean;
   userCode: string | null;
+  /** Set when an OAuth device-flow client starts the session: the client it is issued to. */
+  device?: { clientId: string };
 }
 
 export class LoginSession extends DurableObject<Env> {
@@ -126,6 +129,7 @@ export class LoginSession extends DurableObject<Env> {
       match_choices: code ? matchChoices(code) : null,
       user_code: init.userCode,
     };
+    if (init.device) rec.device = newDeviceGrant(init.device.clientId);
     this.ctx.storage.kv.put(RECORD_KEY, rec);
     await this.ctx.storage.setAlarm(rec.expires_at);
     return pcView(rec);
@@ -247,6 +251,27 @@ export class LoginSession extends DurableObject<Env> {
   /** The scanner cancels: `scan-wait-confirm → scan-cancel`. */
   cancel(user: UserRef): Promise<Outcome<PhoneView>> {
     return this.#apply((rec, now) => cancel(rec, user, now));
+  }
+
+  /**
+   * The device flow's token poll (RFC 8628), checked in the order of `pollDevice`. Success
+   * claims the login like the PC's status poll does: the record is deleted before the first
+   * await, so of two racing polls exactly one gets it. A poll while the login is pending
+   * stores its time (for `slow_down`); no other poll writes anything.
+   */
+  async pollDeviceToken(secretHash: string, clientId: string): Promise<DevicePoll> {
+    const { rec, pending } = this.#current();
+    const { next, outcome } = pollDevice(rec, secretHash, clientId, Date.now());
+    // Bookkeeping, not a change of state: no version, no wake-up of waiting long-polls.
+    if (next) this.ctx.storage.kv.put(RECORD_KEY, next);
+    let claimed: Promise<void> | null = null;
+    if (outcome.ok) {
+      this.#delivered = rec;
+      claimed = this.#erase();
+    }
+    await pending;
+    await claimed;
+    return outcome;
   }
 
   /** Expiry at `expires_at`; cleanup after the end. Alarms may run late, never early. */

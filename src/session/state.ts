@@ -36,6 +36,18 @@ export interface Requester {
   created_at: string;
 }
 
+/**
+ * A session started by the OAuth device flow (RFC 8628): which client it was issued to, and
+ * how often that client may poll the token endpoint (kept in storage, so eviction forgets nothing).
+ */
+export interface DeviceGrant {
+  client_id: string;
+  /** Seconds the client must leave between two token polls; each `slow_down` adds 5. */
+  interval_s: number;
+  /** When the client last polled, or null before its first poll (which may come at once). */
+  last_poll_at: number | null;
+}
+
 /** Everything the session object stores. Times are epoch milliseconds. */
 export interface SessionRecord {
   status: SessionStatus;
@@ -53,6 +65,8 @@ export interface SessionRecord {
   match_choices: string[] | null;
   /** The code to type, once the PC asked for one (its lookup object is named after it). */
   user_code: string | null;
+  /** Present on a session that an OAuth device-flow client started. */
+  device?: DeviceGrant;
   /** Why a `scan-cancel` ended: the phone's Cancel, or a wrong number pick. */
   cancel_reason?: CancelReason | null;
 }
