@@ -30,7 +30,6 @@ import {
   status,
   suite,
   useBrowser,
-  userCodeOf,
   ZH,
 } from './support.ts';
 
@@ -42,6 +41,9 @@ describe('scan-to-login in the browser', () => {
     const qrImg = desk.page.getByRole('img', { name: '登录二维码' });
     await status(desk.page, '等待扫码').waitFor();
     await desk.page.getByText(/\d:\d\d 后过期/).waitFor();
+    // The code to type comes on demand, from the "can't scan?" link.
+    await desk.page.getByRole('link', { name: '无法扫码？改用验证码' }).click();
+    await desk.page.getByText(/^[B-Z]{4}-[B-Z]{4}$/).waitFor();
     const box = await qrImg.boundingBox();
     assert.ok(box && box.width >= 280 && box.height >= 280, 'the QR code is large');
     // The phone's camera reads the code from the screen.
@@ -184,8 +186,9 @@ describe('scan-to-login in the browser', () => {
 
   test('log in with the typed code, then sign the PC out from the phone', async () => {
     const desk = await pc('en-US');
-    // The code to type, as the PC asks for it (its own page shows it; the PC suite tests that).
-    const { user_code: userCode } = await userCodeOf(desk.qr);
+    await desk.page.getByRole('link', { name: "Can't scan? Use a code instead" }).click();
+    const userCode = (await desk.page.getByText(/^[B-Z]{4}-[B-Z]{4}$/).textContent())!.trim();
+    await desk.page.getByText(`No camera? Open ${suite.app.base}/link on your phone`).waitFor();
 
     const mobile = await phone('en-US');
     await mobile.page.goto(`${suite.app.base}/link`);
@@ -387,7 +390,7 @@ describe('number matching', () => {
     const wrong = (await choices.allTextContents()).find((c) => c.trim() !== code)!;
     await mobile.page.getByRole('button', { name: wrong.trim(), exact: true }).click();
     await mobile.page.getByRole('heading', { name: /did not match/ }).waitFor();
-    await status(desk.page, 'Sign-in was cancelled on the phone.').waitFor();
+    await status(desk.page, 'The numbers did not match, so the sign-in was cancelled.').waitFor();
     await desk.page.getByRole('button', { name: 'Refresh QR code', exact: true }).waitFor();
     await desk.close();
     await mobile.close();
