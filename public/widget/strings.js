@@ -48,7 +48,8 @@ const zh = {
   qrAlt: '登录二维码',
   loading: '正在获取二维码…',
   waiting: '等待扫码：请使用手机扫描二维码登录。',
-  scanned: (name) => `${name} 已扫码，请在手机上确认。`,
+  // No space between Chinese words; a Latin name keeps one, as Chinese typography does.
+  scanned: (name) => `${name}${/[\u3400-\u9fff]$/.test(name) ? '' : ' '}已扫码，请在手机上确认。`,
   matchHint: '请在手机上选择这个数字：',
   otherAccount: '切换账号',
   signedIn: (name) => `已登录：${name}。`,

@@ -78,7 +78,7 @@ describe('scan-to-login in the browser', () => {
     await shot(mobile.page, 'phone-confirm');
 
     // The PC says who scanned, and shows them.
-    await status(desk.page, '东东 已扫码').waitFor();
+    await status(desk.page, '东东已扫码').waitFor();
     await desk.page.locator('.avatar').filter({ hasText: '东' }).waitFor();
     await shot(desk.page, 'pc-scanned');
 

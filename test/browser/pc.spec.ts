@@ -63,7 +63,7 @@ const ZH: typeof EN = {
   alt: '登录二维码',
   title: '使用手机扫码登录',
   waiting: '等待扫码：请使用手机扫描二维码登录。',
-  scanned: (name) => `${name} 已扫码，请在手机上确认。`,
+  scanned: (name) => `${name}已扫码，请在手机上确认。`,
   signedIn: (name) => `已登录：${name}。`,
   signedInTitle: '已登录',
   cancelled: '已在手机上取消登录。',
