@@ -52,6 +52,8 @@ export class LoginSession extends DurableObject<Env> {
   #delivered: SessionRecord | null = null;
   /** Times of recent immediate status answers, for the polling limit. */
   #immediate: number[] = [];
+  /** The alarm this instance last set; null when unknown (a fresh instance sets it again). */
+  #alarm: number | null = null;
 
   #read(): SessionRecord | null {
     return this.ctx.storage.kv.get<SessionRecord>(RECORD_KEY) ?? null;
@@ -65,9 +67,14 @@ export class LoginSession extends DurableObject<Env> {
   #commit(rec: SessionRecord): Promise<void> {
     this.ctx.storage.kv.put(RECORD_KEY, rec);
     this.#wake();
-    return this.ctx.storage.setAlarm(
-      isOpen(rec.status) ? rec.expires_at : (rec.ended_at ?? Date.now()) + CLEANUP_DELAY_MS,
-    );
+    return this.#alarmAt(isOpen(rec.status) ? rec.expires_at : (rec.ended_at ?? Date.now()) + CLEANUP_DELAY_MS);
+  }
+
+  /** Sets the alarm, unless it is already there: every `setAlarm` is a billed row write. */
+  #alarmAt(time: number): Promise<void> {
+    if (this.#alarm === time) return Promise.resolve();
+    this.#alarm = time;
+    return this.ctx.storage.setAlarm(time);
   }
 
   #wake(): void {
@@ -81,8 +88,9 @@ export class LoginSession extends DurableObject<Env> {
     const rec = this.#read();
     this.ctx.storage.kv.delete(RECORD_KEY);
     this.#wake();
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
+    this.#alarm = null;
+    // Both in the same turn, so they commit as one transaction.
+    await Promise.all([this.ctx.storage.deleteAlarm(), this.ctx.storage.deleteAll()]);
     if (rec?.user_code) this.ctx.waitUntil(this.#forgetUserCode(rec.user_code));
   }
 
@@ -131,7 +139,7 @@ export class LoginSession extends DurableObject<Env> {
     };
     if (init.device) rec.device = newDeviceGrant(init.device.clientId);
     this.ctx.storage.kv.put(RECORD_KEY, rec);
-    await this.ctx.storage.setAlarm(rec.expires_at);
+    await this.#alarmAt(rec.expires_at);
     return pcView(rec);
   }
 
@@ -276,16 +284,18 @@ export class LoginSession extends DurableObject<Env> {
 
   /** Expiry at `expires_at`; cleanup after the end. Alarms may run late, never early. */
   override async alarm(): Promise<void> {
+    // The alarm that woke us is spent.
+    this.#alarm = null;
     const { rec, pending } = this.#current();
     await pending;
     if (!rec) return this.#erase();
     if (isOpen(rec.status)) {
       // Woken before expiry (only a test does this): keep the alarm where it belongs.
-      return this.ctx.storage.setAlarm(rec.expires_at);
+      return this.#alarmAt(rec.expires_at);
     }
     const cleanupAt = (rec.ended_at ?? 0) + CLEANUP_DELAY_MS;
     if (Date.now() >= cleanupAt) return this.#erase();
-    return this.ctx.storage.setAlarm(cleanupAt);
+    return this.#alarmAt(cleanupAt);
   }
 }
 
