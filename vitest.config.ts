@@ -7,20 +7,45 @@ export default defineConfig(async () => {
   // The demo accounts, applied after the migrations like `npm run dev` does.
   const seed = await readD1Migrations(path.join(import.meta.dirname, 'seed'));
   return {
-    plugins: [
-      cloudflareTest({
-        wrangler: { configPath: './wrangler.toml' },
-        miniflare: {
-          bindings: {
-            TEST_MIGRATIONS: [...migrations, ...seed],
-            ENVIRONMENT: 'test',
+    test: {
+      projects: [
+        {
+          // The Worker's own tests, inside the Workers runtime.
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: [...migrations, ...seed],
+                  ENVIRONMENT: 'test',
+                  // The device-flow tests' clients (test/oauth/).
+                  OAUTH_CLIENTS: 'test-cli, other-cli',
+                },
+              },
+            }),
+          ],
+          test: {
+            name: 'workers',
+            // Property tests and bursts do hundreds of requests: give them room on a busy 2-core machine.
+            testTimeout: 20_000,
+            include: ['test/**/*.test.ts'],
+            exclude: ['test/node/**'],
+            setupFiles: ['./test/apply-migrations.ts'],
+            // A site's identity server (its JWKS), for IDENTITY=jwt.
+            globalSetup: ['./test/support/jwks-server.ts'],
           },
         },
-      }),
-    ],
-    test: {
-      include: ['test/**/*.test.ts'],
-      setupFiles: ['./test/apply-migrations.ts'],
+        {
+          // Tools that need Node (an OpenAPI validator built on ajv, say), against the built Worker.
+          test: {
+            name: 'node',
+            environment: 'node',
+            include: ['test/node/**/*.test.ts'],
+            testTimeout: 60_000,
+            hookTimeout: 60_000,
+          },
+        },
+      ],
     },
   };
 });

@@ -1,17 +1,26 @@
 /**
  * @module
- * The Worker's router: the API under `/api/`, the pages for everything else, and the
- * headers and error model every answer shares.
+ * The Worker's router: the API under `/api/`, the well-known documents, the pages for everything
+ * else, and the headers, CORS and error model every answer shares.
  */
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from './app-env';
+import { onlyJsonBodies } from './body';
 import { ApiError, handleError, JSON_CONTENT_TYPE } from './errors';
+import { identityMode } from './identity';
+import { deviceFlow } from './oauth/device';
+import { handleOAuthError } from './oauth/errors';
+import { oauthMetadata } from './oauth/metadata';
+import { answers, openApiDocument } from './openapi/document';
+import { siteName } from './phone-context';
 import { accounts } from './routes/accounts';
 import { codes } from './routes/codes';
 import { servePage } from './routes/pages';
 import { qrcodes } from './routes/qrcodes';
+import { ConfigAnswer, MAX_BODY_BYTES, MAX_HEADER_BYTES } from './schemas';
 import { jwks } from './tokens/jwks';
-import { MAX_BODY_BYTES, MAX_HEADER_BYTES } from './validate';
 
 export const app = new Hono<AppEnv>();
 
@@ -31,6 +40,31 @@ app.use('*', async (c, next) => {
   c.header('Referrer-Policy', 'no-referrer');
 });
 
+/** Origins in `ALLOWED_ORIGINS` may call the API from their pages; no other origin gets a CORS header. */
+const allowedOrigins = (env: AppEnv['Bindings']) =>
+  (env.ALLOWED_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
+
+/** The preflight's answer for an allowed origin, spelled as the contract spells it. */
+const apiCors = cors({
+  origin: (origin) => origin,
+  // One string each, so the header reads `GET, POST, DELETE` (hono joins list items with a bare comma).
+  allowMethods: ['GET, POST, DELETE'],
+  allowHeaders: ['Authorization, Content-Type, X-Poll-Token'],
+  exposeHeaders: ['Retry-After'],
+  maxAge: 600,
+});
+
+app.use('/api/*', async (c, next) => {
+  const origin = c.req.header('Origin');
+  if (origin && allowedOrigins(c.env).includes(origin)) return apiCors(c, next);
+  // Any other origin gets no CORS header at all; the answer still varies with Origin.
+  await next();
+  if (c.env.ALLOWED_ORIGINS) c.header('Vary', 'Origin', { append: true });
+});
+
 app.use('/api/*', async (c, next) => {
   await next();
   c.header('Cache-Control', 'no-store');
@@ -38,34 +72,51 @@ app.use('/api/*', async (c, next) => {
   if (c.res.headers.get('Content-Type') === 'application/json') c.header('Content-Type', JSON_CONTENT_TYPE);
 });
 
-/** What the pages need to know about this server. */
-app.get('/api/config', (c) =>
-  c.json({
-    development: c.env.ENVIRONMENT === 'development',
-    match_code: c.env.MATCH_CODE === 'on',
+app.use('/api/*', onlyJsonBodies);
+
+app.get(
+  '/api/config',
+  describeRoute({
+    summary: 'What the pages need to know about this server',
+    tags: ['Pages'],
+    responses: answers(200, ConfigAnswer, 'Identity source, site name, number matching.', [500]),
   }),
+  (c) => {
+    const identity = identityMode(c.env);
+    return c.json({
+      development: c.env.ENVIRONMENT === 'development',
+      match_code: c.env.MATCH_CODE === 'on',
+      site_name: siteName(c.env),
+      identity,
+      identity_login_url: identity === 'jwt' ? (c.env.IDENTITY_LOGIN_URL ?? null) : null,
+    });
+  },
 );
 
 app.route('/api/qrcodes', qrcodes);
 app.route('/api/codes', codes);
 app.route('/api', accounts);
 app.route('/.well-known', jwks);
+app.get('/api/openapi.json', openApiDocument(app));
+app.route('/', oauthMetadata);
+app.route('/', deviceFlow);
 
-/** Known API paths answer other methods with 405; anything else under /api/ is 404. */
-const ALLOWED: [RegExp, string][] = [
-  [/^\/api\/qrcodes$/, 'POST'],
-  [/^\/api\/qrcodes\/[^/]+\/status$/, 'GET'],
-  [/^\/api\/qrcodes\/[^/]+\/(scan|confirm|cancel)$/, 'POST'],
-  [/^\/api\/codes\/resolve$/, 'POST'],
-  [/^\/api\/(login|logout)$/, 'POST'],
-  [/^\/api\/(me|config)$/, 'GET'],
-  [/^\/api\/sessions$/, 'GET'],
-  [/^\/api\/sessions\/[^/]+$/, 'DELETE'],
-];
+/** Hono's `/x/:id` path as a pattern for a concrete path. */
+const pattern = (path: string) => new RegExp(`^${path.replace(/:[^/]+/g, '[^/]+').replace(/\/$/, '')}/?$`);
+
+/** The methods a path answers, from the routes themselves (so a new route needs no list here). */
+function allowedMethods(path: string): string[] {
+  const methods = app.routes
+    .filter((r) => r.method !== 'ALL' && !r.path.includes('*') && pattern(r.path).test(path))
+    .map((r) => r.method);
+  return [...new Set(methods)];
+}
 
 app.all('/api/*', (c) => {
-  const allowed = ALLOWED.find(([pattern]) => pattern.test(c.req.path))?.[1];
-  if (allowed) throw new ApiError('method_not_allowed', `Use ${allowed} here.`, { Allow: allowed });
+  const allowed = allowedMethods(c.req.path);
+  if (allowed.length) {
+    throw new ApiError('method_not_allowed', `Use ${allowed.join(', ')} here.`, { Allow: allowed.join(', ') });
+  }
   throw new ApiError('not_found', 'There is no such API endpoint.');
 });
 app.all('/api', () => {
@@ -77,4 +128,6 @@ app.all('*', () => {
   throw new ApiError('method_not_allowed', 'Pages answer GET only.', { Allow: 'GET, HEAD' });
 });
 
-app.onError(handleError);
+// The OAuth routes answer in RFC 6749's shape even when the shared checks above refuse a
+// request before it reaches them (a header or a body too large).
+app.onError((err, c) => (c.req.path.startsWith('/oauth/') ? handleOAuthError(err, c) : handleError(err, c)));

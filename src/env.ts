@@ -6,6 +6,7 @@
 import type { RateLimiter } from './limits/rate-limiter';
 import type { LoginSession } from './session/login-session';
 import type { UserCode } from './session/user-code';
+import type { QueuedEvent } from './webhooks/events';
 
 export interface Env {
   /** One Durable Object per QR code: the session's only owner. */
@@ -53,6 +54,14 @@ export interface Env {
   RATE_LIMIT?: string;
   /** `on` requires number matching on confirm. */
   MATCH_CODE?: string;
+  /** Where webhook events are POSTed; with `WEBHOOK_SECRET`, turns webhooks on. */
+  WEBHOOK_URL?: string;
+  /** The Standard Webhooks signing key, `whsec_` + base64. A secret in production. */
+  WEBHOOK_SECRET?: string;
+  /** The queue of webhook events; this Worker is also its consumer (see `src/webhooks/`). */
+  WEBHOOKS?: Queue<QueuedEvent>;
+  /** Client ids allowed to use the OAuth device flow, comma-separated (default none). */
+  OAUTH_CLIENTS?: string;
   /** `development` on a local server: the phone page names the demo accounts. */
   ENVIRONMENT?: string;
   /**

@@ -4,6 +4,7 @@
  * `{ "error": "<code>", "message": "<text a person can read>" }` with its status.
  */
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 /** Every error code the API can answer with, and its HTTP status. */
@@ -16,9 +17,11 @@ export const ERROR_STATUS = {
   not_found: 404,
   invalid_user_code: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   invalid_transition: 409,
   match_failed: 409,
   qrcode_expired: 410,
+  unsupported_media_type: 415,
   rate_limited: 429,
   server_error: 500,
   service_unavailable: 503,
@@ -35,9 +38,11 @@ const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
   not_found: 'There is nothing here.',
   invalid_user_code: 'This code is unknown or has expired.',
   method_not_allowed: 'This method is not allowed here.',
+  request_timeout: 'The request body did not arrive in time.',
   invalid_transition: 'The QR code is not in a state that allows this step.',
   match_failed: 'The number did not match the one on the screen; the login was cancelled.',
   qrcode_expired: 'This QR code has expired or was already used.',
+  unsupported_media_type: 'Send the request body as Content-Type: application/json.',
   rate_limited: 'Too many requests; try again later.',
   server_error: 'Something went wrong on the server.',
   service_unavailable: 'The service is temporarily unavailable; try again shortly.',
@@ -83,6 +88,11 @@ export function errorResponse(c: Context, err: ApiError): Response {
 /** `app.onError`: known failures become their JSON answer; anything else is logged as a 500. */
 export function handleError(err: Error, c: Context): Response {
   if (err instanceof ApiError) return errorResponse(c, err);
+  if (err instanceof HTTPException && err.status < 500) {
+    // A refusal raised inside a Hono helper (a validator's malformed JSON, say): the same shape.
+    const code = (Object.keys(ERROR_STATUS) as ErrorCode[]).find((k) => ERROR_STATUS[k] === err.status);
+    return errorResponse(c, new ApiError(code ?? 'invalid_request', err.message || undefined));
+  }
   if (err instanceof ConfigError) {
     console.error(`configuration error: ${err.message}`);
     return errorResponse(c, new ApiError('server_error', 'The server is misconfigured and cannot sign in anyone now.'));

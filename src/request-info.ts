@@ -37,14 +37,20 @@ export function clientIp(c: Context): string {
   return (c.req.header('CF-Connecting-IP') ?? '').slice(0, 64);
 }
 
-export function requester(c: Context): Requester {
-  // A local runtime's `request.cf` is a fixed placeholder (or absent), not the client's place.
+/** The client's country and city from `request.cf`; unknown on a local server, whose `cf` is a placeholder. */
+export function clientPlace(c: Context): { country: string | null; city: string | null } {
   const cf = local(c) ? undefined : (c.req.raw.cf as { country?: unknown; city?: unknown } | undefined);
+  return {
+    country: typeof cf?.country === 'string' ? cf.country : null,
+    city: typeof cf?.city === 'string' ? cf.city : null,
+  };
+}
+
+export function requester(c: Context): Requester {
   return {
     user_agent: (c.req.header('User-Agent') ?? '').slice(0, MAX_USER_AGENT),
     ip: clientIp(c),
-    country: typeof cf?.country === 'string' ? cf.country : null,
-    city: typeof cf?.city === 'string' ? cf.city : null,
+    ...clientPlace(c),
     created_at: new Date().toISOString(),
   };
 }

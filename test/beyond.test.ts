@@ -19,6 +19,7 @@ import {
   type QrBody,
   sessionObject,
   status,
+  userCodeOf,
 } from './helpers';
 
 const resolve = (token: string, userCode: unknown) =>
@@ -27,13 +28,9 @@ const resolve = (token: string, userCode: unknown) =>
 describe('a code to type', () => {
   it('resolves, in any case and with or without the dash, to the QR id', async () => {
     const qr = await createQr();
+    const userCode = await userCodeOf(qr);
     const { token } = await login();
-    for (const typed of [
-      qr.user_code,
-      qr.user_code.toLowerCase(),
-      qr.user_code.replace('-', ''),
-      ` ${qr.user_code} `,
-    ]) {
+    for (const typed of [userCode, userCode.toLowerCase(), userCode.replace('-', ''), ` ${userCode} `]) {
       const res = await resolve(token, typed);
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ qrcode_id: qr.qrcode_id });
@@ -45,11 +42,12 @@ describe('a code to type', () => {
   it('is unknown once its QR has ended', async () => {
     const { token } = await login();
     const cancelled = await createQr();
+    const userCode = await userCodeOf(cancelled);
     await act(cancelled, 'scan', token);
     await act(cancelled, 'cancel', token);
     await ageSession(cancelled, 31_000);
     await runDurableObjectAlarm(sessionObject(cancelled));
-    expect(await errorOf(await resolve(token, cancelled.user_code))).toMatchObject({
+    expect(await errorOf(await resolve(token, userCode))).toMatchObject({
       status: 404,
       error: 'invalid_user_code',
     });
@@ -58,9 +56,10 @@ describe('a code to type', () => {
   it('is unknown once its QR has expired', async () => {
     const { token } = await login('dong', '111');
     const qr = await createQr();
-    const codeObject = env.USER_CODE.get(env.USER_CODE.idFromName(qr.user_code.replace('-', '')));
+    const userCode = await userCodeOf(qr);
+    const codeObject = env.USER_CODE.get(env.USER_CODE.idFromName(userCode.replace('-', '')));
     expect(await runDurableObjectAlarm(codeObject)).toBe(true);
-    expect(await errorOf(await resolve(token, qr.user_code))).toMatchObject({
+    expect(await errorOf(await resolve(token, userCode))).toMatchObject({
       status: 404,
       error: 'invalid_user_code',
     });
@@ -68,23 +67,25 @@ describe('a code to type', () => {
 
   it('needs a signed-in user', async () => {
     const qr = await createQr();
-    expect(await errorOf(await postJson('/api/codes/resolve', { user_code: qr.user_code }))).toMatchObject({
+    const userCode = await userCodeOf(qr);
+    expect(await errorOf(await postJson('/api/codes/resolve', { user_code: userCode }))).toMatchObject({
       status: 401,
     });
   });
 
   it('after five wrong guesses by one user, every code is 429, even the right one', async () => {
     const qr = await createQr();
+    const userCode = await userCodeOf(qr);
     const { token } = await login('guang', '222');
     for (const guess of ['BCDF-GHJK', 'ZZZZ-ZZZZ', 'not a code', 'BBBB-BBBB', 'CCCC-CCCC']) {
       expect(await errorOf(await resolve(token, guess))).toMatchObject({ status: 404, error: 'invalid_user_code' });
     }
-    const refused = await resolve(token, qr.user_code);
+    const refused = await resolve(token, userCode);
     expect(await errorOf(refused)).toMatchObject({ status: 429, error: 'rate_limited' });
     expect(Number(refused.headers.get('Retry-After'))).toBeGreaterThan(0);
     // Another user is not locked out.
     const other = await login('dong', '111');
-    expect((await resolve(other.token, qr.user_code)).status).toBe(200);
+    expect((await resolve(other.token, userCode)).status).toBe(200);
   });
 
   it('refuses a body without a string code', async () => {

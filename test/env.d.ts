@@ -12,3 +12,10 @@ declare global {
     }
   }
 }
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** `test/support/jwks-server.ts`: a site's identity server on 127.0.0.1. */
+    identityServer: string;
+  }
+}

@@ -46,8 +46,6 @@ export interface QrBody {
   poll_token: string;
   scan_url: string;
   img: string;
-  user_code: string;
-  verification_url: string;
   status: string;
   version: number;
   expires_at: string;
@@ -60,6 +58,16 @@ export async function createQr(headers: Record<string, string> = {}): Promise<Qr
   });
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
   return res.json();
+}
+
+/** The PC asks for its code to type (made on demand); the formatted code. */
+export async function userCodeOf(qr: QrBody): Promise<string> {
+  const res = await api(`/api/qrcodes/${qr.qrcode_id}/user-code`, {
+    method: 'POST',
+    headers: { 'X-Poll-Token': qr.poll_token },
+  });
+  if (res.status !== 200) throw new Error(`user-code failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { user_code: string }).user_code;
 }
 
 export function status(qr: QrBody, query = '', pollTokenValue = qr.poll_token): Promise<Response> {

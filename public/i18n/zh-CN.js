@@ -1,5 +1,25 @@
 /** 页面上的全部简体中文文字。 */
+
+const WIDE = /\p{Script=Han}/u;
+const NARROW = /[A-Za-z0-9]/;
+const gap = (a, b) => (a && b && ((WIDE.test(a) && NARROW.test(b)) || (NARROW.test(a) && WIDE.test(b))) ? ' ' : '');
+
+/**
+ * A sentence with names in it: a space where Chinese meets Latin letters or digits, and none
+ * between Chinese words (so "未知系统上的 curl", never "未知系统 上的 curl").
+ */
+function zh(parts, ...values) {
+  let out = parts[0];
+  values.forEach((value, i) => {
+    const s = String(value);
+    out += gap(out.at(-1), s[0]) + s;
+    out += gap(s.at(-1), parts[i + 1][0]) + parts[i + 1];
+  });
+  return out;
+}
+
 export default {
+  language: '语言',
   appName: '扫码登录',
   pcTitle: '使用手机扫码登录',
   qrAlt: '登录二维码',
@@ -26,7 +46,7 @@ export default {
   rateLimited: (s) => `尝试次数过多，请 ${s} 秒后再试。`,
   requestFailed: '出错了，请重试。',
   asking: '有一台电脑请求登录你的账号：',
-  browserOn: (b, os) => `${os} 上的 ${b}`,
+  browserOn: (b, os) => zh`${os}上的${b}`,
   computer: '电脑',
   ip: 'IP 地址',
   place: '位置',
@@ -51,10 +71,35 @@ export default {
   thisDevice: '本设备',
   viaPassword: '密码',
   viaQr: '扫码',
-  deviceSignedOut: '设备已退出。',
+  deviceSignedOut: (name) => zh`${name}已退出登录。`,
   linkTitle: '输入代码',
   code: '代码',
   continue: '继续',
   codeHint: '输入电脑上二维码下方显示的 8 位字母代码。',
   badCode: '代码无效或已过期。',
+  confirmTitle: (site) => zh`在电脑上登录${site}？`,
+  via: '方式',
+  viaScanned: '扫描二维码',
+  viaTyped: '输入代码',
+  locationWarning: '这台电脑与你的手机不在同一国家或网络。如果不是你本人发起的登录，请点“取消”。',
+  closePage: '现在可以关闭此页面。',
+  retryIn: (s) => `${s} 秒后重试…`,
+  retryingNow: '正在重试…',
+  retryNow: '立即重试',
+  connectionLost: '网络连接中断。',
+  connectionHint: '无法连接服务器，请检查手机网络。',
+  switchAccount: '切换账号',
+  // The contract names this link with spaces around the site's name, whatever its script.
+  signInWithSite: (site) => `使用 ${site} 账号登录`,
+  siteSignInHint: (site) => zh`请使用你的${site}账号登录，登录后会回到这里。`,
+  siteSignInRefused: (site) => zh`${site}登录未成功或已过期，请重试。`,
+  codeWarning: '切勿输入别人发给你的代码。只输入你面前电脑上显示的代码。',
+  justNow: '刚刚',
+  lastUsed: (when) => `最近使用：${when}`,
+  noDevices: '没有已登录的设备。',
+  keepSignedIn: '保留',
+  confirmSignOut: '确认退出',
+  askSignOut: (name) => zh`让${name}退出登录？它需要重新登录。`,
+  askSignOutThis: '退出本手机？你需要重新登录。',
+  devicesOffline: '无法连接服务器，列表可能不是最新的。',
 };

@@ -1,4 +1,8 @@
-/** Calls the API and turns every answer into `{ ok, status, body, retryAfter }`: never throws for HTTP errors. */
+/**
+ * @module
+ * Calls the API and turns every answer into `{ ok, status, body, retryAfter, date }`: never throws
+ * for HTTP errors (a network failure still throws, for `connection.js` to handle).
+ */
 export async function api(path, { method = 'GET', token, pollToken, body, signal } = {}) {
   const headers = {};
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -17,14 +21,21 @@ export async function api(path, { method = 'GET', token, pollToken, body, signal
   } catch {
     data = null;
   }
-  return { ok: res.ok, status: res.status, body: data, retryAfter: Number(res.headers.get('Retry-After')) || 0 };
+  return {
+    ok: res.ok,
+    status: res.status,
+    body: data,
+    retryAfter: Number(res.headers.get('Retry-After')) || 0,
+    // The server's clock (to the second), for countdowns on a phone whose clock is off.
+    date: Date.parse(res.headers.get('Date') ?? '') || null,
+  };
 }
 
-/** A token kept in localStorage under `key`. */
-export function tokenStore(key) {
+/** A token kept under `key` in `storage` (localStorage unless told). */
+export function tokenStore(key, storage = localStorage) {
   return {
-    get: () => localStorage.getItem(key),
-    set: (value) => localStorage.setItem(key, value),
-    clear: () => localStorage.removeItem(key),
+    get: () => storage.getItem(key),
+    set: (value) => storage.setItem(key, value),
+    clear: () => storage.removeItem(key),
   };
 }

@@ -1,14 +1,25 @@
 /**
- * The phone page that the QR opens: scan, show what is asking to sign in, confirm or cancel.
+ * @module
+ * /confirm?id=…: the phone page the QR opens. It scans, shows what asks to sign in (the site,
+ * the computer, where, how long ago, scanned or typed) and counts down to the code's expiry,
+ * then confirms or cancels. At expiry Confirm is disabled at once; what the phone did is
+ * remembered, so opening the code again says so instead of "expired".
  */
-import { api } from './api.js';
+import { reliably } from './connection.js';
 import { h, show } from './dom.js';
 import { t } from './i18n.js';
-import { finish, main, signedIn, store } from './phone.js';
+import { recall, remember } from './outcomes.js';
+import { config, devices, finish, main, showAccountIfSignedIn, signedIn, store } from './phone.js';
+import { wasTyped } from './typed.js';
 import { agentText } from './ua.js';
 
 const id = new URLSearchParams(location.search).get('id') ?? '';
 document.title = t.phoneTitle;
+
+const FINAL = {
+  confirmed: () => finish(t.confirmedDone, t.closePage, 'good'),
+  cancelled: () => finish(t.cancelledDone, t.closePage, 'info'),
+};
 
 /** What the answer of a phone step means, in words; null when it needs a fresh sign-in. */
 function outcome(res) {
@@ -20,69 +31,127 @@ function outcome(res) {
   return () => finish(t.requestFailed, res.body?.message ?? '', 'bad');
 }
 
+/**
+ * How far the phone's clock is behind the server's, from an answer's `Date` header. It has
+ * whole seconds only, so a difference under 2 s is taken as none.
+ */
+function clockSkew(serverDate) {
+  if (!serverDate) return 0;
+  const skew = serverDate + 500 - Date.now();
+  return Math.abs(skew) < 2000 ? 0 : skew;
+}
+
 async function run() {
   if (!/^[0-9a-f]{64}$/.test(id)) return finish(t.unknownCode, '', 'bad');
+  const done = recall(id);
+  if (done) {
+    FINAL[done]();
+    return showAccountIfSignedIn();
+  }
   const token = await signedIn();
-  const res = await api(`/api/qrcodes/${id}/scan`, { method: 'POST', token }).catch(() => null);
-  if (!res) return finish(t.requestFailed, '', 'bad');
+  show(main, h('p', { class: 'hint loading' }, t.loading));
+  const res = await reliably(`/api/qrcodes/${id}/scan`, { method: 'POST', token }, main);
   if (!res.ok) {
     const next = outcome(res);
     if (next) return next();
     store.clear();
     return run();
   }
-  review(token, res.body);
+  review(token, res.body, clockSkew(res.date), await config());
 }
 
-function review(token, scan) {
+function review(token, scan, skew, cfg) {
+  const now = () => Date.now() + skew;
   const r = scan.requester ?? {};
+  const expiresAt = Date.parse(scan.expires_at);
+  const createdAt = Date.parse(r.created_at);
   const place = [r.city, r.country].filter(Boolean).join(', ') || t.unknownPlace;
-  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(r.created_at)) / 1000));
-  const error = h('p', { class: 'error', role: 'alert' });
-  const step = async (name, body) => {
-    for (const b of main.querySelectorAll('button')) b.disabled = true;
-    const res = await api(`/api/qrcodes/${id}/${name}`, { method: 'POST', token, body }).catch(() => null);
-    if (res?.ok)
-      return finish(name === 'confirm' ? t.confirmedDone : t.cancelledDone, '', name === 'confirm' ? 'good' : 'info');
-    if (!res) {
-      error.textContent = t.requestFailed;
-      for (const b of main.querySelectorAll('button')) b.disabled = false;
+  const made = h('dd', {});
+  const timer = h('p', { class: 'timer' });
+  const expiry = h('div', { class: 'expiry-slot' });
+  const connection = h('div', { class: 'connection-slot' });
+  const warnings = [
+    scan.location_differs === true ? h('p', { class: 'warning danger' }, t.locationWarning) : null,
+    h('p', { class: 'warning' }, t.warning),
+  ].filter(Boolean);
+  let ended = false;
+  let clock = null;
+
+  const cancel = h('button', { type: 'button', onclick: () => step('cancel') }, t.cancel);
+  const choices = Array.isArray(scan.match_choices) ? scan.match_choices : null;
+  const picks = (choices ?? []).map((c) =>
+    h('button', { type: 'button', class: 'choice', onclick: () => step('confirm', { match_code: c }) }, c),
+  );
+  const confirm = choices ? null : h('button', { type: 'button', onclick: () => step('confirm') }, t.confirm);
+  const buttons = [confirm, ...picks, cancel].filter(Boolean);
+  const enable = (on) => {
+    for (const b of buttons) b.disabled = !on;
+  };
+
+  function stop() {
+    ended = true;
+    clearInterval(clock);
+  }
+
+  function expire() {
+    if (ended) return;
+    stop();
+    enable(false);
+    // What is left to read is that it expired: the countdown and the advice for a confirm go.
+    timer.hidden = true;
+    for (const w of warnings) w.remove();
+    show(connection);
+    show(expiry, h('div', { class: 'expired', role: 'alert' }, h('h2', {}, t.qrExpired), h('p', {}, t.qrExpiredHint)));
+  }
+
+  function tick() {
+    if (ended) return;
+    const left = Math.max(0, Math.ceil((expiresAt - now()) / 1000));
+    timer.textContent = t.timeLeft(left);
+    if (createdAt) made.textContent = t.ago(Math.max(0, Math.round((now() - createdAt) / 1000)));
+    if (left <= 0) expire();
+  }
+
+  async function step(name, body) {
+    if (ended) return;
+    enable(false);
+    const res = await reliably(`/api/qrcodes/${id}/${name}`, { method: 'POST', token, body }, connection, {
+      alive: () => !ended,
+    });
+    if (!res) return;
+    const result = name === 'confirm' ? 'confirmed' : 'cancelled';
+    // A try whose answer was lost may have gone through: the session then has already moved on
+    // (409) or, confirmed and collected by the PC, is gone (410) before its expiry.
+    const lostButDone = res.retried && (res.status === 409 || (res.status === 410 && now() < expiresAt));
+    stop();
+    if (res.ok || (lostButDone && res.body?.error !== 'match_failed')) {
+      remember(id, result);
+      FINAL[result]();
+      if (result === 'confirmed') devices?.expectNew(Date.now());
       return;
     }
     const next = outcome(res);
     if (next) return next();
     store.clear();
     location.reload();
-  };
+  }
+
   // The new view's heading takes the focus (a screen reader reads it); no button is pre-selected.
-  const heading = h('h1', { tabindex: -1 }, t.phoneTitle);
-  const cancel = h('button', { type: 'button', onclick: () => step('cancel') }, t.cancel);
-  const choices = scan.match_choices;
+  const heading = h('h1', { tabindex: -1 }, t.confirmTitle(scan.site_name || cfg.site_name));
   const actions = choices
     ? h(
         'div',
-        {},
+        { class: 'pick' },
         h('p', {}, t.pickNumber),
-        h(
-          'div',
-          { class: 'choices' },
-          choices.map((c) =>
-            h('button', { type: 'button', class: 'choice', onclick: () => step('confirm', { match_code: c }) }, c),
-          ),
-        ),
+        h('div', { class: 'choices' }, picks),
         h('div', { class: 'actions single' }, cancel),
       )
-    : h(
-        'div',
-        { class: 'actions' },
-        h('button', { type: 'button', onclick: () => step('confirm') }, t.confirm),
-        cancel,
-      );
+    : h('div', { class: 'actions' }, confirm, cancel);
   show(
     main,
     h(
       'div',
-      { class: 'card' },
+      { class: 'card review' },
       heading,
       h('p', {}, t.asking),
       h(
@@ -95,13 +164,19 @@ function review(token, scan) {
         h('dt', {}, t.place),
         h('dd', {}, place),
         h('dt', {}, t.created),
-        h('dd', {}, t.ago(seconds)),
+        made,
+        h('dt', {}, t.via),
+        h('dd', {}, wasTyped(id) ? t.viaTyped : t.viaScanned),
       ),
-      h('p', { class: 'warning' }, t.warning),
+      timer,
+      warnings,
+      expiry,
+      connection,
       actions,
-      error,
     ),
   );
+  tick();
+  if (!ended) clock = setInterval(tick, 250);
   heading.focus();
 }
 

@@ -1,63 +1,164 @@
-/** The phone's "Linked devices" list, with a sign-out button per device. */
+/**
+ * @module
+ * The phone's "Linked devices": a disclosure under the page (never in the way of its main
+ * screen), one row per device (same browser, system and IP: the sessions it signed in with
+ * are grouped, with when it was last used), and a sign-out that asks before it acts.
+ */
 import { api } from './api.js';
 import { h, show } from './dom.js';
-import { t } from './i18n.js';
+import { lang, t } from './i18n.js';
 import { agentText } from './ua.js';
 
+/** An ISO time, also the older `YYYY-MM-DD HH:MM:SS` (UTC) form, as milliseconds. */
+const when = (iso) => Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(iso ?? '') ? iso : `${iso}Z`) || 0;
+const lastUsed = (d) => Math.max(when(d.last_used_at), when(d.created_at));
+
+const relative = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' });
+/** "just now", "5 minutes ago", "yesterday" … in the page's language. */
+function ago(ms) {
+  const s = Math.round((ms - Date.now()) / 1000);
+  if (s > -60) return t.justNow;
+  for (const [unit, size] of [
+    ['minute', 60],
+    ['hour', 3600],
+    ['day', 86_400],
+  ]) {
+    const n = Math.round(s / size);
+    if (unit === 'day' || Math.abs(n) < (unit === 'minute' ? 60 : 24)) return relative.format(n, unit);
+  }
+}
+
+/** Sessions grouped by device, the most recently used first. */
+export function groupDevices(sessions) {
+  const groups = new Map();
+  for (const s of sessions) {
+    const name = agentText(s.user_agent);
+    const key = `${name}\n${s.ip}`;
+    const g = groups.get(key) ?? { key, name, ip: s.ip, place: s.place, sessions: [], current: false, last: 0 };
+    g.sessions.push(s);
+    g.current ||= s.current === true;
+    if (lastUsed(s) >= g.last) {
+      g.last = lastUsed(s);
+      g.place = s.place || g.place;
+    }
+    groups.set(key, g);
+  }
+  return [...groups.values()].sort((a, b) => Number(b.current) - Number(a.current) || b.last - a.last);
+}
+
+/**
+ * `{ section, load, expectNew }`: `expectNew(since)` says a new sign-in is on its way (the PC
+ * just confirmed takes its token a moment later), so the list looks again until it shows.
+ */
 export function linkedDevices(store, onSignedOut) {
   const list = h('ul', { class: 'devices' });
   const note = h('p', { class: 'hint', 'aria-live': 'polite' });
   const section = h(
-    'section',
-    { class: 'card', 'aria-labelledby': 'devices-title' },
-    h('h2', { id: 'devices-title' }, t.devices),
+    'details',
+    { class: 'card devices-box' },
+    h('summary', {}, h('span', { class: 'summary-title' }, t.devices)),
     list,
     note,
   );
+  let waitingSince = 0;
+  let tries = 0;
+  let timer = null;
 
   async function load() {
+    clearTimeout(timer);
     const res = await api('/api/sessions', { token: store.get() }).catch(() => null);
-    if (!res?.ok) return;
-    show(
-      list,
-      res.body.map((d) => {
-        const agent = agentText(d.user_agent);
-        const when = new Date(d.created_at.endsWith('Z') ? d.created_at : `${d.created_at}Z`).toLocaleString();
-        return h(
-          'li',
-          {},
-          h(
-            'div',
-            {},
-            h('strong', {}, agent),
-            d.current ? h('span', { class: 'tag' }, t.thisDevice) : null,
-            h('br'),
-            h(
-              'small',
-              {},
-              [d.via === 'qrcode' ? t.viaQr : t.viaPassword, d.ip, d.place, when].filter(Boolean).join(' · '),
-            ),
-          ),
-          h(
-            'button',
-            {
-              type: 'button',
-              'aria-label': `${t.signOut}: ${agent}${d.current ? ` (${t.thisDevice})` : ''}`,
-              onclick: async () => {
-                const out = await api(`/api/sessions/${d.sid}`, { method: 'DELETE', token: store.get() }).catch(
-                  () => null,
-                );
-                if (out?.status === 204) note.textContent = t.deviceSignedOut;
-                if (d.current) return onSignedOut();
-                load();
-              },
-            },
-            t.signOut,
-          ),
-        );
-      }),
-    );
+    if (!res?.ok || !Array.isArray(res.body)) {
+      if (section.open) note.textContent = res ? t.requestFailed : t.devicesOffline;
+      return;
+    }
+    if (note.textContent === t.devicesOffline || note.textContent === t.requestFailed) note.textContent = '';
+    render(groupDevices(res.body));
+    // The PC signed in by a confirm opens its session when it collects its token: look again.
+    const arrived = res.body.some((d) => d.via === 'qrcode' && when(d.created_at) >= waitingSince - 5000);
+    if (waitingSince && !arrived && tries < 6) timer = setTimeout(load, 500 * 2 ** tries++);
+    else waitingSince = 0;
   }
-  load();
-  return { section, load };
+
+  function render(groups) {
+    if (!groups.length) return show(list, h('li', { class: 'empty' }, t.noDevices));
+    show(list, groups.map(row));
+  }
+
+  function row(g) {
+    const actions = h('div', { class: 'device-actions' });
+    const item = h(
+      'li',
+      {},
+      h(
+        'div',
+        { class: 'device' },
+        h('strong', {}, g.name),
+        g.current ? h('span', { class: 'tag' }, t.thisDevice) : null,
+        h('br'),
+        h('small', {}, [g.ip, g.place, t.lastUsed(ago(g.last))].filter(Boolean).join(' · ')),
+      ),
+      actions,
+    );
+    const label = `${t.signOut}: ${g.name}${g.current ? ` (${t.thisDevice})` : ''}`;
+    const ask = h('button', { type: 'button', 'aria-label': label, onclick: () => askFirst() }, t.signOut);
+    show(actions, ask);
+
+    function askFirst() {
+      const keep = h(
+        'button',
+        {
+          type: 'button',
+          onclick: () => {
+            show(actions, ask);
+            ask.focus();
+          },
+        },
+        t.keepSignedIn,
+      );
+      const yes = h('button', { type: 'button', class: 'danger', onclick: () => signOut(yes, keep) }, t.confirmSignOut);
+      show(
+        actions,
+        h('p', { class: 'ask', role: 'alert' }, g.current ? t.askSignOutThis : t.askSignOut(g.name)),
+        h('div', { class: 'ask-buttons' }, yes, keep),
+      );
+      // The safe choice holds the focus: Enter now keeps the device signed in.
+      keep.focus();
+    }
+
+    async function signOut(yes, keep) {
+      yes.disabled = true;
+      keep.disabled = true;
+      const token = store.get();
+      const answers = await Promise.all(
+        g.sessions.map((s) =>
+          api(`/api/sessions/${encodeURIComponent(s.sid)}`, { method: 'DELETE', token }).catch(() => null),
+        ),
+      );
+      // 404: already signed out (elsewhere, or expired): as good as done.
+      if (answers.every((a) => a && (a.status === 204 || a.status === 404))) {
+        note.textContent = t.deviceSignedOut(g.name);
+        if (g.current) return onSignedOut();
+        item.remove();
+        section.querySelector('summary')?.focus();
+        return load();
+      }
+      note.textContent = answers.some((a) => a === null) ? t.devicesOffline : t.requestFailed;
+      yes.disabled = false;
+      keep.disabled = false;
+    }
+    return item;
+  }
+
+  section.addEventListener('toggle', () => {
+    if (section.open) load();
+  });
+  return {
+    section,
+    load,
+    expectNew(since) {
+      waitingSince = since;
+      tries = 0;
+      load();
+    },
+  };
 }

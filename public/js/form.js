@@ -1,23 +1,32 @@
-/** A card with a form that says what went wrong in words; shared by the sign-in and the code-to-type forms. */
+/**
+ * @module
+ * A card with a form that says what went wrong in words; shared by the sign-in and the
+ * code-to-type forms. A lost connection is said as one, with a countdown and "Retry now".
+ */
+import { reliably } from './connection.js';
 import { h } from './dom.js';
 import { t } from './i18n.js';
 
 /**
- * `onSubmit` resolves to a message to show (the button is enabled again), or to nothing when
- * the page moved on. Network failures become "Something went wrong".
+ * `onSubmit(call)` gets `call(path, options)`, an API request that rides out a lost connection,
+ * and resolves to a message to show (the button is enabled again), or to nothing when the page
+ * moved on.
  */
-export function formCard({ title, children, submit, onSubmit, after = null }) {
+export function formCard({ title, children, submit, onSubmit, after = null, before = null }) {
   const error = h('p', { class: 'error', role: 'alert' });
+  const connection = h('div', { class: 'connection-slot' });
   const button = h('button', { type: 'submit', class: 'primary' }, submit);
+  const call = (path, options) => reliably(path, options, connection);
   return h(
     'form',
     {
       class: 'card',
       onsubmit: async (event) => {
         event.preventDefault();
+        if (button.disabled) return;
         button.disabled = true;
         error.textContent = '';
-        const message = await onSubmit().catch(() => t.requestFailed);
+        const message = await onSubmit(call).catch(() => t.requestFailed);
         if (message) {
           error.textContent = message;
           button.disabled = false;
@@ -25,8 +34,10 @@ export function formCard({ title, children, submit, onSubmit, after = null }) {
       },
     },
     h('h1', {}, title),
+    before,
     children,
     button,
+    connection,
     error,
     after,
   );

@@ -1,9 +1,13 @@
-/** /link: a signed-in phone types the code shown under the QR, then continues as if it had scanned. */
-import { api } from './api.js';
+/**
+ * @module
+ * /link: a signed-in phone types the code shown on the computer, then continues on /confirm
+ * exactly as if it had scanned the QR (marked as typed, so the confirm view can say so).
+ */
 import { h, show } from './dom.js';
 import { formCard, refusal } from './form.js';
 import { t } from './i18n.js';
 import { main, signedIn, store } from './phone.js';
+import { markTyped } from './typed.js';
 
 document.title = t.linkTitle;
 
@@ -17,15 +21,24 @@ async function run() {
     inputmode: 'text',
     maxlength: 12,
     required: true,
+    'aria-describedby': 'code-hint',
   });
   input.setAttribute('spellcheck', 'false');
   const form = formCard({
     title: t.linkTitle,
     submit: t.continue,
-    children: [h('p', { class: 'hint' }, t.codeHint), h('label', { for: 'code' }, t.code), input],
-    onSubmit: async () => {
-      const res = await api('/api/codes/resolve', { method: 'POST', token, body: { user_code: input.value } });
+    // The warning comes before the field: it is read before anything is typed.
+    before: h('p', { class: 'warning danger', id: 'code-warning' }, t.codeWarning),
+    children: [
+      h('label', { for: 'code' }, t.code),
+      h('p', { class: 'hint field-hint', id: 'code-hint' }, t.codeHint),
+      input,
+    ],
+    onSubmit: async (call) => {
+      const res = await call('/api/codes/resolve', { method: 'POST', token, body: { user_code: input.value } });
+      if (!res) return;
       if (res.ok) {
+        markTyped(res.body.qrcode_id);
         location.href = `/confirm?id=${encodeURIComponent(res.body.qrcode_id)}`;
         return;
       }
@@ -34,7 +47,7 @@ async function run() {
         location.reload();
         return;
       }
-      return refusal(res, { 404: t.badCode });
+      return refusal(res, { 400: t.badCode, 404: t.badCode });
     },
   });
   show(main, form);

@@ -1,158 +1,117 @@
 /**
- * The PC page: asks for a QR code, long-polls its status (no timer: the server answers the
- * moment something changes), says in words what is happening, and keeps the token once signed in.
+ * @module
+ * The PC page `/`: a thin host of `<qr-login>`, the same element other sites embed, so there is one
+ * PC implementation. The page keeps the token the element hands over (in localStorage, as before),
+ * shows who is signed in (from `/api/me`), signs out, notices a sign-out made from the phone when
+ * the tab comes back, and switches between Chinese and English (remembered).
  */
+import '../widget.js';
+import { backoffSeconds, countdown } from '../widget/retry.js';
+import { browserLang, pickLang, STRINGS } from '../widget/strings.js';
 import { api, tokenStore } from './api.js';
 import { h, initial, show } from './dom.js';
-import { t } from './i18n.js';
 
-const store = tokenStore('qrlogin.pc.token');
+const TOKEN_KEY = 'qrlogin.pc.token';
+const store = tokenStore(TOKEN_KEY);
 const main = document.getElementById('main');
-const statusEl = document.getElementById('status');
-const MAX_BACKOFF_MS = 30_000;
+const title = document.getElementById('title');
+const pageStatus = document.getElementById('page-status');
+const pageRetry = document.getElementById('page-retry');
+const retryButton = document.getElementById('retry-now');
 
-let generation = 0;
-let aborter = null;
-let countdown = null;
-/** What the status region says when no connection problem is being reported. */
-let said = '';
+/**
+ * The chosen language, remembered. A minimal stand-in for `setLang` in public/js/i18n.js (the phone
+ * pages' module), using the same key so that a choice made on one page holds on the others.
+ */
+const LANG_KEY = 'qrlogin.lang';
+let lang = pickLang(readLang() || browserLang());
 
-const say = (text) => {
-  said = text;
-  statusEl.textContent = text;
-};
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Stops whatever the previous screen was doing. */
-function reset() {
-  generation++;
-  aborter?.abort();
-  aborter = new AbortController();
-  clearInterval(countdown);
-  return generation;
-}
-
-/** Calls the API; on network errors and 5xx waits (1 s, 2 s, 4 s … 30 s) and tries again. */
-async function resilient(mine, path, options = {}) {
-  let delay = 1000;
-  for (;;) {
-    try {
-      const res = await api(path, { ...options, signal: aborter.signal });
-      if (res.status < 500) return res;
-    } catch (err) {
-      if (err?.name === 'AbortError') return null;
-    }
-    if (mine !== generation) return null;
-    statusEl.textContent = t.retrying(Math.round(delay / 1000));
-    await sleep(delay);
-    if (mine !== generation) return null;
-    // Trying again: say again what was being said before the problem (a long-poll may now wait quietly).
-    statusEl.textContent = said;
-    delay = Math.min(delay * 2, MAX_BACKOFF_MS);
+function readLang() {
+  try {
+    return localStorage.getItem(LANG_KEY);
+  } catch {
+    return null;
   }
 }
 
-/** A new QR session; `notice` is said before the waiting text (e.g. "You were signed out."). */
-async function newQr(notice = '') {
-  const mine = reset();
-  say(t.loading);
-  const res = await resilient(mine, '/api/qrcodes', { method: 'POST' });
-  if (!res || mine !== generation) return;
-  if (!res.ok) {
-    say(res.status === 429 ? t.rateLimited(res.retryAfter || 60) : t.requestFailed);
-    show(main, refreshButton());
+function setLang(next) {
+  lang = pickLang(next);
+  try {
+    localStorage.setItem(LANG_KEY, lang);
+  } catch {
+    // Private mode without storage: the choice holds until the page is closed.
+  }
+  render();
+}
+
+/** What the page shows: `qr` (the element), `checking` (a stored token), or `user` (signed in). */
+let view = { kind: 'qr', notice: '' };
+let widget = null;
+let generation = 0;
+let retryNow = null;
+/** The site's name (`SITE_NAME`), for the window's title. */
+let siteName = '';
+
+function render() {
+  const t = STRINGS[lang];
+  document.documentElement.lang = lang;
+  for (const button of document.querySelectorAll('[data-lang]')) {
+    button.setAttribute('aria-pressed', String(button.dataset.lang === lang));
+  }
+  const heading = { qr: t.pcTitle, checking: t.appName, user: t.signedInTitle }[view.kind];
+  document.title = siteName ? `${heading} · ${siteName}` : heading;
+  title.textContent = heading;
+  // One status region at a time: the element has its own while it is shown.
+  pageStatus.hidden = view.kind === 'qr';
+  // "Retry now" goes away once the server answers: the focus moves to the heading, not to the body.
+  const retryHadFocus = !view.retry && pageRetry.contains(document.activeElement);
+  pageRetry.hidden = !view.retry;
+  if (retryHadFocus) title.focus();
+  retryButton.textContent = t.retryNow;
+  if (view.kind === 'qr') {
+    widget?.setAttribute('lang', lang);
+    if (view.notice && widget) widget.notice = t[view.notice];
     return;
   }
-  const qr = res.body;
-  const img = h('img', { class: 'qr', src: qr.img, alt: t.qrAlt, width: 300, height: 300 });
-  const frame = h('div', { class: 'qr-frame' }, img);
-  const timer = h('p', { class: 'timer' });
-  const scanner = h('div', { class: 'scanner' });
-  const typed = qr.user_code
-    ? h(
-        'div',
-        { class: 'no-camera' },
-        h('p', { class: 'hint' }, t.noCamera(qr.verification_url)),
-        h('p', { class: 'user-code' }, qr.user_code),
-      )
-    : null;
-  show(main, frame, timer, scanner, typed);
-  const expiresAt = Date.parse(qr.expires_at);
-  const tick = () => {
-    const left = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
-    timer.textContent = t.timeLeft(left);
-  };
-  tick();
-  countdown = setInterval(tick, 1000);
-  say(notice ? `${notice} ${t.waiting}` : t.waiting);
-  await pollLoop(mine, qr, { img, frame, timer, scanner, typed });
-}
-
-async function pollLoop(mine, qr, view) {
-  let version = qr.version;
-  for (;;) {
-    const res = await resilient(mine, `/api/qrcodes/${qr.qrcode_id}/status?after=${version}&wait=25`, {
-      pollToken: qr.poll_token,
-    });
-    if (!res || mine !== generation) return;
-    if (res.status === 429) {
-      await sleep((res.retryAfter || 1) * 1000);
-      if (mine !== generation) return;
-      continue;
-    }
-    // 410: the session is gone (expired and cleaned up); any other refusal ends it too.
-    if (!res.ok) return ended(view, t.expired);
-    const s = res.body;
-    version = s.version;
-    if (s.status === 'scan-wait-confirm') {
-      const name = s.scanner?.display_name ?? '';
-      say(t.scanned(name));
-      view.typed?.remove();
-      show(
-        view.scanner,
-        h('span', { class: 'avatar', 'aria-hidden': 'true' }, initial(name)),
-        h('span', { class: 'scanner-name' }, name),
-        s.match_code ? h('p', { class: 'match' }, t.matchHint, h('strong', {}, s.match_code)) : null,
-      );
-      view.img.classList.add('dim');
-    } else if (s.status === 'scan-confirm' && s.token) {
-      store.set(s.token);
-      return signedIn();
-    } else if (s.status === 'scan-cancel') {
-      return ended(view, t.cancelled);
-    } else if (s.status === 'expired') {
-      return ended(view, t.expired);
-    }
+  let said;
+  if (view.retry) said = t.retrying.replace('{n}', String(view.retry));
+  else if (view.kind === 'checking') said = t.checking;
+  else said = t.signedIn(view.user.display_name);
+  if (pageStatus.textContent !== said) pageStatus.textContent = said;
+  if (view.kind === 'user') {
+    main.querySelector('.sign-out').textContent = t.signOut;
   }
 }
 
-function refreshButton() {
-  return h('button', { type: 'button', class: 'primary refresh', onclick: () => newQr() }, t.refresh);
+/** A new QR code; `notice` (a key of the strings) is said before "waiting for a scan". */
+function showQr(notice = '') {
+  generation++;
+  retryNow?.();
+  const hadFocus = main.contains(document.activeElement);
+  view = { kind: 'qr', notice };
+  widget = document.createElement('qr-login');
+  widget.setAttribute('lang', lang);
+  if (notice) widget.notice = STRINGS[lang][notice];
+  let changes = 0;
+  widget.addEventListener('qr-login:status', () => {
+    // The news was for the first code only, not for the ones after a refresh.
+    if (++changes > 1) view.notice = '';
+  });
+  widget.addEventListener('qr-login:login', (event) => {
+    store.set(event.detail.token);
+    const focusHeading = event.currentTarget.matches(':focus-within');
+    showUser(event.detail.user, focusHeading);
+    // The element's user came with the token; /api/me is what the server says now.
+    checkUser(generation, { quiet: true });
+  });
+  show(main, widget);
+  render();
+  if (hadFocus) widget.focus();
 }
 
-/** Greys the code, says why, and offers a new one (never a silent refresh). */
-function ended(view, text) {
-  clearInterval(countdown);
-  view.img.classList.remove('dim');
-  view.img.classList.add('ended');
-  view.timer.textContent = '';
-  view.typed?.remove();
-  show(view.scanner);
-  say(text);
-  view.frame.append(refreshButton());
-}
-
-async function signedIn(notice = '') {
-  const mine = reset();
-  const token = store.get();
-  const res = await resilient(mine, '/api/me', { token });
-  if (!res || mine !== generation) return;
-  if (!res.ok) {
-    store.clear();
-    return newQr(res.status === 401 ? t.signedOut : notice);
-  }
-  const user = res.body;
-  say(t.signedIn(user.display_name));
+function showUser(user, focusHeading = false) {
+  retryNow?.();
+  view = { kind: 'user', user };
   show(
     main,
     h(
@@ -160,37 +119,96 @@ async function signedIn(notice = '') {
       { class: 'card signed-in' },
       h('span', { class: 'avatar big', 'aria-hidden': 'true' }, initial(user.display_name)),
       h('p', { class: 'user-name' }, user.display_name),
-      h('p', { class: 'hint' }, `@${user.username}`),
-      h(
-        'button',
-        {
-          type: 'button',
-          onclick: async () => {
-            await api('/api/logout', { method: 'POST', token }).catch(() => null);
-            store.clear();
-            newQr();
-          },
-        },
-        t.signOut,
-      ),
+      user.username ? h('p', { class: 'hint' }, `@${user.username}`) : null,
+      h('button', { type: 'button', class: 'sign-out', onclick: signOut }),
     ),
   );
+  widget = null;
+  render();
+  if (focusHeading) title.focus();
+}
+
+/** Asks the server who the stored token belongs to; a connection problem counts down and retries. */
+async function checkUser(mine, { quiet = false } = {}) {
+  const token = store.get();
+  if (!quiet) {
+    view = { kind: 'checking' };
+    show(main);
+    render();
+  }
+  for (let attempt = 0; ; attempt++) {
+    const res = await api('/api/me', { token }).catch(() => null);
+    if (mine !== generation || store.get() !== token) return;
+    if (res?.ok) return showUser(res.body);
+    if (res?.status === 401) {
+      store.clear();
+      return showQr('signedOut');
+    }
+    if (quiet && view.kind === 'user') {
+      // Already showing the user the element reported: no need to count down over it.
+      if (!res || res.status >= 500 || res.status === 429) return;
+    }
+    if (res && res.status < 500 && res.status !== 429) {
+      store.clear();
+      return showQr();
+    }
+    const seconds = res?.status === 429 ? res.retryAfter || 5 : backoffSeconds(attempt);
+    const wait = countdown(seconds, (left) => {
+      if (mine !== generation) return;
+      view.retry = left;
+      render();
+    });
+    retryNow = wait.now;
+    await wait.done;
+    retryNow = null;
+    if (mine !== generation) return;
+    view.retry = 0;
+    render();
+  }
+}
+
+async function signOut() {
+  const token = store.get();
+  generation++;
+  await api('/api/logout', { method: 'POST', token }).catch(() => null);
+  store.clear();
+  showQr();
+  widget.focus();
 }
 
 /** A device signed out from the phone loses its session on its next request: check when the tab comes back. */
 async function recheck() {
   const token = store.get();
-  if (!token || document.visibilityState !== 'visible') return;
+  if (!token || view.kind !== 'user' || document.visibilityState !== 'visible') return;
+  const mine = generation;
   const res = await api('/api/me', { token }).catch(() => null);
-  if (res?.status === 401 && store.get() === token) {
+  if (res?.status === 401 && store.get() === token && mine === generation) {
     store.clear();
-    newQr(t.signedOut);
+    showQr('signedOut');
   }
 }
+
 document.addEventListener('visibilitychange', recheck);
 window.addEventListener('focus', recheck);
+// Signed in or out in another tab of this browser.
+window.addEventListener('storage', (event) => {
+  if (event.key !== TOKEN_KEY) return;
+  if (!event.newValue && view.kind !== 'qr') showQr('signedOut');
+  else if (event.newValue && view.kind === 'qr') {
+    generation++;
+    checkUser(generation);
+  }
+});
+retryButton.addEventListener('click', () => retryNow?.());
+for (const button of document.querySelectorAll('[data-lang]')) {
+  button.addEventListener('click', () => setLang(button.dataset.lang));
+}
 
-document.title = t.pcTitle;
-document.getElementById('title').textContent = t.pcTitle;
-if (store.get()) signedIn();
-else newQr();
+if (store.get()) checkUser(++generation);
+else showQr();
+api('/api/config')
+  .then((res) => {
+    siteName = res.ok ? (res.body?.site_name ?? '') : '';
+    render();
+  })
+  .catch(() => {});

@@ -1,10 +1,15 @@
-/** The phone's sign-in form, shared by /confirm and /link. Resolves with the token once signed in. */
-import { api } from './api.js';
+/**
+ * @module
+ * The phone's sign-in, shared by /confirm and /link. With this Worker's accounts: the form
+ * (Username, Password, Sign in), resolving once signed in. With `IDENTITY=jwt`: a link to the
+ * site's own login, which sends the browser back here with `#token=` (see `phone.js`).
+ */
 import { h, show } from './dom.js';
 import { formCard, refusal } from './form.js';
 import { t } from './i18n.js';
 
-export function signIn(root, store) {
+export function signIn(root, store, cfg, { refused = false } = {}) {
+  if (cfg.identity === 'jwt' && cfg.identity_login_url) return siteSignIn(root, cfg, refused);
   return new Promise((resolve) => {
     const username = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
     const password = h('input', {
@@ -14,12 +19,6 @@ export function signIn(root, store) {
       autocomplete: 'current-password',
       required: true,
     });
-    const hint = h('p', { class: 'hint' });
-    api('/api/config')
-      .then((res) => {
-        if (res.body?.development) hint.textContent = t.demoHint;
-      })
-      .catch(() => {});
     const form = formCard({
       title: t.signInTitle,
       submit: t.signIn,
@@ -29,12 +28,13 @@ export function signIn(root, store) {
         h('label', { for: 'password' }, t.password),
         password,
       ],
-      after: hint,
-      onSubmit: async () => {
-        const res = await api('/api/login', {
+      after: cfg.development ? h('p', { class: 'hint' }, t.demoHint) : null,
+      onSubmit: async (call) => {
+        const res = await call('/api/login', {
           method: 'POST',
           body: { username: username.value, password: password.value },
         });
+        if (!res) return;
         if (!res.ok) return refusal(res, { 401: t.wrongPassword });
         store.set(res.body.token);
         resolve(res.body.token);
@@ -43,4 +43,24 @@ export function signIn(root, store) {
     show(root, form);
     username.focus();
   });
+}
+
+/** A link to the site's login; it never resolves: the page is left, and comes back signed in. */
+function siteSignIn(root, cfg, refused) {
+  const target = new URL(cfg.identity_login_url, location.href);
+  target.searchParams.set('return_to', `${location.origin}${location.pathname}${location.search}`);
+  const heading = h('h1', { tabindex: -1 }, t.signInTitle);
+  show(
+    root,
+    h(
+      'div',
+      { class: 'card' },
+      heading,
+      h('p', {}, t.siteSignInHint(cfg.site_name)),
+      refused ? h('p', { class: 'error', role: 'alert' }, t.siteSignInRefused(cfg.site_name)) : null,
+      h('a', { class: 'button primary', href: target.href }, t.signInWithSite(cfg.site_name)),
+    ),
+  );
+  heading.focus();
+  return new Promise(() => {});
 }

@@ -1,51 +1,117 @@
 /**
  * @module
- * Sign-in with a password, the signed-in user, and linked devices (list, sign out).
+ * Sign-in with a password (this Worker's own accounts), the signed-in user, and linked devices
+ * (list, sign out). With `IDENTITY=jwt` the accounts are the site's: `/api/login` does not exist.
  */
 import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
+import * as v from 'valibot';
 import { listSessions, openSession, revokeSession } from '../accounts/devices';
 import { authenticate } from '../accounts/users';
 import type { AppEnv } from '../app-env';
 import { requireUser } from '../auth/require-user';
+import { jsonBody } from '../body';
 import { ApiError } from '../errors';
+import { identityMode } from '../identity';
 import { countLoginAttempt } from '../limits/limits';
+import { answers, bearerAuth } from '../openapi/document';
 import { clientIp, deviceOf, requester } from '../request-info';
+import { DeviceAnswer, LoginAnswer, LoginBody, SidParam, UserAnswer } from '../schemas';
 import { ensureSigningKey, issueToken, tokenTtlSeconds } from '../tokens/signing';
-import { jsonBody, textField } from '../validate';
+import { input } from '../validate';
+import { emit } from '../webhooks/events';
 
 export const accounts = new Hono<AppEnv>()
-  .post('/login', async (c) => {
-    const body = await jsonBody(c);
-    const username = textField(body, 'username', 64).normalize('NFC');
-    const password = textField(body, 'password', 256);
-    ensureSigningKey(c.env);
-    // Counted as a failure before the check, so that concurrent guesses cannot all slip in.
-    const attempt = await countLoginAttempt(c.env, clientIp(c), username);
-    const user = await authenticate(c.env, username, password).catch(async (err) => {
-      await attempt.giveBack(); // D1 failed: no password was checked
-      throw err;
-    });
-    if (!user) throw new ApiError('invalid_credentials');
-    const returned = attempt.giveBack(); // a success is no failure (returned while the session opens)
-    const sid = await openSession(c.env, user, 'password', deviceOf(requester(c)), tokenTtlSeconds(c.env));
-    const token = await issueToken(c, user, sid);
-    await returned;
-    return c.json({ token, user });
-  })
+  .post(
+    '/login',
+    describeRoute({
+      summary: 'Sign in with a username and password (IDENTITY=accounts only)',
+      tags: ['Accounts'],
+      responses: answers(200, LoginAnswer, 'A token and the user.', [400, 401, 404, 415, 429, 500, 503]),
+    }),
+    async (c, next) => {
+      if (identityMode(c.env) !== 'accounts') {
+        throw new ApiError('not_found', 'Accounts are the site’s own here: sign in with the site.');
+      }
+      await next();
+    },
+    jsonBody(),
+    input('json', LoginBody),
+    async (c) => {
+      const { username, password } = c.req.valid('json');
+      ensureSigningKey(c.env);
+      // Counted as a failure before the check, so that concurrent guesses cannot all slip in.
+      const attempt = await countLoginAttempt(c.env, clientIp(c), username);
+      const user = await authenticate(c.env, username, password).catch(async (err) => {
+        await attempt.giveBack(); // D1 failed: no password was checked
+        throw err;
+      });
+      if (!user) throw new ApiError('invalid_credentials');
+      const returned = attempt.giveBack(); // a success is no failure (returned while the session opens)
+      const sid = await openSession(c.env, user, 'password', deviceOf(requester(c)), tokenTtlSeconds(c.env));
+      const token = await issueToken(c, user, sid);
+      await returned;
+      return c.json({ token, user });
+    },
+  )
 
-  .get('/me', requireUser, (c) => c.json(c.get('user')))
+  .get(
+    '/me',
+    describeRoute({
+      summary: 'Who the token belongs to',
+      tags: ['Accounts'],
+      security: bearerAuth,
+      responses: answers(200, UserAnswer, 'The signed-in user.', [401, 503]),
+    }),
+    requireUser,
+    (c) => c.json(c.get('user')),
+  )
 
-  .get('/sessions', requireUser, async (c) => c.json(await listSessions(c.env, c.get('user').id, c.get('sid'))))
+  .get(
+    '/sessions',
+    describeRoute({
+      summary: 'Linked devices: the user’s live sessions',
+      tags: ['Linked devices'],
+      security: bearerAuth,
+      responses: answers(200, v.array(DeviceAnswer), 'Most recently used first.', [401, 503]),
+    }),
+    requireUser,
+    async (c) => c.json(await listSessions(c.env, c.get('user').id, c.get('sid'))),
+  )
 
-  .delete('/sessions/:sid', requireUser, async (c) => {
-    const sid = c.req.param('sid');
-    const revoked = /^[0-9a-f-]{36}$/.test(sid) && (await revokeSession(c.env, c.get('user').id, sid));
-    if (!revoked) throw new ApiError('not_found', 'No such linked device of yours.');
-    return c.body(null, 204);
-  })
+  .delete(
+    '/sessions/:sid',
+    describeRoute({
+      summary: 'Sign a linked device out',
+      tags: ['Linked devices'],
+      security: bearerAuth,
+      responses: answers(204, null, 'Signed out: its token answers 401 from now on.', [401, 404, 503]),
+    }),
+    input('param', SidParam, 'not_found'),
+    requireUser,
+    async (c) => {
+      const { sid } = c.req.valid('param');
+      const revoked = /^[0-9a-f-]{36}$/.test(sid) && (await revokeSession(c.env, c.get('user').id, sid));
+      if (!revoked) throw new ApiError('not_found', 'No such linked device of yours.');
+      emit(c, 'session.revoked', { sid, user: c.get('user') });
+      return c.body(null, 204);
+    },
+  )
 
-  .post('/logout', requireUser, async (c) => {
-    const sid = c.get('sid');
-    if (sid) await revokeSession(c.env, c.get('user').id, sid);
-    return c.body(null, 204);
-  });
+  .post(
+    '/logout',
+    describeRoute({
+      summary: 'Sign this device out',
+      tags: ['Linked devices'],
+      security: bearerAuth,
+      responses: answers(204, null, 'Signed out.', [401, 503]),
+    }),
+    requireUser,
+    async (c) => {
+      const sid = c.get('sid');
+      if (sid && (await revokeSession(c.env, c.get('user').id, sid))) {
+        emit(c, 'session.revoked', { sid, user: c.get('user') });
+      }
+      return c.body(null, 204);
+    },
+  );

@@ -18,10 +18,14 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** The widget's modules: other sites' pages load them, and module scripts are fetched with CORS. */
+const WIDGET = /^\/widget(\.js$|\/)/;
+
 export async function servePage(c: Context<AppEnv>): Promise<Response> {
   const asset = await c.env.ASSETS.fetch(c.req.raw);
   const res = new Response(asset.body, asset);
   res.headers.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
   res.headers.set('X-Frame-Options', 'DENY');
+  if (WIDGET.test(c.req.path)) res.headers.set('Access-Control-Allow-Origin', '*');
   return res;
 }

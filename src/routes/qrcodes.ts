@@ -1,25 +1,40 @@
 /**
  * @module
- * The QR login session's routes: the PC creates a code and long-polls its status; the
- * phone scans, confirms or cancels. Each validates its input, then asks the session's
- * Durable Object, which alone decides.
+ * The QR login session's routes: the PC creates a code, long-polls its status and may ask for a
+ * code to type; the phone scans, confirms or cancels. Each validates its input, then asks the
+ * session's Durable Object, which alone decides.
  */
 import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
+import { describeRoute } from 'hono-openapi';
 import { openSession } from '../accounts/devices';
 import type { AppEnv } from '../app-env';
 import { requireUser } from '../auth/require-user';
+import { jsonBody } from '../body';
 import { randomToken, sha256Hex } from '../crypto';
 import { ApiError, UnavailableError } from '../errors';
 import { countQrcode, rateLimited } from '../limits/limits';
+import { answers, bearerAuth } from '../openapi/document';
+import { phoneContext } from '../phone-context';
+import { publicOrigin } from '../public-origin';
 import { qrDataUrl } from '../qr/qr-image';
-import { clientIp, deviceOf, requester } from '../request-info';
+import { clientIp, deviceOf } from '../request-info';
+import {
+  ConfirmBody,
+  CreatedQrAnswer,
+  PhoneAnswer,
+  PollTokenHeader,
+  QrcodeIdParam,
+  StatusAnswer,
+  StatusQuery,
+  UserCodeAnswer,
+} from '../schemas';
+import { claimUserCode, qrTtlSeconds, startSession } from '../session/start';
 import type { Outcome } from '../session/state';
-import { formatUserCode, newUserCode } from '../session/user-code';
-import { ensureSigningKey, issueToken, seconds, tokenTtlSeconds } from '../tokens/signing';
-import { afterParam, jsonBody, pollToken, sessionStub, waitParam } from '../validate';
-
-const DEFAULT_QR_TTL_SECONDS = 120;
+import { formatUserCode } from '../session/user-code';
+import { ensureSigningKey, issueToken, tokenTtlSeconds } from '../tokens/signing';
+import { input, sessionStub } from '../validate';
+import { cancelledOnMismatch, emit } from '../webhooks/events';
 
 /**
  * The value of a session object's answer, or the API error it stands for. An object that
@@ -38,90 +53,183 @@ async function ask<T>(call: Promise<Outcome<T>>): Promise<T> {
   throw new ApiError(outcome.error);
 }
 
-/** Points a fresh code to type at the session; a clash (one in 2.6 × 10^10) just draws again. */
-async function claimUserCode(env: AppEnv['Bindings'], qrcodeId: string, expiresAt: number): Promise<string> {
-  for (;;) {
-    const code = newUserCode();
-    if (await env.USER_CODE.get(env.USER_CODE.idFromName(code)).claim(qrcodeId, expiresAt)) return code;
-  }
-}
-
 /** Resolves `:id` to its session object, or 400 before any object wakes. */
 const withSession = createMiddleware<AppEnv>(async (c, next) => {
   c.set('session', sessionStub(c.env, c.req.param('id') ?? ''));
   await next();
 });
 
+const idParam = input('param', QrcodeIdParam);
+const pollHeader = input('header', PollTokenHeader);
+const pollHash = (c: { req: { header(name: string): string | undefined } }) =>
+  sha256Hex(c.req.header('X-Poll-Token') ?? '');
+
 export const qrcodes = new Hono<AppEnv>()
-  .post('/', async (c) => {
-    await countQrcode(c.env, clientIp(c));
-    const origin = c.env.PUBLIC_ORIGIN?.replace(/\/+$/, '') || new URL(c.req.url).origin;
-    const ttlMs = seconds(c.env.QR_TTL_SECONDS, DEFAULT_QR_TTL_SECONDS) * 1000;
-    const id = c.env.LOGIN_SESSION.newUniqueId();
-    const qrcodeId = id.toString();
-    const token = randomToken(32);
-    const userCode = await claimUserCode(c.env, qrcodeId, Date.now() + ttlMs);
-    const view = await c.env.LOGIN_SESSION.get(id).create({
-      pollHash: await sha256Hex(token),
-      ttlMs,
-      requester: requester(c),
-      matchCode: c.env.MATCH_CODE === 'on',
-      userCode,
-    });
-    const scanUrl = `${origin}/confirm?id=${qrcodeId}`;
-    return c.json(
-      {
-        qrcode_id: qrcodeId,
-        poll_token: token,
-        scan_url: scanUrl,
-        img: qrDataUrl(scanUrl),
-        user_code: formatUserCode(userCode),
-        verification_url: `${origin}/link`,
-        status: view.status,
-        version: view.version,
-        expires_at: view.expires_at,
-      },
-      201,
-    );
-  })
+  .post(
+    '/',
+    describeRoute({
+      summary: 'The PC asks for a QR code',
+      tags: ['QR login'],
+      responses: answers(201, CreatedQrAnswer, 'The new session: keep `poll_token`, show `img`.', [429, 500]),
+    }),
+    async (c) => {
+      await countQrcode(c.env, clientIp(c));
+      const token = randomToken(32);
+      const started = await startSession(c, { pollHash: await sha256Hex(token), userCode: false });
+      return c.json(
+        {
+          qrcode_id: started.qrcodeId,
+          poll_token: token,
+          scan_url: started.scanUrl,
+          img: qrDataUrl(started.scanUrl),
+          status: started.view.status,
+          version: started.view.version,
+          expires_at: started.view.expires_at,
+        },
+        201,
+      );
+    },
+  )
 
-  .get('/:id/status', withSession, async (c) => {
-    const stub = c.get('session');
-    const token = pollToken(c);
-    const after = afterParam(c.req.query('after'));
-    const waitMs = waitParam(c.req.query('wait'));
-    // Check the key before the object hands the token out: a misconfigured Worker must not
-    // end a session whose token it then cannot sign.
-    ensureSigningKey(c.env);
-    const { deliver, ...view } = await ask(stub.status(await sha256Hex(token), after, waitMs));
-    if (!deliver) return c.json(view);
-    try {
-      const sid = await openSession(c.env, deliver.user, 'qrcode', deviceOf(deliver.requester), tokenTtlSeconds(c.env));
-      return c.json({ ...view, token: await issueToken(c, deliver.user, sid), user: deliver.user });
-    } catch (err) {
-      // The session object already handed the login out: give it back, so the PC's retry
-      // (it gets a 503 with Retry-After) still signs in.
-      await stub.undeliver().catch(() => false);
-      throw err;
-    }
-  })
+  .get(
+    '/:id/status',
+    describeRoute({
+      summary: 'The PC long-polls the state of its QR code',
+      description:
+        'Answers at once when the session is past `after`, else waits for a change (at most `wait` seconds). ' +
+        'In `scan-confirm` the first answer carries the token and ends the session; later ones are 410.',
+      tags: ['QR login'],
+      responses: answers(200, StatusAnswer, 'The current state.', [400, 401, 410, 429, 503]),
+    }),
+    idParam,
+    pollHeader,
+    input('query', StatusQuery),
+    withSession,
+    async (c) => {
+      const stub = c.get('session');
+      const { after, wait } = c.req.valid('query');
+      // Check the key before the object hands the token out: a misconfigured Worker must not
+      // end a session whose token it then cannot sign.
+      ensureSigningKey(c.env);
+      const { deliver, ...view } = await ask(stub.status(await pollHash(c), after ?? null, wait ?? 25_000));
+      if (!deliver) return c.json(view);
+      try {
+        const ttl = tokenTtlSeconds(c.env);
+        const sid = await openSession(c.env, deliver.user, 'qrcode', deviceOf(deliver.requester), ttl);
+        const token = await issueToken(c, deliver.user, sid);
+        emit(c, 'login.succeeded', {
+          qrcode_id: c.req.param('id'),
+          sid,
+          user: deliver.user,
+          requester: deliver.requester,
+        });
+        return c.json({ ...view, token, user: deliver.user });
+      } catch (err) {
+        // The session object already handed the login out: give it back, so the PC's retry
+        // (it gets a 503 with Retry-After) still signs in.
+        await stub.undeliver().catch(() => false);
+        throw err;
+      }
+    },
+  )
 
-  .post('/:id/scan', withSession, requireUser, async (c) => {
-    const stub = c.get('session');
-    return c.json(await ask(stub.scan(c.get('user'))));
-  })
+  .post(
+    '/:id/user-code',
+    describeRoute({
+      summary: 'The PC asks for a code to type (no camera on the phone)',
+      description: 'Made on demand, so a scanned QR costs one object. Asking again answers the same code.',
+      tags: ['QR login'],
+      responses: answers(200, UserCodeAnswer, 'The code and where to type it.', [400, 401, 409, 410]),
+    }),
+    idParam,
+    pollHeader,
+    withSession,
+    async (c) => {
+      const stub = c.get('session');
+      const hash = await pollHash(c);
+      const verificationUrl = `${publicOrigin(c)}/link`;
+      const existing = await ask(stub.userCode(hash));
+      if (existing) return c.json({ user_code: formatUserCode(existing), verification_url: verificationUrl });
+      const id = c.req.param('id');
+      const ttlMs = qrTtlSeconds(c.env) * 1000;
+      // The code's object lives at most as long as a session can: the session forgets it earlier.
+      const claimed = await claimUserCode(c.env, id, Date.now() + ttlMs);
+      const forget = () => c.env.USER_CODE.get(c.env.USER_CODE.idFromName(claimed)).forget();
+      let code: string;
+      try {
+        code = await ask(stub.attachUserCode(hash, claimed));
+      } catch (err) {
+        await forget().catch(() => undefined);
+        throw err;
+      }
+      if (code !== claimed) await forget().catch(() => undefined);
+      return c.json({ user_code: formatUserCode(code), verification_url: verificationUrl });
+    },
+  )
 
-  .post('/:id/confirm', withSession, requireUser, async (c) => {
-    const stub = c.get('session');
-    const body = await jsonBody(c, true);
-    const match = body.match_code;
-    if (match !== undefined && (typeof match !== 'string' || !/^\d{2}$/.test(match))) {
-      throw new ApiError('invalid_request', '`match_code` must be two digits.');
-    }
-    return c.json(await ask(stub.confirm(c.get('user'), match)));
-  })
+  .post(
+    '/:id/scan',
+    describeRoute({
+      summary: 'The phone scans: noscan → scan-wait-confirm',
+      description: 'Answers what is asking to sign in, so the phone can show it before the user confirms.',
+      tags: ['QR login'],
+      security: bearerAuth,
+      responses: answers(
+        200,
+        PhoneAnswer,
+        'The session, the requester and the phone’s own place.',
+        [400, 401, 409, 410],
+      ),
+    }),
+    idParam,
+    withSession,
+    requireUser,
+    async (c) => {
+      const view = await ask(c.get('session').scan(c.get('user')));
+      return c.json({ ...view, ...phoneContext(c, view.requester) });
+    },
+  )
 
-  .post('/:id/cancel', withSession, requireUser, async (c) => {
-    const stub = c.get('session');
-    return c.json(await ask(stub.cancel(c.get('user'))));
-  });
+  .post(
+    '/:id/confirm',
+    describeRoute({
+      summary: 'The scanner confirms: scan-wait-confirm → scan-confirm',
+      description: 'With number matching on, the body carries the `match_code` the PC shows.',
+      tags: ['QR login'],
+      security: bearerAuth,
+      responses: answers(
+        200,
+        PhoneAnswer,
+        'Confirmed: the PC’s next status carries its token.',
+        [400, 401, 403, 409, 410],
+      ),
+    }),
+    idParam,
+    withSession,
+    requireUser,
+    jsonBody({ optional: true }),
+    input('json', ConfirmBody),
+    async (c) => {
+      const { match_code } = c.req.valid('json');
+      const webhook = cancelledOnMismatch(c, { qrcode_id: c.req.param('id'), user: c.get('user') });
+      return c.json(await ask(c.get('session').confirm(c.get('user'), match_code).then(webhook)));
+    },
+  )
+
+  .post(
+    '/:id/cancel',
+    describeRoute({
+      summary: 'The scanner cancels: scan-wait-confirm → scan-cancel',
+      tags: ['QR login'],
+      security: bearerAuth,
+      responses: answers(200, PhoneAnswer, 'Cancelled: nothing was signed in.', [400, 401, 403, 409, 410]),
+    }),
+    idParam,
+    withSession,
+    requireUser,
+    async (c) => {
+      const view = await ask(c.get('session').cancel(c.get('user')));
+      emit(c, 'login.cancelled', { qrcode_id: c.req.param('id'), user: c.get('user') });
+      return c.json(view);
+    },
+  );

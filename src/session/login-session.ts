@@ -9,6 +9,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { constantTimeEqual } from '../crypto';
 import type { Env } from '../env';
+import { type DevicePoll, newDeviceGrant, pollDevice } from './device-grant';
 import {
   cancel,
   confirm,
@@ -23,6 +24,7 @@ import {
   type Step,
   scan,
   type UserRef,
+  userCodeAllowed,
 } from './state';
 
 const RECORD_KEY = 'session';
@@ -43,6 +45,8 @@ export interface CreateSession {
   requester: Requester;
   matchCode: boolean;
   userCode: string | null;
+  /** Set when an OAuth device-flow client starts the session: the client it is issued to. */
+  device?: { clientId: string };
 }
 
 export class LoginSession extends DurableObject<Env> {
@@ -52,6 +56,8 @@ export class LoginSession extends DurableObject<Env> {
   #delivered: SessionRecord | null = null;
   /** Times of recent immediate status answers, for the polling limit. */
   #immediate: number[] = [];
+  /** The alarm this instance last set; null when unknown (a fresh instance sets it again). */
+  #alarm: number | null = null;
 
   #read(): SessionRecord | null {
     return this.ctx.storage.kv.get<SessionRecord>(RECORD_KEY) ?? null;
@@ -65,9 +71,14 @@ export class LoginSession extends DurableObject<Env> {
   #commit(rec: SessionRecord): Promise<void> {
     this.ctx.storage.kv.put(RECORD_KEY, rec);
     this.#wake();
-    return this.ctx.storage.setAlarm(
-      isOpen(rec.status) ? rec.expires_at : (rec.ended_at ?? Date.now()) + CLEANUP_DELAY_MS,
-    );
+    return this.#alarmAt(isOpen(rec.status) ? rec.expires_at : (rec.ended_at ?? Date.now()) + CLEANUP_DELAY_MS);
+  }
+
+  /** Sets the alarm, unless it is already there: every `setAlarm` is a billed row write. */
+  #alarmAt(time: number): Promise<void> {
+    if (this.#alarm === time) return Promise.resolve();
+    this.#alarm = time;
+    return this.ctx.storage.setAlarm(time);
   }
 
   #wake(): void {
@@ -81,8 +92,9 @@ export class LoginSession extends DurableObject<Env> {
     const rec = this.#read();
     this.ctx.storage.kv.delete(RECORD_KEY);
     this.#wake();
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
+    this.#alarm = null;
+    // Both in the same turn, so they commit as one transaction.
+    await Promise.all([this.ctx.storage.deleteAlarm(), this.ctx.storage.deleteAll()]);
     if (rec?.user_code) this.ctx.waitUntil(this.#forgetUserCode(rec.user_code));
   }
 
@@ -129,8 +141,9 @@ export class LoginSession extends DurableObject<Env> {
       match_choices: code ? matchChoices(code) : null,
       user_code: init.userCode,
     };
+    if (init.device) rec.device = newDeviceGrant(init.device.clientId);
     this.ctx.storage.kv.put(RECORD_KEY, rec);
-    await this.ctx.storage.setAlarm(rec.expires_at);
+    await this.#alarmAt(rec.expires_at);
     return pcView(rec);
   }
 
@@ -220,6 +233,35 @@ export class LoginSession extends DurableObject<Env> {
     return { ok: false, error: 'rate_limited', retryAfter: Math.max(1, Math.ceil((soonest - Date.now()) / 1000)) };
   }
 
+  /**
+   * The code to type already given to this session (`value: null` when none yet). Only the PC
+   * (its poll token) may ask, and only before anyone scanned.
+   */
+  async userCode(pollHash: string): Promise<Outcome<string | null>> {
+    const { rec, pending } = this.#current();
+    await pending;
+    if (!rec) return { ok: false, error: 'qrcode_expired' };
+    if (!constantTimeEqual(rec.poll_hash, pollHash)) return { ok: false, error: 'unauthorized' };
+    return userCodeAllowed(rec);
+  }
+
+  /**
+   * Gives the session the code the Worker just claimed for it, unless it got one in the meantime
+   * (then that one is answered, and the Worker lets its own claim go). Not a change of state:
+   * no new version, nobody woken.
+   */
+  async attachUserCode(pollHash: string, code: string): Promise<Outcome<string>> {
+    const { rec, pending } = this.#current();
+    await pending;
+    if (!rec) return { ok: false, error: 'qrcode_expired' };
+    if (!constantTimeEqual(rec.poll_hash, pollHash)) return { ok: false, error: 'unauthorized' };
+    const allowed = userCodeAllowed(rec);
+    if (!allowed.ok) return allowed;
+    if (allowed.value) return { ok: true, value: allowed.value };
+    this.ctx.storage.kv.put(RECORD_KEY, { ...rec, user_code: code });
+    return { ok: true, value: code };
+  }
+
   /** The phone scans: `noscan → scan-wait-confirm`. */
   scan(user: UserRef): Promise<Outcome<PhoneView>> {
     return this.#apply((rec, now) => scan(rec, user, now));
@@ -235,18 +277,41 @@ export class LoginSession extends DurableObject<Env> {
     return this.#apply((rec, now) => cancel(rec, user, now));
   }
 
+  /**
+   * The device flow's token poll (RFC 8628), checked in the order of `pollDevice`. Success
+   * claims the login like the PC's status poll does: the record is deleted before the first
+   * await, so of two racing polls exactly one gets it. A poll while the login is pending
+   * stores its time (for `slow_down`); no other poll writes anything.
+   */
+  async pollDeviceToken(secretHash: string, clientId: string): Promise<DevicePoll> {
+    const { rec, pending } = this.#current();
+    const { next, outcome } = pollDevice(rec, secretHash, clientId, Date.now());
+    // Bookkeeping, not a change of state: no version, no wake-up of waiting long-polls.
+    if (next) this.ctx.storage.kv.put(RECORD_KEY, next);
+    let claimed: Promise<void> | null = null;
+    if (outcome.ok) {
+      this.#delivered = rec;
+      claimed = this.#erase();
+    }
+    await pending;
+    await claimed;
+    return outcome;
+  }
+
   /** Expiry at `expires_at`; cleanup after the end. Alarms may run late, never early. */
   override async alarm(): Promise<void> {
+    // The alarm that woke us is spent.
+    this.#alarm = null;
     const { rec, pending } = this.#current();
     await pending;
     if (!rec) return this.#erase();
     if (isOpen(rec.status)) {
       // Woken before expiry (only a test does this): keep the alarm where it belongs.
-      return this.ctx.storage.setAlarm(rec.expires_at);
+      return this.#alarmAt(rec.expires_at);
     }
     const cleanupAt = (rec.ended_at ?? 0) + CLEANUP_DELAY_MS;
     if (Date.now() >= cleanupAt) return this.#erase();
-    return this.ctx.storage.setAlarm(cleanupAt);
+    return this.#alarmAt(cleanupAt);
   }
 }
 

@@ -36,6 +36,18 @@ export interface Requester {
   created_at: string;
 }
 
+/**
+ * A session started by the OAuth device flow (RFC 8628): which client it was issued to, and
+ * how often that client may poll the token endpoint (kept in storage, so eviction forgets nothing).
+ */
+export interface DeviceGrant {
+  client_id: string;
+  /** Seconds the client must leave between two token polls; each `slow_down` adds 5. */
+  interval_s: number;
+  /** When the client last polled, or null before its first poll (which may come at once). */
+  last_poll_at: number | null;
+}
+
 /** Everything the session object stores. Times are epoch milliseconds. */
 export interface SessionRecord {
   status: SessionStatus;
@@ -51,9 +63,15 @@ export interface SessionRecord {
   /** Number matching: the two digits the PC shows and the three the phone offers. */
   match_code: string | null;
   match_choices: string[] | null;
-  /** The code to type, when the session has one (its lookup object is named after it). */
+  /** The code to type, once the PC asked for one (its lookup object is named after it). */
   user_code: string | null;
+  /** Present on a session that an OAuth device-flow client started. */
+  device?: DeviceGrant;
+  /** Why a `scan-cancel` ended: the phone's Cancel, or a wrong number pick. */
+  cancel_reason?: CancelReason | null;
 }
+
+export type CancelReason = 'cancelled' | 'match_failed';
 
 /** What a step answers: a value, or an API error code. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: ErrorCode; retryAfter?: number };
@@ -139,7 +157,8 @@ export function confirm(
   if (rec.match_code !== null) {
     if (matchCode === undefined) return fail('invalid_request');
     if (matchCode !== rec.match_code) {
-      return { next: advance(rec, 'scan-cancel', now), outcome: { ok: false, error: 'match_failed' } };
+      const next = advance(rec, 'scan-cancel', now, { cancel_reason: 'match_failed' });
+      return { next, outcome: { ok: false, error: 'match_failed' } };
     }
   }
   const next = advance(rec, 'scan-confirm', now);
@@ -150,8 +169,14 @@ export function confirm(
 export function cancel(rec: SessionRecord, user: UserRef, now: number): Step<PhoneView> {
   if (rec.status !== 'scan-wait-confirm') return refused(rec);
   if (rec.scanner?.id !== user.id) return fail('forbidden');
-  const next = advance(rec, 'scan-cancel', now);
+  const next = advance(rec, 'scan-cancel', now, { cancel_reason: 'cancelled' });
   return done(next, phoneView(next, false));
+}
+
+/** The PC asks for a code to type: only while nobody has scanned (an ended session is 410). */
+export function userCodeAllowed(rec: SessionRecord): Outcome<string | null> {
+  if (rec.status === 'noscan') return { ok: true, value: rec.user_code };
+  return { ok: false, error: isOpen(rec.status) ? 'invalid_transition' : 'qrcode_expired' };
 }
 
 /** What the PC's status poll answers. `deliver` asks the Worker to sign the scanner in. */
@@ -159,15 +184,18 @@ export interface PcView {
   status: SessionStatus;
   version: number;
   expires_at: string;
-  scanner?: UserRef;
+  /** Until the token is delivered, the PC learns only who to expect by name. */
+  scanner?: { display_name: string };
   match_code?: string;
+  reason?: CancelReason;
   /** Set on the one answer that ends a confirmed session: who signs in, and from where. */
   deliver?: { user: UserRef; requester: Requester };
 }
 
 export function pcView(rec: SessionRecord): PcView {
   const view: PcView = { status: rec.status, version: rec.version, expires_at: new Date(rec.expires_at).toISOString() };
-  if (rec.scanner) view.scanner = rec.scanner;
+  if (rec.scanner) view.scanner = { display_name: rec.scanner.display_name };
   if (rec.match_code !== null && rec.status === 'scan-wait-confirm') view.match_code = rec.match_code;
+  if (rec.status === 'scan-cancel') view.reason = rec.cancel_reason ?? 'cancelled';
   return view;
 }

@@ -4,11 +4,36 @@
  * so that any backend verifies our tokens without a shared secret. Never a private part.
  */
 import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
+import * as v from 'valibot';
 import type { AppEnv } from '../app-env';
+import { answers } from '../openapi/document';
 import { keyRing } from './keys';
 
-export const jwks = new Hono<AppEnv>().get('/jwks.json', (c) => {
-  c.header('Cache-Control', 'public, max-age=300');
-  c.header('Access-Control-Allow-Origin', '*');
-  return c.json({ keys: keyRing(c.env).verifying });
+const JwksAnswer = v.object({
+  keys: v.array(
+    v.object({
+      kty: v.picklist(['OKP', 'EC']),
+      crv: v.picklist(['Ed25519', 'P-256']),
+      x: v.string(),
+      y: v.optional(v.string()),
+      kid: v.string(),
+      alg: v.picklist(['EdDSA', 'ES256']),
+      use: v.literal('sig'),
+    }),
+  ),
 });
+
+export const jwks = new Hono<AppEnv>().get(
+  '/jwks.json',
+  describeRoute({
+    summary: 'The public keys that verify every token this Worker issues',
+    tags: ['Tokens'],
+    responses: answers(200, JwksAnswer, 'The current key, and the previous one during a rotation.', [500]),
+  }),
+  (c) => {
+    c.header('Cache-Control', 'public, max-age=300');
+    c.header('Access-Control-Allow-Origin', '*');
+    return c.json({ keys: keyRing(c.env).verifying });
+  },
+);

@@ -5,164 +5,35 @@
  * Run by `npm run test:browser`.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import jsQR from 'jsqr';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page, type Route } from 'playwright-core';
-import { type DevServer, freshStorage, startDev } from '../support/wrangler-dev.ts';
+import type { Route } from 'playwright-core';
+import type { DevServer } from '../support/wrangler-dev.ts';
+import {
+  EN,
+  equalButtons,
+  fitsWidth,
+  type NewQr,
+  newQr,
+  noSeriousA11yProblems,
+  open,
+  PHONE_UA,
+  pc,
+  pcStatus,
+  phone,
+  type Site,
+  scanScreen,
+  server,
+  shot,
+  signedInPhone,
+  signInOnPhone,
+  startSite,
+  status,
+  suite,
+  useBrowser,
+  ZH,
+} from './support.ts';
 
-const SHOTS = path.resolve(import.meta.dirname, '../../docs/screenshots');
-const PHONE_UA =
-  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Mobile Safari/537.36';
-const TIMEOUT = 15_000;
-
-let browser: Browser;
-/** Migrated and seeded once; every server gets a fresh copy of it as its own storage. */
-const seeded = freshStorage();
-const copies: string[] = [];
-let app: DevServer;
-
-/** `wrangler dev` with its own fresh storage (a copy of the seeded one) and these variables. */
-async function server(vars: Record<string, string> = {}): Promise<DevServer> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'qrcode-login-browser-'));
-  cpSync(seeded.dir, dir, { recursive: true });
-  copies.push(dir);
-  return startDev(dir, vars);
-}
-
-before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  [browser, app] = await Promise.all([
-    chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    }),
-    server(),
-  ]);
-});
-
-after(async () => {
-  await browser?.close();
-  await app?.stop();
-  seeded.remove();
-  for (const dir of copies) rmSync(dir, { recursive: true, force: true });
-});
-
-/**
- * A browser window that also watches the page keep its promises: nothing from another origin,
- * no Content-Security-Policy violation (so no inline script or style), no uncaught error.
- */
-async function open(
-  base: string,
-  options: Parameters<Browser['newContext']>[0],
-): Promise<{ ctx: BrowserContext; page: Page; close: () => Promise<void> }> {
-  const ctx = await browser.newContext(options);
-  ctx.setDefaultTimeout(TIMEOUT);
-  const page = await ctx.newPage();
-  const problems: string[] = [];
-  page.on('request', (r) => {
-    if (!r.url().startsWith(`${base}/`) && !r.url().startsWith('data:')) problems.push(`request to ${r.url()}`);
-  });
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
-  });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  const close = async () => {
-    await ctx.close();
-    assert.deepEqual(problems, []);
-  };
-  return { ctx, page, close };
-}
-
-async function pc(locale: string, base = app.base) {
-  const win = await open(base, { locale, viewport: { width: 1280, height: 800 } });
-  const created = win.page.waitForResponse((r) => r.url().endsWith('/api/qrcodes') && r.status() === 201);
-  await win.page.goto(`${base}/`);
-  const qr = (await (await created).json()) as { scan_url: string; user_code: string };
-  return { ...win, qr };
-}
-
-function phone(locale: string, base = app.base) {
-  return open(base, {
-    locale,
-    viewport: { width: 360, height: 740 },
-    isMobile: true,
-    hasTouch: true,
-    userAgent: PHONE_UA,
-  });
-}
-
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-
-/** Reads the QR code the way a phone camera would: from the pixels on the screen. */
-async function scanScreen(page: Page, img: Locator): Promise<string> {
-  const png = (await img.screenshot()).toString('base64');
-  const { width, height, data } = await page.evaluate(async (b64) => {
-    const picture = new Image();
-    picture.src = `data:image/png;base64,${b64}`;
-    await picture.decode();
-    const canvas = document.createElement('canvas');
-    canvas.width = picture.naturalWidth;
-    canvas.height = picture.naturalHeight;
-    const g = canvas.getContext('2d')!;
-    g.drawImage(picture, 0, 0);
-    const pixels = g.getImageData(0, 0, canvas.width, canvas.height);
-    return { width: pixels.width, height: pixels.height, data: Array.from(pixels.data) };
-  }, png);
-  const found = jsQR(Uint8ClampedArray.from(data), width, height);
-  assert.ok(found, 'the QR code on the screen can be read');
-  return found.data;
-}
-
-async function signInOnPhone(page: Page, names: typeof ZH, user: string, pass: string) {
-  await page.getByLabel(names.user, { exact: true }).fill(user);
-  await page.getByLabel(names.pass, { exact: true }).fill(pass);
-  await page.getByRole('button', { name: names.signIn, exact: true }).click();
-}
-
-const ZH = { user: '用户名', pass: '密码', signIn: '登录', confirm: '确认登录', cancel: '取消' };
-const EN = { user: 'Username', pass: 'Password', signIn: 'Sign in', confirm: 'Confirm login', cancel: 'Cancel' };
-
-/** The page fits the phone's width: nothing scrolls sideways. */
-async function fitsWidth(page: Page) {
-  const { scroll, client } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    client: document.documentElement.clientWidth,
-  }));
-  assert.ok(scroll <= client, `the page is ${scroll} px wide in a ${client} px window`);
-}
-
-/** Buttons that must weigh the same: same size, same look, and none of them focused. */
-async function equalButtons(buttons: Locator[]) {
-  const looks = await Promise.all(
-    buttons.map((b) =>
-      b.evaluate((el) => {
-        const r = el.getBoundingClientRect();
-        const s = getComputedStyle(el);
-        return {
-          w: Math.round(r.width),
-          h: Math.round(r.height),
-          look: [s.backgroundColor, s.color, s.fontSize, s.fontWeight, s.borderColor].join(),
-          focused: document.activeElement === el,
-        };
-      }),
-    ),
-  );
-  for (const look of looks) assert.deepEqual(look, { ...looks[0], focused: false });
-}
-
-const status = (page: Page, text: string | RegExp) => page.getByRole('status').filter({ hasText: text });
+useBrowser();
 
 describe('scan-to-login in the browser', () => {
   test('the whole login in Chinese: the PC ends up signed in as 东东', async () => {
@@ -170,7 +41,9 @@ describe('scan-to-login in the browser', () => {
     const qrImg = desk.page.getByRole('img', { name: '登录二维码' });
     await status(desk.page, '等待扫码').waitFor();
     await desk.page.getByText(/\d:\d\d 后过期/).waitFor();
-    await desk.page.getByText(desk.qr.user_code).waitFor();
+    // The code to type comes on demand, from the "can't scan?" link.
+    await desk.page.getByRole('link', { name: '无法扫码？改用验证码' }).click();
+    await desk.page.getByText(/^[B-Z]{4}-[B-Z]{4}$/).waitFor();
     const box = await qrImg.boundingBox();
     assert.ok(box && box.width >= 280 && box.height >= 280, 'the QR code is large');
     // The phone's camera reads the code from the screen.
@@ -194,13 +67,18 @@ describe('scan-to-login in the browser', () => {
     await mobile.page.getByText('127.0.0.1').first().waitFor();
     await mobile.page.getByText(/\d+ 秒前/).waitFor();
     await mobile.page.getByText('确认后，这台电脑将登录你的账号').waitFor();
+    await mobile.page.getByRole('heading', { name: '在电脑上登录 QR Login？' }).waitFor();
+    await mobile.page.getByText('扫描二维码', { exact: true }).waitFor();
+    await mobile.page.getByText(/^\d:\d\d 后过期$/).waitFor();
     await equalButtons([confirm, cancel]);
     await fitsWidth(mobile.page);
-    await mobile.page.getByRole('heading', { name: '已登录的设备' }).waitFor();
+    // The linked devices wait behind a disclosure: the request is the screen.
+    await mobile.page.getByText('已登录的设备', { exact: true }).waitFor();
+    assert.equal(await mobile.page.getByRole('list').count(), 0);
     await shot(mobile.page, 'phone-confirm');
 
     // The PC says who scanned, and shows them.
-    await status(desk.page, '东东 已扫码').waitFor();
+    await status(desk.page, '东东已扫码').waitFor();
     await desk.page.locator('.avatar').filter({ hasText: '东' }).waitFor();
     await shot(desk.page, 'pc-scanned');
 
@@ -217,9 +95,15 @@ describe('scan-to-login in the browser', () => {
     await status(desk.page, '已登录：东东').waitFor();
     assert.equal(await desk.page.getByRole('img', { name: '登录二维码' }).count(), 0);
 
-    // The same code again on the phone: it was used, and says so in words.
-    await mobile.page.goto(scanned);
-    await mobile.page.getByRole('heading', { name: /二维码已过期|已被使用/ }).waitFor();
+    // The phone knows what it did: reloaded, or opened again in a new tab, the code says
+    // "signed in", although the server has forgotten the session (it would answer 410).
+    await mobile.page.reload();
+    await mobile.page.getByRole('heading', { name: '完成，电脑已登录。' }).waitFor();
+    const again = await mobile.ctx.newPage();
+    await again.goto(scanned);
+    await again.getByRole('heading', { name: '完成，电脑已登录。' }).waitFor();
+    assert.equal(await again.getByText('二维码已过期').count(), 0);
+    await again.close();
 
     // Sign-out on the PC: a new QR code.
     await desk.page.getByRole('button', { name: '退出', exact: true }).click();
@@ -260,7 +144,7 @@ describe('scan-to-login in the browser', () => {
   test('the phone says in words: a wrong password, too many attempts, an unknown code', async () => {
     const mobile = await phone('en-US');
     const { page } = mobile;
-    await page.goto(`${app.base}/confirm?id=${'ab'.repeat(32)}`);
+    await page.goto(`${suite.app.base}/confirm?id=${'ab'.repeat(32)}`);
     await signInOnPhone(page, EN, 'dong', 'wrong');
     await page.getByRole('alert').filter({ hasText: 'Wrong username or password.' }).waitFor();
     // The sign-in form is still there to try again, with the demo accounts named.
@@ -268,7 +152,7 @@ describe('scan-to-login in the browser', () => {
     await signInOnPhone(page, EN, 'dong', '111');
     await page.getByRole('heading', { name: 'This is not a valid QR code.' }).waitFor();
 
-    await page.goto(`${app.base}/confirm?id=nonsense`);
+    await page.goto(`${suite.app.base}/confirm?id=nonsense`);
     await page.getByRole('heading', { name: 'This is not a valid QR code.' }).waitFor();
 
     // The phone's token is revoked behind its back: the next code asks for a sign-in again.
@@ -277,7 +161,9 @@ describe('scan-to-login in the browser', () => {
       return (await fetch('/api/logout', { method: 'POST', headers: { Authorization: `Bearer ${token}` } })).status;
     });
     assert.equal(revoked, 204);
-    const qr = (await (await fetch(`${app.base}/api/qrcodes`, { method: 'POST' })).json()) as { scan_url: string };
+    const qr = (await (await fetch(`${suite.app.base}/api/qrcodes`, { method: 'POST' })).json()) as {
+      scan_url: string;
+    };
     await page.goto(qr.scan_url);
     await page.getByRole('button', { name: EN.signIn, exact: true }).waitFor();
     await signInOnPhone(page, EN, 'guang', '222');
@@ -285,7 +171,7 @@ describe('scan-to-login in the browser', () => {
 
     // Ten failures for one username from one place: the eleventh is refused, and says for how long.
     await page.evaluate(() => localStorage.clear());
-    await page.goto(`${app.base}/link`);
+    await page.goto(`${suite.app.base}/link`);
     for (let i = 0; i < 11; i++) {
       const answered = page.waitForResponse((r) => r.url().endsWith('/api/login'));
       await signInOnPhone(page, EN, 'nobody', `guess-${i}`);
@@ -300,12 +186,12 @@ describe('scan-to-login in the browser', () => {
 
   test('log in with the typed code, then sign the PC out from the phone', async () => {
     const desk = await pc('en-US');
-    const userCode = desk.qr.user_code;
-    await desk.page.getByText(userCode, { exact: true }).waitFor();
-    await desk.page.getByText(`No camera? Open ${app.base}/link on your phone`).waitFor();
+    await desk.page.getByRole('link', { name: "Can't scan? Use a code instead" }).click();
+    const userCode = (await desk.page.getByText(/^[B-Z]{4}-[B-Z]{4}$/).textContent())!.trim();
+    await desk.page.getByText(`No camera? Open ${suite.app.base}/link on your phone`).waitFor();
 
     const mobile = await phone('en-US');
-    await mobile.page.goto(`${app.base}/link`);
+    await mobile.page.goto(`${suite.app.base}/link`);
     await signInOnPhone(mobile.page, EN, 'dong', '111');
     // A wrong code first, then the right one in lower case without its dash.
     const code = mobile.page.getByLabel('Code', { exact: true });
@@ -317,26 +203,51 @@ describe('scan-to-login in the browser', () => {
     await shot(mobile.page, 'phone-link');
     await mobile.page.getByRole('button', { name: 'Continue', exact: true }).click();
     await mobile.page.waitForURL(/\/confirm\?id=[0-9a-f]{64}$/);
+    // The confirm view knows the code was typed, not scanned.
+    await mobile.page.getByText('code typed', { exact: true }).waitFor();
+
+    // The linked devices, opened before the confirm, show the PC as soon as it is signed in.
+    const deletes: string[] = [];
+    mobile.page.on('request', (r) => r.method() === 'DELETE' && deletes.push(r.url()));
+    await mobile.page.getByText('Linked devices', { exact: true }).click();
+    const rows = mobile.page.locator('details').getByRole('listitem');
+    await rows.filter({ hasText: 'this device' }).waitFor();
+    assert.equal(await rows.filter({ hasText: 'Chrome on Linux' }).count(), 0);
     await mobile.page.getByRole('button', { name: EN.confirm, exact: true }).click();
     await mobile.page.getByRole('heading', { name: 'Done. The computer is now signed in.' }).waitFor();
     await status(desk.page, 'Signed in as 东东').waitFor();
+    const pcRow = rows.filter({ hasText: 'Chrome on Linux' });
+    await pcRow.waitFor();
 
-    // The phone lists the PC among the linked devices and signs it out.
-    await mobile.page.goto(`${app.base}/link`);
-    const devices = mobile.page.getByRole('region', { name: 'Linked devices' });
-    const pcDevice = devices
-      .getByRole('listitem')
-      .filter({ hasText: 'QR code' })
-      .filter({ hasText: 'Chrome on Linux' });
-    await pcDevice.first().waitFor();
-    await devices.getByRole('listitem').filter({ hasText: 'this device' }).waitFor();
+    // One row per device: a second sign-in from this phone is grouped with the first.
+    const again = await fetch(`${suite.app.base}/api/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'User-Agent': PHONE_UA },
+      body: JSON.stringify({ username: 'dong', password: '111' }),
+    });
+    assert.equal(again.status, 200);
+    const { token: secondToken } = (await again.json()) as { token: string };
+    await mobile.page.goto(`${suite.app.base}/link`);
+    await mobile.page.getByText('Linked devices', { exact: true }).click();
+    await pcRow.waitFor();
+    assert.equal(await rows.filter({ hasText: 'Chrome on Android' }).count(), 1);
+    await rows
+      .filter({ hasText: 'this device' })
+      .getByText(/last used just now/)
+      .waitFor();
+
+    // Signing a device out asks first; "Keep" keeps it.
+    await pcRow.getByRole('button', { name: 'Sign out: Chrome on Linux', exact: true }).click();
+    await pcRow.getByText('Sign out Chrome on Linux? It will have to sign in again.').waitFor();
     await fitsWidth(mobile.page);
     await shot(mobile.page, 'phone-devices');
-    await pcDevice
-      .first()
-      .getByRole('button', { name: /^Sign out/ })
-      .click();
-    await mobile.page.getByText('Device signed out.').waitFor();
+    await pcRow.getByRole('button', { name: 'Keep', exact: true }).click();
+    await pcRow.getByRole('button', { name: 'Sign out: Chrome on Linux', exact: true }).waitFor();
+    assert.deepEqual(deletes, []);
+    await pcRow.getByRole('button', { name: 'Sign out: Chrome on Linux', exact: true }).click();
+    await pcRow.getByRole('button', { name: 'Yes, sign out', exact: true }).click();
+    await mobile.page.getByText('Chrome on Linux was signed out.').waitFor();
+    assert.equal(await pcRow.count(), 0);
 
     // The PC learns it on its next request, when its tab comes back into focus.
     await desk.page.evaluate(() => window.dispatchEvent(new Event('focus')));
@@ -344,21 +255,27 @@ describe('scan-to-login in the browser', () => {
     await desk.page.getByRole('img', { name: 'Login QR code' }).waitFor();
     assert.equal(await desk.page.evaluate(() => localStorage.getItem('qrlogin.pc.token')), null);
 
-    // The phone signs itself out too: back to the sign-in form.
-    await devices
-      .getByRole('listitem')
+    // The phone signs itself out too (both its sign-ins): back to the sign-in form.
+    await rows
       .filter({ hasText: 'this device' })
-      .getByRole('button', { name: /^Sign out/ })
+      .getByRole('button', { name: 'Sign out: Chrome on Android (this device)', exact: true })
       .click();
+    await mobile.page.getByRole('button', { name: 'Yes, sign out', exact: true }).click();
     await mobile.page.getByRole('button', { name: EN.signIn, exact: true }).waitFor();
     assert.equal(await mobile.page.evaluate(() => localStorage.getItem('qrlogin.phone.token')), null);
+    const second = await fetch(`${suite.app.base}/api/me`, { headers: { Authorization: `Bearer ${secondToken}` } });
+    assert.equal(second.status, 401, "the phone's other sign-in went with it");
     await desk.close();
     await mobile.close();
   });
 
   test('the PC page fits a 360 px phone screen too', async () => {
-    const small = await open(app.base, { locale: 'en-US', viewport: { width: 360, height: 740 }, isMobile: true });
-    await small.page.goto(`${app.base}/`);
+    const small = await open(suite.app.base, {
+      locale: 'en-US',
+      viewport: { width: 360, height: 740 },
+      isMobile: true,
+    });
+    await small.page.goto(`${suite.app.base}/`);
     const img = small.page.getByRole('img', { name: 'Login QR code' });
     await img.waitFor();
     await fitsWidth(small.page);
@@ -371,10 +288,10 @@ describe('scan-to-login in the browser', () => {
 describe('a bad connection', () => {
   /** A PC window whose status polls are answered by `answer` (by how many came before) before the page loads. */
   async function pcWithPolls(answer: (n: number, route: Route) => Promise<void>) {
-    const win = await open(app.base, { locale: 'en-US', viewport: { width: 1280, height: 800 } });
+    const win = await open(suite.app.base, { locale: 'en-US', viewport: { width: 1280, height: 800 } });
     let polls = 0;
     await win.page.route('**/api/qrcodes/*/status*', (route) => answer(polls++, route));
-    await win.page.goto(`${app.base}/`);
+    await win.page.goto(`${suite.app.base}/`);
     return win;
   }
 
@@ -473,9 +390,330 @@ describe('number matching', () => {
     const wrong = (await choices.allTextContents()).find((c) => c.trim() !== code)!;
     await mobile.page.getByRole('button', { name: wrong.trim(), exact: true }).click();
     await mobile.page.getByRole('heading', { name: /did not match/ }).waitFor();
-    await status(desk.page, 'Sign-in was cancelled on the phone.').waitFor();
+    await status(desk.page, 'The numbers did not match, so the sign-in was cancelled.').waitFor();
     await desk.page.getByRole('button', { name: 'Refresh QR code', exact: true }).waitFor();
     await desk.close();
+    await mobile.close();
+  });
+});
+
+describe('the phone stays truthful', () => {
+  const dong = { username: 'dong', password: '111' };
+
+  test('the confirm view counts down, and the moment the code expires it says so and disables Confirm', async () => {
+    const short = await server({ QR_TTL_SECONDS: '8' });
+    try {
+      const mobile = await signedInPhone('en-US', dong, short.base);
+      const { page } = mobile;
+      const steps: string[] = [];
+      page.on('request', (r) => r.method() === 'POST' && steps.push(new URL(r.url()).pathname.split('/').pop() ?? ''));
+      const qr = await newQr(short.base);
+      await page.goto(qr.scan_url.replace(/^http:\/\/[^/]+/, short.base));
+      const confirm = page.getByRole('button', { name: EN.confirm, exact: true });
+      await confirm.waitFor();
+      // Both the time left and the code's age move on their own.
+      const timer = page.getByText(/^Expires in 0:0\d$/);
+      const made = page.locator('dd').filter({ hasText: /^\d+ s ago$/ });
+      const [left, age] = [await timer.textContent(), await made.textContent()];
+      await page
+        .getByText(/^Expires in 0:0\d$/)
+        .filter({ hasNotText: left ?? '' })
+        .waitFor();
+      await page
+        .locator('dd')
+        .filter({ hasText: /^\d+ s ago$/ })
+        .filter({ hasNotText: age ?? '' })
+        .waitFor();
+
+      // Expired while open: said in words, Confirm disabled before anyone taps it.
+      await page.getByRole('alert').getByRole('heading', { name: 'QR code expired' }).waitFor();
+      assert.equal(await confirm.isDisabled(), true);
+      assert.equal(await page.getByRole('button', { name: EN.cancel, exact: true }).isDisabled(), true);
+      assert.deepEqual(steps, ['scan']);
+      await fitsWidth(page);
+      await mobile.close();
+    } finally {
+      await short.stop();
+    }
+  });
+
+  test('a lost connection is said as one, counts down to the next try, and "Retry now" tries at once', async () => {
+    const mobile = await signedInPhone('en-US', dong);
+    const { page, ctx } = mobile;
+    // Time stands still in the page: only "Retry now" can start a try.
+    await page.clock.install();
+    await page.clock.pauseAt(Date.now() + 1000);
+    let down = true;
+    let scans = 0;
+    await page.route('**/api/qrcodes/*/scan', (route) => {
+      scans++;
+      return down ? route.abort('internetdisconnected') : route.fallback();
+    });
+    const qr = await newQr();
+    await page.goto(qr.scan_url);
+    const notice = page.getByRole('alert').filter({ hasText: 'Connection lost.' });
+    await notice.waitFor();
+    await page.getByText('Retrying in 1 s…').waitFor();
+    await page.clock.runFor(1000);
+    await page.getByText('Retrying in 2 s…').waitFor();
+    await page.clock.runFor(1000);
+    await page.getByText('Retrying in 1 s…').waitFor();
+    assert.equal(scans, 2);
+    assert.equal(await page.getByText(/Something went wrong/).count(), 0);
+    await fitsWidth(page);
+    down = false;
+    await page.getByRole('button', { name: 'Retry now', exact: true }).click();
+    await page.getByRole('button', { name: EN.confirm, exact: true }).waitFor();
+    assert.equal(scans, 3);
+    assert.equal(await notice.count(), 0);
+
+    // Offline at the moment of the confirm: the same notice in the view, then the confirm goes through.
+    await ctx.setOffline(true);
+    await page.getByRole('button', { name: EN.confirm, exact: true }).click();
+    await notice.waitFor();
+    assert.equal(await page.getByRole('button', { name: EN.confirm, exact: true }).isDisabled(), true);
+    await ctx.setOffline(false);
+    await page.getByRole('button', { name: 'Retry now', exact: true }).click();
+    await page.getByRole('heading', { name: 'Done. The computer is now signed in.' }).waitFor();
+    const collected = await pcStatus(qr, 1);
+    assert.equal(collected.body.status, 'scan-confirm');
+    await mobile.close();
+  });
+
+  test('the confirm view names the site, says how the code came, and warns when the computer is elsewhere', async () => {
+    const mobile = await signedInPhone('zh-CN', dong, suite.app.base, { colorScheme: 'dark' });
+    const { page } = mobile;
+    // The scan answer as a server says it when the computer's country differs from the phone's.
+    await page.route('**/api/qrcodes/*/scan', async (route) => {
+      const res = await route.fetch();
+      const body = { ...(await res.json()), site_name: '示例网站', location_differs: true };
+      await route.fulfill({ response: res, json: body });
+    });
+    const qr = await newQr();
+    await page.goto(qr.scan_url);
+    await page.getByRole('heading', { name: '在电脑上登录示例网站？' }).waitFor();
+    await page.getByText('扫描二维码', { exact: true }).waitFor();
+    const warning = page.getByText('这台电脑与你的手机不在同一国家或网络', { exact: false });
+    await warning.waitFor();
+    // The warning comes before the two choices.
+    const [warnBox, confirmBox] = await Promise.all([
+      warning.boundingBox(),
+      page.getByRole('button', { name: ZH.confirm, exact: true }).boundingBox(),
+    ]);
+    assert.ok(warnBox && confirmBox && warnBox.y < confirmBox.y);
+    await equalButtons([
+      page.getByRole('button', { name: ZH.confirm, exact: true }),
+      page.getByRole('button', { name: ZH.cancel, exact: true }),
+    ]);
+    await fitsWidth(page);
+    await shot(page, 'phone-location-warning-dark-zh');
+    await noSeriousA11yProblems(page, 'the location warning, zh-CN dark');
+    await mobile.close();
+  });
+
+  test('Chinese text has no stray spaces between Chinese words, only beside Latin ones', async () => {
+    const mobile = await signedInPhone('zh-CN', dong);
+    const res = await fetch(`${suite.app.base}/api/qrcodes`, {
+      method: 'POST',
+      headers: { 'User-Agent': 'curl/8.5.0' },
+    });
+    const qr = (await res.json()) as NewQr;
+    await mobile.page.goto(qr.scan_url);
+    await mobile.page.getByText('未知系统上的 curl', { exact: true }).waitFor();
+    await mobile.close();
+  });
+
+  test('/link warns, above the field, never to type a code someone else sent', async () => {
+    const mobile = await signedInPhone('zh-CN', dong);
+    await mobile.page.goto(`${suite.app.base}/link`);
+    const warning = mobile.page.getByText('切勿输入别人发给你的代码');
+    await warning.waitFor();
+    const [warnBox, fieldBox] = await Promise.all([
+      warning.boundingBox(),
+      mobile.page.getByLabel('代码', { exact: true }).boundingBox(),
+    ]);
+    assert.ok(warnBox && fieldBox && warnBox.y < fieldBox.y);
+    await mobile.close();
+  });
+
+  test('the language switch: every phone page has one, and the choice is remembered', async () => {
+    const mobile = await phone('zh-CN');
+    const { page } = mobile;
+    await page.goto(`${suite.app.base}/link`);
+    await page.getByLabel(ZH.user, { exact: true }).waitFor();
+    const languages = page.getByRole('navigation', { name: '语言' });
+    assert.equal(await languages.getByRole('button', { name: '中文' }).getAttribute('aria-pressed'), 'true');
+    await languages.getByRole('button', { name: 'English' }).click();
+    await page.getByLabel(EN.user, { exact: true }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+    assert.equal(await page.evaluate(() => localStorage.getItem('qrlogin.lang')), 'en');
+    // Remembered on the other page too, although the browser still asks for Chinese.
+    await page.goto(`${suite.app.base}/confirm?id=${'ab'.repeat(32)}`);
+    await page.getByRole('navigation', { name: 'Language' }).getByRole('button', { name: '中文' }).waitFor();
+    await page.getByLabel(EN.user, { exact: true }).waitFor();
+    await mobile.close();
+  });
+
+  test('without JavaScript the page says it needs it', async () => {
+    const mobile = await phone('en-US', suite.app.base, { javaScriptEnabled: false });
+    await mobile.page.goto(`${suite.app.base}/confirm?id=${'ab'.repeat(32)}`);
+    // (Playwright's text search skips <noscript>, so the box is read as a person would see it.)
+    const notice = mobile.page.locator('main .noscript');
+    assert.equal(await notice.isVisible(), true);
+    const words = (await notice.textContent()) ?? '';
+    assert.match(words, /This page needs JavaScript/);
+    assert.match(words, /此页面需要 JavaScript/);
+    await mobile.close();
+  });
+});
+
+describe('accessibility (axe-core): every phone view, both languages, light and dark', () => {
+  for (const locale of ['zh-CN', 'en-US'] as const) {
+    for (const colorScheme of ['light', 'dark'] as const) {
+      test(`${locale}, ${colorScheme}`, async () => {
+        const names = locale === 'zh-CN' ? ZH : EN;
+        const mobile = await phone(locale, suite.app.base, { colorScheme });
+        const { page } = mobile;
+        const where = (view: string) => `${view} (${locale}, ${colorScheme})`;
+        // The README shows two of the four looks: light in Chinese, dark in English.
+        const pictured = (locale === 'zh-CN') === (colorScheme === 'light');
+        const picture = (view: string) =>
+          pictured ? shot(page, `phone-${view}-${colorScheme}-${locale.slice(0, 2)}`) : undefined;
+        await page.clock.install();
+
+        const qr = await newQr();
+        await page.goto(qr.scan_url);
+        await page.getByLabel(names.user, { exact: true }).waitFor();
+        await noSeriousA11yProblems(page, where('sign-in'));
+
+        await signInOnPhone(page, names, 'guang', '222');
+        const confirm = page.getByRole('button', { name: names.confirm, exact: true });
+        await confirm.waitFor();
+        await noSeriousA11yProblems(page, where('confirm view'));
+        await picture('confirm');
+        await page.locator('summary').click();
+        const signOut = page.locator('details').getByRole('button').first();
+        await signOut.click();
+        await page.locator('details .ask').waitFor();
+        await noSeriousA11yProblems(page, where('linked devices, asking before a sign-out'));
+        await picture('devices');
+
+        const next = await newQr();
+        await page.goto(next.scan_url);
+        await confirm.click();
+        await page.locator('.final.good').waitFor();
+        await noSeriousA11yProblems(page, where('signed in'));
+        await picture('done');
+
+        await page.route('**/api/qrcodes/*/scan', (route) => route.abort('internetdisconnected'));
+        await page.goto((await newQr()).scan_url);
+        await page.locator('.connection').waitFor();
+        await noSeriousA11yProblems(page, where('connection lost'));
+        await picture('offline');
+        await page.unroute('**/api/qrcodes/*/scan');
+
+        await page.goto(`${suite.app.base}/confirm?id=nonsense`);
+        await page.locator('.final.bad').waitFor();
+        await noSeriousA11yProblems(page, where('unknown code'));
+
+        await page.goto(`${suite.app.base}/link`);
+        await page.locator('#code').waitFor();
+        await noSeriousA11yProblems(page, where('/link'));
+        await picture('link');
+
+        // Last, as it moves the page's clock on: the code expires while the view is open.
+        await page.goto((await newQr()).scan_url);
+        await confirm.waitFor();
+        await page.clock.fastForward('02:05');
+        await page.locator('.expired').waitFor();
+        await noSeriousA11yProblems(page, where('expired while open'));
+        await picture('expired');
+        await mobile.close();
+      });
+    }
+  }
+});
+
+describe("a site's own users (IDENTITY=jwt)", () => {
+  let site: Site;
+  let worker: DevServer;
+  before(async () => {
+    site = await startSite();
+    worker = await server({
+      IDENTITY: 'jwt',
+      IDENTITY_JWKS_URL: `${site.base}/.well-known/jwks.json`,
+      IDENTITY_ISSUER: site.issuer,
+      IDENTITY_AUDIENCE: site.audience,
+      IDENTITY_LOGIN_URL: `${site.base}/login?from=qr`,
+      SITE_NAME: 'Example Shop',
+    });
+    site.allow(worker.base);
+  });
+  after(async () => {
+    await worker?.stop();
+    await site?.stop();
+  });
+
+  test("the phone signs in with the site, comes back with #token, and the PC gets the site's user", async () => {
+    const mobile = await phone('zh-CN', worker.base, {}, [`${site.base}/`]);
+    const { page } = mobile;
+    const qr = await newQr(worker.base);
+    const scanUrl = qr.scan_url.replace(/^http:\/\/[^/]+/, worker.base);
+    await page.goto(scanUrl);
+
+    // Not signed in: the site's login, not a password form, and no demo accounts.
+    const link = page.getByRole('link', { name: '使用 Example Shop 账号登录', exact: true });
+    await link.waitFor();
+    const href = new URL((await link.getAttribute('href')) ?? '');
+    assert.equal(`${href.origin}${href.pathname}`, `${site.base}/login`);
+    assert.equal(href.searchParams.get('from'), 'qr');
+    assert.equal(href.searchParams.get('return_to'), scanUrl);
+    assert.equal(await page.getByLabel(ZH.user).count(), 0);
+    assert.equal(await page.getByText('演示账号').count(), 0);
+    await fitsWidth(page);
+    await shot(page, 'phone-site-sign-in-light-zh');
+    await noSeriousA11yProblems(page, 'the site sign-in link (zh-CN)');
+
+    // The site signs its user in and sends the browser back with #token=…, which the page takes
+    // off the address bar and keeps for this tab only.
+    await link.click();
+    await page.getByRole('button', { name: 'Sign in as Alice' }).click();
+    const confirm = page.getByRole('button', { name: ZH.confirm, exact: true });
+    await confirm.waitFor();
+    assert.equal(page.url(), scanUrl);
+    assert.equal(await page.evaluate(() => location.hash), '');
+    assert.ok(await page.evaluate(() => sessionStorage.getItem('qrlogin.phone.site-token')));
+    assert.equal(await page.evaluate(() => localStorage.getItem('qrlogin.phone.token')), null);
+    await page.getByRole('heading', { name: '在电脑上登录 Example Shop？' }).waitFor();
+    await page.getByText('当前账号：Alice').waitFor();
+
+    await confirm.click();
+    await page.getByRole('heading', { name: '完成，电脑已登录。' }).waitFor();
+    const { body } = await pcStatus(qr, 1, worker.base);
+    assert.equal(body.status, 'scan-confirm');
+    const claims = JSON.parse(Buffer.from(String(body.token).split('.')[1] ?? '', 'base64url').toString());
+    assert.equal(claims.sub, 'site-user-42');
+
+    // The next code in this tab needs no sign-in; the PC just signed in is a linked device.
+    const next = await newQr(worker.base);
+    await page.goto(next.scan_url.replace(/^http:\/\/[^/]+/, worker.base));
+    await confirm.waitFor();
+    await page.getByText('已登录的设备', { exact: true }).click();
+    await page.locator('details').getByRole('listitem').filter({ hasText: 'Windows 上的 Chrome' }).waitFor();
+    await mobile.close();
+  });
+
+  test('a token the Worker refuses is taken off the address bar too, and the site login is offered again', async () => {
+    const mobile = await phone('en-US', worker.base, {}, [`${site.base}/`]);
+    const { page } = mobile;
+    const qr = await newQr(worker.base);
+    const scanUrl = qr.scan_url.replace(/^http:\/\/[^/]+/, worker.base);
+    await page.goto(`${scanUrl}#token=not-a-real-token`);
+    await page.getByRole('alert').filter({ hasText: 'Signing in with Example Shop did not work' }).waitFor();
+    await page.getByRole('link', { name: 'Sign in with Example Shop', exact: true }).waitFor();
+    assert.equal(page.url(), scanUrl);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('qrlogin.phone.site-token')), null);
+    await noSeriousA11yProblems(page, 'the site sign-in link after a refused token (en)');
     await mobile.close();
   });
 });

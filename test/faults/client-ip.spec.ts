@@ -100,10 +100,16 @@ for (const [name, launch] of servers) {
         headers: { ...auth, ...forged() },
       });
       assert.equal(scanned.status, 200);
-      const { requester } = (await scanned.json()) as { requester: Record<string, unknown> };
+      const { requester, phone: own } = (await scanned.json()) as {
+        requester: Record<string, unknown>;
+        phone: Record<string, unknown>;
+      };
       assert.equal(requester.ip, '127.0.0.4');
       assert.notEqual(requester.country, 'AQ');
       assert.doesNotMatch(String(requester.city), /Forged/);
+      // What the phone is told about itself comes from its own connection too.
+      assert.equal(own.ip, '127.0.0.5');
+      assert.notEqual(own.country, 'AQ');
       // The phone's own linked device carries its own address too.
       const devices = (await (await phone(`${server!.base}/api/sessions`, { headers: auth })).json()) as {
         ip: string;

@@ -29,8 +29,9 @@ describe('races', () => {
       // The winner's repeated scan is harmless (200); every scan of the loser is 409.
       if (winner === 'guang') expect([a1.status, a2.status]).toEqual([409, 409]);
       else expect([a1.status, a2.status, b.status]).toEqual([200, 200, 409]);
-      const polled = (await (await status(qr)).json()) as { version: number; scanner: { username: string } };
-      expect(polled).toMatchObject({ status: 'scan-wait-confirm', version: 1, scanner: { username: winner } });
+      const polled = (await (await status(qr)).json()) as { version: number; scanner: { display_name: string } };
+      const name = winner === 'guang' ? '光光' : '东东';
+      expect(polled).toMatchObject({ status: 'scan-wait-confirm', version: 1, scanner: { display_name: name } });
     }
   });
 

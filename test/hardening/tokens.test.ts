@@ -4,7 +4,7 @@
  * forged part can be what the verifier refuses.
  */
 import { expect, it } from 'vitest';
-import { act, api, bearer, createQr, errorOf, login, postJson } from '../helpers';
+import { act, api, bearer, createQr, errorOf, login, postJson, userCodeOf } from '../helpers';
 import { devKey, enc, hmacToken, newKey, parts, signWith } from '../signing';
 
 it('refuses every forged, expired or damaged token with 401 on every signed-in route', async () => {
@@ -65,6 +65,7 @@ it('refuses every forged, expired or damaged token with 401 on every signed-in r
   ];
 
   const qr = await createQr();
+  const userCode = await userCodeOf(qr);
   const routes: [string, (t: string) => Promise<Response>][] = [
     ['/api/me', (t) => api('/api/me', { headers: { Authorization: `Bearer ${t}` } })],
     ['/api/sessions', (t) => api('/api/sessions', { headers: { Authorization: `Bearer ${t}` } })],
@@ -74,7 +75,7 @@ it('refuses every forged, expired or damaged token with 401 on every signed-in r
     ['/api/logout', (t) => api('/api/logout', { method: 'POST', headers: { Authorization: `Bearer ${t}` } })],
     [
       '/api/codes/resolve',
-      (t) => postJson('/api/codes/resolve', { user_code: qr.user_code }, { Authorization: `Bearer ${t}` }),
+      (t) => postJson('/api/codes/resolve', { user_code: userCode }, { Authorization: `Bearer ${t}` }),
     ],
   ];
   const failures: string[] = [];

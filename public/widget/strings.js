@@ -1,0 +1,93 @@
+/**
+ * @module
+ * Every string of the PC side, Simplified Chinese and English: the `<qr-login>` element and the
+ * PC page that hosts it. Kept beside the element because a site loads it from another origin and
+ * it must bring its own words. `{n}` marks where a number goes in a sentence that counts down.
+ */
+
+const en = {
+  lang: 'en',
+  appName: 'QR login',
+  pcTitle: 'Sign in with your phone',
+  signedInTitle: 'Signed in',
+  qrAlt: 'Login QR code',
+  loading: 'Getting a QR code…',
+  waiting: 'Waiting for a scan: scan this code with your phone to sign in.',
+  scanned: (name) => `${name} scanned the code. Confirm on your phone.`,
+  matchHint: 'Select this number on your phone:',
+  otherAccount: 'Use another account',
+  signedIn: (name) => `Signed in as ${name}.`,
+  cancelled: 'Sign-in was cancelled on the phone.',
+  matchFailed: 'The numbers did not match, so the sign-in was cancelled.',
+  expired: 'The QR code has expired.',
+  failed: 'Something went wrong on the server. Try a new QR code.',
+  rateLimited: (s) => `Too many QR codes from this network. Try again in ${s} s.`,
+  refresh: 'Refresh QR code',
+  timeLeft: (s) => `Expires in ${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`,
+  cantScan: "Can't scan? Use a code instead",
+  codeLoading: 'Getting a code…',
+  codeFailed: 'No code right now. Try again.',
+  noCamera: (url) => `No camera? Open ${url} on your phone and type this code:`,
+  onPhone:
+    'This page is open on a phone, which cannot scan its own screen. Scan the code with another phone, use a code instead, or open this page on your computer.',
+  devLink: 'Scan link (development):',
+  retrying: 'Connection problem. Retrying in {n} s…',
+  retryNow: 'Retry now',
+  signOut: 'Sign out',
+  signedOut: 'You were signed out.',
+  checking: 'Checking your sign-in…',
+  language: 'Language',
+};
+
+/** @type {typeof en} */
+const zh = {
+  lang: 'zh-CN',
+  appName: '扫码登录',
+  pcTitle: '使用手机扫码登录',
+  signedInTitle: '已登录',
+  qrAlt: '登录二维码',
+  loading: '正在获取二维码…',
+  waiting: '等待扫码：请使用手机扫描二维码登录。',
+  // No space between Chinese words; a Latin name keeps one, as Chinese typography does.
+  scanned: (name) => `${name}${/[\u3400-\u9fff]$/.test(name) ? '' : ' '}已扫码，请在手机上确认。`,
+  matchHint: '请在手机上选择这个数字：',
+  otherAccount: '切换账号',
+  signedIn: (name) => `已登录：${name}。`,
+  cancelled: '已在手机上取消登录。',
+  matchFailed: '数字不一致，登录已取消。',
+  expired: '二维码已过期。',
+  failed: '服务器出错了，请换一个二维码。',
+  rateLimited: (s) => `此网络获取二维码过于频繁，请 ${s} 秒后再试。`,
+  refresh: '刷新二维码',
+  timeLeft: (s) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')} 后过期`,
+  cantScan: '无法扫码？改用验证码',
+  codeLoading: '正在获取验证码…',
+  codeFailed: '暂时无法获取验证码，请重试。',
+  noCamera: (url) => `没有摄像头？在手机上打开 ${url} 并输入以下代码：`,
+  onPhone:
+    '此页面正在手机上打开，手机无法扫描自己屏幕上的二维码。请用另一部手机扫码、改用验证码，或在电脑上打开此页面。',
+  devLink: '扫码链接（开发用）：',
+  retrying: '网络异常，{n} 秒后重试…',
+  retryNow: '立即重试',
+  signOut: '退出',
+  signedOut: '你已退出登录。',
+  checking: '正在确认登录状态…',
+  language: '语言',
+};
+
+export const STRINGS = { en, 'zh-CN': zh };
+
+/** `zh-CN` for any Chinese tag, else `en`: the two languages the pages speak. */
+export function pickLang(tag) {
+  return String(tag || '')
+    .toLowerCase()
+    .startsWith('zh')
+    ? 'zh-CN'
+    : 'en';
+}
+
+/** The browser's language, as one of ours. */
+export const browserLang = () => pickLang(globalThis.navigator?.language);
+
+/** The strings for a language tag (any tag: unknown ones get English). */
+export const stringsFor = (tag) => STRINGS[pickLang(tag)];

@@ -1,0 +1,81 @@
+/**
+ * @module
+ * How the OAuth endpoints answer (RFC 6749 §5.1–5.2, RFC 8628 §3.5): JSON that no cache keeps,
+ * and errors as `{ "error", "error_description" }` instead of the API's `{ error, message }`.
+ * The API's own failures (a body too large, a rate limit, D1 down, a missing signing key) are
+ * mapped onto that shape here, so an OAuth client never sees another one.
+ */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { AppEnv } from '../app-env';
+import { ApiError, ConfigError, JSON_CONTENT_TYPE, UnavailableError } from '../errors';
+import type { DevicePollError } from '../session/device-grant';
+
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_scope'
+  | 'unsupported_grant_type'
+  | DevicePollError
+  | 'rate_limited'
+  | 'server_error'
+  | 'temporarily_unavailable';
+
+/** A refused OAuth request, answered as it is. */
+export class OAuthError extends Error {
+  override readonly name = 'OAuthError';
+  constructor(
+    readonly code: OAuthErrorCode,
+    message: string,
+    readonly status: ContentfulStatusCode = 400,
+    /** Extra response headers, such as `Allow` or `Retry-After`. */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** A JSON answer with the headers RFC 6749 §5.1 asks of anything that carries a token or a code. */
+export function oauthJson(c: Context<AppEnv>, body: object, status: ContentfulStatusCode = 200): Response {
+  const res = c.json(body, status);
+  res.headers.set('Content-Type', JSON_CONTENT_TYPE);
+  res.headers.set('Cache-Control', 'no-store');
+  res.headers.set('Pragma', 'no-cache');
+  return res;
+}
+
+/** The error in OAuth's words, for any failure that reaches an OAuth route. */
+function asOAuthError(err: Error): OAuthError {
+  if (err instanceof OAuthError) return err;
+  if (err instanceof ApiError) {
+    // A body too large, a rate limit, D1 down: the API's codes said in OAuth's.
+    let code: OAuthErrorCode = err.code === 'rate_limited' ? 'rate_limited' : 'invalid_request';
+    if (err.status >= 500) code = err.code === 'service_unavailable' ? 'temporarily_unavailable' : 'server_error';
+    return new OAuthError(code, err.message, err.status, err.headers);
+  }
+  if (err instanceof ConfigError) {
+    console.error(`configuration error: ${err.message}`);
+    return new OAuthError('server_error', 'The server is misconfigured and cannot sign in anyone now.', 500);
+  }
+  if (err instanceof UnavailableError) {
+    console.error(`backing service unavailable: ${err.message}`);
+    return new OAuthError(
+      'temporarily_unavailable',
+      'The service is temporarily unavailable; try again shortly.',
+      503,
+      {
+        'Retry-After': '5',
+      },
+    );
+  }
+  console.error('unexpected error', err);
+  return new OAuthError('server_error', 'Something went wrong on the server.', 500);
+}
+
+/** `onError` of the OAuth routes. */
+export function handleOAuthError(err: Error, c: Context<AppEnv>): Response {
+  const e = asOAuthError(err);
+  const res = oauthJson(c, { error: e.code, error_description: e.message }, e.status);
+  for (const [name, value] of Object.entries(e.headers)) res.headers.set(name, value);
+  return res;
+}

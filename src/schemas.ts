@@ -1,0 +1,173 @@
+/**
+ * @module
+ * The API's shapes as valibot schemas: the same objects validate each request (through
+ * `validate.ts`) and describe it in `GET /api/openapi.json` (through hono-openapi), so the
+ * document can never drift from what the Worker accepts. Answers are described here too.
+ */
+import * as v from 'valibot';
+import { STATUSES } from './session/state';
+
+/** The largest request body the API reads. */
+export const MAX_BODY_BYTES = 8 * 1024;
+/** The largest value of any single request header. */
+export const MAX_HEADER_BYTES = 8 * 1024;
+/** The longest `wait` a long-poll may ask for, in seconds. */
+export const MAX_WAIT_SECONDS = 30;
+export const DEFAULT_WAIT_SECONDS = 25;
+
+/** An object whose missing keys and wrong type say so in words. */
+function object<T extends v.ObjectEntries>(entries: T, what = 'The request body') {
+  return v.object(entries, (issue) => {
+    const key = issue.expected?.startsWith('"') ? issue.expected.slice(1, -1) : null;
+    return key ? `\`${key}\` is required.` : `${what} must be a JSON object.`;
+  });
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/;
+
+/** A string field of 1 to `max` characters with no control characters. */
+const text = (name: string, max: number) =>
+  v.pipe(
+    v.string(`\`${name}\` is required and must be a string.`),
+    v.minLength(1, `\`${name}\` is required and must be a string.`),
+    v.maxLength(max, `\`${name}\` is longer than ${max} characters.`),
+    v.regex(NO_CONTROL_CHARACTERS, `\`${name}\` contains control characters.`),
+  );
+
+// ---------------------------------------------------------------- requests
+
+/** `:id`: a QR id this namespace issued (64 hex digits; `idFromString` has the last word). */
+export const QrcodeIdParam = object({
+  id: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'This is not a QR code id issued by this service.')),
+});
+
+/** `X-Poll-Token`: 32 random bytes, base64url (43 characters). */
+export const PollTokenHeader = object(
+  {
+    'x-poll-token': v.pipe(
+      v.string('The X-Poll-Token header is missing.'),
+      v.regex(/^[A-Za-z0-9_-]{43}$/, 'The X-Poll-Token header is malformed.'),
+    ),
+  },
+  'The headers',
+);
+
+/** `after`: a whole number ≥ 0; `wait`: seconds ≥ 0, fractions allowed, capped at 30. */
+export const StatusQuery = object(
+  {
+    after: v.optional(
+      v.pipe(v.string(), v.regex(/^\d{1,15}$/, '`after` must be a whole number of 0 or more.'), v.transform(Number)),
+    ),
+    wait: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^\d{1,15}(\.\d{1,6})?$/, '`wait` must be a number of seconds, 0 or more.'),
+        v.transform((s) => Math.round(Math.min(Number(s), MAX_WAIT_SECONDS) * 1000)),
+      ),
+    ),
+  },
+  'The query',
+);
+
+export const LoginBody = object({
+  username: v.pipe(
+    text('username', 64),
+    v.transform((s) => s.normalize('NFC')),
+  ),
+  password: text('password', 256),
+});
+
+export const ConfirmBody = object({
+  match_code: v.optional(
+    v.pipe(v.string('`match_code` must be two digits.'), v.regex(/^\d{2}$/, '`match_code` must be two digits.')),
+  ),
+});
+
+export const ResolveBody = object({
+  user_code: v.pipe(
+    v.string('`user_code` is required and must be a short string.'),
+    v.maxLength(32, '`user_code` is required and must be a short string.'),
+  ),
+});
+
+export const SidParam = object({ sid: v.string() });
+
+// ---------------------------------------------------------------- answers (documentation)
+
+const isoTime = v.pipe(v.string(), v.isoTimestamp());
+const status = v.picklist(STATUSES);
+
+export const ErrorAnswer = v.object({
+  error: v.string(),
+  message: v.string(),
+});
+
+export const UserAnswer = v.object({ id: v.string(), username: v.string(), display_name: v.string() });
+
+export const RequesterAnswer = v.object({
+  user_agent: v.string(),
+  ip: v.string(),
+  country: v.nullable(v.string()),
+  city: v.nullable(v.string()),
+  created_at: isoTime,
+});
+
+export const CreatedQrAnswer = v.object({
+  qrcode_id: v.string(),
+  poll_token: v.string(),
+  scan_url: v.string(),
+  img: v.string(),
+  status,
+  version: v.number(),
+  expires_at: isoTime,
+});
+
+export const StatusAnswer = v.object({
+  status,
+  version: v.number(),
+  expires_at: isoTime,
+  scanner: v.optional(v.object({ display_name: v.string() })),
+  match_code: v.optional(v.string()),
+  reason: v.optional(v.picklist(['cancelled', 'match_failed'])),
+  token: v.optional(v.string()),
+  user: v.optional(UserAnswer),
+});
+
+export const UserCodeAnswer = v.object({ user_code: v.string(), verification_url: v.string() });
+
+export const PhoneAnswer = v.object({
+  status,
+  version: v.number(),
+  expires_at: isoTime,
+  requester: v.optional(RequesterAnswer),
+  match_choices: v.optional(v.array(v.string())),
+  site_name: v.optional(v.string()),
+  phone: v.optional(v.object({ ip: v.string(), country: v.nullable(v.string()), city: v.nullable(v.string()) })),
+  location_differs: v.optional(v.boolean()),
+});
+
+export const LoginAnswer = v.object({ token: v.string(), user: UserAnswer });
+
+export const ResolveAnswer = v.object({ qrcode_id: v.string() });
+
+export const DeviceAnswer = v.object({
+  sid: v.string(),
+  created_at: isoTime,
+  last_used_at: isoTime,
+  via: v.picklist(['password', 'qrcode']),
+  user_agent: v.string(),
+  ip: v.string(),
+  place: v.nullable(v.string()),
+  current: v.boolean(),
+});
+
+export const ConfigAnswer = v.object({
+  development: v.boolean(),
+  match_code: v.boolean(),
+  site_name: v.string(),
+  identity: v.picklist(['accounts', 'jwt']),
+  identity_login_url: v.nullable(v.string()),
+});
+
+export type Input<T extends v.GenericSchema> = v.InferOutput<T>;

@@ -1,0 +1,71 @@
+/**
+ * @module
+ * The OAuth device flow's token poll (RFC 8628 §3.4–3.5) as a pure function of the session
+ * record and the clock, applied by `LoginSession`. The checks run in a fixed order, as in
+ * node-oidc-provider: unknown → expired → pending (or too fast) → denied → issue once.
+ */
+import { constantTimeEqual } from '../crypto';
+import { type DeviceGrant, isOpen, type Requester, type SessionRecord, type UserRef } from './state';
+
+/** The interval the device authorization answer announces, in seconds. */
+export const DEVICE_POLL_INTERVAL_S = 5;
+/** What RFC 8628 §3.5 adds to the interval on each `slow_down`. */
+const SLOW_DOWN_STEP_S = 5;
+
+/** The token endpoint's answers for a device code, other than success (RFC 8628 §3.5, RFC 6749 §5.2). */
+export type DevicePollError =
+  | 'invalid_grant'
+  | 'expired_token'
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'access_denied';
+
+/** What one token poll yields: the user to sign in (the code is then used up), or why not. */
+export type DevicePoll =
+  | { ok: true; user: UserRef; requester: Requester }
+  | { ok: false; error: DevicePollError; interval?: number };
+
+/** The grant a new device-flow session starts with. */
+export const newDeviceGrant = (clientId: string): DeviceGrant => ({
+  client_id: clientId,
+  interval_s: DEVICE_POLL_INTERVAL_S,
+  last_poll_at: null,
+});
+
+/**
+ * One token poll. `next` is the record to store (only the poll's time and interval: no state
+ * changes here, so no version bump); on success the caller ends the session, which is what
+ * makes the code usable once.
+ */
+export function pollDevice(
+  rec: SessionRecord | null,
+  secretHash: string,
+  clientId: string,
+  now: number,
+): { next: SessionRecord | null; outcome: DevicePoll } {
+  const refuse = (error: DevicePollError) => ({ next: null, outcome: { ok: false as const, error } });
+
+  // Unknown: never issued, already used and ended, another client's, or not a device-flow session.
+  const grant = rec?.device;
+  if (!rec || !grant || !constantTimeEqual(rec.poll_hash, secretHash) || grant.client_id !== clientId) {
+    return refuse('invalid_grant');
+  }
+  if (rec.status === 'expired' || (isOpen(rec.status) && now >= rec.expires_at)) return refuse('expired_token');
+
+  if (isOpen(rec.status)) {
+    // Every poll counts, a refused one too: a client that keeps hammering keeps being told.
+    const tooSoon = grant.last_poll_at !== null && now - grant.last_poll_at < grant.interval_s * 1000;
+    const interval_s = tooSoon ? grant.interval_s + SLOW_DOWN_STEP_S : grant.interval_s;
+    return {
+      next: { ...rec, device: { ...grant, interval_s, last_poll_at: now } },
+      outcome: tooSoon
+        ? { ok: false, error: 'slow_down', interval: interval_s }
+        : { ok: false, error: 'authorization_pending' },
+    };
+  }
+  if (rec.status === 'scan-cancel') return refuse('access_denied');
+  if (rec.status === 'scan-confirm' && rec.scanner) {
+    return { next: null, outcome: { ok: true, user: rec.scanner, requester: rec.requester } };
+  }
+  return refuse('invalid_grant');
+}

@@ -1,0 +1,86 @@
+/**
+ * @module
+ * Starting a QR login session: the one place that makes a session object, whoever asks for it
+ * (the PC's `POST /api/qrcodes`, the device flow's `POST /oauth/device_authorization`), so
+ * that both get the same lifetime, `scan_url` and requester record.
+ */
+import type { Context } from 'hono';
+import type { AppEnv } from '../app-env';
+import type { Env } from '../env';
+import { ConfigError } from '../errors';
+import { publicOrigin } from '../public-origin';
+import { requester } from '../request-info';
+import { seconds } from '../tokens/signing';
+import type { PcView } from './state';
+import { formatUserCode, newUserCode } from './user-code';
+
+const DEFAULT_QR_TTL_SECONDS = 120;
+
+/** Lifetime of a new session, in seconds. */
+export const qrTtlSeconds = (env: Env): number => seconds(env.QR_TTL_SECONDS, DEFAULT_QR_TTL_SECONDS);
+
+/** What the QR opens: `SCAN_URL_TEMPLATE` with `{id}`, else `<origin>/confirm?id=<id>`. */
+function scanUrl(env: Env, origin: string, id: string): string {
+  const template = env.SCAN_URL_TEMPLATE;
+  if (!template) return `${origin}/confirm?id=${id}`;
+  if (!template.includes('{id}')) throw new ConfigError('SCAN_URL_TEMPLATE must contain {id}.');
+  return template.replaceAll('{id}', id);
+}
+
+/** Points a fresh code to type at the session; a clash (one in 2.6 × 10^10) just draws again. */
+export async function claimUserCode(env: Env, qrcodeId: string, expiresAt: number): Promise<string> {
+  for (;;) {
+    const code = newUserCode();
+    if (await env.USER_CODE.get(env.USER_CODE.idFromName(code)).claim(qrcodeId, expiresAt)) return code;
+  }
+}
+
+/** What the caller asks of a new session. */
+export interface StartSessionOptions {
+  /** SHA-256 (hex) of the poll secret that only the asking client holds. */
+  pollHash: string;
+  /** Make the code to type now (the device flow needs it at once). */
+  userCode: boolean;
+  /** The OAuth client of a device-flow session. */
+  device?: { clientId: string };
+}
+
+/** A session just started. */
+export interface StartedSession {
+  qrcodeId: string;
+  /** What the QR opens: `<origin>/confirm?id=<qrcode_id>`, or `SCAN_URL_TEMPLATE`'s link. */
+  scanUrl: string;
+  /** Where a code is typed: `<origin>/link`. */
+  verificationUrl: string;
+  /** The code to type, shown with its dash, when one was asked for. */
+  userCode: string | null;
+  ttlSeconds: number;
+  view: PcView;
+}
+
+/** Creates a session object for the request `c`: a new unique id, its record and its expiry alarm. */
+export async function startSession(c: Context<AppEnv>, options: StartSessionOptions): Promise<StartedSession> {
+  const origin = publicOrigin(c);
+  const ttlSeconds = qrTtlSeconds(c.env);
+  const id = c.env.LOGIN_SESSION.newUniqueId();
+  const qrcodeId = id.toString();
+  // Before anything is created: a misconfigured template must not leave a session behind.
+  const url = scanUrl(c.env, origin, qrcodeId);
+  const userCode = options.userCode ? await claimUserCode(c.env, qrcodeId, Date.now() + ttlSeconds * 1000) : null;
+  const view = await c.env.LOGIN_SESSION.get(id).create({
+    pollHash: options.pollHash,
+    ttlMs: ttlSeconds * 1000,
+    requester: requester(c),
+    matchCode: c.env.MATCH_CODE === 'on',
+    userCode,
+    device: options.device,
+  });
+  return {
+    qrcodeId,
+    scanUrl: url,
+    verificationUrl: `${origin}/link`,
+    userCode: userCode && formatUserCode(userCode),
+    ttlSeconds,
+    view,
+  };
+}

@@ -1,0 +1,341 @@
+/**
+ * What the browser suites share: Chromium, `wrangler dev` servers on copies of one seeded
+ * storage, windows that check the page keeps its promises (nothing from another origin, no CSP
+ * violation, no uncaught error), a PC and a phone window, screenshots, and an axe-core run.
+ */
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before } from 'node:test';
+import jsQR from 'jsqr';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { type DevServer, freePort, freshStorage, startDev } from '../support/wrangler-dev.ts';
+
+export const SHOTS = path.resolve(import.meta.dirname, '../../docs/screenshots');
+export const PHONE_UA =
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Mobile Safari/537.36';
+export const PC_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
+const TIMEOUT = 15_000;
+const AXE = readFileSync(path.resolve(import.meta.dirname, '../../node_modules/axe-core/axe.min.js'), 'utf8');
+
+export const ZH = { user: '用户名', pass: '密码', signIn: '登录', confirm: '确认登录', cancel: '取消' };
+export const EN = { user: 'Username', pass: 'Password', signIn: 'Sign in', confirm: 'Confirm login', cancel: 'Cancel' };
+
+/** The browser and the default server of a suite (set in its `before`). */
+export const suite = { browser: undefined as unknown as Browser, app: undefined as unknown as DevServer };
+/** Migrated and seeded once per suite; every server gets a fresh copy of it as its own storage. */
+let seeded: { dir: string; remove: () => void } | null = null;
+const copies: string[] = [];
+
+/** Starts Chromium and the default server before the suite, stops them after. */
+export function useBrowser() {
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    seeded = freshStorage();
+    [suite.browser, suite.app] = await Promise.all([
+      chromium.launch({
+        executablePath: '/usr/bin/chromium',
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      }),
+      server(),
+    ]);
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.app?.stop();
+    seeded?.remove();
+    for (const dir of copies) rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+/** `wrangler dev` with its own fresh storage (a copy of the seeded one) and these variables. */
+export async function server(vars: Record<string, string> = {}): Promise<DevServer> {
+  assert.ok(seeded, 'useBrowser() runs first');
+  const dir = mkdtempSync(path.join(tmpdir(), 'qrcode-login-browser-'));
+  cpSync(seeded.dir, dir, { recursive: true });
+  copies.push(dir);
+  return startDev(dir, vars);
+}
+
+export interface Window {
+  ctx: BrowserContext;
+  page: Page;
+  close: () => Promise<void>;
+}
+
+/**
+ * A browser window that also watches the page keep its promises: nothing from another origin
+ * (but `alsoAllowed`), no Content-Security-Policy violation (so no inline script or style), no
+ * uncaught error.
+ */
+export async function open(
+  base: string,
+  options: Parameters<Browser['newContext']>[0],
+  alsoAllowed: string[] = [],
+): Promise<Window> {
+  const ctx = await suite.browser.newContext(options);
+  ctx.setDefaultTimeout(TIMEOUT);
+  const page = await ctx.newPage();
+  const problems: string[] = [];
+  const allowed = [`${base}/`, 'data:', ...alsoAllowed];
+  page.on('request', (r) => {
+    if (!allowed.some((prefix) => r.url().startsWith(prefix))) problems.push(`request to ${r.url()}`);
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  const close = async () => {
+    await ctx.close();
+    assert.deepEqual(problems, []);
+  };
+  return { ctx, page, close };
+}
+
+export async function pc(locale: string, base = suite.app.base) {
+  const win = await open(base, { locale, viewport: { width: 1280, height: 800 } });
+  const created = win.page.waitForResponse((r) => r.url().endsWith('/api/qrcodes') && r.status() === 201);
+  await win.page.goto(`${base}/`);
+  const qr = (await (await created).json()) as NewQr;
+  return { ...win, qr };
+}
+
+type PhoneOptions = Omit<NonNullable<Parameters<Browser['newContext']>[0]>, 'locale'>;
+
+/** A 360 px phone window (a phone's User-Agent, touch). */
+export function phone(locale: string, base = suite.app.base, options: PhoneOptions = {}, alsoAllowed: string[] = []) {
+  return open(
+    base,
+    { locale, viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, userAgent: PHONE_UA, ...options },
+    alsoAllowed,
+  );
+}
+
+/** A phone window already signed in as `user` (the sign-in form has its own tests). */
+export async function signedInPhone(
+  locale: string,
+  user: { username: string; password: string },
+  base = suite.app.base,
+  options: PhoneOptions = {},
+) {
+  const win = await phone(locale, base, options);
+  const res = await fetch(`${base}/api/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'User-Agent': PHONE_UA },
+    body: JSON.stringify(user),
+  });
+  assert.equal(res.status, 200);
+  const { token } = (await res.json()) as { token: string };
+  // Any page of the origin will do to reach its localStorage; this one runs no script.
+  await win.page.goto(`${base}/api/config`);
+  await win.page.evaluate((t) => localStorage.setItem('qrlogin.phone.token', t), token);
+  return { ...win, token };
+}
+
+export interface NewQr {
+  qrcode_id: string;
+  poll_token: string;
+  scan_url: string;
+  expires_at: string;
+}
+
+/** A QR code asked for by a PC (a Windows Chrome), without a PC window. */
+export async function newQr(base = suite.app.base): Promise<NewQr> {
+  const res = await fetch(`${base}/api/qrcodes`, { method: 'POST', headers: { 'User-Agent': PC_UA } });
+  assert.equal(res.status, 201);
+  return (await res.json()) as NewQr;
+}
+
+/** The code to type for `qr`, asked for as the PC asks for it (with its poll token). */
+export async function userCodeOf(qr: NewQr, base = suite.app.base) {
+  const res = await fetch(`${base}/api/qrcodes/${qr.qrcode_id}/user-code`, {
+    method: 'POST',
+    headers: { 'X-Poll-Token': qr.poll_token },
+  });
+  assert.equal(res.status, 200);
+  return (await res.json()) as { user_code: string; verification_url: string };
+}
+
+/** The PC's next status answer after `after`, as the PC long-polls it. */
+export async function pcStatus(qr: NewQr, after: number, base = suite.app.base) {
+  const res = await fetch(`${base}/api/qrcodes/${qr.qrcode_id}/status?after=${after}&wait=10`, {
+    headers: { 'X-Poll-Token': qr.poll_token },
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+export const shot = (page: Page, name: string) =>
+  page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+/** Reads the QR code the way a phone camera would: from the pixels on the screen. */
+export async function scanScreen(page: Page, img: Locator): Promise<string> {
+  const png = (await img.screenshot()).toString('base64');
+  const { width, height, data } = await page.evaluate(async (b64) => {
+    const picture = new Image();
+    picture.src = `data:image/png;base64,${b64}`;
+    await picture.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = picture.naturalWidth;
+    canvas.height = picture.naturalHeight;
+    const g = canvas.getContext('2d')!;
+    g.drawImage(picture, 0, 0);
+    const pixels = g.getImageData(0, 0, canvas.width, canvas.height);
+    return { width: pixels.width, height: pixels.height, data: Array.from(pixels.data) };
+  }, png);
+  const found = jsQR(Uint8ClampedArray.from(data), width, height);
+  assert.ok(found, 'the QR code on the screen can be read');
+  return found.data;
+}
+
+export async function signInOnPhone(page: Page, names: typeof ZH, user: string, pass: string) {
+  await page.getByLabel(names.user, { exact: true }).fill(user);
+  await page.getByLabel(names.pass, { exact: true }).fill(pass);
+  await page.getByRole('button', { name: names.signIn, exact: true }).click();
+}
+
+/** The page fits the phone's width: nothing scrolls sideways. */
+export async function fitsWidth(page: Page) {
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
+  assert.ok(scroll <= client, `the page is ${scroll} px wide in a ${client} px window`);
+}
+
+/** Buttons that must weigh the same: same size, same look, each on one line, none of them focused. */
+export async function equalButtons(buttons: Locator[]) {
+  const looks = await Promise.all(
+    buttons.map((b) =>
+      b.evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        const s = getComputedStyle(el);
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        const lines = new Set([...range.getClientRects()].map((line) => Math.round(line.top))).size;
+        return {
+          w: Math.round(r.width),
+          h: Math.round(r.height),
+          look: [s.backgroundColor, s.color, s.fontSize, s.fontWeight, s.borderColor].join(),
+          lines,
+          clipped: el.scrollWidth > el.clientWidth,
+          focused: document.activeElement === el,
+        };
+      }),
+    ),
+  );
+  for (const look of looks) assert.deepEqual(look, { ...looks[0], lines: 1, clipped: false, focused: false });
+}
+
+export const status = (page: Page, text: string | RegExp) => page.getByRole('status').filter({ hasText: text });
+
+/**
+ * axe-core on the page as it is now: no serious or critical violation. Evaluated through the
+ * DevTools protocol, so the page's CSP (no inline script) is kept, not bypassed.
+ */
+export async function noSeriousA11yProblems(page: Page, where: string) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE);
+  const found = await page.evaluate(async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: axe is injected at run time
+    const axe = (window as any).axe;
+    const results = await axe.run(document, { resultTypes: ['violations'] });
+    return results.violations.map((v: { id: string; impact: string; help: string; nodes: { target: string[] }[] }) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.map((n) => n.target.join(' ')),
+    }));
+  });
+  const serious = found.filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(serious, [], `axe on ${where}`);
+  if (process.env.AXE_VERBOSE) console.log(where, JSON.stringify(found));
+  return found;
+}
+
+export interface Site {
+  base: string;
+  issuer: string;
+  audience: string;
+  /** Lets `return_to` go back to the Worker at `origin` (the site checks where it sends tokens). */
+  allow: (origin: string) => void;
+  stop: () => Promise<void>;
+}
+
+/**
+ * A tiny site with its own users and its own login (`IDENTITY=jwt`): it publishes its JWKS, signs
+ * its user in at `/login` and sends the browser back to `return_to` with `#token=<its JWT>`.
+ */
+export async function startSite(user = { sub: 'site-user-42', preferred_username: 'alice', name: 'Alice' }) {
+  const { SignJWT, exportJWK, generateKeyPair } = await import('jose');
+  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'site-key-1', alg: 'EdDSA', use: 'sig' };
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const issuer = base;
+  const audience = 'qrcode-login-phone';
+  const allowed: string[] = [];
+  const http = await import('node:http');
+  const html = (body: string) => `<!doctype html><meta charset="utf-8"><title>Example Shop</title>${body}`;
+  const attr = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const srv = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', base);
+    if (req.method === 'GET' && url.pathname === '/.well-known/jwks.json') {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+      return;
+    }
+    if (url.pathname === '/login') {
+      let returnTo = url.searchParams.get('return_to') ?? '';
+      if (req.method === 'POST') {
+        let body = '';
+        for await (const chunk of req) body += chunk;
+        returnTo = new URLSearchParams(body).get('return_to') ?? '';
+      }
+      // A site sends its tokens only back to the Worker it trusts.
+      if (!allowed.some((origin) => returnTo.startsWith(`${origin}/`))) {
+        res.writeHead(400, { 'Content-Type': 'text/plain' }).end('return_to is not allowed');
+        return;
+      }
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(
+          html(`<h1>Example Shop</h1><form method="post" action="/login">
+            <input type="hidden" name="return_to" value="${attr(returnTo)}">
+            <button>Sign in as ${attr(user.name)}</button></form>`),
+        );
+        return;
+      }
+      const token = await new SignJWT({ preferred_username: user.preferred_username, name: user.name })
+        .setProtectedHeader({ alg: 'EdDSA', kid: jwk.kid, typ: 'JWT' })
+        .setSubject(user.sub)
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(privateKey);
+      res.writeHead(303, { Location: `${returnTo}#token=${token}` }).end();
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => srv.listen(port, '127.0.0.1', resolve));
+  return {
+    base,
+    issuer,
+    audience,
+    allow: (origin: string) => allowed.push(origin),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        srv.close(() => resolve());
+        srv.closeAllConnections();
+      }),
+  } satisfies Site;
+}
