@@ -47,10 +47,17 @@ export class RateLimiter extends DurableObject<Env> {
   }
 
   /**
-   * Counts one event in every counter of `counts` if each has room, else in none. The decision
-   * and the writes happen before the first await, so the object's single thread makes it atomic.
+   * Counts one event in every counter of `counts` if each has room, else in none. After the one
+   * await that learns where the alarm is, the decision and its writes (counters and alarm) run
+   * in one synchronous step: the object's single thread makes it atomic, and the writes are
+   * committed together.
    */
   async take(counts: Count[]): Promise<TakeResult> {
+    if (this.#alarmAt === undefined) {
+      const stored = await this.ctx.storage.getAlarm();
+      // Another take may have set it while this one read.
+      if (this.#alarmAt === undefined) this.#alarmAt = stored;
+    }
     const now = Date.now();
     const windows = counts.map((c) => this.#window(c.key, c.windowMs, now));
     const full = windows.filter((w, i) => w.count >= counts[i]!.max);
@@ -76,16 +83,11 @@ export class RateLimiter extends DurableObject<Env> {
     }
   }
 
-  /** Makes sure an alarm rings no later than `at`. */
-  async #alarmBy(at: number): Promise<void> {
-    if (this.#alarmAt === undefined) {
-      const stored = await this.ctx.storage.getAlarm();
-      // Another take may have set it while this one read.
-      if (this.#alarmAt === undefined) this.#alarmAt = stored;
-    }
-    if (this.#alarmAt !== null && this.#alarmAt <= at) return;
+  /** Makes sure an alarm rings no later than `at` (where it is must be known: `#alarmAt`). */
+  #alarmBy(at: number): Promise<void> | undefined {
+    if (this.#alarmAt != null && this.#alarmAt <= at) return;
     this.#alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
+    return this.ctx.storage.setAlarm(at);
   }
 
   /** Deletes the finished windows; sets the next alarm, or empties storage when none is left. */
