@@ -142,6 +142,7 @@ export const PhoneAnswer = v.object({
   expires_at: isoTime,
   requester: v.optional(RequesterAnswer),
   match_choices: v.optional(v.array(v.string())),
+  client_id: v.optional(v.string()),
   site_name: v.optional(v.string()),
   phone: v.optional(v.object({ ip: v.string(), country: v.nullable(v.string()), city: v.nullable(v.string()) })),
   location_differs: v.optional(v.boolean()),

@@ -29,6 +29,7 @@ export default {
   asking: 'A computer is asking to sign in to your account:',
   browserOn: (b, os) => `${b} on ${os}`,
   computer: 'Computer',
+  app: 'App',
   ip: 'IP address',
   place: 'Place',
   created: 'Code made',

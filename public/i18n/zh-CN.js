@@ -48,6 +48,7 @@ export default {
   asking: '有一台电脑请求登录你的账号：',
   browserOn: (b, os) => zh`${os}上的${b}`,
   computer: '电脑',
+  app: '应用',
   ip: 'IP 地址',
   place: '位置',
   created: '二维码生成于',

@@ -159,6 +159,8 @@ function review(token, scan, skew, cfg) {
         { class: 'requester' },
         h('dt', {}, t.computer),
         h('dd', {}, h('strong', {}, agentText(r.user_agent))),
+        scan.client_id ? h('dt', {}, t.app) : null,
+        scan.client_id ? h('dd', {}, h('strong', {}, scan.client_id)) : null,
         h('dt', {}, t.ip),
         h('dd', {}, r.ip || t.unknownPlace),
         h('dt', {}, t.place),

@@ -115,6 +115,8 @@ export interface PhoneView {
   expires_at: string;
   requester?: Requester;
   match_choices?: string[];
+  /** The OAuth client that started a device-flow session. */
+  client_id?: string;
 }
 
 function phoneView(rec: SessionRecord, withRequester: boolean): PhoneView {
@@ -126,6 +128,8 @@ function phoneView(rec: SessionRecord, withRequester: boolean): PhoneView {
   if (withRequester) {
     view.requester = rec.requester;
     if (rec.match_choices) view.match_choices = rec.match_choices;
+    // A device-flow session names the program that asks (a CLI, a TV app), not only its User-Agent.
+    if (rec.device) view.client_id = rec.device.client_id;
   }
   return view;
 }

@@ -302,6 +302,16 @@ describe('POST /oauth/token', () => {
     }
   });
 
+  it('tells the phone which program asks: the scan answer names the client', async () => {
+    const auth = await authorizeDevice();
+    const { token } = await login();
+    const scan = (await (await act(qrcodeIdOf(auth), 'scan', token)).json()) as Record<string, unknown>;
+    expect(scan).toMatchObject({ status: 'scan-wait-confirm', client_id: CLIENT_ID });
+    // A QR login of a browser names no client.
+    const pc = await createQr();
+    expect(await (await act(pc, 'scan', token)).json()).not.toHaveProperty('client_id');
+  });
+
   it('can also be long-polled as a QR session with its secret; whichever collects the login first gets it', async () => {
     const auth = await authorizeDevice();
     const [id, secret] = auth.device_code.split('.') as [string, string];
