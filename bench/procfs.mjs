@@ -70,10 +70,39 @@ function list(dir) {
   }
 }
 
+/** CPU seconds of `pids` so far in user space and in the kernel (10-ms ticks, all threads). */
+export function cpuSplit(pids) {
+  const out = { user: 0, kernel: 0 };
+  for (const pid of pids) {
+    const stat = read(`/proc/${pid}/stat`) ?? '';
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.user += Number(fields[11] ?? 0) / TICKS_PER_SECOND;
+    out.kernel += Number(fields[12] ?? 0) / TICKS_PER_SECOND;
+  }
+  return out;
+}
+
 /** Resident memory of `pid` in bytes (0 when it is gone). */
 export function rssBytes(pid) {
   const kb = /VmRSS:\s+(\d+) kB/.exec(read(`/proc/${pid}/status`) ?? '')?.[1];
   return kb ? Number(kb) * 1024 : 0;
+}
+
+/**
+ * Resident memory of `pids` split by backing (smaps_rollup), in bytes: `anon` (heaps: V8,
+ * malloc, SQLite's page caches) and `file` (mapped files: the binary, and each SQLite
+ * database's `-shm` index, which SQLite maps into memory).
+ */
+export function rssByBacking(pids) {
+  const out = { rss: 0, anon: 0, file: 0 };
+  for (const pid of pids) {
+    const text = read(`/proc/${pid}/smaps_rollup`) ?? '';
+    const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+    out.rss += kb('Rss');
+    out.anon += kb('Anonymous');
+  }
+  out.file = out.rss - out.anon;
+  return out;
 }
 
 /** Open file descriptors of `pids`, and of those how many are sockets and SQLite files. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `npm run bench:profile [-- --logins N] [--wave N] [--waiting N] [--out DIR]`: where one login's cost
+ * `npm run bench:profile [-- --logins N] [--wave N] [--waiting N] [--out DIR] [--only JOBS]
+ * [--entry FILE] [--direct] [--verbose]`: where one login's cost
  * goes, on the app and on the floor (issue 13, items 2 and 3). Each server runs the way
  * `npm start` runs it (production bundle on workerd, storage on disk in a temporary
  * directory), alone, driven step by step in waves of logins side by side (8 by default: each
@@ -16,7 +17,10 @@
  *   loaded but has no waiting poll.
  *
  * Writes profile.md and profile.json to `--out` (default: a temporary directory) and prints
- * the tables. It takes about a minute; CPU times are the process's own, so a busy machine
+ * the tables. `--only app-cpu,floor-memory` runs some of the jobs (app-cpu, app-calls,
+ * app-memory, floor-cpu, floor-memory); `--entry FILE` builds the app from another entry (a
+ * patched copy of src/ for a what-if; not for the counting job); `--direct` serves both on
+ * workerd's own socket instead of Miniflare's entry worker (what the entry hop costs). It takes about a minute; CPU times are the process's own, so a busy machine
  * disturbs them less than it disturbs throughput, but not at all is too much to hope.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleFloor, startFloor } from './floor/serve.mjs';
-import { cpuSeconds, openFiles, processTable, rssBytes } from './procfs.mjs';
+import { cpuSeconds, cpuSplit, openFiles, processTable, rssByBacking } from './procfs.mjs';
 import { heapGrowth, inspect } from './profile/inspector.mjs';
 import { renderProfile } from './profile/report.mjs';
 import { walDiff, walSnapshot } from './profile/sqlite-wal.mjs';
@@ -42,6 +46,10 @@ const WAVE = Number(option('--wave', 8));
 const LOGINS = Math.max(1, Math.round(Number(option('--logins', 64)) / WAVE)) * WAVE;
 const WAITING = Number(option('--waiting', 500));
 const OUT = path.resolve(option('--out', path.join(os.tmpdir(), 'qrcode-login-profile')));
+const ONLY = option('--only', '')?.split(',').filter(Boolean) ?? [];
+const ENTRY = option('--entry', undefined);
+const DIRECT = argv.includes('--direct');
+const VERBOSE = argv.includes('--verbose');
 /** After each step, time for work that outlives the answer (`waitUntil`) to finish. */
 const SETTLE_MS = 40;
 /** Time for a long-poll to reach its object and wait there. */
@@ -165,7 +173,7 @@ async function inWaves(server, phone, measure) {
     for (let w = 0; w < LOGINS / WAVE; w++) {
       const logins = Array.from({ length: WAVE }, () => ({}));
       for (const [k, [, run]] of steps.entries()) {
-        if (process.env.PROFILE_DEBUG) log(`${server.name} ${sequence} wave ${w} ${steps[k][0]}`);
+        if (VERBOSE) log(`${server.name} ${sequence} wave ${w} ${steps[k][0]}`);
         out[sequence][k].samples.push(await measure(() => Promise.all(logins.map(run))));
       }
     }
@@ -177,13 +185,15 @@ async function inWaves(server, phone, measure) {
 async function profileCpu(server, phone) {
   const waves = await inWaves(server, phone, async (run) => {
     const wal0 = walSnapshot(server.persistRoot);
+    const split0 = cpuSplit(server.pids);
     const cpu0 = cpuSeconds(server.pids);
     const t = performance.now();
     await run();
     await sleep(SETTLE_MS);
     const idle = (server.idleCpuPerSecond * (performance.now() - t)) / 1000;
     const cpuMs = ((cpuSeconds(server.pids) - cpu0 - idle) * 1000) / WAVE;
-    return { cpuMs, ...walDiff(server.persistRoot, wal0, walSnapshot(server.persistRoot)) };
+    const kernelMs = ((cpuSplit(server.pids).kernel - split0.kernel) * 1000) / WAVE; // 10-ms ticks: only the sum over waves means much
+    return { cpuMs, kernelMs, ...walDiff(server.persistRoot, wal0, walSnapshot(server.persistRoot)) };
   });
   const perLogin = (samples, pick) => sum(samples.map(pick)) / LOGINS;
   return Object.fromEntries(
@@ -195,6 +205,7 @@ async function profileCpu(server, phone) {
           step,
           cpuMsMedian: median(samples.map((x) => x.cpuMs)),
           cpuMsMean: mean(samples.map((x) => x.cpuMs)),
+          kernelMsMean: mean(samples.map((x) => x.kernelMs)),
           commitsPerLogin: Object.fromEntries(kinds.map((k) => [k, perLogin(samples, (x) => x.commits[k] ?? 0)])),
           walsClosedPerLogin: perLogin(samples, (x) => x.closed),
           walsRestartedPerLogin: perLogin(samples, (x) => x.restarted),
@@ -252,9 +263,11 @@ async function profileMemory(server) {
     // The snapshot's sum (what is reachable) is steadier than V8's used size, which counts garbage.
     const kinds = await heap.heapByKind();
     const usage = await heap.heapUsage();
+    const memory = rssByBacking(server.pids);
     return {
       name,
-      rss: server.pids.reduce((s, pid) => s + rssBytes(pid), 0),
+      rss: memory.rss,
+      fileBacked: memory.file,
       files: openFiles(server.pids),
       jsHeap: sum([...kinds.values()].map((k) => k.bytes)),
       // What V8 holds from the system for the heap (used or not) and for ArrayBuffers: the rest of the RSS is native.
@@ -277,6 +290,7 @@ async function profileMemory(server) {
   heap.close();
   const per = (a, b) => ({
     rssKiB: (a.rss - b.rss) / WAITING / 1024,
+    fileBackedKiB: (a.fileBacked - b.fileBacked) / WAITING / 1024,
     jsHeapKiB: (a.jsHeap - b.jsHeap) / WAITING / 1024,
     v8CommittedKiB: (a.v8Committed - b.v8Committed) / WAITING / 1024,
     files: (a.files.all - b.files.all) / WAITING,
@@ -302,16 +316,26 @@ async function profileMemory(server) {
 async function main() {
   log('bundling the app, its counting copy and the floor');
   const config = path.join(ROOT, 'wrangler.toml');
-  const appBundle = bundleWorker(config, path.join(BUNDLES, 'app'));
+  const appBundle = bundleWorker(config, path.join(BUNDLES, 'app'), ENTRY);
   const countingBundle = bundleWorker(config, path.join(BUNDLES, 'counting'), 'bench/profile/counting.js');
   const floorBundle = bundleFloor(path.join(BUNDLES, 'floor'));
   const app = (bundle) => (o) =>
-    serveWorker({ ...o, config, bundle, sqlFiles: appSqlFiles(), vars: { RATE_LIMIT: 'off' } });
-  const floor = (o) => startFloor({ ...o, bundle: floorBundle, vars: {} });
+    serveWorker({ ...o, config, bundle, sqlFiles: appSqlFiles(), vars: { RATE_LIMIT: 'off' }, direct: DIRECT });
+  const floor = (o) => startFloor({ ...o, bundle: floorBundle, vars: {}, direct: DIRECT });
+  const jobs = ONLY.length
+    ? ONLY
+    : ['app-cpu', ...(ENTRY ? [] : ['app-calls']), 'app-memory', 'floor-cpu', 'floor-memory'];
 
-  const result = { date: new Date().toISOString(), logins: LOGINS, wave: WAVE, waiting: WAITING, servers: {} };
+  const result = {
+    date: new Date().toISOString(),
+    logins: LOGINS,
+    wave: WAVE,
+    waiting: WAITING,
+    entry: ENTRY ?? null,
+    direct: DIRECT,
+    servers: {},
+  };
   // Each job on a fresh server: memory freed by one job must not be reused by the next.
-  const only = process.env.PROFILE_ONLY;
   for (const [name, workerName, start, job] of [
     ['app', 'qrcode-login', app(appBundle), 'cpu'],
     ['app', 'qrcode-login', app(countingBundle), 'calls'],
@@ -319,7 +343,7 @@ async function main() {
     ['floor', 'qrcode-login-floor', floor, 'cpu'],
     ['floor', 'qrcode-login-floor', floor, 'memory'],
   ]) {
-    if (only && !only.split(',').includes(`${name}-${job}`)) continue;
+    if (!jobs.includes(`${name}-${job}`)) continue;
     const server = await serve(`${name}-${job}`, workerName, start);
     try {
       const phone = expect(

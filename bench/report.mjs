@@ -299,6 +299,12 @@ function holdSection(r, p) {
     }
     if (hold.stoppedBy) p(`| ${name}: stopped adding at ${int(hold.total)}: ${hold.stoppedBy} | | | | | | | |`);
   }
+  const late = [...app.steps, ...h.floor.steps].some((st) => st.seconds > h.ttlSeconds);
+  if (late)
+    p(
+      '',
+      `**Filling took longer than the codes live (${h.ttlSeconds} s): the first ones expired before the last step was read, so its figures are not clean.**`,
+    );
   p(
     '',
     `App outcomes: ${Object.entries(app.outcomes)

@@ -67,7 +67,7 @@ const PLAN = QUICK
       directLevels: [64],
       hold: [1000, 3000],
       holdChunk: 250,
-      holdTtl: 75,
+      holdTtl: 90,
       holdFdShare: 0.8,
       holdConfirmEvery: 4,
     };
