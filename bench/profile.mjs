@@ -1,27 +1,27 @@
 #!/usr/bin/env node
 /**
  * `npm run bench:profile [-- --logins N] [--wave N] [--waiting N] [--out DIR] [--only JOBS]
- * [--entry FILE] [--direct] [--verbose]`: where one login's cost
- * goes, on the app and on the floor (issue 13, items 2 and 3). Each server runs the way
- * `npm start` runs it (production bundle on workerd, storage on disk in a temporary
- * directory), alone, driven step by step in waves of logins side by side (8 by default: each
- * step is sent for every login of the wave at once, then measured):
+ * [--entry FILE] [--direct] [--verbose]`: where one login's cost goes, on the app and on the
+ * floor (issue 13, items 2 and 3). Each job runs on a fresh server started the way `npm start`
+ * starts the app (production bundle on workerd, storage on disk in a temporary directory),
+ * driven step by step in waves of logins side by side (8 by default: each step is sent for
+ * every login of the wave at once, then measured):
  *
  * - per request: workerd CPU time (all threads, /proc schedstat, idle subtracted; median over
- *   the waves) and the SQLite transactions committed on disk (read from the WAL files: the
- *   objects', D1's and the alarm tables');
+ *   the waves; the kernel's share from /proc ticks) and the SQLite transactions committed on
+ *   disk (read from the WAL files: the objects', D1's and the alarm tables');
  * - per request on a counting copy of the app (bench/profile/counting.js): Durable Object
  *   calls, storage calls and D1 queries;
  * - per waiting PC: workerd resident memory, open files, and the JavaScript heap (through
- *   workerd's inspector) with the kinds of objects it grew by, against an object that is
- *   loaded but has no waiting poll.
+ *   workerd's inspector) with the kinds of objects it grew by, split into the loaded object
+ *   and its waiting long-poll.
  *
  * Writes profile.md and profile.json to `--out` (default: a temporary directory) and prints
- * the tables. `--only app-cpu,floor-memory` runs some of the jobs (app-cpu, app-calls,
- * app-memory, floor-cpu, floor-memory); `--entry FILE` builds the app from another entry (a
- * patched copy of src/ for a what-if; not for the counting job); `--direct` serves both on
- * workerd's own socket instead of Miniflare's entry worker (what the entry hop costs). It takes about a minute; CPU times are the process's own, so a busy machine
- * disturbs them less than it disturbs throughput, but not at all is too much to hope.
+ * the tables; about a minute. `--only app-cpu,floor-memory` runs some of the jobs (app-cpu,
+ * app-calls, app-memory, floor-cpu, floor-memory); `--entry FILE` builds the app from another
+ * entry (a patched copy of src/, for a what-if; the counting job then does not run); `--direct`
+ * serves both on workerd's own socket instead of Miniflare's entry worker. CPU times are the
+ * runtime's own, so a busy machine disturbs them less than it disturbs throughput, but it does.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -129,6 +129,7 @@ function loginSteps(base, phone) {
     expect(await call(base, 'POST', `/api/qrcodes/${l.qr.qrcode_id}/${step}`, auth), 200, step);
   const park = async (l, query) => {
     l.parked = status(l, query);
+    l.parked.catch(() => {}); // awaited in the next step; a failure before then must not go unhandled
     await sleep(PARK_MS);
   };
   const tokenFrom = (res) => {

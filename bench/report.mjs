@@ -123,6 +123,14 @@ function floorTable(r, p) {
       `| Whole logins per second, ${clients(c)} (errors) | ${f(a.perSecond)} (${a.errors}) | ${f(b.perSecond)} (${b.errors}) | ${f(a.ofFloor, 2)}× | ≥ ${FLOOR_RATIO_TARGET}× |`,
     );
   }
+  for (const c of r.plan.tmpfsLevels ?? []) {
+    const a = r.throughput['start-tmpfs']?.[c];
+    const b = r.throughput['floor-tmpfs']?.[c];
+    if (a && b)
+      p(
+        `| …${clients(c)}, storage in memory (tmpfs): no disk syncs | ${f(a.perSecond)} (${a.errors}) | ${f(b.perSecond)} (${b.errors}) | ${f(a.ofFloor, 2)}× | |`,
+      );
+  }
   for (const c of r.plan.levels) {
     const a = app[c].runtimeCpuMsPerLogin;
     const b = floor[c].runtimeCpuMsPerLogin;

@@ -245,6 +245,7 @@ async function main() {
     ...(SHM
       ? [
           { name: 'start-tmpfs', ...app, persistRoot: SHM },
+          { name: 'floor-tmpfs', ...floor, persistRoot: SHM },
           { name: 'start-direct-tmpfs', ...app, persistRoot: SHM, args: ['--direct'] },
         ]
       : []),
@@ -325,6 +326,7 @@ async function main() {
   }
   for (const [name, levels] of [
     ['start-tmpfs', PLAN.tmpfsLevels],
+    ['floor-tmpfs', PLAN.tmpfsLevels],
     ['start-direct-tmpfs', PLAN.directLevels],
     ['wrangler-dev', PLAN.levels],
   ]) {
@@ -332,6 +334,12 @@ async function main() {
     if (!s) continue;
     result.throughput[name] = {};
     for (const c of levels) result.throughput[name][c] = await throughputLevel(load, s, phones[name], c);
+  }
+  // The same ratio with storage in memory: what is left when the disk's syncs are out of the way.
+  for (const c of PLAN.tmpfsLevels) {
+    const a = result.throughput['start-tmpfs']?.[c];
+    const b = result.throughput['floor-tmpfs']?.[c];
+    if (a && b?.perSecond) a.ofFloor = round(a.perSecond / b.perSecond);
   }
 
   // 6. The cost of the token check (signature + revocation read in D1), on `npm start`.
