@@ -346,6 +346,7 @@ async function main() {
   ]) {
     if (!jobs.includes(`${name}-${job}`)) continue;
     const server = await serve(`${name}-${job}`, workerName, start);
+    current = server;
     try {
       const phone = expect(
         await call(server.base, 'POST', '/api/login', {}, { username: 'dong', password: '111' }),
@@ -379,13 +380,25 @@ async function main() {
   log(`wrote ${path.join(OUT, 'profile.md')} and profile.json`);
 }
 
+// Interrupted or not, leave no storage or bundle behind (Miniflare stops its workerd on exit).
+process.on('exit', () => {
+  rmSync(TMP, { recursive: true, force: true });
+  rmSync(BUNDLES, { recursive: true, force: true });
+});
+/** The server of the job under way, stopped first when the profile is interrupted. */
+let current = null;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, async () => {
+    await current?.dispose().catch(() => {});
+    process.exit(130);
+  });
+}
+
 try {
   await main();
 } catch (err) {
   console.error(err);
   process.exitCode = 1;
 } finally {
-  rmSync(TMP, { recursive: true, force: true });
-  rmSync(BUNDLES, { recursive: true, force: true });
   process.exit();
 }

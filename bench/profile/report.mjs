@@ -37,9 +37,9 @@ function cpuTable(r, sequence, p) {
       `| ${a.step} | ${f(a.cpuMsMedian, 2)} (${f(a.cpuMsMean, 2)}; ${f(a.kernelMsMean, 1)}) ms | ${f(b.cpuMsMedian, 2)} (${f(b.cpuMsMean, 2)}; ${f(b.kernelMsMean, 1)}) ms | ${f(total(a.commitsPerLogin), 1)}: ${listing(a.commitsPerLogin)} | ${f(total(b?.commitsPerLogin ?? {}), 1)}: ${listing(b?.commitsPerLogin ?? {})} | ${f(a.walsClosedPerLogin, 1)} |`,
     );
   }
-  const login = (rows, key) => sum(rows.map((x) => x[key] ?? 0));
+  const login = (rows, key) => (rows.length ? sum(rows.map((x) => x[key] ?? 0)) : null);
   p(
-    `| **whole login** | **${f(login(app, 'cpuMsMedian'), 2)} (${f(login(app, 'cpuMsMean'), 2)}; ${f(login(app, 'kernelMsMean'), 1)}) ms** | **${f(login(floor, 'cpuMsMedian'), 2)} (${f(login(floor, 'cpuMsMean'), 2)}; ${f(login(floor, 'kernelMsMean'), 1)}) ms** | **${f(sum(app.map((x) => total(x.commitsPerLogin))), 1)}** | **${f(sum(floor.map((x) => total(x.commitsPerLogin))), 1)}** | |`,
+    `| **whole login** | **${f(login(app, 'cpuMsMedian'), 2)} (${f(login(app, 'cpuMsMean'), 2)}; ${f(login(app, 'kernelMsMean'), 1)}) ms** | **${f(login(floor, 'cpuMsMedian'), 2)} (${f(login(floor, 'cpuMsMean'), 2)}; ${f(login(floor, 'kernelMsMean'), 1)}) ms** | **${f(app.length ? sum(app.map((x) => total(x.commitsPerLogin))) : null, 1)}** | **${f(floor.length ? sum(floor.map((x) => total(x.commitsPerLogin))) : null, 1)}** | |`,
     '',
   );
 }
