@@ -198,13 +198,27 @@ async function waiting({ base, pcs, seconds, mode }) {
  */
 async function throughput({ base, phone, concurrency, seconds, warmupSeconds = 1 }) {
   const start = now();
-  const measureFrom = start + warmupSeconds * 1000;
-  const end = measureFrom + seconds * 1000;
+  // The window opens after the warm-up and once the first wave (one login per client) has
+  // ended: clients start together, so until then nothing ends, and a short window would
+  // miss the wave's burst.
+  let measureFrom = Number.POSITIVE_INFINITY;
+  let end = Number.POSITIVE_INFINITY;
   let done = 0;
+  let ended = 0;
   let errors = 0;
   let lost = 0;
   const samples = [];
   const durations = [];
+  const settle = () => {
+    const t = now();
+    if (
+      end === Number.POSITIVE_INFINITY &&
+      ((ended >= concurrency && t >= start + warmupSeconds * 1000) || t > start + 60_000)
+    ) {
+      measureFrom = t;
+      end = t + seconds * 1000;
+    }
+  };
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (now() < end) {
@@ -226,7 +240,7 @@ async function throughput({ base, phone, concurrency, seconds, warmupSeconds = 1
           if (!body.token) lost++;
           // Throughput counts the logins that end inside the window, whenever they began.
           const t1 = now();
-          if (t1 >= measureFrom && t1 <= end) {
+          if (t1 > measureFrom && t1 <= end) {
             done++;
             durations.push(t1 - t0);
           }
@@ -234,6 +248,8 @@ async function throughput({ base, phone, concurrency, seconds, warmupSeconds = 1
           errors++;
           if (samples.length < 5) samples.push(String(err.message ?? err));
         }
+        ended++;
+        settle();
       }
     }),
   );
@@ -242,6 +258,8 @@ async function throughput({ base, phone, concurrency, seconds, warmupSeconds = 1
     seconds,
     logins: done,
     perSecond: done / seconds,
+    // Every login that ended in the level, warm-up and tail included (the runtime's CPU is read around all of them).
+    loginsInLevel: ended - errors,
     errors,
     lost,
     errorSamples: samples,

@@ -1,0 +1,147 @@
+/**
+ * @module
+ * The floor of `npm run bench` (issue 13): a bare Worker, a plain `fetch` handler with no
+ * framework, doing the app's whole login with the least the design needs. The same four
+ * requests with the same answers (the QR image drawn by the app's own `qrDataUrl`), one
+ * SQLite-backed `FloorSession` per login, one D1 insert (the linked-device row) and one EdDSA
+ * token per login, and an EdDSA signature check on each phone request. What the app spends
+ * above this is what the app can cut.
+ *
+ * It is a yardstick, not a product: no rate limits, no revocation read in D1 on phone
+ * requests, only the validation a well-behaved client needs, and `POST /api/login` hands any
+ * caller a phone token without a password (a benchmark fixture; the app's sign-in happens once
+ * per benchmark, not once per login).
+ */
+import { qrDataUrl } from '../../src/qr/qr-image.ts';
+import { sign, verify } from './jwt.js';
+
+export { FloorSession } from './session.js';
+
+/** @typedef {{ SESSION: DurableObjectNamespace<import('./session.js').FloorSession>, DB: D1Database,
+ *   SIGNING_KEY: string, QR_TTL_SECONDS: string, TOKEN_TTL_SECONDS: string }} Env */
+
+/** @param {unknown} body @param {number} [status] */
+const json = (body, status = 200) =>
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+  });
+/** @param {number} status @param {string} error */
+const fail = (status, error) => json({ error }, status);
+
+/** @param {string} text */
+async function sha256Hex(text) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** @param {Request} request */
+function requester(request) {
+  const cf = /** @type {{ country?: string, city?: string } | undefined} */ (request.cf);
+  return {
+    user_agent: (request.headers.get('user-agent') ?? '').slice(0, 512),
+    ip: request.headers.get('cf-connecting-ip') ?? '',
+    country: cf?.country ?? null,
+    city: cf?.city ?? null,
+    created_at: new Date().toISOString(),
+  };
+}
+
+/** The answer of a session call: its view, or its error. @param {{ view?: unknown, error?: string, status?: number }} out */
+const answer = (out) => (out.error ? fail(out.status ?? 500, out.error) : json(out.view));
+
+/** @param {Request} request @param {Env} env @param {URL} url */
+async function createQr(request, env, url) {
+  const id = env.SESSION.newUniqueId();
+  const pollToken = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+  const view = await env.SESSION.get(id).create({
+    pollHash: await sha256Hex(pollToken),
+    ttlMs: Number(env.QR_TTL_SECONDS) * 1000,
+    requester: requester(request),
+  });
+  const scanUrl = `${url.origin}/confirm?id=${id}`;
+  const body = { qrcode_id: id.toString(), poll_token: pollToken, scan_url: scanUrl, img: qrDataUrl(scanUrl), ...view };
+  return json(body, 201);
+}
+
+/**
+ * The PC's long-poll; the answer that hands the login out also writes the linked-device row
+ * and signs the PC's token.
+ * @param {Request} request @param {Env} env @param {URL} url @param {DurableObjectStub<import('./session.js').FloorSession>} stub
+ */
+async function status(request, env, url, stub) {
+  const after = url.searchParams.get('after');
+  const wait = Number(url.searchParams.get('wait') ?? 25);
+  if ((after !== null && !/^\d{1,15}$/.test(after)) || !(wait >= 0)) return fail(400, 'invalid_request');
+  const out = await stub.status(
+    await sha256Hex(request.headers.get('x-poll-token') ?? ''),
+    after === null ? null : Number(after),
+    Math.min(wait, 30) * 1000,
+  );
+  if (!out.deliver) return answer(out);
+  const { user, requester: pc } = out.deliver;
+  const sid = crypto.randomUUID();
+  const iat = Math.floor(Date.now() / 1000);
+  const exp = iat + Number(env.TOKEN_TTL_SECONDS);
+  await env.DB.prepare(
+    `INSERT INTO sessions (sid, user_id, username, display_name, via, user_agent, ip, place, expires_at)
+     VALUES (?, ?, ?, ?, 'qrcode', ?, ?, ?, ?)`,
+  )
+    .bind(
+      sid,
+      user.id,
+      user.username,
+      user.display_name,
+      pc.user_agent,
+      pc.ip,
+      pc.city ?? null,
+      new Date(exp * 1000).toISOString(),
+    )
+    .run();
+  const claims = { sub: user.id, username: user.username, sid, jti: crypto.randomUUID(), iat, exp };
+  return json({ ...out.view, token: await sign(env, claims), user });
+}
+
+/**
+ * A phone's step: its token checked (signature and claims, no D1 read), then the object decides.
+ * @param {Request} request @param {Env} env @param {'scan' | 'confirm'} step @param {DurableObjectStub<import('./session.js').FloorSession>} stub
+ */
+async function phoneStep(request, env, step, stub) {
+  const bearer = /^Bearer (\S+)$/.exec(request.headers.get('authorization') ?? '')?.[1];
+  const claims = bearer ? await verify(env, bearer) : null;
+  if (!claims) return fail(401, 'unauthorized');
+  await request.text(); // the body the app reads (a match code, when asked)
+  const user = { id: claims.sub, username: claims.username, display_name: claims.username };
+  return answer(await (step === 'scan' ? stub.scan(user) : stub.confirm(user)));
+}
+
+export default {
+  /** @param {Request} request @param {Env} env */
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const [, api, collection, id, action, ...rest] = url.pathname.split('/');
+    const method = request.method;
+    if (api !== 'api' || rest.length) return fail(404, 'not_found');
+    if (collection === 'config' && method === 'GET') return json({ floor: true });
+    if (collection === 'login' && method === 'POST') {
+      const { username = 'floor' } = await request.json();
+      const iat = Math.floor(Date.now() / 1000);
+      const claims = { sub: `user-${username}`, username, sid: crypto.randomUUID(), jti: crypto.randomUUID(), iat };
+      return json({ token: await sign(env, { ...claims, exp: iat + 3600 }) });
+    }
+    if (collection !== 'qrcodes') return fail(404, 'not_found');
+    if (id === undefined && method === 'POST') return createQr(request, env, url);
+    let stub;
+    try {
+      stub = env.SESSION.get(env.SESSION.idFromString(id ?? ''));
+    } catch {
+      return fail(400, 'invalid_qrcode_id');
+    }
+    if (action === 'status' && method === 'GET') return status(request, env, url, stub);
+    if ((action === 'scan' || action === 'confirm') && method === 'POST') return phoneStep(request, env, action, stub);
+    return fail(404, 'not_found');
+  },
+};

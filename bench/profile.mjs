@@ -1,0 +1,404 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench:profile [-- --logins N] [--wave N] [--waiting N] [--out DIR] [--only JOBS]
+ * [--entry FILE] [--direct] [--verbose]`: where one login's cost goes, on the app and on the
+ * floor (issue 13, items 2 and 3). Each job runs on a fresh server started the way `npm start`
+ * starts the app (production bundle on workerd, storage on disk in a temporary directory),
+ * driven step by step in waves of logins side by side (8 by default: each step is sent for
+ * every login of the wave at once, then measured):
+ *
+ * - per request: workerd CPU time (all threads, /proc schedstat, idle subtracted; median over
+ *   the waves; the kernel's share from /proc ticks) and the SQLite transactions committed on
+ *   disk (read from the WAL files: the objects', D1's and the alarm tables');
+ * - per request on a counting copy of the app (bench/profile/counting.js): Durable Object
+ *   calls, storage calls and D1 queries;
+ * - per waiting PC: workerd resident memory, open files, and the JavaScript heap (through
+ *   workerd's inspector) with the kinds of objects it grew by, split into the loaded object
+ *   and its waiting long-poll.
+ *
+ * Writes profile.md and profile.json to `--out` (default: a temporary directory) and prints
+ * the tables; about a minute. `--only app-cpu,floor-memory` runs some of the jobs (app-cpu,
+ * app-calls, app-memory, floor-cpu, floor-memory); `--entry FILE` builds the app from another
+ * entry (a patched copy of src/, for a what-if; the counting job then does not run); `--direct`
+ * serves both on workerd's own socket instead of Miniflare's entry worker. CPU times are the
+ * runtime's own, so a busy machine disturbs them less than it disturbs throughput, but it does.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleFloor, startFloor } from './floor/serve.mjs';
+import { cpuSeconds, cpuSplit, openFiles, processTable, rssByBacking } from './procfs.mjs';
+import { heapGrowth, inspect } from './profile/inspector.mjs';
+import { renderProfile } from './profile/report.mjs';
+import { walDiff, walSnapshot } from './profile/sqlite-wal.mjs';
+import { bundleWorker, serveWorker } from './serve.mjs';
+import { freePort } from './servers.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : fallback;
+};
+/** Logins side by side in each wave, and in all (a multiple of the wave). */
+const WAVE = Number(option('--wave', 8));
+const LOGINS = Math.max(1, Math.round(Number(option('--logins', 64)) / WAVE)) * WAVE;
+const WAITING = Number(option('--waiting', 500));
+const OUT = path.resolve(option('--out', path.join(os.tmpdir(), 'qrcode-login-profile')));
+const ONLY = option('--only', '')?.split(',').filter(Boolean) ?? [];
+const ENTRY = option('--entry', undefined);
+const DIRECT = argv.includes('--direct');
+const VERBOSE = argv.includes('--verbose');
+/** After each step, time for work that outlives the answer (`waitUntil`) to finish. */
+const SETTLE_MS = 40;
+/** Time for a long-poll to reach its object and wait there. */
+const PARK_MS = 30;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const t0 = Date.now();
+const log = (msg) => console.error(`[profile ${((Date.now() - t0) / 1000).toFixed(0)} s] ${msg}`);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? null;
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+const mean = (xs) => (xs.length ? sum(xs) / xs.length : null);
+
+// ---------------------------------------------------------------- the servers
+
+const TMP = mkdtempSync(path.join(os.tmpdir(), 'qrcode-login-profile-'));
+const BUNDLES = path.join(ROOT, `.wrangler/tmp/profile-bundle-${process.pid}`);
+const workerdPids = () => {
+  const table = processTable();
+  return [...table].filter(([, p]) => p.comm === 'workerd' && p.ppid === process.pid).map(([pid]) => pid);
+};
+
+/** Starts one server in this process and finds its workerd (the one that was not there before). */
+async function serve(name, workerName, start) {
+  const before = new Set(workerdPids());
+  const inspectorPort = await freePort();
+  const server = await start({
+    port: await freePort(),
+    ip: '127.0.0.1',
+    persistTo: path.join(TMP, name),
+    inspectorPort,
+  });
+  const pids = workerdPids().filter((pid) => !before.has(pid));
+  const base = server.url.href.replace(/\/$/, '');
+  // How much CPU the idle runtime spends on its own, to take off each step.
+  const cpu0 = cpuSeconds(pids);
+  await sleep(1000);
+  log(`${name} ready at ${base} (workerd ${pids.join(', ')})`);
+  return { name, workerName, base, pids, inspectorPort, idleCpuPerSecond: cpuSeconds(pids) - cpu0, ...server };
+}
+
+function appSqlFiles() {
+  const migrations = path.join(ROOT, 'migrations');
+  const files = readdirSync(migrations)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((f) => path.join(migrations, f));
+  return [...files, path.join(ROOT, 'seed/demo-users.sql')];
+}
+
+// ---------------------------------------------------------------- one login, step by step
+
+async function call(base, method, url, headers = {}, body) {
+  const res = await fetch(base + url, {
+    method,
+    signal: AbortSignal.timeout(60_000), // a stalled request fails the profile instead of hanging it
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+function expect(res, status, what) {
+  if (res.status !== status) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.json)}`);
+  return res.json;
+}
+
+/** The requests of one login on `base`, each a step; `l` carries the login's state between steps. */
+function loginSteps(base, phone) {
+  const auth = { authorization: `Bearer ${phone}` };
+  const create = async (l) => {
+    l.qr = expect(await call(base, 'POST', '/api/qrcodes', { 'user-agent': 'qrcode-login-profile' }), 201, 'create');
+  };
+  const status = (l, query = '') =>
+    call(base, 'GET', `/api/qrcodes/${l.qr.qrcode_id}/status${query}`, { 'x-poll-token': l.qr.poll_token });
+  const phoneStep = async (l, step) =>
+    expect(await call(base, 'POST', `/api/qrcodes/${l.qr.qrcode_id}/${step}`, auth), 200, step);
+  const park = async (l, query) => {
+    l.parked = status(l, query);
+    l.parked.catch(() => {}); // awaited in the next step; a failure before then must not go unhandled
+    await sleep(PARK_MS);
+  };
+  const tokenFrom = (res) => {
+    if (!expect(res, 200, 'status').token) throw new Error('no token');
+  };
+  return {
+    // Each request alone: the object answers at once.
+    isolated: [
+      ['POST /api/qrcodes', create],
+      ['GET status (noscan), at once', async (l) => expect(await status(l), 200, 'status')],
+      ['POST scan', (l) => phoneStep(l, 'scan')],
+      ['GET status (scan-wait-confirm), at once', async (l) => expect(await status(l), 200, 'status')],
+      ['POST confirm', (l) => phoneStep(l, 'confirm')],
+      ['GET status → token, at once', async (l) => tokenFrom(await status(l))],
+    ],
+    // As the PC and the phone do it: the PC's long-poll waits in the object while the phone acts.
+    pc: [
+      ['POST /api/qrcodes', create],
+      ['GET status?after=0 parks', (l) => park(l, '?after=0&wait=30')],
+      ['POST scan + the waiting poll answered', async (l) => Promise.all([phoneStep(l, 'scan'), l.parked])],
+      ['GET status?after=1 parks', (l) => park(l, '?after=1&wait=30')],
+      [
+        'POST confirm + the token handed out',
+        async (l) => {
+          await phoneStep(l, 'confirm');
+          tokenFrom(await l.parked);
+        },
+      ],
+    ],
+  };
+}
+
+/**
+ * Runs the sequences of one login in waves of `WAVE` logins side by side: each step is sent
+ * for every login of the wave at once, and measured over the whole wave (one request alone
+ * would be measured mostly by the runtime waking up). `measure(step, run)` wraps each step.
+ */
+async function inWaves(server, phone, measure) {
+  const out = {};
+  for (const [sequence, steps] of Object.entries(loginSteps(server.base, phone))) {
+    out[sequence] = steps.map(([step]) => ({ step, samples: [] }));
+    for (let w = 0; w < LOGINS / WAVE; w++) {
+      const logins = Array.from({ length: WAVE }, () => ({}));
+      for (const [k, [, run]] of steps.entries()) {
+        if (VERBOSE) log(`${server.name} ${sequence} wave ${w} ${steps[k][0]}`);
+        out[sequence][k].samples.push(await measure(() => Promise.all(logins.map(run))));
+      }
+    }
+  }
+  return out;
+}
+
+/** Per step: workerd CPU per login (median and mean over the waves) and SQLite commits per login. */
+async function profileCpu(server, phone) {
+  const waves = await inWaves(server, phone, async (run) => {
+    const wal0 = walSnapshot(server.persistRoot);
+    const split0 = cpuSplit(server.pids);
+    const cpu0 = cpuSeconds(server.pids);
+    const t = performance.now();
+    await run();
+    await sleep(SETTLE_MS);
+    const idle = (server.idleCpuPerSecond * (performance.now() - t)) / 1000;
+    const cpuMs = ((cpuSeconds(server.pids) - cpu0 - idle) * 1000) / WAVE;
+    const kernelMs = ((cpuSplit(server.pids).kernel - split0.kernel) * 1000) / WAVE; // 10-ms ticks: only the sum over waves means much
+    return { cpuMs, kernelMs, ...walDiff(server.persistRoot, wal0, walSnapshot(server.persistRoot)) };
+  });
+  const perLogin = (samples, pick) => sum(samples.map(pick)) / LOGINS;
+  return Object.fromEntries(
+    Object.entries(waves).map(([sequence, rows]) => [
+      sequence,
+      rows.map(({ step, samples }) => {
+        const kinds = [...new Set(samples.flatMap((x) => Object.keys(x.commits)))];
+        return {
+          step,
+          cpuMsMedian: median(samples.map((x) => x.cpuMs)),
+          cpuMsMean: mean(samples.map((x) => x.cpuMs)),
+          kernelMsMean: mean(samples.map((x) => x.kernelMs)),
+          commitsPerLogin: Object.fromEntries(kinds.map((k) => [k, perLogin(samples, (x) => x.commits[k] ?? 0)])),
+          walsClosedPerLogin: perLogin(samples, (x) => x.closed),
+          walsRestartedPerLogin: perLogin(samples, (x) => x.restarted),
+        };
+      }),
+    ]),
+  );
+}
+
+/** The same waves on the counting copy: what each request calls, per login. */
+async function profileCalls(server, phone) {
+  const take = async () => expect(await call(server.base, 'GET', '/__profile'), 200, 'profile');
+  const waves = await inWaves(server, phone, async (run) => {
+    await take();
+    await run();
+    await sleep(SETTLE_MS);
+    return take();
+  });
+  return Object.fromEntries(
+    Object.entries(waves).map(([sequence, rows]) => [
+      sequence,
+      rows.map(({ step, samples }) => {
+        const keys = [...new Set(samples.flatMap((x) => Object.keys(x)))];
+        const calls = keys.map((key) => {
+          const n = sum(samples.map((x) => x[key]?.n ?? 0));
+          const ms = sum(samples.map((x) => x[key]?.ms ?? 0));
+          return [key, { n: n / LOGINS, ms: n ? ms / n : 0 }];
+        });
+        return { step, calls: Object.fromEntries(calls) };
+      }),
+    ]),
+  );
+}
+
+// ---------------------------------------------------------------- memory of a waiting PC
+
+async function pool(n, concurrency, fn) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
+/**
+ * On a fresh server: `WAITING` objects loaded with nobody waiting (each created and asked its
+ * status once), then a long-poll waiting on each of them. Resident memory, open files and the
+ * JavaScript heap before, between and after: what a loaded object costs, and what its waiting
+ * poll adds (the request, its sockets, the promise and the timer).
+ */
+async function profileMemory(server) {
+  const heap = await inspect(server.inspectorPort, server.workerName);
+  const phase = async (name) => {
+    // The snapshot's sum (what is reachable) is steadier than V8's used size, which counts garbage.
+    const kinds = await heap.heapByKind();
+    const usage = await heap.heapUsage();
+    const memory = rssByBacking(server.pids);
+    return {
+      name,
+      rss: memory.rss,
+      fileBacked: memory.file,
+      files: openFiles(server.pids),
+      jsHeap: sum([...kinds.values()].map((k) => k.bytes)),
+      // What V8 holds from the system for the heap (used or not) and for ArrayBuffers: the rest of the RSS is native.
+      v8Committed: usage.totalSize + usage.backingStorageSize,
+      kinds,
+    };
+  };
+  const create = async () => expect(await call(server.base, 'POST', '/api/qrcodes'), 201, 'create');
+  const status = (qr, query = '') =>
+    call(server.base, 'GET', `/api/qrcodes/${qr.qrcode_id}/status${query}`, { 'x-poll-token': qr.poll_token });
+
+  const before = await phase('before');
+  const qrs = [];
+  await pool(WAITING, 16, async () => qrs.push(await create()));
+  await pool(WAITING, 16, async (i) => expect(await status(qrs[i]), 200, 'status'));
+  const loaded = await phase('loaded, nobody waiting');
+  for (const qr of qrs) status(qr, '?after=0&wait=30').catch(() => {});
+  await sleep(1000);
+  const waiting = await phase('each with a waiting long-poll');
+  heap.close();
+  const per = (a, b) => ({
+    rssKiB: (a.rss - b.rss) / WAITING / 1024,
+    fileBackedKiB: (a.fileBacked - b.fileBacked) / WAITING / 1024,
+    jsHeapKiB: (a.jsHeap - b.jsHeap) / WAITING / 1024,
+    v8CommittedKiB: (a.v8Committed - b.v8Committed) / WAITING / 1024,
+    files: (a.files.all - b.files.all) / WAITING,
+    sockets: (a.files.sockets - b.files.sockets) / WAITING,
+    sqlite: (a.files.sqlite - b.files.sqlite) / WAITING,
+  });
+  const { kinds: k0, ...p0 } = before;
+  const { kinds: k1, ...p1 } = loaded;
+  const { kinds: k2, ...p2 } = waiting;
+  return {
+    n: WAITING,
+    phases: [p0, p1, p2],
+    perWaitingPc: per(waiting, before),
+    perLoadedObject: per(loaded, before),
+    perWaitingPoll: per(waiting, loaded),
+    heapPerLoadedObject: heapGrowth(k0, k1, WAITING).slice(0, 12),
+    heapPerWaitingPoll: heapGrowth(k1, k2, WAITING).slice(0, 16),
+  };
+}
+
+// ---------------------------------------------------------------- the run
+
+async function main() {
+  log('bundling the app, its counting copy and the floor');
+  const config = path.join(ROOT, 'wrangler.toml');
+  const appBundle = bundleWorker(config, path.join(BUNDLES, 'app'), ENTRY);
+  const countingBundle = bundleWorker(config, path.join(BUNDLES, 'counting'), 'bench/profile/counting.js');
+  const floorBundle = bundleFloor(path.join(BUNDLES, 'floor'));
+  const app = (bundle) => (o) =>
+    serveWorker({ ...o, config, bundle, sqlFiles: appSqlFiles(), vars: { RATE_LIMIT: 'off' }, direct: DIRECT });
+  const floor = (o) => startFloor({ ...o, bundle: floorBundle, vars: {}, direct: DIRECT });
+  const jobs = ONLY.length
+    ? ONLY
+    : ['app-cpu', ...(ENTRY ? [] : ['app-calls']), 'app-memory', 'floor-cpu', 'floor-memory'];
+
+  const result = {
+    date: new Date().toISOString(),
+    logins: LOGINS,
+    wave: WAVE,
+    waiting: WAITING,
+    entry: ENTRY ?? null,
+    direct: DIRECT,
+    servers: {},
+  };
+  // Each job on a fresh server: memory freed by one job must not be reused by the next.
+  for (const [name, workerName, start, job] of [
+    ['app', 'qrcode-login', app(appBundle), 'cpu'],
+    ['app', 'qrcode-login', app(countingBundle), 'calls'],
+    ['app', 'qrcode-login', app(appBundle), 'memory'],
+    ['floor', 'qrcode-login-floor', floor, 'cpu'],
+    ['floor', 'qrcode-login-floor', floor, 'memory'],
+  ]) {
+    if (!jobs.includes(`${name}-${job}`)) continue;
+    const server = await serve(`${name}-${job}`, workerName, start);
+    current = server;
+    try {
+      const phone = expect(
+        await call(server.base, 'POST', '/api/login', {}, { username: 'dong', password: '111' }),
+        200,
+        'login',
+      ).token;
+      result.servers[name] ??= {};
+      const r = result.servers[name];
+      if (job === 'cpu') {
+        log(`${name}: ${LOGINS} logins, ${WAVE} at a time, step by step`);
+        r.idleCpuPerSecond = server.idleCpuPerSecond;
+        r.cpu = await profileCpu(server, phone);
+      } else if (job === 'calls') {
+        log(`${name}: ${LOGINS} logins on the counting copy`);
+        r.calls = await profileCalls(server, phone);
+      } else {
+        log(`${name}: memory of ${WAITING} loaded objects, then of a waiting poll on each`);
+        r.memory = await profileMemory(server);
+      }
+    } finally {
+      await server.dispose();
+    }
+  }
+  result.seconds = Math.round((Date.now() - t0) / 1000);
+  result.loadAverage = os.loadavg().map((l) => Math.round(l * 100) / 100);
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(path.join(OUT, 'profile.json'), `${JSON.stringify(result, null, 1)}\n`);
+  const md = renderProfile(result);
+  writeFileSync(path.join(OUT, 'profile.md'), md);
+  process.stdout.write(md);
+  log(`wrote ${path.join(OUT, 'profile.md')} and profile.json`);
+}
+
+// Interrupted or not, leave no storage or bundle behind (Miniflare stops its workerd on exit).
+process.on('exit', () => {
+  rmSync(TMP, { recursive: true, force: true });
+  rmSync(BUNDLES, { recursive: true, force: true });
+});
+/** The server of the job under way, stopped first when the profile is interrupted. */
+let current = null;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, async () => {
+    await current?.dispose().catch(() => {});
+    process.exit(130);
+  });
+}
+
+try {
+  await main();
+} catch (err) {
+  console.error(err);
+  process.exitCode = 1;
+} finally {
+  process.exit();
+}

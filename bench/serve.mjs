@@ -1,0 +1,128 @@
+/**
+ * Serves a Worker the way `npm start` (scripts/start.mjs) serves the app: the bundle that
+ * `wrangler deploy --dry-run` makes from a wrangler config, on workerd through wrangler's own
+ * Miniflare with the development extras off (no request log, no live reload, no `Request.cf`
+ * fetch), requests entering through the local front (scripts/local-front.mjs) to the Worker's own
+ * socket, storage on disk, the D1 SQL applied first in a Miniflare of its own. The floor is served with it, and so is the app when
+ * `bench/profile.mjs` needs what `npm start` does not offer (the inspector, a counting copy).
+ * Keep the Miniflare options in step with scripts/start.mjs: the two must differ only in what
+ * they serve.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { newFrontSecret, startFront } from '../scripts/local-front.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// Wrangler's own Miniflare (and so its workerd), the one `npm start` runs.
+const requireFromWrangler = createRequire(path.join(ROOT, 'node_modules/wrangler/package.json'));
+const { Miniflare, Log, LogLevel, convertV4MiniflareOptions } = requireFromWrangler('miniflare');
+const wranglerApi = () => import(pathToFileURL(requireFromWrangler.resolve('wrangler')).href);
+
+/**
+ * The production bundle of `config` in `outdir` (inside the project: workerd names modules by
+ * their path from its root); `entry` replaces the config's `main`. Returns the bundle's file.
+ */
+export function bundleWorker(config, outdir, entry) {
+  mkdirSync(outdir, { recursive: true });
+  const wrangler = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
+  const args = ['deploy', ...(entry ? [entry] : []), '--dry-run', '--config', config, '--outdir', outdir];
+  const run = spawnSync(process.execPath, [wrangler, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, WRANGLER_LOG: 'error', FORCE_COLOR: '0', WRANGLER_SEND_METRICS: 'false' },
+  });
+  if (run.status !== 0) {
+    process.stderr.write(run.stdout + run.stderr);
+    throw new Error(`wrangler deploy --dry-run --config ${config} failed`);
+  }
+  const file = readdirSync(outdir).find((f) => f.endsWith('.js'));
+  if (!file) throw new Error(`no bundle in ${outdir}`);
+  return path.join(outdir, file);
+}
+
+/** Runs the statements of `sqlFiles` on the `DB` binding, in a Miniflare of its own on the same storage. */
+async function applySql(d1, sqlFiles, persistRoot) {
+  const { unstable_splitSqlQuery } = await wranglerApi();
+  const migrator = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      script: '',
+      log: new Log(LogLevel.WARN),
+      cf: false,
+      resourcePersistencePath: persistRoot,
+      resourceTmpPath: path.join(ROOT, '.wrangler/tmp'),
+      d1Databases: { DB: d1.preview_database_id ?? d1.database_id ?? d1.binding },
+    }),
+  );
+  try {
+    const db = await migrator.getD1Database('DB');
+    for (const file of sqlFiles) {
+      const statements = unstable_splitSqlQuery(readFileSync(file, 'utf8'));
+      await db.batch(statements.map((sql) => db.prepare(sql)));
+    }
+  } finally {
+    await migrator.dispose();
+  }
+}
+
+/**
+ * @param {{ config: string, bundle?: string, entry?: string, sqlFiles?: string[], port: number,
+ *   ip: string, vars?: Record<string, string>, persistTo: string, direct?: boolean, inspectorPort?: number }} opts
+ */
+export async function serveWorker(opts) {
+  const { unstable_getMiniflareWorkerOptions, unstable_readConfig } = await wranglerApi();
+  const config = unstable_readConfig({ config: opts.config });
+  const bundleDir = opts.bundle ? null : path.join(ROOT, `.wrangler/tmp/serve-bundle-${process.pid}-${Date.now()}`);
+  const scriptPath = opts.bundle ?? bundleWorker(opts.config, bundleDir, opts.entry);
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
+  const persistRoot = path.resolve(opts.persistTo, 'v3');
+  const d1 = config.d1_databases.find((d) => d.binding === 'DB');
+  if (d1 && opts.sqlFiles?.length) await applySql(d1, opts.sqlFiles, persistRoot);
+  const frontSecret = newFrontSecret();
+  const worker = {
+    ...workerOptions,
+    name: config.name,
+    rootPath: ROOT,
+    modules: true,
+    modulesRules: undefined,
+    scriptPath,
+    bindings: { ...workerOptions.bindings, ...opts.vars, LOCAL_FRONT_SECRET: frontSecret },
+    // As in scripts/start.mjs: the Worker's own socket, behind the front (or public with --direct).
+    unsafeDirectSockets: [opts.direct ? { host: opts.ip, port: opts.port } : { host: '127.0.0.1', port: 0 }],
+  };
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      rootPath: ROOT,
+      host: '127.0.0.1',
+      port: 0,
+      log: new Log(LogLevel.WARN),
+      logRequests: false,
+      liveReload: false,
+      cf: false,
+      resourcePersistencePath: persistRoot,
+      resourceTmpPath: path.join(ROOT, '.wrangler/tmp'),
+      ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
+      workers: [worker],
+    }),
+  );
+  await mf.ready;
+  const direct = await mf.unsafeGetDirectURL(config.name);
+  const front = opts.direct
+    ? null
+    : await startFront({
+        host: opts.ip,
+        port: opts.port,
+        target: { host: direct.hostname, port: Number(direct.port) },
+        secret: frontSecret,
+      });
+  const url = front ? front.url : direct;
+  const dispose = async () => {
+    await front?.close();
+    await mf.dispose();
+    if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+  };
+  return { mf, url, persistRoot, dispose };
+}

@@ -1,0 +1,121 @@
+/**
+ * The servers `npm run bench` measures, each in its own process group with storage in its own
+ * directory: the app as `npm start` serves it (scripts/start.mjs), the floor served the same
+ * way (bench/floor/serve.mjs), and the app under `wrangler dev` for reference.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundle } from '../scripts/start.mjs';
+import { bundleFloor } from './floor/serve.mjs';
+import { runtimePids } from './procfs.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+const children = [];
+
+/** Stops every server and helper process this module started (each with its own group). */
+export function stopAll() {
+  for (const child of children) {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {}
+  }
+}
+
+/** A Node process in a process group of its own, so that it and its workerd stop together. */
+function startProcess(name, args) {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, FORCE_COLOR: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  child.output = '';
+  child.stdout.on('data', (d) => (child.output += d));
+  child.stderr.on('data', (d) => (child.output += d));
+  child.label = name;
+  children.push(child);
+  return child;
+}
+
+/** Registers a forked helper (a load generator) to be stopped with the servers. */
+export function adopt(child) {
+  children.push(child);
+  return child;
+}
+
+async function waitReady(base, child, timeoutMs = 90_000) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (child.exitCode !== null) throw new Error(`${child.label} exited:\n${child.output}`);
+    try {
+      const res = await fetch(`${base}/api/config`);
+      if (res.ok) return;
+    } catch {}
+    await sleep(200);
+  }
+  throw new Error(`${child.label} did not answer within ${timeoutMs / 1000} s:\n${child.output}`);
+}
+
+/**
+ * The production bundles of the app and the floor, made once for all their servers, inside the
+ * project (workerd names modules by their path from the project root). Returns the files and a
+ * function that removes them.
+ */
+export function bundles() {
+  const dir = path.join(ROOT, `.wrangler/tmp/bench-bundle-${process.pid}`);
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    return { app: bundle(path.join(dir, 'app')), floor: bundleFloor(path.join(dir, 'floor')), remove };
+  } catch (err) {
+    remove();
+    throw err;
+  }
+}
+
+/**
+ * Starts one server. `kind`: 'start' (the app, `npm start`), 'floor', or 'dev' (`wrangler dev`).
+ * RATE_LIMIT is off (the load comes from one address); `vars` adds `--var`s.
+ */
+export async function startServer({ name, kind, bundleFile, persistRoot, vars = {}, args = [] }) {
+  const port = await freePort();
+  const persist = path.join(persistRoot, name);
+  const varArgs = Object.entries({ RATE_LIMIT: 'off', ...vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
+  const common = ['--port', String(port), '--ip', '127.0.0.1', '--persist-to', persist];
+  let child;
+  if (kind === 'start' || kind === 'floor') {
+    const script = kind === 'start' ? 'scripts/start.mjs' : 'bench/floor/serve.mjs';
+    // The benchmark's phones sign in as the demo user, which `npm start` makes only with --demo.
+    const demo = kind === 'start' ? ['--demo'] : [];
+    child = startProcess(name, [script, ...common, '--bundle', bundleFile, ...demo, ...varArgs, ...args]);
+  } else {
+    // `npm run dev` with its own storage: the migrations and demo accounts, then `wrangler dev`.
+    const wrangler = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
+    for (const d1 of [
+      ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist],
+      ['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--file', 'seed/demo-users.sql'],
+    ]) {
+      execFileSync(process.execPath, [wrangler, ...d1], { cwd: ROOT, stdio: 'ignore', env: process.env });
+    }
+    const inspector = ['--inspector-port', String(await freePort())];
+    child = startProcess(name, [wrangler, 'dev', ...common, ...inspector, ...varArgs, ...args]);
+  }
+  const base = `http://127.0.0.1:${port}`;
+  await waitReady(base, child);
+  return { name, kind, base, child, pids: () => runtimePids(child.pid) };
+}
