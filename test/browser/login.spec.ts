@@ -9,6 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Route } from 'playwright-core';
 import type { DevServer } from '../support/wrangler-dev.ts';
 import {
+  apiLogin,
+  DESKTOP,
   EN,
   equalButtons,
   fitsWidth,
@@ -220,13 +222,7 @@ describe('scan-to-login in the browser', () => {
     await pcRow.waitFor();
 
     // One row per device: a second sign-in from this phone is grouped with the first.
-    const again = await fetch(`${suite.app.base}/api/login`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'User-Agent': PHONE_UA },
-      body: JSON.stringify({ username: 'dong', password: '111' }),
-    });
-    assert.equal(again.status, 200);
-    const { token: secondToken } = (await again.json()) as { token: string };
+    const secondToken = await apiLogin(suite.app.base, { username: 'dong', password: '111' }, PHONE_UA);
     await mobile.page.goto(`${suite.app.base}/link`);
     await mobile.page.getByText('Linked devices', { exact: true }).click();
     await pcRow.waitFor();
@@ -270,7 +266,7 @@ describe('scan-to-login in the browser', () => {
   });
 
   test('the PC page fits a 360 px phone screen too', async () => {
-    const small = await open(suite.app.base, {
+    const small = await open([suite.app.base], {
       locale: 'en-US',
       viewport: { width: 360, height: 740 },
       isMobile: true,
@@ -288,7 +284,7 @@ describe('scan-to-login in the browser', () => {
 describe('a bad connection', () => {
   /** A PC window whose status polls are answered by `answer` (by how many came before) before the page loads. */
   async function pcWithPolls(answer: (n: number, route: Route) => Promise<void>) {
-    const win = await open(suite.app.base, { locale: 'en-US', viewport: { width: 1280, height: 800 } });
+    const win = await open([suite.app.base], { locale: 'en-US', viewport: DESKTOP });
     let polls = 0;
     await win.page.route('**/api/qrcodes/*/status*', (route) => answer(polls++, route));
     await win.page.goto(`${suite.app.base}/`);
@@ -655,7 +651,7 @@ describe("a site's own users (IDENTITY=jwt)", () => {
   });
 
   test("the phone signs in with the site, comes back with #token, and the PC gets the site's user", async () => {
-    const mobile = await phone('zh-CN', worker.base, {}, [`${site.base}/`]);
+    const mobile = await phone('zh-CN', worker.base, {}, [site.base]);
     const { page } = mobile;
     const qr = await newQr(worker.base);
     const scanUrl = qr.scan_url.replace(/^http:\/\/[^/]+/, worker.base);
@@ -704,7 +700,7 @@ describe("a site's own users (IDENTITY=jwt)", () => {
   });
 
   test('a token the Worker refuses is taken off the address bar too, and the site login is offered again', async () => {
-    const mobile = await phone('en-US', worker.base, {}, [`${site.base}/`]);
+    const mobile = await phone('en-US', worker.base, {}, [site.base]);
     const { page } = mobile;
     const qr = await newQr(worker.base);
     const scanUrl = qr.scan_url.replace(/^http:\/\/[^/]+/, worker.base);
