@@ -1,4 +1,4 @@
-/** 页面上的全部简体中文文字。 */
+/** 手机页面上的全部简体中文文字（电脑页面的文字在 `public/widget/strings.js`）。 */
 
 const WIDE = /\p{Script=Han}/u;
 const NARROW = /[A-Za-z0-9]/;
@@ -20,21 +20,8 @@ function zh(parts, ...values) {
 
 export default {
   language: '语言',
-  appName: '扫码登录',
-  pcTitle: '使用手机扫码登录',
-  qrAlt: '登录二维码',
-  waiting: '等待扫码：请使用手机扫描二维码登录。',
-  scanned: (name) => `${name} 已扫码，请在手机上确认。`,
-  matchHint: '请在手机上选择这个数字：',
-  signedIn: (name) => `已登录：${name}。`,
-  cancelled: '已在手机上取消登录。',
-  expired: '二维码已过期。',
-  refresh: '刷新二维码',
   timeLeft: (s) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')} 后过期`,
-  noCamera: (url) => `没有摄像头？在手机上打开 ${url} 并输入以下代码：`,
-  retrying: (s) => `网络异常，${s} 秒后重试…`,
   signOut: '退出',
-  signedOut: '你已退出登录。',
   loading: '加载中…',
   phoneTitle: '登录请求',
   signInTitle: '登录后继续',
@@ -70,8 +57,6 @@ export default {
   signedInAs: (name) => `当前账号：${name}`,
   devices: '已登录的设备',
   thisDevice: '本设备',
-  viaPassword: '密码',
-  viaQr: '扫码',
   deviceSignedOut: (name) => zh`${name}已退出登录。`,
   linkTitle: '输入代码',
   code: '代码',

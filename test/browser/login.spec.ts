@@ -9,6 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Route } from 'playwright-core';
 import type { DevServer } from '../support/wrangler-dev.ts';
 import {
+  apiLogin,
+  DESKTOP,
   EN,
   equalButtons,
   fitsWidth,
@@ -50,13 +52,12 @@ describe('scan-to-login in the browser', () => {
     const scanned = await scanScreen(desk.page, qrImg);
     assert.equal(scanned, desk.qr.scan_url);
     assert.equal(await desk.page.evaluate(() => document.documentElement.lang), 'zh-CN');
-    await shot(desk.page, 'pc-waiting');
 
     const mobile = await phone('zh-CN');
     await mobile.page.goto(scanned);
     await mobile.page.getByText('演示账号').waitFor();
     await fitsWidth(mobile.page);
-    await shot(mobile.page, 'phone-sign-in');
+    await shot(mobile.page, 'phone-sign-in-light-zh');
     await signInOnPhone(mobile.page, ZH, 'dong', '111');
 
     // The phone shows what asks to sign in; Confirm and Cancel weigh the same.
@@ -75,19 +76,15 @@ describe('scan-to-login in the browser', () => {
     // The linked devices wait behind a disclosure: the request is the screen.
     await mobile.page.getByText('已登录的设备', { exact: true }).waitFor();
     assert.equal(await mobile.page.getByRole('list').count(), 0);
-    await shot(mobile.page, 'phone-confirm');
 
     // The PC says who scanned, and shows them.
     await status(desk.page, '东东已扫码').waitFor();
     await desk.page.locator('.avatar').filter({ hasText: '东' }).waitFor();
-    await shot(desk.page, 'pc-scanned');
 
     await confirm.click();
     await mobile.page.getByRole('heading', { name: '完成，电脑已登录。' }).waitFor();
-    await shot(mobile.page, 'phone-done');
     await status(desk.page, '已登录：东东').waitFor();
     await desk.page.getByText('@dong').waitFor();
-    await shot(desk.page, 'pc-signed-in');
     assert.ok(await desk.page.evaluate(() => localStorage.getItem('qrlogin.pc.token')));
 
     // A stored token that is still good: the PC shows the user, not a QR code.
@@ -200,7 +197,6 @@ describe('scan-to-login in the browser', () => {
     await mobile.page.getByRole('alert').filter({ hasText: 'That code is unknown or has expired.' }).waitFor();
     await code.fill(userCode.toLowerCase().replace('-', ''));
     await fitsWidth(mobile.page);
-    await shot(mobile.page, 'phone-link');
     await mobile.page.getByRole('button', { name: 'Continue', exact: true }).click();
     await mobile.page.waitForURL(/\/confirm\?id=[0-9a-f]{64}$/);
     // The confirm view knows the code was typed, not scanned.
@@ -220,13 +216,7 @@ describe('scan-to-login in the browser', () => {
     await pcRow.waitFor();
 
     // One row per device: a second sign-in from this phone is grouped with the first.
-    const again = await fetch(`${suite.app.base}/api/login`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'User-Agent': PHONE_UA },
-      body: JSON.stringify({ username: 'dong', password: '111' }),
-    });
-    assert.equal(again.status, 200);
-    const { token: secondToken } = (await again.json()) as { token: string };
+    const secondToken = await apiLogin(suite.app.base, { username: 'dong', password: '111' }, PHONE_UA);
     await mobile.page.goto(`${suite.app.base}/link`);
     await mobile.page.getByText('Linked devices', { exact: true }).click();
     await pcRow.waitFor();
@@ -240,7 +230,6 @@ describe('scan-to-login in the browser', () => {
     await pcRow.getByRole('button', { name: 'Sign out: Chrome on Linux', exact: true }).click();
     await pcRow.getByText('Sign out Chrome on Linux? It will have to sign in again.').waitFor();
     await fitsWidth(mobile.page);
-    await shot(mobile.page, 'phone-devices');
     await pcRow.getByRole('button', { name: 'Keep', exact: true }).click();
     await pcRow.getByRole('button', { name: 'Sign out: Chrome on Linux', exact: true }).waitFor();
     assert.deepEqual(deletes, []);
@@ -270,7 +259,7 @@ describe('scan-to-login in the browser', () => {
   });
 
   test('the PC page fits a 360 px phone screen too', async () => {
-    const small = await open(suite.app.base, {
+    const small = await open([suite.app.base], {
       locale: 'en-US',
       viewport: { width: 360, height: 740 },
       isMobile: true,
@@ -288,7 +277,7 @@ describe('scan-to-login in the browser', () => {
 describe('a bad connection', () => {
   /** A PC window whose status polls are answered by `answer` (by how many came before) before the page loads. */
   async function pcWithPolls(answer: (n: number, route: Route) => Promise<void>) {
-    const win = await open(suite.app.base, { locale: 'en-US', viewport: { width: 1280, height: 800 } });
+    const win = await open([suite.app.base], { locale: 'en-US', viewport: DESKTOP });
     let polls = 0;
     await win.page.route('**/api/qrcodes/*/status*', (route) => answer(polls++, route));
     await win.page.goto(`${suite.app.base}/`);
@@ -327,14 +316,13 @@ describe('expiry', () => {
     try {
       const desk = await pc('zh-CN', short.base);
       await status(desk.page, '二维码已过期').waitFor();
-      await shot(desk.page, 'pc-expired');
 
       const mobile = await phone('zh-CN', short.base);
       await mobile.page.goto(desk.qr.scan_url.replace(/^http:\/\/[^/]+/, short.base));
       await signInOnPhone(mobile.page, ZH, 'dong', '111');
       await mobile.page.getByRole('heading', { name: '二维码已过期' }).waitFor();
       await fitsWidth(mobile.page);
-      await shot(mobile.page, 'phone-expired');
+      await shot(mobile.page, 'phone-expired-before-scan-light-zh');
 
       await desk.page.getByRole('button', { name: '刷新二维码', exact: true }).click();
       await status(desk.page, '等待扫码').waitFor();
@@ -376,8 +364,8 @@ describe('number matching', () => {
     await equalButtons(await choices.all());
     await mobile.page.getByRole('button', { name: EN.cancel, exact: true }).waitFor();
     await fitsWidth(mobile.page);
-    await shot(desk.page, 'pc-match');
-    await shot(mobile.page, 'phone-match');
+    await shot(desk.page, 'pc-match-light-en');
+    await shot(mobile.page, 'phone-match-light-en');
     await mobile.page.getByRole('button', { name: code, exact: true }).click();
     await mobile.page.getByRole('heading', { name: 'Done. The computer is now signed in.' }).waitFor();
     await status(desk.page, 'Signed in as 光光').waitFor();
@@ -655,7 +643,7 @@ describe("a site's own users (IDENTITY=jwt)", () => {
   });
 
   test("the phone signs in with the site, comes back with #token, and the PC gets the site's user", async () => {
-    const mobile = await phone('zh-CN', worker.base, {}, [`${site.base}/`]);
+    const mobile = await phone('zh-CN', worker.base, {}, [site.base]);
     const { page } = mobile;
     const qr = await newQr(worker.base);
     const scanUrl = qr.scan_url.replace(/^http:\/\/[^/]+/, worker.base);
@@ -704,7 +692,7 @@ describe("a site's own users (IDENTITY=jwt)", () => {
   });
 
   test('a token the Worker refuses is taken off the address bar too, and the site login is offered again', async () => {
-    const mobile = await phone('en-US', worker.base, {}, [`${site.base}/`]);
+    const mobile = await phone('en-US', worker.base, {}, [site.base]);
     const { page } = mobile;
     const qr = await newQr(worker.base);
     const scanUrl = qr.scan_url.replace(/^http:\/\/[^/]+/, worker.base);

@@ -5,29 +5,26 @@
  * light and dark, go to docs/screenshots/. Run by `npm run test:browser`.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page, Route } from 'playwright-core';
+import type { Page, Route } from 'playwright-core';
+import { freePort } from '../support/wrangler-dev.ts';
 import {
-  assertAccessible,
-  launch,
+  DESKTOP,
+  fitsWidth,
+  type NewQr,
+  noSeriousA11yProblems,
   oneLine,
   open,
   PHONE_UA,
   phoneUser,
-  SHOTS,
-  servers,
   shot,
+  status,
+  suite,
+  useBrowser,
   type Window,
-} from '../support/browser.ts';
-import { type DevServer, freePort } from '../support/wrangler-dev.ts';
+} from './support.ts';
 
-interface Qr {
-  qrcode_id: string;
-  poll_token: string;
-  scan_url: string;
-}
 interface Seen {
   type: string;
   bubbles: boolean;
@@ -77,26 +74,10 @@ const ZH: typeof EN = {
   signedOut: '你已退出登录。',
   onPhone: '此页面正在手机上打开，手机无法扫描自己屏幕上的二维码。',
 };
-const DESKTOP = { width: 1280, height: 800 };
 
-let browser: Browser;
-const pool = servers();
-let app: DevServer;
 /** Another site's origin, allowed to call the API (its server starts with the embedding tests). */
-let siteOrigin: string;
-
-before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  siteOrigin = `http://127.0.0.1:${await freePort()}`;
-  [browser, app] = await Promise.all([launch(), pool.start({ ALLOWED_ORIGINS: siteOrigin })]);
-});
-
-after(async () => {
-  await browser?.close();
-  await pool.stopAll();
-});
-
-const status = (page: Page, text: string) => page.getByRole('status').filter({ hasText: text });
+const siteOrigin = `http://127.0.0.1:${await freePort()}`;
+useBrowser({ ALLOWED_ORIGINS: siteOrigin });
 
 /** Records every `qr-login:*` event that reaches the document, from the page's first moment. */
 const RECORD_EVENTS = () => {
@@ -112,10 +93,10 @@ const RECORD_EVENTS = () => {
 const seenEvents = (page: Page) => page.evaluate(() => (globalThis as unknown as { seen: Seen[] }).seen);
 
 /** The QR codes a page asked for, in order. */
-function recordQrs(page: Page): Qr[] {
-  const qrs: Qr[] = [];
+function recordQrs(page: Page): NewQr[] {
+  const qrs: NewQr[] = [];
   page.on('response', async (r) => {
-    if (r.url().endsWith('/api/qrcodes') && r.status() === 201) qrs.push((await r.json()) as Qr);
+    if (r.url().endsWith('/api/qrcodes') && r.status() === 201) qrs.push((await r.json()) as NewQr);
   });
   return qrs;
 }
@@ -123,8 +104,8 @@ function recordQrs(page: Page): Qr[] {
 /** The PC page in a desktop window. `routes` are set before the page loads. */
 async function pcPage(
   options: { locale?: string; dark?: boolean; routes?: (page: Page) => Promise<void> } = {},
-): Promise<Window & { qrs: Qr[] }> {
-  const win = await open(browser, [app.base], {
+): Promise<Window & { qrs: NewQr[] }> {
+  const win = await open([suite.app.base], {
     locale: options.locale ?? 'en-US',
     viewport: DESKTOP,
     colorScheme: options.dark ? 'dark' : 'light',
@@ -132,12 +113,12 @@ async function pcPage(
   await win.ctx.addInitScript(RECORD_EVENTS);
   const qrs = recordQrs(win.page);
   await options.routes?.(win.page);
-  await win.page.goto(`${app.base}/`);
+  await win.page.goto(`${suite.app.base}/`);
   return { ...win, qrs };
 }
 
 /** The newest QR code the page shows, once it shows one. */
-async function currentQr(page: Page, qrs: Qr[], names: typeof EN, count = 1): Promise<Qr> {
+async function currentQr(page: Page, qrs: NewQr[], names: typeof EN, count = 1): Promise<NewQr> {
   await status(page, names.waiting).waitFor();
   await page.getByRole('img', { name: names.alt }).waitFor();
   assert.ok(qrs.length >= count, `the page asked for ${count} QR code(s)`);
@@ -177,7 +158,7 @@ describe('the PC page / hosts <qr-login>', () => {
     await page.getByRole('heading', { name: EN.title }).waitFor();
     await page.getByText(/Expires in \d:\d\d/).waitFor();
 
-    const phone = await phoneUser(app.base, 'dong', '111');
+    const phone = await phoneUser(suite.app.base, 'dong', '111');
     assert.equal((await phone.scan(qr.qrcode_id)).status, 200);
     await status(page, EN.scanned('东东')).waitFor();
     await page.getByRole('button', { name: EN.other, exact: true }).waitFor();
@@ -192,7 +173,7 @@ describe('the PC page / hosts <qr-login>', () => {
     assert.equal(await page.getByRole('img', { name: EN.alt }).count(), 0);
     const token = await page.evaluate(() => localStorage.getItem('qrlogin.pc.token'));
     assert.ok(token);
-    const me = await fetch(`${app.base}/api/me`, { headers: { Authorization: `Bearer ${token}` } });
+    const me = await fetch(`${suite.app.base}/api/me`, { headers: { Authorization: `Bearer ${token}` } });
     assert.equal(((await me.json()) as { username: string }).username, 'dong');
 
     // The element said each change once, and handed the token over once, bubbling and composed.
@@ -231,7 +212,7 @@ describe('the PC page / hosts <qr-login>', () => {
     const desk = await pcPage();
     const { page } = desk;
     const qr = await currentQr(page, desk.qrs, EN);
-    const phone = await phoneUser(app.base, 'guang', '222');
+    const phone = await phoneUser(suite.app.base, 'guang', '222');
     await phone.scan(qr.qrcode_id);
     await phone.confirm(qr.qrcode_id);
     await status(page, EN.signedIn('光光')).waitFor();
@@ -239,7 +220,7 @@ describe('the PC page / hosts <qr-login>', () => {
     // The phone signs this PC out from its linked devices.
     const token = (await page.evaluate(() => localStorage.getItem('qrlogin.pc.token')))!;
     const { sid } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sid: string };
-    const revoked = await fetch(`${app.base}/api/sessions/${sid}`, {
+    const revoked = await fetch(`${suite.app.base}/api/sessions/${sid}`, {
       method: 'DELETE',
       headers: { Authorization: `Bearer ${phone.token}` },
     });
@@ -254,11 +235,11 @@ describe('the PC page / hosts <qr-login>', () => {
 
   test('a stored token is checked with /api/me, and a lost connection there counts down with Retry now too', async () => {
     // A PC token, collected the way the element collects it.
-    const qr = (await (await fetch(`${app.base}/api/qrcodes`, { method: 'POST' })).json()) as Qr;
-    const phone = await phoneUser(app.base, 'guang', '222');
+    const qr = (await (await fetch(`${suite.app.base}/api/qrcodes`, { method: 'POST' })).json()) as NewQr;
+    const phone = await phoneUser(suite.app.base, 'guang', '222');
     await phone.scan(qr.qrcode_id);
     await phone.confirm(qr.qrcode_id);
-    const answer = await fetch(`${app.base}/api/qrcodes/${qr.qrcode_id}/status`, {
+    const answer = await fetch(`${suite.app.base}/api/qrcodes/${qr.qrcode_id}/status`, {
       headers: { 'X-Poll-Token': qr.poll_token },
     });
     const { token } = (await answer.json()) as { token: string };
@@ -316,7 +297,7 @@ describe('the PC page / hosts <qr-login>', () => {
     const second = await currentQr(page, desk.qrs, EN, 2);
     assert.deepEqual(await focusInside(page), { host: 'qr-login', inner: EN.alt });
 
-    const phone = await phoneUser(app.base, 'dong', '111');
+    const phone = await phoneUser(suite.app.base, 'dong', '111');
     await phone.scan(second.qrcode_id);
     await status(page, EN.scanned('东东')).waitFor();
     await page.getByRole('button', { name: EN.other, exact: true }).focus();
@@ -367,7 +348,7 @@ describe('the PC page / hosts <qr-login>', () => {
 
     // Lost again after a scan; the browser says it is back online: the page tries at once.
     down = true;
-    const phone = await phoneUser(app.base, 'guang', '222');
+    const phone = await phoneUser(suite.app.base, 'guang', '222');
     await phone.scan(desk.qrs[0]!.qrcode_id);
     await status(page, EN.retrying(1)).waitFor();
     down = false;
@@ -379,7 +360,7 @@ describe('the PC page / hosts <qr-login>', () => {
   });
 
   test('on a phone the page says this phone cannot scan its own screen and offers the code instead', async () => {
-    const small = await open(browser, [app.base], {
+    const small = await open([suite.app.base], {
       locale: 'en-US',
       viewport: { width: 390, height: 844 },
       isMobile: true,
@@ -387,16 +368,12 @@ describe('the PC page / hosts <qr-login>', () => {
       userAgent: PHONE_UA,
     });
     const { page } = small;
-    await page.goto(`${app.base}/`);
+    await page.goto(`${suite.app.base}/`);
     await page.getByText(EN.onPhone).waitFor();
     await page.getByRole('link', { name: EN.cantScan }).click();
     await page.getByText(/No camera\? Open .*\/link on your phone and type this code:/).waitFor();
     await page.getByText(/^[B-Z]{4}-[B-Z]{4}$/).waitFor();
-    const { scroll, client } = await page.evaluate(() => ({
-      scroll: document.documentElement.scrollWidth,
-      client: document.documentElement.clientWidth,
-    }));
-    assert.ok(scroll <= client, `the page is ${scroll} px wide in a ${client} px window`);
+    await fitsWidth(page);
     await shot(page, 'pc-on-phone-light-en');
     await small.close();
   });
@@ -405,14 +382,14 @@ describe('the PC page / hosts <qr-login>', () => {
     for (const locale of ['en-US', 'zh-CN']) {
       const names = locale === 'en-US' ? EN : ZH;
       // 1280×800 at 200 %: a 640×400 CSS-pixel window drawn with two device pixels per pixel.
-      const zoomed = await open(browser, [app.base], {
+      const zoomed = await open([suite.app.base], {
         locale,
         viewport: { width: 640, height: 400 },
         deviceScaleFactor: 2,
       });
       const { page } = zoomed;
       await firstPollGone(page);
-      await page.goto(`${app.base}/`);
+      await page.goto(`${suite.app.base}/`);
       await status(page, names.expired).waitFor();
       const box = (await page.getByRole('img', { name: names.alt }).boundingBox())!;
       assert.ok(box.y >= 0 && box.y + box.height <= 400, `the code (${box.y}–${box.y + box.height}) fits 400 px`);
@@ -439,7 +416,7 @@ describe('every PC state, in both languages, light and dark: axe finds nothing s
   ];
   for (const { locale, dark, names, tag, shots } of looks) {
     const look = async (page: Page, state: string) => {
-      await assertAccessible(page, `${tag} ${state}`);
+      await noSeriousA11yProblems(page, `${tag} ${state}`);
       if (shots) await shot(page, `pc-${state}-${tag}`);
     };
     test(`${tag}: waiting, the code to type, scanned, cancelled, signed in, expired`, async () => {
@@ -451,7 +428,7 @@ describe('every PC state, in both languages, light and dark: axe finds nothing s
       await page.getByText(/^[B-Z]{4}-[B-Z]{4}$/).waitFor();
       await look(page, 'code');
 
-      const phone = await phoneUser(app.base, 'dong', '111');
+      const phone = await phoneUser(suite.app.base, 'dong', '111');
       await phone.scan(first.qrcode_id);
       await status(page, names.scanned('东东')).waitFor();
       await look(page, 'scanned');
@@ -518,7 +495,7 @@ describe('<qr-login> embedded in another site', () => {
           if (typeof value === 'string') headers[name] = value;
         }
         try {
-          const answer = await fetch(`${app.base}${url.pathname}${url.search}`, {
+          const answer = await fetch(`${suite.app.base}${url.pathname}${url.search}`, {
             method: req.method,
             headers,
             body: chunks.length ? Buffer.concat(chunks) : undefined,
@@ -532,18 +509,18 @@ describe('<qr-login> embedded in another site', () => {
         return;
       }
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(hostPage(app.base, url.pathname === '/proxied' ? siteOrigin : null));
+      res.end(hostPage(suite.app.base, url.pathname === '/proxied' ? siteOrigin : null));
     });
     await new Promise<void>((resolve) => site.listen(Number(new URL(siteOrigin).port), '127.0.0.1', resolve));
   });
   after(() => new Promise<void>((resolve) => site?.close(() => resolve())));
 
   test('the site gets the events, its accent and font show, roles and names are reachable, nothing is stored', async () => {
-    const win = await open(browser, [siteOrigin, app.base], { locale: 'en-US', viewport: DESKTOP });
+    const win = await open([siteOrigin, suite.app.base], { locale: 'en-US', viewport: DESKTOP });
     const { page } = win;
     await win.ctx.addInitScript(RECORD_EVENTS);
     const qrs = recordQrs(page);
-    const created = page.waitForRequest(`${app.base}/api/qrcodes`);
+    const created = page.waitForRequest(`${suite.app.base}/api/qrcodes`);
     await page.goto(`${siteOrigin}/`);
     const qr = await currentQr(page, qrs, EN);
     assert.equal((await created).method(), 'POST', 'the element called the Worker across origins');
@@ -552,7 +529,7 @@ describe('<qr-login> embedded in another site', () => {
       (await page.getByRole('status').evaluate((el) => getComputedStyle(el).fontFamily)).startsWith('Georgia'),
       'the host page chose the font',
     );
-    await assertAccessible(page, 'embedded, waiting');
+    await noSeriousA11yProblems(page, 'embedded, waiting');
     await shot(page, 'widget-embedded-light-en');
 
     // The `lang` attribute is observed: every word changes at once.
@@ -562,7 +539,7 @@ describe('<qr-login> embedded in another site', () => {
     await page.evaluate(() => document.querySelector('qr-login')!.setAttribute('lang', 'en'));
     await status(page, EN.waiting).waitFor();
 
-    const phone = await phoneUser(app.base, 'dong', '111');
+    const phone = await phoneUser(suite.app.base, 'dong', '111');
     await phone.scan(qr.qrcode_id);
     await status(page, EN.scanned('东东')).waitFor();
     const accent = await page
@@ -570,7 +547,7 @@ describe('<qr-login> embedded in another site', () => {
       .first()
       .evaluate((el) => getComputedStyle(el).backgroundColor);
     assert.equal(accent, 'rgb(102, 57, 186)', 'the host page chose the accent');
-    await assertAccessible(page, 'embedded, scanned');
+    await noSeriousA11yProblems(page, 'embedded, scanned');
     await shot(page, 'widget-embedded-scanned-light-en');
 
     await phone.confirm(qr.qrcode_id);
@@ -583,7 +560,9 @@ describe('<qr-login> embedded in another site', () => {
     const logins = seen.filter((e) => e.type === 'qr-login:login');
     assert.equal(logins.length, 1);
     assert.ok(logins[0]!.bubbles && logins[0]!.composed);
-    const me = await fetch(`${app.base}/api/me`, { headers: { Authorization: `Bearer ${logins[0]!.detail.token}` } });
+    const me = await fetch(`${suite.app.base}/api/me`, {
+      headers: { Authorization: `Bearer ${logins[0]!.detail.token}` },
+    });
     assert.equal(((await me.json()) as { username: string }).username, 'dong');
     // The element keeps no token: the site's storage is empty.
     assert.deepEqual(await page.evaluate(() => [localStorage.length, sessionStorage.length]), [0, 0]);
@@ -591,7 +570,7 @@ describe('<qr-login> embedded in another site', () => {
   });
 
   test("through the site's own origin (the server attribute), dark, in Chinese: axe finds nothing serious", async () => {
-    const win = await open(browser, [siteOrigin, app.base], {
+    const win = await open([siteOrigin, suite.app.base], {
       locale: 'zh-CN',
       viewport: DESKTOP,
       colorScheme: 'dark',
@@ -600,7 +579,7 @@ describe('<qr-login> embedded in another site', () => {
     await win.page.goto(`${siteOrigin}/proxied`);
     await created;
     await status(win.page, ZH.waiting).waitFor();
-    await assertAccessible(win.page, 'embedded, dark, zh');
+    await noSeriousA11yProblems(win.page, 'embedded, dark, zh');
     await shot(win.page, 'widget-embedded-dark-zh');
     await win.close();
   });

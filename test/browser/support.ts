@@ -1,10 +1,12 @@
 /**
- * What the browser suites share: Chromium, `wrangler dev` servers on copies of one seeded
+ * What the Chromium suites share: one browser, `wrangler dev` servers on copies of one seeded
  * storage, windows that check the page keeps its promises (nothing from another origin, no CSP
- * violation, no uncaught error), a PC and a phone window, screenshots, and an axe-core run.
+ * violation, no uncaught error), a PC and a phone window, the phone's side through the API,
+ * screenshots, and an axe-core run.
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
@@ -17,8 +19,9 @@ export const PHONE_UA =
   'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Mobile Safari/537.36';
 export const PC_UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
+export const DESKTOP = { width: 1280, height: 800 };
 const TIMEOUT = 15_000;
-const AXE = readFileSync(path.resolve(import.meta.dirname, '../../node_modules/axe-core/axe.min.js'), 'utf8');
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 export const ZH = { user: '用户名', pass: '密码', signIn: '登录', confirm: '确认登录', cancel: '取消' };
 export const EN = { user: 'Username', pass: 'Password', signIn: 'Sign in', confirm: 'Confirm login', cancel: 'Cancel' };
@@ -29,27 +32,29 @@ export const suite = { browser: undefined as unknown as Browser, app: undefined 
 let seeded: { dir: string; remove: () => void } | null = null;
 const copies: string[] = [];
 
-/** Starts Chromium and the default server before the suite, stops them after. */
-export function useBrowser() {
+/** Debian's Chromium, headless, with nothing of its own going to the network. */
+function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** Starts Chromium and the default server (with these variables) before the suite, stops them after. */
+export function useBrowser(vars: Record<string, string> = {}) {
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     seeded = freshStorage();
-    [suite.browser, suite.app] = await Promise.all([
-      chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      }),
-      server(),
-    ]);
+    [suite.browser, suite.app] = await Promise.all([launch(), server(vars)]);
   });
   after(async () => {
     await suite.browser?.close();
@@ -71,24 +76,21 @@ export async function server(vars: Record<string, string> = {}): Promise<DevServ
 export interface Window {
   ctx: BrowserContext;
   page: Page;
+  /** Closes the window and asserts that the page kept its promises. */
   close: () => Promise<void>;
 }
 
 /**
- * A browser window that also watches the page keep its promises: nothing from another origin
- * (but `alsoAllowed`), no Content-Security-Policy violation (so no inline script or style), no
+ * A browser window that also watches the page keep its promises: no request outside `origins`
+ * (nothing from a CDN), no Content-Security-Policy violation (so no inline script or style), no
  * uncaught error.
  */
-export async function open(
-  base: string,
-  options: Parameters<Browser['newContext']>[0],
-  alsoAllowed: string[] = [],
-): Promise<Window> {
+export async function open(origins: string[], options: Parameters<Browser['newContext']>[0]): Promise<Window> {
   const ctx = await suite.browser.newContext(options);
   ctx.setDefaultTimeout(TIMEOUT);
   const page = await ctx.newPage();
   const problems: string[] = [];
-  const allowed = [`${base}/`, 'data:', ...alsoAllowed];
+  const allowed = [...origins.map((o) => `${o}/`), 'data:'];
   page.on('request', (r) => {
     if (!allowed.some((prefix) => r.url().startsWith(prefix))) problems.push(`request to ${r.url()}`);
   });
@@ -104,7 +106,7 @@ export async function open(
 }
 
 export async function pc(locale: string, base = suite.app.base) {
-  const win = await open(base, { locale, viewport: { width: 1280, height: 800 } });
+  const win = await open([base], { locale, viewport: DESKTOP });
   const created = win.page.waitForResponse((r) => r.url().endsWith('/api/qrcodes') && r.status() === 201);
   await win.page.goto(`${base}/`);
   const qr = (await (await created).json()) as NewQr;
@@ -113,13 +115,27 @@ export async function pc(locale: string, base = suite.app.base) {
 
 type PhoneOptions = Omit<NonNullable<Parameters<Browser['newContext']>[0]>, 'locale'>;
 
-/** A 360 px phone window (a phone's User-Agent, touch). */
-export function phone(locale: string, base = suite.app.base, options: PhoneOptions = {}, alsoAllowed: string[] = []) {
-  return open(
-    base,
-    { locale, viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, userAgent: PHONE_UA, ...options },
-    alsoAllowed,
-  );
+/** A 360 px phone window (a phone's User-Agent, touch); it may also load from `alsoFrom` origins. */
+export function phone(locale: string, base = suite.app.base, options: PhoneOptions = {}, alsoFrom: string[] = []) {
+  return open([base, ...alsoFrom], {
+    locale,
+    viewport: { width: 360, height: 740 },
+    isMobile: true,
+    hasTouch: true,
+    userAgent: PHONE_UA,
+    ...options,
+  });
+}
+
+/** Signs `user` in through the API (as a browser with `userAgent`, if given) and answers the token. */
+export async function apiLogin(base: string, user: { username: string; password: string }, userAgent?: string) {
+  const res = await fetch(`${base}/api/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(userAgent ? { 'User-Agent': userAgent } : {}) },
+    body: JSON.stringify(user),
+  });
+  assert.equal(res.status, 200, `login as ${user.username}`);
+  return ((await res.json()) as { token: string }).token;
 }
 
 /** A phone window already signed in as `user` (the sign-in form has its own tests). */
@@ -130,13 +146,7 @@ export async function signedInPhone(
   options: PhoneOptions = {},
 ) {
   const win = await phone(locale, base, options);
-  const res = await fetch(`${base}/api/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'User-Agent': PHONE_UA },
-    body: JSON.stringify(user),
-  });
-  assert.equal(res.status, 200);
-  const { token } = (await res.json()) as { token: string };
+  const token = await apiLogin(base, user, PHONE_UA);
   // Any page of the origin will do to reach its localStorage; this one runs no script.
   await win.page.goto(`${base}/api/config`);
   await win.page.evaluate((t) => localStorage.setItem('qrlogin.phone.token', t), token);
@@ -165,6 +175,28 @@ export async function userCodeOf(qr: NewQr, base = suite.app.base) {
   });
   assert.equal(res.status, 200);
   return (await res.json()) as { user_code: string; verification_url: string };
+}
+
+/** The phone's side through the API: a signed-in user who scans, confirms or cancels. */
+export async function phoneUser(base: string, username: string, password: string) {
+  const token = await apiLogin(base, { username, password });
+  const step = async (id: string, what: 'scan' | 'confirm' | 'cancel', body?: unknown) => {
+    const answer = await fetch(`${base}/api/qrcodes/${id}/${what}`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: answer.status, body: (await answer.json().catch(() => null)) as Record<string, unknown> | null };
+  };
+  return {
+    token,
+    scan: (id: string) => step(id, 'scan'),
+    confirm: (id: string, body?: unknown) => step(id, 'confirm', body),
+    cancel: (id: string) => step(id, 'cancel'),
+  };
 }
 
 /** The PC's next status answer after `after`, as the PC long-polls it. */
@@ -213,53 +245,68 @@ export async function fitsWidth(page: Page) {
   assert.ok(scroll <= client, `the page is ${scroll} px wide in a ${client} px window`);
 }
 
+/** True when the text of the element sits on a single line (it does not wrap). */
+export function oneLine(locator: Locator) {
+  return locator.evaluate((el) => {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+    return tops.size === 1;
+  });
+}
+
 /** Buttons that must weigh the same: same size, same look, each on one line, none of them focused. */
 export async function equalButtons(buttons: Locator[]) {
   const looks = await Promise.all(
-    buttons.map((b) =>
-      b.evaluate((el) => {
+    buttons.map(async (b) => ({
+      ...(await b.evaluate((el) => {
         const r = el.getBoundingClientRect();
         const s = getComputedStyle(el);
-        const range = document.createRange();
-        range.selectNodeContents(el);
-        const lines = new Set([...range.getClientRects()].map((line) => Math.round(line.top))).size;
         return {
           w: Math.round(r.width),
           h: Math.round(r.height),
           look: [s.backgroundColor, s.color, s.fontSize, s.fontWeight, s.borderColor].join(),
-          lines,
           clipped: el.scrollWidth > el.clientWidth,
           focused: document.activeElement === el,
         };
-      }),
-    ),
+      })),
+      oneLine: await oneLine(b),
+    })),
   );
-  for (const look of looks) assert.deepEqual(look, { ...looks[0], lines: 1, clipped: false, focused: false });
+  for (const look of looks) assert.deepEqual(look, { ...looks[0], oneLine: true, clipped: false, focused: false });
 }
 
 export const status = (page: Page, text: string | RegExp) => page.getByRole('status').filter({ hasText: text });
 
 /**
- * axe-core on the page as it is now: no serious or critical violation. Evaluated through the
- * DevTools protocol, so the page's CSP (no inline script) is kept, not bypassed.
+ * axe-core on the page as it is now (open shadow roots included): no serious or critical
+ * violation. Evaluated through the DevTools protocol, so the page's CSP (no inline script) is
+ * kept, not bypassed. `AXE_VERBOSE=1` also prints the minor ones.
  */
 export async function noSeriousA11yProblems(page: Page, where: string) {
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE);
   const found = await page.evaluate(async () => {
-    // biome-ignore lint/suspicious/noExplicitAny: axe is injected at run time
-    const axe = (window as any).axe;
+    interface Violation {
+      id: string;
+      impact: string;
+      help: string;
+      nodes: { target: unknown; failureSummary: string }[];
+    }
+    interface Axe {
+      run: (context: Document, options: object) => Promise<{ violations: Violation[] }>;
+    }
+    const { axe } = window as unknown as { axe: Axe };
     const results = await axe.run(document, { resultTypes: ['violations'] });
-    return results.violations.map((v: { id: string; impact: string; help: string; nodes: { target: string[] }[] }) => ({
+    return results.violations.map((v) => ({
       id: v.id,
       impact: v.impact,
       help: v.help,
-      targets: v.nodes.map((n) => n.target.join(' ')),
+      nodes: v.nodes.map((n) => `${JSON.stringify(n.target)}: ${n.failureSummary}`),
     }));
   });
-  const serious = found.filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(serious, [], `axe on ${where}`);
+  const serious = found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(serious, [], `axe on ${where}: ${JSON.stringify(serious, null, 2)}`);
   if (process.env.AXE_VERBOSE) console.log(where, JSON.stringify(found));
-  return found;
 }
 
 export interface Site {
