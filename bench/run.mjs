@@ -240,6 +240,9 @@ async function main() {
   const specs = [
     { name: 'start', ...app },
     { name: 'floor', ...floor },
+    // The floor plus what the contract asks of each login (a revocation read per phone request,
+    // `deleteAll()` at the hand-out): the app's gap to it is the app's own.
+    { name: 'floor-contract', ...floor, vars: { FLOOR_CONTRACT: 'on' } },
     { name: 'start-hold', ...app, vars: holdTtl },
     { name: 'floor-hold', ...floor, vars: holdTtl },
     ...(SHM
@@ -316,13 +319,15 @@ async function main() {
   // 3. Whole logins per second: at each level the app and then the floor, back to back, so
   // that both see the same machine; then the references.
   for (const concurrency of PLAN.levels) {
-    for (const s of [start, bare]) {
+    for (const s of [start, bare, servers['floor-contract']]) {
       result.throughput[s.name] ??= {};
       result.throughput[s.name][concurrency] = await throughputLevel(load, s, phones[s.name], concurrency);
     }
     const a = result.throughput.start[concurrency].perSecond;
     const b = result.throughput.floor[concurrency].perSecond;
+    const bc = result.throughput['floor-contract'][concurrency].perSecond;
     result.throughput.start[concurrency].ofFloor = b ? round(a / b) : null;
+    result.throughput.start[concurrency].ofFloorContract = bc ? round(a / bc) : null;
   }
   for (const [name, levels] of [
     ['start-tmpfs', PLAN.tmpfsLevels],

@@ -131,7 +131,12 @@ export class FloorSession extends DurableObject {
     if (rec.status !== 'scan-confirm' || !rec.scanner) return { view: pcView(rec) };
     // The hand-out: the record goes before the first await, so exactly one poll gets here.
     this.ctx.storage.kv.delete(KEY);
-    await this.ctx.storage.deleteAlarm();
+    if (this.env.FLOOR_CONTRACT === 'on') {
+      // The contract's empty storage: the record, the alarm and the object's database, in one turn.
+      await Promise.all([this.ctx.storage.deleteAlarm(), this.ctx.storage.deleteAll()]);
+    } else {
+      await this.ctx.storage.deleteAlarm();
+    }
     return { view: pcView(rec), deliver: { user: rec.scanner, requester: rec.requester } };
   }
 
