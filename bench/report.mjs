@@ -112,7 +112,7 @@ function floorTable(r, p) {
     '',
     'The floor (`bench/floor/`) is a bare Worker doing the same whole login with the least the design needs: a plain `fetch` handler, one SQLite-backed object per login with one record write and its alarm per transition, the long-poll held in memory, one D1 insert and one EdDSA token per login, an EdDSA check on each phone request (no D1 read), and the same QR image. ' +
       'It is served like `npm start` (production bundle, workerd, the local front in front of the Worker’s own socket, storage on disk) and measured in the same run, level by level right after the app. ' +
-      'The *floor with the contract* is the same Worker doing also the two things the contract asks of every login that the bare floor leaves out: it reads the token’s linked-device row in D1 on each phone request ("a revoked token answers 401 at once") and empties the object with `deleteAll()` at the hand-out ("storage is empty within a minute").',
+      'The *floor with the contract* is the same Worker with what the app must have besides its own code: it reads the token’s linked-device row in D1 on each phone request ("a revoked token answers 401 at once"), empties the object with `deleteAll()` at the hand-out ("storage is empty within a minute"), and has static assets in front as the app has its pages (`[assets]` with `run_worker_first`, which locally puts Miniflare’s asset router on every request). The app’s gap to it is the app’s own code: Hono, its middleware and validation, and the features the floor does without.',
     '',
     '| | app (`npm start`) | floor | app ÷ floor | floor with the contract | app ÷ it | target |',
     '|---|---|---|---|---|---|---|',
@@ -143,13 +143,15 @@ function floorTable(r, p) {
   }
   const appSteps = holdSteps(r.hold.start);
   const floorSteps = holdSteps(r.hold.floor);
+  const contractSteps = r.hold.floorContract ? holdSteps(r.hold.floorContract) : [];
   for (let i = 0; i < Math.max(appSteps.length, floorSteps.length); i++) {
     const a = appSteps[i]?.per;
     const b = floorSteps[i]?.per;
+    const bc = contractSteps[i]?.per;
     const target = r.plan.hold[i];
     p(
-      `| workerd memory per waiting PC, ${int(target)} asked (held: app ${int(a?.n)}, floor ${int(b?.n)}) | ${f(a?.kib, 0)} KiB | ${f(b?.kib, 0)} KiB | ${f(a && b ? a.kib / b.kib : null, 2)}× | | | app ≤ ${KIB_PER_WAITING_PC_TARGET} KiB |`,
-      `| …open files per waiting PC (sockets + SQLite files) | ${f(a?.files)} (${f(a?.sockets)} + ${f(a?.sqlite)}) | ${f(b?.files)} (${f(b?.sockets)} + ${f(b?.sqlite)}) | | | | limit ${int(r.hold.fdLimit)} in all |`,
+      `| workerd memory per waiting PC, ${int(target)} asked (held: app ${int(a?.n)}, floor ${int(b?.n)}, with the contract ${int(bc?.n)}) | ${f(a?.kib, 0)} KiB | ${f(b?.kib, 0)} KiB | ${f(a && b ? a.kib / b.kib : null, 2)}× | ${f(bc?.kib, 0)} KiB | ${f(a && bc ? a.kib / bc.kib : null, 2)}× | app ≤ ${KIB_PER_WAITING_PC_TARGET} KiB |`,
+      `| …open files per waiting PC (sockets + SQLite files) | ${f(a?.files)} (${f(a?.sockets)} + ${f(a?.sqlite)}) | ${f(b?.files)} (${f(b?.sockets)} + ${f(b?.sqlite)}) | | ${f(bc?.files)} | | limit ${int(r.hold.fdLimit)} in all |`,
     );
   }
   p('');

@@ -232,6 +232,7 @@ async function main() {
   cleanup.push(bundled.remove);
   const app = { kind: 'start', bundleFile: bundled.app, persistRoot: TMP };
   const floor = { kind: 'floor', bundleFile: bundled.floor, persistRoot: TMP };
+  const floorContract = { kind: 'floor-contract', bundleFile: bundled.floorContract, persistRoot: TMP };
   const holdTtl = { QR_TTL_SECONDS: String(PLAN.holdTtl) };
   // Storage in memory (tmpfs) instead of on disk, to separate the runtime's own cost from the
   // cost of SQLite syncing each Durable Object and D1 write to this machine's disk.
@@ -240,11 +241,12 @@ async function main() {
   const specs = [
     { name: 'start', ...app },
     { name: 'floor', ...floor },
-    // The floor plus what the contract asks of each login (a revocation read per phone request,
-    // `deleteAll()` at the hand-out): the app's gap to it is the app's own.
-    { name: 'floor-contract', ...floor, vars: { FLOOR_CONTRACT: 'on' } },
+    // The floor plus what the app must have besides its own code (a revocation read per phone
+    // request, `deleteAll()` at the hand-out, static assets in front): the app's gap to it is its own.
+    { name: 'floor-contract', ...floorContract },
     { name: 'start-hold', ...app, vars: holdTtl },
     { name: 'floor-hold', ...floor, vars: holdTtl },
+    { name: 'floor-contract-hold', ...floorContract, vars: holdTtl },
     ...(SHM
       ? [
           { name: 'start-tmpfs', ...app, persistRoot: SHM },
@@ -361,13 +363,15 @@ async function main() {
   // confirmed while the rest expire: each PC must end with its token (and then 410) or `expired`.
   const holdApp = { server: servers['start-hold'], load: startLoad('load-hold') };
   const holdFloor = { server: servers['floor-hold'], load: startLoad('load-hold-floor') };
+  const holdFloorContract = { server: servers['floor-contract-hold'], load: startLoad('load-hold-floor-contract') };
   const fdLimit = result.machine.openFilesLimit;
-  const [appHold, floorHold] = await holdWaitingPcs(
-    [holdApp, holdFloor],
+  const [appHold, floorHold, floorContractHold] = await holdWaitingPcs(
+    [holdApp, holdFloor, holdFloorContract],
     { targets: PLAN.hold, chunk: PLAN.holdChunk, fdLimit, fdShare: PLAN.holdFdShare, settleMs: QUICK ? 300 : 1500 },
     log,
   );
   holdFloor.load.stop();
+  holdFloorContract.load.stop();
   log(`step 4: confirming one code in ${PLAN.holdConfirmEvery} on the app; the rest expire`);
   const pidsBefore = holdApp.server.pids(); // a new pid afterwards: the runtime died and restarted
   const fin = await holdApp.load.run('finish', {
@@ -383,6 +387,7 @@ async function main() {
     fdShare: PLAN.holdFdShare,
     start: { ...appHold, ...fin, restarted, after: runtimeSnapshot(holdApp.server) },
     floor: floorHold,
+    floorContract: floorContractHold,
   };
   log(`step 4: outcomes ${JSON.stringify(fin.outcomes)}, lost ${fin.lost}, duplicates ${fin.duplicates}`);
 

@@ -81,7 +81,12 @@ export function bundles() {
   const dir = path.join(ROOT, `.wrangler/tmp/bench-bundle-${process.pid}`);
   const remove = () => rmSync(dir, { recursive: true, force: true });
   try {
-    return { app: bundle(path.join(dir, 'app')), floor: bundleFloor(path.join(dir, 'floor')), remove };
+    return {
+      app: bundle(path.join(dir, 'app')),
+      floor: bundleFloor(path.join(dir, 'floor')),
+      floorContract: bundleFloor(path.join(dir, 'floor-contract'), 'contract'),
+      remove,
+    };
   } catch (err) {
     remove();
     throw err;
@@ -89,7 +94,8 @@ export function bundles() {
 }
 
 /**
- * Starts one server. `kind`: 'start' (the app, `npm start`), 'floor', or 'dev' (`wrangler dev`).
+ * Starts one server. `kind`: 'start' (the app, `npm start`), 'floor', 'floor-contract' (the floor
+ * with the contract, bench/floor/wrangler.contract.toml), or 'dev' (`wrangler dev`).
  * RATE_LIMIT is off (the load comes from one address); `vars` adds `--var`s.
  */
 export async function startServer({ name, kind, bundleFile, persistRoot, vars = {}, args = [] }) {
@@ -98,11 +104,11 @@ export async function startServer({ name, kind, bundleFile, persistRoot, vars = 
   const varArgs = Object.entries({ RATE_LIMIT: 'off', ...vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   const common = ['--port', String(port), '--ip', '127.0.0.1', '--persist-to', persist];
   let child;
-  if (kind === 'start' || kind === 'floor') {
+  if (kind === 'start' || kind === 'floor' || kind === 'floor-contract') {
     const script = kind === 'start' ? 'scripts/start.mjs' : 'bench/floor/serve.mjs';
     // The benchmark's phones sign in as the demo user, which `npm start` makes only with --demo.
-    const demo = kind === 'start' ? ['--demo'] : [];
-    child = startProcess(name, [script, ...common, '--bundle', bundleFile, ...demo, ...varArgs, ...args]);
+    const extra = { start: ['--demo'], floor: [], 'floor-contract': ['--contract'] }[kind];
+    child = startProcess(name, [script, ...common, '--bundle', bundleFile, ...extra, ...varArgs, ...args]);
   } else {
     // `npm run dev` with its own storage: the migrations and demo accounts, then `wrangler dev`.
     const wrangler = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');

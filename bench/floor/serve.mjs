@@ -3,7 +3,10 @@
  * Serves the floor (bench/floor/) the way `npm start` serves the app (see bench/serve.mjs),
  * with the same arguments as `npm start`:
  *
- *   node bench/floor/serve.mjs [--port N] [--ip ADDR] [--var K:V]... [--persist-to DIR] [--bundle FILE] [--direct]
+ *   node bench/floor/serve.mjs [--contract] [--port N] [--ip ADDR] [--var K:V]... [--persist-to DIR] [--bundle FILE] [--direct]
+ *
+ * `--contract` serves the floor with the contract (wrangler.contract.toml): its revocation read,
+ * `deleteAll()` at the hand-out, and static assets in front as the app has them.
  *
  * Run it through npm's Node (`npx node …`): wrangler needs Node 22 or later.
  */
@@ -13,21 +16,26 @@ import { parseArgs } from '../../scripts/start.mjs';
 import { bundleWorker, serveWorker } from '../serve.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const CONFIG = path.join(HERE, 'wrangler.toml');
+const CONFIGS = { bare: path.join(HERE, 'wrangler.toml'), contract: path.join(HERE, 'wrangler.contract.toml') };
 const SCHEMA = path.join(HERE, 'schema.sql');
 
-/** The floor's production bundle, in `outdir` (inside the project). */
-export const bundleFloor = (outdir) => bundleWorker(CONFIG, outdir);
+/** The floor's production bundle, in `outdir` (inside the project); `variant` 'bare' or 'contract'. */
+export const bundleFloor = (outdir, variant = 'bare') => bundleWorker(CONFIGS[variant], outdir);
 
-/** Starts the floor; `opts` as scripts/start.mjs parses them, plus `inspectorPort`. */
-export const startFloor = (opts) => serveWorker({ ...opts, config: CONFIG, sqlFiles: [SCHEMA] });
+/** Starts the floor; `opts` as scripts/start.mjs parses them, plus `inspectorPort` and `variant`. */
+export const startFloor = ({ variant = 'bare', ...opts }) =>
+  serveWorker({ ...opts, config: CONFIGS[variant], sqlFiles: [SCHEMA] });
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const opts = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const variant = argv.includes('--contract') ? 'contract' : 'bare';
+  const opts = { ...parseArgs(argv.filter((a) => a !== '--contract')), variant };
   // Its own local storage by default, not the app's `.wrangler/state`.
   if (opts.persistTo === '.wrangler/state') opts.persistTo = '.wrangler/floor-state';
   const { url, dispose } = await startFloor(opts);
-  console.log(`Floor ready on ${url.href.replace(/\/$/, '')} (workerd, production bundle)`);
+  console.log(
+    `Floor${variant === 'contract' ? ' with the contract' : ''} ready on ${url.href.replace(/\/$/, '')} (workerd, production bundle)`,
+  );
   const stop = () => dispose().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
