@@ -94,7 +94,7 @@ function summaryTable(r, p) {
   const dr = tput['start-direct-tmpfs']?.[64];
   if (tm)
     p(
-      `| …64 clients, storage in memory (tmpfs): Miniflare's entry / workerd's direct socket | ${f(tm.perSecond)} / ${f(dr?.perSecond)} (${tm.errors + (dr?.errors ?? 0)}) | | |`,
+      `| …64 clients, storage in memory (tmpfs): through the local front / workerd's socket directly | ${f(tm.perSecond)} / ${f(dr?.perSecond)} (${tm.errors + (dr?.errors ?? 0)}) | | |`,
     );
   p(
     `| Waiting PCs held at once; workerd RSS | ${int(last.openByClient)}; ${mib(last.bytes)} | not run | 10,000; < 1 GiB |`,
