@@ -13,7 +13,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { newFrontSecret, startFront } from '../scripts/local-front.mjs';
+import { newFrontSecret } from '../scripts/local-front.mjs';
+import { serveBundle } from '../scripts/start.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // Wrangler's own Miniflare (and so its workerd), the one `npm start` runs.
@@ -82,47 +83,18 @@ export async function serveWorker(opts) {
   const d1 = config.d1_databases.find((d) => d.binding === 'DB');
   if (d1 && opts.sqlFiles?.length) await applySql(d1, opts.sqlFiles, persistRoot);
   const frontSecret = newFrontSecret();
-  const worker = {
-    ...workerOptions,
+  const served = await serveBundle({
     name: config.name,
-    rootPath: ROOT,
-    modules: true,
-    modulesRules: undefined,
+    workerOptions,
     scriptPath,
     bindings: { ...workerOptions.bindings, ...opts.vars, LOCAL_FRONT_SECRET: frontSecret },
-    // As in scripts/start.mjs: the Worker's own socket, behind the front (or public with --direct).
-    unsafeDirectSockets: [opts.direct ? { host: opts.ip, port: opts.port } : { host: '127.0.0.1', port: 0 }],
-  };
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      rootPath: ROOT,
-      host: '127.0.0.1',
-      port: 0,
-      log: new Log(LogLevel.WARN),
-      logRequests: false,
-      liveReload: false,
-      cf: false,
-      resourcePersistencePath: persistRoot,
-      resourceTmpPath: path.join(ROOT, '.wrangler/tmp'),
-      ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
-      workers: [worker],
-    }),
-  );
-  await mf.ready;
-  const direct = await mf.unsafeGetDirectURL(config.name);
-  const front = opts.direct
-    ? null
-    : await startFront({
-        host: opts.ip,
-        port: opts.port,
-        target: { host: direct.hostname, port: Number(direct.port) },
-        secret: frontSecret,
-      });
-  const url = front ? front.url : direct;
-  const dispose = async () => {
-    await front?.close();
-    await mf.dispose();
-    if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
-  };
-  return { mf, url, persistRoot, dispose };
+    persistRoot,
+    ip: opts.ip,
+    port: opts.port,
+    direct: opts.direct,
+    frontSecret,
+    inspectorPort: opts.inspectorPort,
+    onDispose: () => bundleDir && rmSync(bundleDir, { recursive: true, force: true }),
+  });
+  return { ...served, persistRoot };
 }

@@ -293,16 +293,51 @@ export async function start(opts) {
   // One bundle directory per process, so that two instances can start side by side.
   const bundleDir = opts.bundle ? null : path.join(ROOT, `.wrangler/tmp/start-bundle-${process.pid}`);
   const scriptPath = opts.bundle ?? bundle(bundleDir);
+  const served = await serveBundle({
+    name: config.name,
+    workerOptions,
+    scriptPath,
+    bindings,
+    persistRoot,
+    ip: opts.ip,
+    port: opts.port,
+    direct: opts.direct,
+    frontSecret,
+    onDispose: () => bundleDir && rmSync(bundleDir, { recursive: true, force: true }),
+  });
+  return { ...served, applied, demoUsers, persistRoot };
+}
+
+/**
+ * Serves `scriptPath`, a production bundle of the Worker `name`, on workerd through wrangler's own
+ * Miniflare with its development extras off, behind the local front (or, with `direct`, on the
+ * Worker's own socket, where no client address is believed). The benchmark serves its floors
+ * with this too, so that they are served exactly as the app is. `onDispose` runs after the stop.
+ */
+export async function serveBundle({
+  name,
+  workerOptions,
+  scriptPath,
+  bindings,
+  persistRoot,
+  ip,
+  port,
+  direct = false,
+  frontSecret,
+  inspectorPort,
+  onDispose = () => {},
+}) {
+  const { Miniflare, Log, LogLevel, convertV4MiniflareOptions } = requireFromWrangler('miniflare');
   const worker = {
     ...workerOptions,
-    name: config.name,
+    name,
     rootPath: ROOT,
     modules: true,
     modulesRules: undefined,
     scriptPath,
     bindings,
-    // The Worker's own socket: on loopback for the front, or the public one with `--direct`.
-    unsafeDirectSockets: [opts.direct ? { host: opts.ip, port: opts.port } : { host: '127.0.0.1', port: 0 }],
+    // The Worker's own socket: on loopback for the front, or the public one with `direct`.
+    unsafeDirectSockets: [direct ? { host: ip, port } : { host: '127.0.0.1', port: 0 }],
   };
   const mf = new Miniflare(
     convertV4MiniflareOptions({
@@ -317,31 +352,31 @@ export async function start(opts) {
       cf: false,
       resourcePersistencePath: persistRoot,
       resourceTmpPath: path.join(ROOT, '.wrangler/tmp'),
+      ...(inspectorPort ? { inspectorPort } : {}),
       workers: [worker],
     }),
   );
   let front = null;
   try {
     await mf.ready;
-    const direct = await mf.unsafeGetDirectURL(config.name);
-    if (!opts.direct) {
+    const own = await mf.unsafeGetDirectURL(name);
+    if (!direct) {
       front = await startFront({
-        host: opts.ip,
-        port: opts.port,
-        target: { host: direct.hostname, port: Number(direct.port) },
+        host: ip,
+        port,
+        target: { host: own.hostname, port: Number(own.port) },
         secret: frontSecret,
       });
     }
-    const url = front ? front.url : direct;
     const dispose = async () => {
       await front?.close();
       await mf.dispose();
-      if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+      onDispose();
     };
-    return { mf, url, applied, demoUsers, persistRoot, dispose };
+    return { mf, url: front ? front.url : own, dispose };
   } catch (err) {
     await mf.dispose();
-    if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+    onDispose();
     throw err;
   }
 }
