@@ -11,17 +11,16 @@
  */
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
-import { openSession } from '../accounts/devices';
 import type { AppEnv } from '../app-env';
 import { randomToken, sha256Hex } from '../crypto';
 import type { Env } from '../env';
 import { UnavailableError } from '../errors';
 import { countQrcode } from '../limits/limits';
-import { clientIp, deviceOf } from '../request-info';
+import { clientIp } from '../request-info';
 import { DEVICE_POLL_INTERVAL_S, type DevicePoll } from '../session/device-grant';
+import { finishLogin } from '../session/finish';
 import { startSession } from '../session/start';
-import { ensureSigningKey, issueToken, tokenTtlSeconds } from '../tokens/signing';
-import { emit } from '../webhooks/events';
+import { ensureSigningKey } from '../tokens/signing';
 import { handleOAuthError, OAuthError, oauthJson } from './errors';
 import { formBody, formInput, publicClient } from './form';
 import { DeviceAuthorizationAnswer, DeviceAuthorizationForm, oauthAnswers, TokenAnswer, TokenForm } from './schemas';
@@ -133,19 +132,10 @@ export const deviceFlow = new Hono<AppEnv>()
             : POLL_MESSAGES[poll.error];
         throw new OAuthError(poll.error, message);
       }
-      try {
-        const ttl = tokenTtlSeconds(c.env);
-        const sid = await openSession(c.env, poll.user, 'qrcode', deviceOf(poll.requester), ttl);
-        const accessToken = await issueToken(c, poll.user, sid);
-        // The site's backend hears of a device's sign-in as of a PC's.
-        emit(c, 'login.succeeded', { qrcode_id: qrcodeId, sid, user: poll.user, requester: poll.requester });
-        return oauthJson(c, { access_token: accessToken, token_type: 'Bearer', expires_in: ttl });
-      } catch (err) {
-        // The session object already handed the login out: give it back, so that the
-        // device's next poll (after this 503) still signs in.
-        await session.undeliver().catch(() => false);
-        throw err;
-      }
+      // The site's backend hears of a device's sign-in as of a PC's; a 503 here gives the login
+      // back to the object, so the device's next poll still signs in.
+      const { token, ttl } = await finishLogin(c, session, qrcodeId, poll);
+      return oauthJson(c, { access_token: token, token_type: 'Bearer', expires_in: ttl });
     },
   )
 

@@ -7,7 +7,6 @@
 import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { describeRoute } from 'hono-openapi';
-import { openSession } from '../accounts/devices';
 import type { AppEnv } from '../app-env';
 import { requireUser } from '../auth/require-user';
 import { jsonBody } from '../body';
@@ -18,7 +17,7 @@ import { answers, bearerAuth } from '../openapi/document';
 import { phoneContext } from '../phone-context';
 import { publicOrigin } from '../public-origin';
 import { qrDataUrl } from '../qr/qr-image';
-import { clientIp, deviceOf } from '../request-info';
+import { clientIp } from '../request-info';
 import {
   ConfirmBody,
   CreatedQrAnswer,
@@ -29,10 +28,11 @@ import {
   StatusQuery,
   UserCodeAnswer,
 } from '../schemas';
+import { finishLogin } from '../session/finish';
 import { claimUserCode, qrTtlSeconds, startSession } from '../session/start';
 import type { Outcome } from '../session/state';
 import { formatUserCode } from '../session/user-code';
-import { ensureSigningKey, issueToken, tokenTtlSeconds } from '../tokens/signing';
+import { ensureSigningKey } from '../tokens/signing';
 import { input, sessionStub } from '../validate';
 import { cancelledOnMismatch, emit } from '../webhooks/events';
 
@@ -113,23 +113,9 @@ export const qrcodes = new Hono<AppEnv>()
       ensureSigningKey(c.env);
       const { deliver, ...view } = await ask(stub.status(await pollHash(c), after ?? null, wait ?? 25_000));
       if (!deliver) return c.json(view);
-      try {
-        const ttl = tokenTtlSeconds(c.env);
-        const sid = await openSession(c.env, deliver.user, 'qrcode', deviceOf(deliver.requester), ttl);
-        const token = await issueToken(c, deliver.user, sid);
-        emit(c, 'login.succeeded', {
-          qrcode_id: c.req.param('id'),
-          sid,
-          user: deliver.user,
-          requester: deliver.requester,
-        });
-        return c.json({ ...view, token, user: deliver.user });
-      } catch (err) {
-        // The session object already handed the login out: give it back, so the PC's retry
-        // (it gets a 503 with Retry-After) still signs in.
-        await stub.undeliver().catch(() => false);
-        throw err;
-      }
+      // A 503 here (D1 down) gives the login back to the object: the PC's retry still signs in.
+      const { token } = await finishLogin(c, stub, c.req.param('id'), deliver);
+      return c.json({ ...view, token, user: deliver.user });
     },
   )
 
