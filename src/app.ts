@@ -8,6 +8,7 @@ import { cors } from 'hono/cors';
 import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from './app-env';
 import { onlyJsonBodies } from './body';
+import { commaList } from './env';
 import { ApiError, handleError, JSON_CONTENT_TYPE } from './errors';
 import { identityMode } from './identity';
 import { deviceFlow } from './oauth/device';
@@ -41,11 +42,7 @@ app.use('*', async (c, next) => {
 });
 
 /** Origins in `ALLOWED_ORIGINS` may call the API from their pages; no other origin gets a CORS header. */
-const allowedOrigins = (env: AppEnv['Bindings']) =>
-  (env.ALLOWED_ORIGINS ?? '')
-    .split(',')
-    .map((o) => o.trim().replace(/\/+$/, ''))
-    .filter(Boolean);
+const allowedOrigins = (env: AppEnv['Bindings']) => commaList(env.ALLOWED_ORIGINS).map((o) => o.replace(/\/+$/, ''));
 
 /** The preflight's answer for an allowed origin, spelled as the contract spells it. */
 const apiCors = cors({

@@ -64,8 +64,9 @@ export async function readBody(
   return bytes;
 }
 
-function mediaType(c: Context): string {
-  return (c.req.header('Content-Type') ?? '').split(';')[0]!.trim();
+/** The request's media type, without parameters, in lower case. */
+export function mediaType(c: Context): string {
+  return (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
 /** On `/api/*`: a body that is not JSON is 415, whichever route it was sent to. */

@@ -1,6 +1,6 @@
 /**
  * @module
- * The one declaration of the Worker's bindings and variables (see wrangler.toml and .dev.vars).
+ * The one declaration of the Worker's bindings and variables (see wrangler.toml and .dev.vars), and how a list variable reads.
  */
 
 import type { RateLimiter } from './limits/rate-limiter';
@@ -69,4 +69,12 @@ export interface Env {
    * `CF-Connecting-IP` from the connection (see `request-info.ts`). Never set on Cloudflare.
    */
   LOCAL_FRONT_SECRET?: string;
+}
+
+/** A comma-separated variable (`ALLOWED_ORIGINS`, `OAUTH_CLIENTS`) as its trimmed, non-empty items. */
+export function commaList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }

@@ -85,22 +85,30 @@ export function errorResponse(c: Context, err: ApiError): Response {
   return res;
 }
 
-/** `app.onError`: known failures become their JSON answer; anything else is logged as a 500. */
-export function handleError(err: Error, c: Context): Response {
-  if (err instanceof ApiError) return errorResponse(c, err);
+/**
+ * Any failure as the API error it is answered with. Misconfigurations, outages and the
+ * unexpected are logged here, with their reason, and answered without it.
+ */
+export function asApiError(err: Error): ApiError {
+  if (err instanceof ApiError) return err;
   if (err instanceof HTTPException && err.status < 500) {
     // A refusal raised inside a Hono helper (a validator's malformed JSON, say): the same shape.
     const code = (Object.keys(ERROR_STATUS) as ErrorCode[]).find((k) => ERROR_STATUS[k] === err.status);
-    return errorResponse(c, new ApiError(code ?? 'invalid_request', err.message || undefined));
+    return new ApiError(code ?? 'invalid_request', err.message || undefined);
   }
   if (err instanceof ConfigError) {
     console.error(`configuration error: ${err.message}`);
-    return errorResponse(c, new ApiError('server_error', 'The server is misconfigured and cannot sign in anyone now.'));
+    return new ApiError('server_error', 'The server is misconfigured and cannot sign in anyone now.');
   }
   if (err instanceof UnavailableError) {
     console.error(`backing service unavailable: ${err.message}`);
-    return errorResponse(c, new ApiError('service_unavailable', undefined, { 'Retry-After': '5' }));
+    return new ApiError('service_unavailable', undefined, { 'Retry-After': '5' });
   }
   console.error('unexpected error', err);
-  return errorResponse(c, new ApiError('server_error'));
+  return new ApiError('server_error');
+}
+
+/** `app.onError`: every failure as its JSON answer. */
+export function handleError(err: Error, c: Context): Response {
+  return errorResponse(c, asApiError(err));
 }

@@ -8,7 +8,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../app-env';
-import { ApiError, ConfigError, JSON_CONTENT_TYPE, UnavailableError } from '../errors';
+import { asApiError, JSON_CONTENT_TYPE } from '../errors';
 import type { DevicePollError } from '../session/device-grant';
 
 export type OAuthErrorCode =
@@ -47,29 +47,11 @@ export function oauthJson(c: Context<AppEnv>, body: object, status: ContentfulSt
 /** The error in OAuth's words, for any failure that reaches an OAuth route. */
 function asOAuthError(err: Error): OAuthError {
   if (err instanceof OAuthError) return err;
-  if (err instanceof ApiError) {
-    // A body too large, a rate limit, D1 down: the API's codes said in OAuth's.
-    let code: OAuthErrorCode = err.code === 'rate_limited' ? 'rate_limited' : 'invalid_request';
-    if (err.status >= 500) code = err.code === 'service_unavailable' ? 'temporarily_unavailable' : 'server_error';
-    return new OAuthError(code, err.message, err.status, err.headers);
-  }
-  if (err instanceof ConfigError) {
-    console.error(`configuration error: ${err.message}`);
-    return new OAuthError('server_error', 'The server is misconfigured and cannot sign in anyone now.', 500);
-  }
-  if (err instanceof UnavailableError) {
-    console.error(`backing service unavailable: ${err.message}`);
-    return new OAuthError(
-      'temporarily_unavailable',
-      'The service is temporarily unavailable; try again shortly.',
-      503,
-      {
-        'Retry-After': '5',
-      },
-    );
-  }
-  console.error('unexpected error', err);
-  return new OAuthError('server_error', 'Something went wrong on the server.', 500);
+  // A body too large, a rate limit, D1 down, a missing key: the API's codes said in OAuth's.
+  const api = asApiError(err);
+  let code: OAuthErrorCode = api.code === 'rate_limited' ? 'rate_limited' : 'invalid_request';
+  if (api.status >= 500) code = api.code === 'service_unavailable' ? 'temporarily_unavailable' : 'server_error';
+  return new OAuthError(code, api.message, api.status, api.headers);
 }
 
 /** `onError` of the OAuth routes. */

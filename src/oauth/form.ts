@@ -12,16 +12,15 @@ import { createMiddleware } from 'hono/factory';
 import { validator } from 'hono-openapi';
 import type { BaseIssue } from 'valibot';
 import type { AppEnv } from '../app-env';
-import { readBody } from '../body';
-import type { Env } from '../env';
+import { mediaType, readBody } from '../body';
+import { commaList, type Env } from '../env';
 import { OAuthError, type OAuthErrorCode } from './errors';
 
 const FORM_MEDIA = 'application/x-www-form-urlencoded';
 
 /** Reads the form body, refusing anything else (JSON included) and repeated parameters. */
 export const formBody = createMiddleware<AppEnv>(async (c, next) => {
-  const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (mediaType !== FORM_MEDIA) {
+  if (mediaType(c) !== FORM_MEDIA) {
     throw new OAuthError(
       'invalid_request',
       `Send the parameters as an ${FORM_MEDIA} body (RFC 6749 §3.2), not as JSON or in the query.`,
@@ -63,12 +62,7 @@ export function formInput<S extends StandardSchemaV1, E extends HonoEnv, P exten
 }
 
 /** The client ids allowed to use the device flow. */
-export function allowedClients(env: Env): string[] {
-  return (env.OAUTH_CLIENTS ?? '')
-    .split(',')
-    .map((id) => id.trim())
-    .filter(Boolean);
-}
+export const allowedClients = (env: Env): string[] => commaList(env.OAUTH_CLIENTS);
 
 /** A `client_id` of `OAUTH_CLIENTS`, else 401 `invalid_client`. */
 export function publicClient(env: Env, clientId: string): string {
