@@ -12,7 +12,7 @@ import { inBackground } from '../background';
 import type { Env } from '../env';
 import { ApiError, ConfigError } from '../errors';
 import type { UserRef } from '../session/state';
-import { isOwnToken, verifyOwnToken } from '../tokens/verify';
+import { ownKeyOf, verifyOwnToken } from '../tokens/verify';
 import { verifySiteToken } from './site-jwt';
 
 export type IdentityMode = 'accounts' | 'jwt';
@@ -35,8 +35,9 @@ export interface Identity {
 /** The user a Bearer token names, or 401 `unauthorized`. */
 export async function identify(c: Context<AppEnv>, token: string): Promise<Identity> {
   const mode = identityMode(c.env);
-  if (isOwnToken(c.env, token)) {
-    const claims = await verifyOwnToken(c, token);
+  const ownKey = ownKeyOf(c.env, token);
+  if (ownKey) {
+    const claims = await verifyOwnToken(c, token, ownKey);
     const user = await sessionUser(c.env, claims.sid, claims.sub, (p) => inBackground(c, p));
     if (!user) throw new ApiError('unauthorized', 'This session was signed out; sign in again.');
     return { user, sid: claims.sid };
