@@ -23,7 +23,7 @@
  * serves both on workerd's own socket instead of Miniflare's entry worker. CPU times are the
  * runtime's own, so a busy machine disturbs them less than it disturbs throughput, but it does.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,7 @@ import { cpuSeconds, cpuSplit, openFiles, processTable, rssByBacking } from './p
 import { heapGrowth, inspect } from './profile/inspector.mjs';
 import { renderProfile } from './profile/report.mjs';
 import { walDiff, walSnapshot } from './profile/sqlite-wal.mjs';
-import { bundleWorker, serveWorker } from './serve.mjs';
+import { bundleWorker, migrationFiles, serveWorker } from './serve.mjs';
 import { freePort } from './servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -91,12 +91,7 @@ async function serve(name, workerName, start) {
 }
 
 function appSqlFiles() {
-  const migrations = path.join(ROOT, 'migrations');
-  const files = readdirSync(migrations)
-    .filter((f) => f.endsWith('.sql'))
-    .sort()
-    .map((f) => path.join(migrations, f));
-  return [...files, path.join(ROOT, 'seed/demo-users.sql')];
+  return [...migrationFiles(), path.join(ROOT, 'seed/demo-users.sql')];
 }
 
 // ---------------------------------------------------------------- one login, step by step

@@ -44,6 +44,15 @@ export function bundleWorker(config, outdir, entry) {
   return path.join(outdir, file);
 }
 
+/** The app's D1 migrations, in order: the floors' database has the same `sessions` table as the app's. */
+export function migrationFiles() {
+  const dir = path.join(ROOT, 'migrations');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
 /** Runs the statements of `sqlFiles` on the `DB` binding, in a Miniflare of its own on the same storage. */
 async function applySql(d1, sqlFiles, persistRoot) {
   const { unstable_splitSqlQuery } = await wranglerApi();

@@ -13,18 +13,17 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from '../../scripts/start.mjs';
-import { bundleWorker, serveWorker } from '../serve.mjs';
+import { bundleWorker, migrationFiles, serveWorker } from '../serve.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CONFIGS = { bare: path.join(HERE, 'wrangler.toml'), contract: path.join(HERE, 'wrangler.contract.toml') };
-const SCHEMA = path.join(HERE, 'schema.sql');
 
 /** The floor's production bundle, in `outdir` (inside the project); `variant` 'bare' or 'contract'. */
 export const bundleFloor = (outdir, variant = 'bare') => bundleWorker(CONFIGS[variant], outdir);
 
 /** Starts the floor; `opts` as scripts/start.mjs parses them, plus `inspectorPort` and `variant`. */
 export const startFloor = ({ variant = 'bare', ...opts }) =>
-  serveWorker({ ...opts, config: CONFIGS[variant], sqlFiles: [SCHEMA] });
+  serveWorker({ ...opts, config: CONFIGS[variant], sqlFiles: migrationFiles() });
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const argv = process.argv.slice(2);
