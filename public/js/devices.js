@@ -129,13 +129,15 @@ export function linkedDevices(store, onSignedOut) {
       yes.disabled = true;
       keep.disabled = true;
       const token = store.get();
-      const answers = await Promise.all(
-        g.sessions.map((s) =>
-          api(`/api/sessions/${encodeURIComponent(s.sid)}`, { method: 'DELETE', token }).catch(() => null),
-        ),
-      );
+      const revoke = (s) =>
+        api(`/api/sessions/${encodeURIComponent(s.sid)}`, { method: 'DELETE', token }).catch(() => null);
       // 404: already signed out (elsewhere, or expired): as good as done.
-      if (answers.every((a) => a && (a.status === 204 || a.status === 404))) {
+      const done = (answers) => answers.every((a) => a && (a.status === 204 || a.status === 404));
+      // This device's own session goes last, and only once the others are out: after it, its
+      // token signs nothing else out, and a retry would be impossible.
+      let answers = await Promise.all(g.sessions.filter((s) => !s.current).map(revoke));
+      if (done(answers)) answers = await Promise.all(g.sessions.filter((s) => s.current).map(revoke));
+      if (done(answers)) {
         note.textContent = t.deviceSignedOut(g.name);
         if (g.current) return onSignedOut();
         item.remove();

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { decodeJwt } from 'jose';
 import type { Route } from 'playwright-core';
 import type { DevServer } from '../support/wrangler-dev.ts';
 import {
@@ -244,7 +245,18 @@ describe('scan-to-login in the browser', () => {
     await desk.page.getByRole('img', { name: 'Login QR code' }).waitFor();
     assert.equal(await desk.page.evaluate(() => localStorage.getItem('qrlogin.pc.token')), null);
 
-    // The phone signs itself out too (both its sign-ins): back to the sign-in form.
+    // The phone signs itself out too (both its sign-ins): back to the sign-in form. Its own
+    // session is revoked last, once the other is answered, or its token could not sign that out.
+    const { sid: ownSid } = decodeJwt(
+      (await mobile.page.evaluate(() => localStorage.getItem('qrlogin.phone.token'))) ?? '',
+    );
+    const order: string[] = [];
+    const isOwn = (url: string) => url.endsWith(`/api/sessions/${ownSid}`);
+    mobile.page.on('request', (r) => r.method() === 'DELETE' && order.push(isOwn(r.url()) ? 'own sent' : 'other sent'));
+    mobile.page.on(
+      'response',
+      (r) => r.request().method() === 'DELETE' && order.push(isOwn(r.url()) ? 'own answered' : 'other answered'),
+    );
     await rows
       .filter({ hasText: 'this device' })
       .getByRole('button', { name: 'Sign out: Chrome on Android (this device)', exact: true })
@@ -252,6 +264,9 @@ describe('scan-to-login in the browser', () => {
     await mobile.page.getByRole('button', { name: 'Yes, sign out', exact: true }).click();
     await mobile.page.getByRole('button', { name: EN.signIn, exact: true }).waitFor();
     assert.equal(await mobile.page.evaluate(() => localStorage.getItem('qrlogin.phone.token')), null);
+    // (Earlier tests' sign-ins from this phone are in its group too: one "other" or more.)
+    assert.ok(order.includes('other answered'), order.join(', '));
+    assert.deepEqual(order.slice(order.lastIndexOf('other answered') + 1), ['own sent', 'own answered']);
     const second = await fetch(`${suite.app.base}/api/me`, { headers: { Authorization: `Bearer ${secondToken}` } });
     assert.equal(second.status, 401, "the phone's other sign-in went with it");
     await desk.close();
