@@ -14,12 +14,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { newFrontSecret } from '../scripts/local-front.mjs';
-import { serveBundle } from '../scripts/start.mjs';
+import { serveBundle, withD1 } from '../scripts/start.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // Wrangler's own Miniflare (and so its workerd), the one `npm start` runs.
 const requireFromWrangler = createRequire(path.join(ROOT, 'node_modules/wrangler/package.json'));
-const { Miniflare, Log, LogLevel, convertV4MiniflareOptions } = requireFromWrangler('miniflare');
 const wranglerApi = () => import(pathToFileURL(requireFromWrangler.resolve('wrangler')).href);
 
 /**
@@ -53,29 +52,15 @@ export function migrationFiles() {
     .map((f) => path.join(dir, f));
 }
 
-/** Runs the statements of `sqlFiles` on the `DB` binding, in a Miniflare of its own on the same storage. */
+/** Runs the statements of `sqlFiles` on the `DB` binding, before the Worker starts. */
 async function applySql(d1, sqlFiles, persistRoot) {
   const { unstable_splitSqlQuery } = await wranglerApi();
-  const migrator = new Miniflare(
-    convertV4MiniflareOptions({
-      modules: true,
-      script: '',
-      log: new Log(LogLevel.WARN),
-      cf: false,
-      resourcePersistencePath: persistRoot,
-      resourceTmpPath: path.join(ROOT, '.wrangler/tmp'),
-      d1Databases: { DB: d1.preview_database_id ?? d1.database_id ?? d1.binding },
-    }),
-  );
-  try {
-    const db = await migrator.getD1Database('DB');
+  await withD1(d1, persistRoot, async (db) => {
     for (const file of sqlFiles) {
       const statements = unstable_splitSqlQuery(readFileSync(file, 'utf8'));
       await db.batch(statements.map((sql) => db.prepare(sql)));
     }
-  } finally {
-    await migrator.dispose();
-  }
+  });
 }
 
 /**

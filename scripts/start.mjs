@@ -241,7 +241,6 @@ export function demoExposureProblem(host, demoUsers, demo) {
 }
 
 export async function start(opts) {
-  const { Miniflare, Log, LogLevel, convertV4MiniflareOptions } = requireFromWrangler('miniflare');
   const { unstable_getMiniflareWorkerOptions, unstable_readConfig, unstable_splitSqlQuery } = await import(
     pathToFileURL(requireFromWrangler.resolve('wrangler'))
   );
@@ -258,26 +257,10 @@ export async function start(opts) {
   // The database first, in a Miniflare of its own on the same storage (as `wrangler d1` does
   // it), so that the port never answers before the accounts are as they should be.
   const d1 = config.d1_databases.find((d) => d.binding === 'DB');
-  const migrator = new Miniflare(
-    convertV4MiniflareOptions({
-      modules: true,
-      script: '',
-      log: new Log(LogLevel.WARN),
-      cf: false,
-      resourcePersistencePath: persistRoot,
-      resourceTmpPath: path.join(ROOT, '.wrangler/tmp'),
-      d1Databases: { DB: d1.preview_database_id ?? d1.database_id ?? d1.binding },
-    }),
-  );
-  let applied;
-  let demoUsers;
-  try {
-    const db = await migrator.getD1Database('DB');
-    applied = await applyMigrations(db, unstable_splitSqlQuery, path.join(ROOT, d1.migrations_dir ?? 'migrations'));
-    demoUsers = await demoSetup(db, unstable_splitSqlQuery, opts.demo);
-  } finally {
-    await migrator.dispose();
-  }
+  const { applied, demoUsers } = await withD1(d1, persistRoot, async (db) => ({
+    applied: await applyMigrations(db, unstable_splitSqlQuery, path.join(ROOT, d1.migrations_dir ?? 'migrations')),
+    demoUsers: await demoSetup(db, unstable_splitSqlQuery, opts.demo),
+  }));
   const demoProblem = demoExposureProblem(opts.ip, demoUsers, opts.demo);
   if (demoProblem) throw new StartError(demoProblem);
   // Only the local front knows this; without it (`--direct`) no client address is believed.
@@ -306,6 +289,30 @@ export async function start(opts) {
     onDispose: () => bundleDir && rmSync(bundleDir, { recursive: true, force: true }),
   });
   return { ...served, applied, demoUsers, persistRoot };
+}
+
+/**
+ * Runs `use` on the `d1` database (a wrangler config's entry) in a Miniflare of its own on the
+ * storage under `persistRoot`, as `wrangler d1` does it, and closes that Miniflare after.
+ */
+export async function withD1(d1, persistRoot, use) {
+  const { Miniflare, Log, LogLevel, convertV4MiniflareOptions } = requireFromWrangler('miniflare');
+  const miniflare = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      script: '',
+      log: new Log(LogLevel.WARN),
+      cf: false,
+      resourcePersistencePath: persistRoot,
+      resourceTmpPath: path.join(ROOT, '.wrangler/tmp'),
+      d1Databases: { DB: d1.preview_database_id ?? d1.database_id ?? d1.binding },
+    }),
+  );
+  try {
+    return await use(await miniflare.getD1Database('DB'));
+  } finally {
+    await miniflare.dispose();
+  }
 }
 
 /**
