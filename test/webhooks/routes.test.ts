@@ -52,6 +52,12 @@ const post = (bindings: Env, path: string, token: string, body?: unknown) =>
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 
+/** A QR made through these bindings (for settings such as MATCH_CODE that shape the session). */
+async function createWith(bindings: Env) {
+  const created = await call(bindings, '/api/qrcodes', { method: 'POST', headers: { 'CF-Connecting-IP': freshIp() } });
+  return (await created.json()) as QrBody;
+}
+
 /** A QR that dong scanned and confirmed: the PC's next poll collects the token. */
 async function confirmed(headers: Record<string, string> = {}) {
   const qr = await createQr(headers);
@@ -106,11 +112,7 @@ describe('the events the routes queue', () => {
 
   it('login.cancelled when a wrong number pick ends the session', async () => {
     const { bindings, sent } = withWebhooks({ MATCH_CODE: 'on' });
-    const created = await call(bindings, '/api/qrcodes', {
-      method: 'POST',
-      headers: { 'CF-Connecting-IP': freshIp() },
-    });
-    const qr = (await created.json()) as QrBody;
+    const qr = await createWith(bindings);
     const phone = await login();
     const { match_choices } = (await (await act(qr, 'scan', phone.token)).json()) as { match_choices: string[] };
     const { match_code } = (await (await status(qr)).json()) as { match_code: string };
@@ -126,11 +128,7 @@ describe('the events the routes queue', () => {
 
   it('nothing for the steps in between, a refused step, a right number pick or a poll without the token', async () => {
     const { bindings, sent } = withWebhooks({ MATCH_CODE: 'on' });
-    const created = await call(bindings, '/api/qrcodes', {
-      method: 'POST',
-      headers: { 'CF-Connecting-IP': freshIp() },
-    });
-    const qr = (await created.json()) as QrBody;
+    const qr = await createWith(bindings);
     const phone = await login();
     const other = await login('guang', '222');
     const id = qr.qrcode_id;
