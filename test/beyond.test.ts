@@ -1,8 +1,10 @@
 /**
  * Beyond the seed: a code to type, number matching, and linked devices with sign-out.
  */
+
 import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { app } from '../src/app';
 import {
@@ -178,7 +180,7 @@ describe('linked devices', () => {
     const phone = await login();
     const pc = await qrLogin(phone.token);
     const list = await sessions(phone.token);
-    const sidOf = (token: string) => JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sid;
+    const sidOf = (token: string) => decodeJwt(token).sid;
     const mine = list.find((s) => s.sid === sidOf(phone.token));
     const theirs = list.find((s) => s.sid === sidOf(pc));
     expect(mine).toMatchObject({ via: 'password', current: true });
@@ -191,7 +193,7 @@ describe('linked devices', () => {
   it('signing a device out revokes its token at once, everywhere', async () => {
     const phone = await login();
     const pc = await qrLogin(phone.token);
-    const pcSid = JSON.parse(atob(pc.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sid;
+    const pcSid = decodeJwt(pc).sid;
     expect((await api('/api/me', { headers: bearer(pc) })).status).toBe(200);
     const res = await api(`/api/sessions/${pcSid}`, { method: 'DELETE', headers: bearer(phone.token) });
     expect(res.status).toBe(204);
@@ -216,7 +218,7 @@ describe('linked devices', () => {
   it("one user cannot sign out another's session: 404, and it stays live", async () => {
     const dong = await login('dong', '111');
     const guang = await login('guang', '222');
-    const guangSid = JSON.parse(atob(guang.token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sid;
+    const guangSid = decodeJwt(guang.token).sid;
     const res = await api(`/api/sessions/${guangSid}`, { method: 'DELETE', headers: bearer(dong.token) });
     expect(await errorOf(res)).toMatchObject({ status: 404, error: 'not_found' });
     expect((await api('/api/me', { headers: bearer(guang.token) })).status).toBe(200);

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { decodeJwt } from 'jose';
 import type { Page, Route } from 'playwright-core';
 import { freePort } from '../support/wrangler-dev.ts';
 import {
@@ -219,7 +220,7 @@ describe('the PC page / hosts <qr-login>', () => {
 
     // The phone signs this PC out from its linked devices.
     const token = (await page.evaluate(() => localStorage.getItem('qrlogin.pc.token')))!;
-    const { sid } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sid: string };
+    const { sid } = decodeJwt(token) as { sid: string };
     const revoked = await fetch(`${suite.app.base}/api/sessions/${sid}`, {
       method: 'DELETE',
       headers: { Authorization: `Bearer ${phone.token}` },

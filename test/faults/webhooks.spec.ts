@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
+import { decodeJwt } from 'jose';
 import { Webhook } from 'standardwebhooks';
 import { type DevServer, freshStorage, startDev } from '../support/wrangler-dev.ts';
 
@@ -95,7 +96,7 @@ test('a login reaches the site as a signed webhook, retried after a 500 with the
   });
   const pc = await poll.json();
   assert.equal(pc.status, 'scan-confirm');
-  const sid = JSON.parse(Buffer.from(pc.token.split('.')[1], 'base64url').toString()).sid;
+  const sid = decodeJwt(pc.token).sid;
 
   // The endpoint answered the first delivery 500: the queue delivers it again.
   await site.seen((d) => d.filter((x) => typeOf(x) === 'login.succeeded').length >= 2);
