@@ -4,8 +4,8 @@
  */
 
 import type { RateLimiter } from './limits/rate-limiter';
-import type { LoginSession } from './session/login-session';
-import type { UserCode } from './session/user-code';
+import type { LoginSession } from './login/login-session';
+import type { UserCode } from './login/user-code';
 import type { QueuedEvent } from './webhooks/events';
 
 export interface Env {

@@ -9,8 +9,8 @@ import type { Env } from './env';
 import { handleQueue } from './webhooks/queue';
 
 export { RateLimiter } from './limits/rate-limiter';
-export { LoginSession } from './session/login-session';
-export { UserCode } from './session/user-code';
+export { LoginSession } from './login/login-session';
+export { UserCode } from './login/user-code';
 
 export default {
   fetch: app.fetch,

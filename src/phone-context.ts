@@ -6,8 +6,8 @@
  */
 import type { Context } from 'hono';
 import type { AppEnv } from './app-env';
+import type { Requester } from './login/state';
 import { clientIp, clientPlace } from './request-info';
-import type { Requester } from './session/state';
 
 export const DEFAULT_SITE_NAME = 'QR Login';
 

@@ -16,7 +16,7 @@ import type { Context } from 'hono';
 import type { DeviceInfo } from './accounts/devices';
 import { constantTimeEqual } from './crypto';
 import type { Env } from './env';
-import type { Requester } from './session/state';
+import type { Requester } from './login/state';
 
 const MAX_USER_AGENT = 512;
 export const LOCAL_FRONT_HEADER = 'X-Local-Front';

@@ -5,7 +5,7 @@
  * document can never drift from what the Worker accepts. Answers are described here too.
  */
 import * as v from 'valibot';
-import { STATUSES } from './session/state';
+import { STATUSES } from './login/state';
 
 /** The largest request body the API reads. */
 export const MAX_BODY_BYTES = 8 * 1024;

@@ -33,8 +33,8 @@ export function input<
   });
 }
 
-/** The session object for a QR id, if this namespace issued it: never wakes one for a forged id. */
-export function sessionStub(env: Env, id: string) {
+/** The login's object for a QR id, if this namespace issued it: never wakes one for a forged id. */
+export function loginStub(env: Env, id: string) {
   let objectId: DurableObjectId;
   try {
     objectId = env.LOGIN_SESSION.idFromString(id);

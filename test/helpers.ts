@@ -3,7 +3,7 @@
  */
 import { runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
-import type { SessionRecord } from '../src/session/state';
+import type { SessionRecord } from '../src/login/state';
 
 export const ORIGIN = 'https://login.example';
 export const PC_UA =

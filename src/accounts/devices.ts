@@ -6,7 +6,7 @@
  * (`IDENTITY=jwt`) as well as this Worker's accounts.
  */
 import type { Env } from '../env';
-import type { UserRef } from '../session/state';
+import type { UserRef } from '../login/state';
 import { query } from './db';
 
 export type SignInMethod = 'password' | 'qrcode';

@@ -3,7 +3,7 @@
  * User accounts in D1: look-up by username or id, and password sign-in.
  */
 import type { Env } from '../env';
-import type { UserRef } from '../session/state';
+import type { UserRef } from '../login/state';
 import { query } from './db';
 import { verifyPassword } from './passwords';
 

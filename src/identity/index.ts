@@ -11,7 +11,7 @@ import type { AppEnv } from '../app-env';
 import { inBackground } from '../background';
 import type { Env } from '../env';
 import { ApiError, ConfigError } from '../errors';
-import type { UserRef } from '../session/state';
+import type { UserRef } from '../login/state';
 import { ownKeyOf, verifyOwnToken } from '../tokens/verify';
 import { verifySiteToken } from './site-jwt';
 

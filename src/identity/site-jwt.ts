@@ -8,7 +8,7 @@
 import { errors, type JWTPayload, jwtVerify } from 'jose';
 import type { Env } from '../env';
 import { ApiError, ConfigError, UnavailableError } from '../errors';
-import type { UserRef } from '../session/state';
+import type { UserRef } from '../login/state';
 import { remoteKeys } from './jwks-cache';
 
 const ASYMMETRIC = ['RS256', 'ES256', 'EdDSA'];

@@ -9,7 +9,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../app-env';
 import { asApiError, JSON_CONTENT_TYPE } from '../errors';
-import type { DevicePollError } from '../session/device-grant';
+import type { DevicePollError } from '../login/device-grant';
 
 export type OAuthErrorCode =
   | 'invalid_request'

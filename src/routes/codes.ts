@@ -11,9 +11,9 @@ import { requireUser } from '../auth/require-user';
 import { jsonBody } from '../body';
 import { ApiError } from '../errors';
 import { countUserCodeGuess } from '../limits/limits';
+import { normalizeUserCode } from '../login/user-code';
 import { answers, bearerAuth } from '../openapi/document';
 import { ResolveAnswer, ResolveBody } from '../schemas';
-import { normalizeUserCode } from '../session/user-code';
 import { input } from '../validate';
 
 export const codes = new Hono<AppEnv>().post(

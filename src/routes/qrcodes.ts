@@ -13,6 +13,10 @@ import { jsonBody } from '../body';
 import { randomToken, sha256Hex } from '../crypto';
 import { ApiError, UnavailableError } from '../errors';
 import { countQrcode, rateLimited } from '../limits/limits';
+import { finishLogin } from '../login/finish';
+import { claimUserCode, qrTtlSeconds, startSession } from '../login/start';
+import type { Outcome } from '../login/state';
+import { formatUserCode } from '../login/user-code';
 import { answers, bearerAuth } from '../openapi/document';
 import { phoneContext } from '../phone-context';
 import { publicOrigin } from '../public-origin';
@@ -28,12 +32,8 @@ import {
   StatusQuery,
   UserCodeAnswer,
 } from '../schemas';
-import { finishLogin } from '../session/finish';
-import { claimUserCode, qrTtlSeconds, startSession } from '../session/start';
-import type { Outcome } from '../session/state';
-import { formatUserCode } from '../session/user-code';
 import { ensureSigningKey } from '../tokens/signing';
-import { input, sessionStub } from '../validate';
+import { input, loginStub } from '../validate';
 import { cancelledOnMismatch, emit } from '../webhooks/events';
 
 /**
@@ -54,8 +54,8 @@ async function ask<T>(call: Promise<Outcome<T>>): Promise<T> {
 }
 
 /** Resolves `:id` to its session object, or 400 before any object wakes. */
-const withSession = createMiddleware<AppEnv>(async (c, next) => {
-  c.set('session', sessionStub(c.env, c.req.param('id') ?? ''));
+const withLogin = createMiddleware<AppEnv>(async (c, next) => {
+  c.set('login', loginStub(c.env, c.req.param('id') ?? ''));
   await next();
 });
 
@@ -104,9 +104,9 @@ export const qrcodes = new Hono<AppEnv>()
     idParam,
     pollHeader,
     input('query', StatusQuery),
-    withSession,
+    withLogin,
     async (c) => {
-      const stub = c.get('session');
+      const stub = c.get('login');
       const { after, wait } = c.req.valid('query');
       // Check the key before the object hands the token out: a misconfigured Worker must not
       // end a session whose token it then cannot sign.
@@ -129,9 +129,9 @@ export const qrcodes = new Hono<AppEnv>()
     }),
     idParam,
     pollHeader,
-    withSession,
+    withLogin,
     async (c) => {
-      const stub = c.get('session');
+      const stub = c.get('login');
       const hash = await pollHash(c);
       const verificationUrl = `${publicOrigin(c)}/link`;
       const existing = await ask(stub.userCode(hash));
@@ -168,10 +168,10 @@ export const qrcodes = new Hono<AppEnv>()
       ),
     }),
     idParam,
-    withSession,
+    withLogin,
     requireUser,
     async (c) => {
-      const view = await ask(c.get('session').scan(c.get('user')));
+      const view = await ask(c.get('login').scan(c.get('user')));
       return c.json({ ...view, ...phoneContext(c, view.requester) });
     },
   )
@@ -191,14 +191,14 @@ export const qrcodes = new Hono<AppEnv>()
       ),
     }),
     idParam,
-    withSession,
+    withLogin,
     requireUser,
     jsonBody({ optional: true }),
     input('json', ConfirmBody),
     async (c) => {
       const { match_code } = c.req.valid('json');
       const webhook = cancelledOnMismatch(c, { qrcode_id: c.req.param('id'), user: c.get('user') });
-      return c.json(await ask(c.get('session').confirm(c.get('user'), match_code).then(webhook)));
+      return c.json(await ask(c.get('login').confirm(c.get('user'), match_code).then(webhook)));
     },
   )
 
@@ -211,10 +211,10 @@ export const qrcodes = new Hono<AppEnv>()
       responses: answers(200, PhoneAnswer, 'Cancelled: nothing was signed in.', [400, 401, 403, 409, 410]),
     }),
     idParam,
-    withSession,
+    withLogin,
     requireUser,
     async (c) => {
-      const view = await ask(c.get('session').cancel(c.get('user')));
+      const view = await ask(c.get('login').cancel(c.get('user')));
       emit(c, 'login.cancelled', { qrcode_id: c.req.param('id'), user: c.get('user') });
       return c.json(view);
     },

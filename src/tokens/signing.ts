@@ -8,8 +8,8 @@ import type { Context } from 'hono';
 import { sign } from 'hono/jwt';
 import type { AppEnv } from '../app-env';
 import type { Env } from '../env';
+import type { UserRef } from '../login/state';
 import { publicOrigin } from '../public-origin';
-import type { UserRef } from '../session/state';
 import { keyRing } from './keys';
 
 const DEFAULT_TTL_SECONDS = 604_800;

@@ -9,7 +9,7 @@
  */
 import { randomToken } from '../crypto';
 import type { Env } from '../env';
-import type { Outcome, Requester, UserRef } from '../session/state';
+import type { Outcome, Requester, UserRef } from '../login/state';
 import { webhookConfig } from './config';
 
 /** Each event type and its `data`. */

@@ -16,7 +16,7 @@ import {
   STATUSES,
   scan,
   type UserRef,
-} from '../../src/session/state';
+} from '../../src/login/state';
 import { act, ageSession, createQr, login, sessionObject, status, storedState } from '../helpers';
 
 /** The edges of the diagram, and nothing else. */

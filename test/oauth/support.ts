@@ -4,7 +4,7 @@
  */
 import { runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
-import type { SessionRecord } from '../../src/session/state';
+import type { SessionRecord } from '../../src/login/state';
 import { act, api, freshIp, login, ORIGIN, sessionObject } from '../helpers';
 
 export const CLIENT_ID = 'test-cli';
