@@ -12,13 +12,25 @@
  * `CF-*`/`MF-*` header, `X-Forwarded-*`, `X-Real-IP`, `True-Client-IP` and `Forwarded` that
  * the client sent, sets `CF-Connecting-IP` to the connection's address, and adds the per-run
  * secret in `X-Local-Front` that the Worker (told the same secret as `LOCAL_FRONT_SECRET`)
- * requires before it believes that address. Bodies and answers stream through untouched, so
- * long-polls, slow bodies and large pages behave as without it.
+ * requires before it believes that address. Bodies and answers stream through, so long-polls,
+ * slow bodies and large pages behave as without it.
+ *
+ * One exception: a request body is forwarded up to one byte past the Worker's limit and no
+ * further (the rest is read and dropped). The Worker refuses such a body with its 400 after
+ * reading that far, in its own shape (`{ error, message }`, or RFC 6749's on `/oauth/`); had the
+ * front kept writing, the runtime would close the connection under it while it wrote, and the
+ * client would get a 503 or a reset instead of that 400.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 
 export const FRONT_HEADER = 'x-local-front';
+
+/** The Worker's body limit (`MAX_BODY_BYTES` in src/schemas.ts): it refuses any body larger. */
+export const MAX_BODY_BYTES = 8 * 1024;
+
+/** How long the rest of a body that the Worker already answered is read before the connection closes. */
+const LINGER_MS = 5_000;
 
 /** Headers that describe one hop, or that only the platform (here: this front) may set. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'te', 'trailer']);
@@ -53,6 +65,51 @@ function unavailable(res) {
 }
 
 /**
+ * Streams the client's body to the runtime, at most `MAX_BODY_BYTES + 1` bytes of it: enough for
+ * the Worker to see that it is too large. What comes after is read and dropped, so the client can
+ * finish sending and read the answer. A body without `Content-Length` ends there; one with it is
+ * refused by the Worker from its header alone, and the connection behind it is not reused.
+ */
+function forwardBody(req, upstream) {
+  let forwarded = 0;
+  let done = false;
+  const stop = () => {
+    done = true;
+    req.resume();
+  };
+  upstream.on('response', stop);
+  upstream.on('error', stop);
+  req.on('data', (chunk) => {
+    if (done) return;
+    const part = chunk.subarray(0, MAX_BODY_BYTES + 1 - forwarded);
+    forwarded += part.length;
+    const more = upstream.write(part);
+    if (forwarded > MAX_BODY_BYTES) {
+      stop();
+      if (req.headers['content-length'] === undefined) upstream.end();
+    } else if (!more) {
+      req.pause();
+      upstream.once('drain', () => req.resume());
+    }
+  });
+  req.on('end', () => {
+    if (!done) upstream.end();
+  });
+}
+
+/** Ends the answer once the client has sent the rest of its body, or after `LINGER_MS`. */
+function endAfterBody(req, res) {
+  if (req.complete) return res.end();
+  const end = () => {
+    clearTimeout(cutOff);
+    if (!res.writableEnded) res.end();
+  };
+  const cutOff = setTimeout(end, LINGER_MS);
+  req.once('end', end);
+  req.once('close', end);
+}
+
+/**
  * Listens on `host`:`port` and forwards every request to the runtime at `target`
  * (`{ host, port }`). Resolves once listening, with the URL clients use and `close()`.
  */
@@ -82,11 +139,18 @@ export async function startFront({ host, port, target, secret }) {
         if (!HOP_BY_HOP.has(answer.rawHeaders[i].toLowerCase()))
           out.push(answer.rawHeaders[i], answer.rawHeaders[i + 1]);
       }
-      // Answered before the whole body arrived (a 408, a 400 for a body too large): close the
-      // connection after the answer instead of reading the rest of the body.
-      if (!req.complete) res.shouldKeepAlive = false;
+      // Answered before the whole body arrived (a 408, a 400 for a body too large): the
+      // connection closes after the answer, and not before the rest of the body has been read
+      // and dropped (`forwardBody`), for at most `LINGER_MS`. Closing under a client that is
+      // still writing resets the connection, and it may never read the answer (what nginx's
+      // "lingering close" avoids).
+      const early = !req.complete;
+      if (early) res.shouldKeepAlive = false;
+      // Nor is the connection behind it reused: its request was never finished.
+      if (!upstream.writableEnded) answer.once('end', () => upstream.destroy());
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, out);
-      answer.pipe(res);
+      answer.pipe(res, { end: !early });
+      if (early) answer.once('end', () => endAfterBody(req, res));
     });
     upstream.on('error', () => {
       if (!res.headersSent) unavailable(res);
@@ -96,7 +160,7 @@ export async function startFront({ host, port, target, secret }) {
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
     });
-    req.pipe(upstream);
+    forwardBody(req, upstream);
   });
   // Long-polls wait up to 30 s and bodies get 10 s from the Worker: no shorter limit here.
   server.requestTimeout = 0;
