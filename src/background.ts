@@ -4,9 +4,10 @@
  * runtime's `waitUntil` so it finishes after the response, and never able to fail the request.
  */
 import type { Context } from 'hono';
+import { describeError } from './log-safe';
 
 export function inBackground(c: Context, work: Promise<unknown>): void {
-  const settled = work.catch((err) => console.warn('background work failed', err));
+  const settled = work.catch((err) => console.warn(`background work failed: ${describeError(err, c.env)}`));
   try {
     c.executionCtx.waitUntil(settled);
   } catch {

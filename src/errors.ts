@@ -6,6 +6,8 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Env } from './env';
+import { describeError, redact } from './log-safe';
 
 /** Every error code the API can answer with, and its HTTP status. */
 export const ERROR_STATUS = {
@@ -87,9 +89,10 @@ export function errorResponse(c: Context, err: ApiError): Response {
 
 /**
  * Any failure as the API error it is answered with. Misconfigurations, outages and the
- * unexpected are logged here, with their reason, and answered without it.
+ * unexpected are logged here, with their reason, and answered without it. The log line never
+ * carries a secret of `env` nor anything shaped like a credential (see `log-safe.ts`).
  */
-export function asApiError(err: Error): ApiError {
+export function asApiError(err: Error, env?: Env): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof HTTPException && err.status < 500) {
     // A refusal raised inside a Hono helper (a validator's malformed JSON, say): the same shape.
@@ -97,18 +100,18 @@ export function asApiError(err: Error): ApiError {
     return new ApiError(code ?? 'invalid_request', err.message || undefined);
   }
   if (err instanceof ConfigError) {
-    console.error(`configuration error: ${err.message}`);
+    console.error(`configuration error: ${redact(err.message, env)}`);
     return new ApiError('server_error', 'The server is misconfigured and cannot sign in anyone now.');
   }
   if (err instanceof UnavailableError) {
-    console.error(`backing service unavailable: ${err.message}`);
+    console.error(`backing service unavailable: ${redact(err.message, env)}`);
     return new ApiError('service_unavailable', undefined, { 'Retry-After': '5' });
   }
-  console.error('unexpected error', err);
+  console.error(`unexpected error: ${describeError(err, env)}`);
   return new ApiError('server_error');
 }
 
 /** `app.onError`: every failure as its JSON answer. */
 export function handleError(err: Error, c: Context): Response {
-  return errorResponse(c, asApiError(err));
+  return errorResponse(c, asApiError(err, c.env));
 }

@@ -8,6 +8,7 @@
  */
 import type { Env } from '../env';
 import { ApiError } from '../errors';
+import { describeError } from '../log-safe';
 import type { Count, Counted, TakeResult } from './rate-limiter';
 
 export interface Limit {
@@ -45,7 +46,7 @@ async function quietly(work: () => Promise<unknown>): Promise<void> {
     await work();
   } catch (err) {
     // The count stays: it errs towards refusing, never towards letting more through.
-    console.warn('could not give back a counted attempt', err);
+    console.warn(`could not give back a counted attempt: ${describeError(err)}`);
   }
 }
 

@@ -8,6 +8,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../app-env';
+import type { Env } from '../env';
 import { asApiError, JSON_CONTENT_TYPE } from '../errors';
 import type { DevicePollError } from '../login/device-grant';
 
@@ -45,10 +46,10 @@ export function oauthJson(c: Context<AppEnv>, body: object, status: ContentfulSt
 }
 
 /** The error in OAuth's words, for any failure that reaches an OAuth route. */
-function asOAuthError(err: Error): OAuthError {
+function asOAuthError(err: Error, env: Env): OAuthError {
   if (err instanceof OAuthError) return err;
   // A body too large, a rate limit, D1 down, a missing key: the API's codes said in OAuth's.
-  const api = asApiError(err);
+  const api = asApiError(err, env);
   let code: OAuthErrorCode = api.code === 'rate_limited' ? 'rate_limited' : 'invalid_request';
   if (api.status >= 500) code = api.code === 'service_unavailable' ? 'temporarily_unavailable' : 'server_error';
   return new OAuthError(code, api.message, api.status, api.headers);
@@ -56,7 +57,7 @@ function asOAuthError(err: Error): OAuthError {
 
 /** `onError` of the OAuth routes. */
 export function handleOAuthError(err: Error, c: Context<AppEnv>): Response {
-  const e = asOAuthError(err);
+  const e = asOAuthError(err, c.env);
   const res = oauthJson(c, { error: e.code, error_description: e.message }, e.status);
   for (const [name, value] of Object.entries(e.headers)) res.headers.set(name, value);
   return res;
