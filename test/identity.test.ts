@@ -32,12 +32,21 @@ async function siteKey(alg: Alg, kid = `${alg}-${crypto.randomUUID().slice(0, 8)
   return { alg, kid, privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid, alg, use: 'sig' } };
 }
 
+interface PublishOptions {
+  cacheControl?: string;
+  status?: number;
+  name?: string;
+  /** How the set answers (see test/support/jwks-server.ts); `location` for a redirect. */
+  answer?: 'json' | 'html' | 'hang' | 'hang-body' | 'redirect';
+  location?: string;
+}
+
 /** Publishes `keys` as the JWKS of a fresh set; returns its URL. */
-async function publish(keys: SiteKey[], options: { cacheControl?: string; status?: number; name?: string } = {}) {
-  const name = options.name ?? crypto.randomUUID();
+async function publish(keys: SiteKey[], options: PublishOptions = {}) {
+  const { name = crypto.randomUUID(), ...rest } = options;
   await fetch(`${SERVER}/sets/${name}`, {
     method: 'PUT',
-    body: JSON.stringify({ keys: keys.map((k) => k.jwk), cacheControl: options.cacheControl, status: options.status }),
+    body: JSON.stringify({ keys: keys.map((k) => k.jwk), ...rest }),
   });
   return {
     url: `${SERVER}/sets/${name}/jwks.json`,
@@ -223,10 +232,12 @@ describe('IDENTITY=jwt with a JWKS', () => {
     expect(await errorOf(res)).toMatchObject({ status: 503, error: 'service_unavailable' });
     expect(res.headers.get('Retry-After')).toMatch(/^\d+$/);
 
-    // Up, cached, then down past its max-age: the cached keys still serve.
+    // Up again, it is fetched once the 30 s since the failed fetch have passed; then down past
+    // its max-age: the cached keys still serve.
     await publish([key], { name });
     vi.useFakeTimers({ toFake: ['Date'] });
     const token = await siteToken(key, { exp: Math.floor(Date.now() / 1000) + 3600 });
+    vi.advanceTimersByTime(31_000);
     expect((await me(token, e)).status).toBe(200);
     await publish([key], { name, status: 500 });
     vi.advanceTimersByTime(6 * 60_000);
@@ -248,6 +259,172 @@ describe('IDENTITY=jwt with a JWKS', () => {
     expect(await errorOf(await me(token, { ...jwtEnv(), IDENTITY: 'ldap' }))).toMatchObject({ status: 500 });
   });
 });
+
+describe('the site’s JWKS is fetched at most once every 30 s, whatever happens', () => {
+  /** `count` requests of `token`, one after the other; their statuses and Retry-After headers. */
+  async function many(count: number, token: string, e: ReturnType<typeof jwtEnv>) {
+    const answers: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const res = await me(token, e);
+      const retry = Number(res.headers.get('Retry-After'));
+      answers.push(res.status === 503 && retry >= 1 && retry <= 30 ? '503 Retry-After' : String(res.status));
+    }
+    return [...new Set(answers)];
+  }
+
+  it('a JWKS that answers HTML, an error, a set without keys or a redirect: 200 requests, one fetch, each 503', async () => {
+    const key = await siteKey('EdDSA');
+    const token = await siteToken(key, { exp: Math.floor(Date.now() / 1000) + 3600 });
+    const good = await publish([key]);
+    const failing: [string, PublishOptions, SiteKey[]][] = [
+      ['HTML', { answer: 'html' }, [key]],
+      ['500', { status: 500 }, [key]],
+      ['no keys', {}, []],
+      ['a redirect to good keys', { answer: 'redirect', location: good.url }, [key]],
+    ];
+    vi.useFakeTimers({ toFake: ['Date'] });
+    for (const [what, options, keys] of failing) {
+      clearJwksCache();
+      const set = await publish(keys, options);
+      const e = jwtEnv({ IDENTITY_JWKS_URL: set.url });
+      expect(await many(200, token, e), what).toEqual(['503 Retry-After']);
+      expect(await set.hits(), what).toBe(1);
+      // 30 s later, one more fetch (and still no keys).
+      vi.advanceTimersByTime(31_000);
+      expect(await many(20, token, e), what).toEqual(['503 Retry-After']);
+      expect(await set.hits(), what).toBe(2);
+    }
+    // The keys behind the redirect were never fetched, let alone trusted.
+    expect(await good.hits()).toBe(0);
+  });
+
+  it('a redirect to keys on another host over http is not followed', async () => {
+    const attacker = await siteKey('ES256');
+    const served = await publish([attacker]);
+    const elsewhere = served.url.replace('127.0.0.1', 'localhost');
+    const set = await publish([], { answer: 'redirect', location: elsewhere });
+    const res = await me(await siteToken(attacker), jwtEnv({ IDENTITY_JWKS_URL: set.url }));
+    expect(await errorOf(res)).toMatchObject({ status: 503, error: 'service_unavailable' });
+    expect(await served.hits()).toBe(0);
+  });
+
+  it('stale keys and a JWKS that answers 500: the stale keys serve, forged tokens fail, one fetch per 30 s', async () => {
+    const key = await siteKey('ES256');
+    const stranger = await siteKey('ES256', key.kid);
+    const name = crypto.randomUUID();
+    const set = await publish([key], { name });
+    const e = jwtEnv({ IDENTITY_JWKS_URL: set.url });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const token = await siteToken(key, { exp });
+    const forged = await siteToken(stranger, { exp });
+    const unknownKid = await siteToken(key, { exp }, { kid: 'not-in-the-set' });
+    expect((await me(token, e)).status).toBe(200);
+    await publish([key], { name, status: 500 });
+    vi.advanceTimersByTime(6 * 60_000);
+    for (let i = 0; i < 50; i++) {
+      expect((await me(token, e)).status).toBe(200);
+      expect((await me(forged, e)).status).toBe(401);
+      expect((await me(unknownKid, e)).status).toBe(401);
+    }
+    expect(await set.hits()).toBe(2);
+    vi.advanceTimersByTime(31_000);
+    expect(await many(20, unknownKid, e)).toEqual(['401']);
+    expect(await many(20, token, e)).toEqual(['200']);
+    expect(await set.hits()).toBe(3);
+  });
+
+  it('a JWKS that hangs: concurrent requests share one fetch, later ones answer 503 at once until 30 s have passed', async () => {
+    const key = await siteKey('EdDSA');
+    const token = await siteToken(key, { exp: Math.floor(Date.now() / 1000) + 3600 });
+    const hangs = [await publish([key], { answer: 'hang' }), await publish([key], { answer: 'hang-body' })];
+    vi.useFakeTimers({ toFake: ['Date'] });
+    // Both hang at once, so the test waits for one fetch timeout (5 s), not two.
+    await Promise.all(
+      hangs.map(async (set) => {
+        const e = jwtEnv({ IDENTITY_JWKS_URL: set.url });
+        const first = await Promise.all(Array.from({ length: 20 }, () => me(token, e)));
+        expect(first.map((r) => r.status)).toEqual(Array(20).fill(503));
+        expect(await set.hits()).toBe(1);
+        // Within the 30 s, nobody waits on the JWKS again, nor fetches it.
+        expect(await many(3, token, e)).toEqual(['503 Retry-After']);
+        expect(await set.hits()).toBe(1);
+      }),
+    );
+    // 30 s on, the site answers again: one fetch, and the token is accepted.
+    vi.advanceTimersByTime(31_000);
+    for (const set of hangs) {
+      const name = new URL(set.url).pathname.split('/')[2];
+      await publish([key], { name });
+      expect((await me(token, jwtEnv({ IDENTITY_JWKS_URL: set.url }))).status).toBe(200);
+      expect(await set.hits()).toBe(2);
+    }
+  });
+});
+
+describe('a refused site token is logged with the check it failed, never the token', () => {
+  it('names the issuer, audience, expiry, not-before, signature, unknown kid and algorithm checks', async () => {
+    const key = await siteKey('ES256');
+    const stranger = await siteKey('ES256', key.kid);
+    const { url } = await publish([key]);
+    const e = jwtEnv({ IDENTITY_JWKS_URL: url });
+    const now = Math.floor(Date.now() / 1000);
+    const hs = await new SignJWT({ sub: 'x' })
+      .setProtectedHeader({ alg: 'HS256', kid: key.kid })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime(now + 600)
+      .sign(new TextEncoder().encode('a-secret-that-is-long-enough-0123456789'));
+    const cases: [string, string][] = [
+      ['issuer', await siteToken(key, { iss: 'https://evil.example' })],
+      ['audience', await siteToken(key, { aud: 'another-app' })],
+      ['expiry', await siteToken(key, { exp: now - 90 })],
+      ['not-before', await siteToken(key, { nbf: now + 90 })],
+      ['signature', await siteToken(stranger)],
+      ['unknown kid', await siteToken(key, {}, { kid: 'nobody' })],
+      ['algorithm', hs],
+      ['subject', await siteToken(key, { sub: undefined })],
+    ];
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      for (const [check, token] of cases) {
+        warn.mockClear();
+        expect((await me(token, e)).status, check).toBe(401);
+        const lines = warn.mock.calls.map((args) => args.join(' '));
+        expect(lines, check).toEqual([expect.stringContaining(`refused a site token (${check})`)]);
+      }
+      const logged = [...warn.mock.calls, ...error.mock.calls].map((args) => args.join(' ')).join('\n');
+      for (const [check, token] of cases) {
+        expect(logged, check).not.toContain(token);
+        if (token.split('.')[2]) expect(logged, check).not.toContain(token.split('.')[2]);
+      }
+    } finally {
+      warn.mockRestore();
+      error.mockRestore();
+    }
+    // The log line says what a person needs to fix it.
+    const line = (await logOf(() => me(cases[0]![1], e))).join('\n');
+    expect(line).toContain('"https://evil.example"');
+    expect(line).toContain(`not IDENTITY_ISSUER "${ISSUER}"`);
+    expect(line).toContain(`kid "${key.kid}"`);
+  });
+});
+
+/** What `work` wrote to console.warn and console.error. */
+async function logOf(work: () => unknown): Promise<string[]> {
+  const lines: string[] = [];
+  const keep = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
+  const warn = vi.spyOn(console, 'warn').mockImplementation(keep);
+  const error = vi.spyOn(console, 'error').mockImplementation(keep);
+  try {
+    await work();
+  } finally {
+    warn.mockRestore();
+    error.mockRestore();
+  }
+  return lines;
+}
 
 describe('IDENTITY=jwt with a shared secret', () => {
   it('accepts HS256 tokens signed with IDENTITY_JWT_SECRET and nothing else', async () => {

@@ -1,30 +1,49 @@
 /**
  * @module
  * A site's JWKS (`IDENTITY_JWKS_URL`), cached per isolate the way jose's `createRemoteJWKSet`
- * caches: never fetched per request. A fetched set is kept for its `Cache-Control: max-age`, at
- * least 5 minutes; a token with an unknown `kid` refetches it at most once every 30 s; concurrent
- * requests share one fetch; a set that cannot be refreshed keeps serving its last good keys.
+ * caches, with its cooldown applied to failures too: the URL is fetched at most once every
+ * 30 s, whatever happens (an error status, HTML, a set without keys, a hang, a redirect), so that
+ * neither a broken JWKS nor a stream of forged tokens turns requests into fetches.
+ *
+ * - A fetched set is kept for its `Cache-Control: max-age`, at least 5 minutes, at most a day.
+ * - A stale set, or a token whose `kid` it lacks (a rotation), fetches it again when the
+ *   cooldown allows; until then (and while a fetch is under way) the last good keys serve.
+ * - A fetch that fails keeps the last good keys. With none, the answer is 503 with `Retry-After`
+ *   saying when the next fetch may happen. Each failure is logged once, not once per request.
+ * - Concurrent requests share one fetch, and none waits on it longer than the fetch's own
+ *   timeout (5 s): a fetch whose request went away before it settled is not waited on forever.
+ * - A redirect is not followed: the keys are trusted only from the configured address.
+ *
  * Keys are chosen by jose's `createLocalJWKSet` (by `kid`, `alg` and `use`, never by guessing).
  */
-import { createLocalJWKSet, errors, type JWTVerifyGetKey } from 'jose';
-import { UnavailableError } from '../errors';
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { ApiError } from '../errors';
 
 /** The shortest time a fetched set is trusted, whatever its Cache-Control says. */
 export const MIN_MAX_AGE_MS = 5 * 60_000;
 /** The longest, so that a site's rotation is eventually seen even with a huge max-age. */
 const MAX_MAX_AGE_MS = 24 * 60 * 60_000;
-/** The least time between two fetches caused by unknown `kid`s. */
+/** The least time between the starts of two fetches, whatever their outcome. */
 export const COOLDOWN_MS = 30_000;
-const FETCH_TIMEOUT_MS = 5_000;
+/** How long a fetch (answer and body) may take, and the longest any request waits on one. */
+export const FETCH_TIMEOUT_MS = 5_000;
 
 interface Entry {
   keys: JWTVerifyGetKey | null;
+  /** The `kid`s of the set, to tell an unknown `kid` from a key that does not fit the token. */
+  kids: Set<string>;
   freshUntil: number;
+  /** When the last fetch started, whatever came of it: the next starts `COOLDOWN_MS` later. */
   lastFetch: number;
   inflight: Promise<void> | null;
 }
 
 const cache = new Map<string, Entry>();
+
+/** Why a fetch of the set gave no keys, in words for the log. */
+class JwksFailure extends Error {}
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 function maxAgeMs(res: Response): number {
   const m = /(?:^|,)\s*max-age\s*=\s*"?(\d+)"?/i.exec(res.headers.get('Cache-Control') ?? '');
@@ -32,63 +51,141 @@ function maxAgeMs(res: Response): number {
   return Math.min(MAX_MAX_AGE_MS, Math.max(MIN_MAX_AGE_MS, declared));
 }
 
-async function load(url: string, entry: Entry): Promise<void> {
-  entry.lastFetch = Date.now();
+/** The set at `url`, or a `JwksFailure` saying why not. */
+async function fetchSet(url: string, signal: AbortSignal) {
+  const late = () => new JwksFailure(`gave no answer within ${FETCH_TIMEOUT_MS / 1000} s`);
   let res: Response;
   try {
-    res = await fetch(url, { headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    res = await fetch(url, {
+      headers: { Accept: 'application/json, application/jwk-set+json' },
+      redirect: 'manual',
+      signal,
+    });
   } catch (err) {
-    throw new UnavailableError(`JWKS ${url}: ${err instanceof Error ? err.message : String(err)}`);
+    throw signal.aborted ? late() : new JwksFailure(`could not be reached (${messageOf(err)})`);
   }
-  if (!res.ok) throw new UnavailableError(`JWKS ${url} answered ${res.status}`);
-  let keys: JWTVerifyGetKey;
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    const location = res.headers.get('Location');
+    throw new JwksFailure(
+      res.status >= 300 && res.status < 400
+        ? `answered ${res.status}, a redirect${location ? ` to ${location.slice(0, 200)}` : ''}, which is not ` +
+            'followed: set IDENTITY_JWKS_URL to the address that serves the keys'
+        : `answered ${res.status}`,
+    );
+  }
+  let body: unknown;
   try {
-    keys = createLocalJWKSet(await res.json());
-  } catch (err) {
-    throw new UnavailableError(`JWKS ${url} is not a JSON Web Key Set: ${err instanceof Error ? err.message : err}`);
+    body = JSON.parse(await res.text());
+  } catch {
+    if (signal.aborted) throw late();
+    throw new JwksFailure(
+      `answered something that is not JSON (${res.headers.get('Content-Type') ?? 'no Content-Type'})`,
+    );
   }
-  entry.keys = keys;
-  entry.freshUntil = Date.now() + maxAgeMs(res);
+  const keys = (body as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.length === 0) throw new JwksFailure('answered a set without keys');
+  let verify: JWTVerifyGetKey;
+  try {
+    verify = createLocalJWKSet(body as JSONWebKeySet);
+  } catch (err) {
+    throw new JwksFailure(`answered something that is not a JSON Web Key Set (${messageOf(err)})`);
+  }
+  const kids = keys.map((k: { kid?: unknown } | null) => k?.kid).filter((k) => typeof k === 'string');
+  return { verify, kids: new Set(kids), maxAge: maxAgeMs(res) };
 }
 
-/** Fetches once for everyone waiting; a failure leaves the previous keys in place. */
-function refresh(url: string, entry: Entry): Promise<void> {
-  entry.inflight ??= load(url, entry).finally(() => {
-    entry.inflight = null;
-  });
+/** Fetches the set into `entry`; never rejects: a failure is logged and leaves the last keys. */
+async function load(url: string, entry: Entry): Promise<void> {
+  entry.lastFetch = Date.now();
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), FETCH_TIMEOUT_MS);
+  try {
+    const set = await fetchSet(url, controller.signal);
+    entry.keys = set.verify;
+    entry.kids = set.kids;
+    entry.freshUntil = Date.now() + set.maxAge;
+  } catch (err) {
+    const why = err instanceof JwksFailure ? err.message : `failed (${messageOf(err)})`;
+    const meanwhile = entry.keys ? 'its last good keys still serve' : 'site tokens are answered 503';
+    console.error(
+      `identity: the JWKS at ${url} ${why}; ${meanwhile} until it is fetched again in ${COOLDOWN_MS / 1000} s.`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The fetch under way, if any. One older than its timeout belonged to a request that went away. */
+function inflight(entry: Entry): Promise<void> | null {
+  if (entry.inflight && Date.now() - entry.lastFetch > FETCH_TIMEOUT_MS) entry.inflight = null;
   return entry.inflight;
 }
 
-async function currentKeys(url: string, entry: Entry): Promise<JWTVerifyGetKey> {
-  if (!entry.keys || Date.now() >= entry.freshUntil) {
-    try {
-      await refresh(url, entry);
-    } catch (err) {
-      // Stale keys beat no keys: only a set never fetched makes the request fail (503).
-      if (!entry.keys) throw err;
-      console.warn(`identity: serving cached JWKS: ${err instanceof Error ? err.message : err}`);
-    }
+const mayFetch = (entry: Entry) => Date.now() - entry.lastFetch >= COOLDOWN_MS;
+
+/** Joins the fetch under way, or starts one; waits for it at most `FETCH_TIMEOUT_MS`. */
+async function refresh(url: string, entry: Entry): Promise<void> {
+  let running = inflight(entry);
+  if (!running) {
+    const started = load(url, entry).finally(() => {
+      if (entry.inflight === started) entry.inflight = null;
+    });
+    running = entry.inflight = started;
   }
-  return entry.keys!;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  await Promise.race([running, new Promise((resolve) => (timer = setTimeout(resolve, FETCH_TIMEOUT_MS)))]);
+  clearTimeout(timer);
+}
+
+/** 503, until the next fetch may happen. */
+function unavailable(entry: Entry): ApiError {
+  const seconds = Math.max(1, Math.ceil((entry.lastFetch + COOLDOWN_MS - Date.now()) / 1000));
+  return new ApiError(
+    'service_unavailable',
+    'The site’s sign-in keys cannot be fetched right now; try again shortly.',
+    { 'Retry-After': String(seconds) },
+  );
+}
+
+async function currentKeys(url: string, entry: Entry): Promise<JWTVerifyGetKey> {
+  if (entry.keys && Date.now() < entry.freshUntil) return entry.keys;
+  // Stale or never fetched: fetch when the cooldown allows. With stale keys to serve, nobody
+  // waits on a fetch that another request started; with none, everybody does.
+  if (inflight(entry) ? !entry.keys : mayFetch(entry)) await refresh(url, entry);
+  if (entry.keys) return entry.keys;
+  throw unavailable(entry);
 }
 
 /** The key-selection function for `jwtVerify` over the JWKS at `url`. */
 export function remoteKeys(url: string): JWTVerifyGetKey {
   let entry = cache.get(url);
   if (!entry) {
-    entry = { keys: null, freshUntil: 0, lastFetch: 0, inflight: null };
+    entry = { keys: null, kids: new Set(), freshUntil: 0, lastFetch: -Infinity, inflight: null };
     cache.set(url, entry);
   }
   const e = entry;
   return async (header, token) => {
-    const keys = await currentKeys(url, e);
+    let keys = await currentKeys(url, e);
     try {
       return await keys(header, token);
     } catch (err) {
-      // The site may have rotated in a key we have not seen: look again, but not too often.
-      if (!(err instanceof errors.JWKSNoMatchingKey) || Date.now() - e.lastFetch < COOLDOWN_MS) throw err;
-      await refresh(url, e).catch(() => undefined);
-      return e.keys!(header, token);
+      if (!(err instanceof errors.JWKSNoMatchingKey)) throw err;
+      // The site may have rotated in a key we have not seen: look again, within the cooldown.
+      if (inflight(e) || mayFetch(e)) {
+        await refresh(url, e);
+        keys = e.keys ?? keys;
+        try {
+          return await keys(header, token);
+        } catch (again) {
+          if (!(again instanceof errors.JWKSNoMatchingKey)) throw again;
+        }
+      }
+      // A key of that kid exists, only not for this algorithm: say so, not "unknown kid".
+      if (typeof header.kid === 'string' && e.kids.has(header.kid)) {
+        throw new errors.JOSEAlgNotAllowed(`the key "${header.kid}" is not a key for ${header.alg}`);
+      }
+      throw err;
     }
   };
 }

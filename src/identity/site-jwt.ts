@@ -3,11 +3,14 @@
  * The phone user as the site's own user (`IDENTITY=jwt`): the site's JWT, verified with jose
  * against `IDENTITY_JWKS_URL` (RS256, ES256, EdDSA) or the shared secret `IDENTITY_JWT_SECRET`
  * (HS256), with `IDENTITY_ISSUER` and `IDENTITY_AUDIENCE` required, `exp` required, `nbf`
- * honoured, 60 s of clock skew. Anything that does not verify is 401 `unauthorized`.
+ * honoured, 60 s of clock skew. Anything that does not verify is 401 `unauthorized`, and the
+ * check it failed is logged (so that a site's operator can see why its users are refused),
+ * never the token.
  */
-import { errors, type JWTPayload, jwtVerify } from 'jose';
+import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
 import type { Env } from '../env';
 import { ApiError, ConfigError, UnavailableError } from '../errors';
+import { describeError } from '../log-safe';
 import type { UserRef } from '../login/state';
 import { remoteKeys } from './jwks-cache';
 
@@ -52,6 +55,55 @@ const claim = (payload: JWTPayload, name: string): string | undefined => {
   return typeof value === 'string' && value.length > 0 && value.length <= MAX_CLAIM ? value : undefined;
 };
 
+/** A value of the token, quoted and cut short for a log line (it was chosen by whoever sent it). */
+const shown = (value: unknown) => JSON.stringify(value)?.slice(0, 80) ?? 'none';
+
+/** The check that `err` says a token failed, and why, in the words of the log. */
+function failedCheck(err: unknown, env: Env): [check: string, why: string] {
+  if (err instanceof errors.JWTExpired) {
+    return ['expiry', `it expired at ${shown(err.payload.exp)} (${CLOCK_SKEW_SECONDS} s of clock skew allowed)`];
+  }
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    const got = err.payload[err.claim];
+    switch (err.claim) {
+      case 'iss':
+        return ['issuer', `its "iss" is ${shown(got)}, not IDENTITY_ISSUER ${shown(env.IDENTITY_ISSUER)}`];
+      case 'aud':
+        return ['audience', `its "aud" is ${shown(got)}, not IDENTITY_AUDIENCE ${shown(env.IDENTITY_AUDIENCE)}`];
+      case 'exp':
+        return ['expiry', err.reason === 'missing' ? 'it has no "exp"' : `its "exp" is ${shown(got)}`];
+      case 'nbf':
+        return ['not-before', `it is not valid before ${shown(got)} (${CLOCK_SKEW_SECONDS} s of clock skew allowed)`];
+      case 'sub':
+        return ['subject', err.reason === 'missing' ? 'it has no "sub"' : 'its "sub" is not 1 to 256 characters'];
+      default:
+        return ['claims', err.message];
+    }
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSMultipleMatchingKeys) {
+    return ['signature', 'its signature does not verify with the key it names'];
+  }
+  if (err instanceof errors.JWKSNoMatchingKey) return ['unknown kid', 'no key of IDENTITY_JWKS_URL has its "kid"'];
+  if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) {
+    return ['algorithm', err.message];
+  }
+  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) return ['format', err.message];
+  return ['unexpected', describeError(err, env)];
+}
+
+/** Logs why the site's token was refused: the failed check, the token's `kid` and `alg`, never the token. */
+function logRefusal(err: unknown, token: string, env: Env): void {
+  const [check, why] = failedCheck(err, env);
+  let header = '';
+  try {
+    const { kid, alg } = decodeProtectedHeader(token);
+    header = ` [kid ${shown(kid)}, alg ${shown(alg)}]`;
+  } catch {
+    // Not even a JWS header: the check says so.
+  }
+  console.warn(`identity: refused a site token (${check}): ${why}${header}`);
+}
+
 /** The site's user that `token` names, or 401 `unauthorized`. */
 export async function verifySiteToken(env: Env, token: string): Promise<UserRef> {
   if (!env.IDENTITY_ISSUER || !env.IDENTITY_AUDIENCE) {
@@ -68,12 +120,16 @@ export async function verifySiteToken(env: Env, token: string): Promise<UserRef>
       requiredClaims: ['exp', 'sub'],
     }));
   } catch (err) {
-    if (err instanceof UnavailableError) throw err;
-    if (!(err instanceof errors.JOSEError)) console.warn('identity: unexpected error verifying a site token', err);
+    // The JWKS cannot be fetched: a 503 of ours, not a refusal of the token.
+    if (err instanceof UnavailableError || err instanceof ApiError) throw err;
+    logRefusal(err, token, env);
     throw new ApiError('unauthorized', 'The sign-in token is not valid here: sign in again.');
   }
   const id = claim(payload, 'sub');
-  if (!id) throw new ApiError('unauthorized', 'The sign-in token names no user.');
+  if (!id) {
+    logRefusal(new errors.JWTClaimValidationFailed('no usable "sub"', payload, 'sub', 'invalid'), token, env);
+    throw new ApiError('unauthorized', 'The sign-in token names no user.');
+  }
   const username = claim(payload, 'preferred_username') ?? id;
   return { id, username, display_name: claim(payload, 'name') ?? username };
 }

@@ -1,21 +1,49 @@
 /**
  * vitest globalSetup (Node): a stand-in for a site's identity server, serving a JWKS that the
  * tests (inside the Workers runtime) set and count through plain HTTP on 127.0.0.1.
- *   PUT  /sets/<name>   body { keys, cacheControl?, status? }: what /sets/<name>/jwks.json serves
- *   GET  /sets/<name>/jwks.json   the set (counted)
+ *   PUT  /sets/<name>   body { keys, cacheControl?, status?, answer?, location? }: what
+ *                       /sets/<name>/jwks.json serves. `answer` is how: `json` (the default),
+ *                       `html` (a web page, as a misrouted URL gives), `hang` (never answers),
+ *                       `hang-body` (headers, then never the body) or `redirect` (to `location`)
+ *   GET  /sets/<name>/jwks.json   the set (counted, whatever it answers)
  *   GET  /sets/<name>/hits        how many times it was fetched
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { TestProject } from 'vitest/node';
+
+type Answer = 'json' | 'html' | 'hang' | 'hang-body' | 'redirect';
 
 interface KeySet {
   body: string;
   cacheControl?: string;
   status: number;
+  answer: Answer;
+  location?: string;
   hits: number;
 }
 
 let server: Server;
+
+function serve(set: KeySet, res: ServerResponse) {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  if (set.cacheControl) headers['Cache-Control'] = set.cacheControl;
+  switch (set.answer) {
+    case 'hang':
+      // Never answered: the connection is closed at teardown.
+      return;
+    case 'hang-body':
+      res.writeHead(200, headers).write('{"keys":[');
+      return;
+    case 'redirect':
+      return res.writeHead(302, { Location: set.location ?? '/' }).end();
+    case 'html':
+      return res
+        .writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' })
+        .end('<!doctype html><title>Sign in</title><p>Welcome!</p>');
+    default:
+      return res.writeHead(set.status, headers).end(set.status === 200 ? set.body : 'down');
+  }
+}
 
 export async function setup(project: TestProject) {
   const sets = new Map<string, KeySet>();
@@ -28,8 +56,9 @@ export async function setup(project: TestProject) {
         text += chunk;
       });
       req.on('end', () => {
-        const { keys, cacheControl, status = 200 } = JSON.parse(text);
-        sets.set(name, { body: JSON.stringify({ keys }), cacheControl, status, hits: sets.get(name)?.hits ?? 0 });
+        const { keys, cacheControl, status = 200, answer = 'json', location } = JSON.parse(text);
+        const hits = sets.get(name)?.hits ?? 0;
+        sets.set(name, { body: JSON.stringify({ keys }), cacheControl, status, answer, location, hits });
         res.writeHead(204).end();
       });
       return;
@@ -38,9 +67,7 @@ export async function setup(project: TestProject) {
     if (match?.[2] === '/hits') return res.writeHead(200).end(String(set?.hits ?? 0));
     if (match?.[2] === '/jwks.json' && set) {
       set.hits++;
-      const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-      if (set.cacheControl) headers['Cache-Control'] = set.cacheControl;
-      return res.writeHead(set.status, headers).end(set.status === 200 ? set.body : 'down');
+      return serve(set, res);
     }
     res.writeHead(404).end();
   });
@@ -51,6 +78,7 @@ export async function setup(project: TestProject) {
 }
 
 export async function teardown() {
+  server?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve));
 }
 
