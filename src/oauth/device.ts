@@ -19,6 +19,7 @@ import { countQrcode } from '../limits/limits';
 import { DEVICE_POLL_INTERVAL_S, type DevicePoll } from '../login/device-grant';
 import { finishLogin } from '../login/finish';
 import { startSession } from '../login/start';
+import { ownPagesOnly } from '../origin-guard';
 import { clientIp } from '../request-info';
 import { ensureSigningKey } from '../tokens/signing';
 import { handleOAuthError, OAuthError, oauthJson } from './errors';
@@ -68,9 +69,10 @@ export const deviceFlow = new Hono<AppEnv>()
         200,
         DeviceAuthorizationAnswer,
         'Poll the token endpoint every `interval` seconds.',
-        [400, 401, 405, 408, 429, 500, 503],
+        [400, 401, 403, 405, 408, 429, 500, 503],
       ),
     }),
+    ownPagesOnly,
     formBody,
     formInput(DeviceAuthorizationForm),
     async (c) => {

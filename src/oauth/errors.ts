@@ -19,6 +19,7 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | DevicePollError
   | 'rate_limited'
+  | 'forbidden'
   | 'server_error'
   | 'temporarily_unavailable';
 
@@ -50,7 +51,8 @@ function asOAuthError(err: Error, env: Env): OAuthError {
   if (err instanceof OAuthError) return err;
   // A body too large, a rate limit, D1 down, a missing key: the API's codes said in OAuth's.
   const api = asApiError(err, env);
-  let code: OAuthErrorCode = api.code === 'rate_limited' ? 'rate_limited' : 'invalid_request';
+  // A rate limit, or a page of another site (403, see origin-guard.ts), keep their own codes.
+  let code: OAuthErrorCode = api.code === 'rate_limited' || api.code === 'forbidden' ? api.code : 'invalid_request';
   if (api.status >= 500) code = api.code === 'service_unavailable' ? 'temporarily_unavailable' : 'server_error';
   return new OAuthError(code, api.message, api.status, api.headers);
 }

@@ -90,6 +90,7 @@ const ERRORS: Record<number, { codes: string[]; description: string }> = {
     description: 'Refused (RFC 6749 §5.2, RFC 8628 §3.5); `error` says why.',
   },
   401: { codes: ['invalid_client'], description: 'The `client_id` is not in `OAUTH_CLIENTS`.' },
+  403: { codes: ['forbidden'], description: 'Sent by a browser from a page of another site (see `ALLOWED_ORIGINS`).' },
   405: { codes: ['invalid_request'], description: 'Use POST.' },
   408: { codes: ['invalid_request'], description: 'The body did not arrive within 10 s.' },
   429: { codes: ['rate_limited'], description: 'Too many device authorizations from this IP; see `Retry-After`.' },

@@ -18,6 +18,7 @@ import { claimUserCode, qrTtlSeconds, startSession } from '../login/start';
 import type { Outcome } from '../login/state';
 import { formatUserCode } from '../login/user-code';
 import { answers, bearerAuth } from '../openapi/document';
+import { ownPagesOnly } from '../origin-guard';
 import { phoneContext } from '../phone-context';
 import { publicOrigin } from '../public-origin';
 import { qrDataUrl } from '../qr/qr-image';
@@ -70,8 +71,9 @@ export const qrcodes = new Hono<AppEnv>()
     describeRoute({
       summary: 'The PC asks for a QR code',
       tags: ['QR login'],
-      responses: answers(201, CreatedQrAnswer, 'The new session: keep `poll_token`, show `img`.', [429, 500]),
+      responses: answers(201, CreatedQrAnswer, 'The new session: keep `poll_token`, show `img`.', [403, 429, 500]),
     }),
+    ownPagesOnly,
     async (c) => {
       await countQrcode(c.env, clientIp(c));
       const token = randomToken(32);
