@@ -23,6 +23,7 @@ import {
   status,
   userCodeOf,
 } from './helpers';
+import { CLIENT_ID, pollToken } from './oauth/support';
 
 const resolve = (token: string, userCode: unknown) =>
   postJson('/api/codes/resolve', { user_code: userCode }, bearer(token));
@@ -153,6 +154,27 @@ describe('number matching (MATCH_CODE=on)', () => {
     expect(await errorOf(await act(qr, 'confirm', token, { match_code: 47 }))).toMatchObject({ status: 400 });
     expect(await (await status(qr)).json()).toMatchObject({ status: 'scan-wait-confirm', version: 1 });
     expect((await act(qr, 'confirm', token, { match_code: code })).status).toBe(200);
+  });
+
+  it('does not apply to a device-flow session: no choices on the phone, and a confirm without a number signs the device in', async () => {
+    const res = await app.fetch(
+      new Request(`${ORIGIN}/oauth/device_authorization`, {
+        method: 'POST',
+        headers: { 'CF-Connecting-IP': freshIp(), 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: `client_id=${CLIENT_ID}`,
+      }),
+      { ...env, MATCH_CODE: 'on' },
+    );
+    const device = (await res.json()) as { device_code: string; verification_uri_complete: string };
+    const id = new URL(device.verification_uri_complete).searchParams.get('id') ?? '';
+    const { token } = await login();
+    const scan = (await (await act(id, 'scan', token)).json()) as Record<string, unknown>;
+    expect(scan).toMatchObject({ status: 'scan-wait-confirm' });
+    expect(scan).not.toHaveProperty('match_choices');
+    expect((await act(id, 'confirm', token)).status).toBe(200);
+    const poll = await pollToken(device.device_code);
+    expect(poll.status).toBe(200);
+    expect(await poll.json()).toHaveProperty('access_token');
   });
 
   it('the order of the choices does not give the answer away', async () => {

@@ -71,7 +71,8 @@ export async function startSession(c: Context<AppEnv>, options: StartSessionOpti
     pollHash: options.pollHash,
     ttlMs: ttlSeconds * 1000,
     requester: requester(c),
-    matchCode: c.env.MATCH_CODE === 'on',
+    // A device has no screen of ours to show the number on: matching would be blind there.
+    matchCode: c.env.MATCH_CODE === 'on' && !options.device,
     userCode,
     device: options.device,
   });
