@@ -363,7 +363,7 @@ describe('the site’s JWKS is fetched at most once every 30 s, whatever happens
 });
 
 describe('a refused site token is logged with the check it failed, never the token', () => {
-  it('names the issuer, audience, expiry, not-before, signature, unknown kid and algorithm checks', async () => {
+  it('names the issuer, audience, expiry, not-before, signature, unknown kid, algorithm, subject and format checks', async () => {
     const key = await siteKey('ES256');
     const stranger = await siteKey('ES256', key.kid);
     const { url } = await publish([key]);
@@ -384,6 +384,7 @@ describe('a refused site token is logged with the check it failed, never the tok
       ['unknown kid', await siteToken(key, {}, { kid: 'nobody' })],
       ['algorithm', hs],
       ['subject', await siteToken(key, { sub: undefined })],
+      ['format', 'not-a.json-web.signature'],
     ];
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const error = vi.spyOn(console, 'error').mockImplementation(() => {});
