@@ -37,7 +37,7 @@ interface PublishOptions {
   status?: number;
   name?: string;
   /** How the set answers (see test/support/jwks-server.ts); `location` for a redirect. */
-  answer?: 'json' | 'html' | 'hang' | 'hang-body' | 'redirect';
+  answer?: 'json' | 'html' | 'hang' | 'hang-body' | 'redirect' | 'huge';
   location?: string;
 }
 
@@ -293,7 +293,7 @@ describe('the site’s JWKS is fetched at most once every 30 s, whatever happens
     return [...new Set(answers)];
   }
 
-  it('a JWKS that answers HTML, an error, a set without keys or a redirect: 200 requests, one fetch, each 503', async () => {
+  it('a JWKS that answers HTML, an error, a set without keys, 300 KB or a redirect: 200 requests, one fetch, each 503', async () => {
     const key = await siteKey('EdDSA');
     const token = await siteToken(key, { exp: Math.floor(Date.now() / 1000) + 3600 });
     const good = await publish([key]);
@@ -301,6 +301,7 @@ describe('the site’s JWKS is fetched at most once every 30 s, whatever happens
       ['HTML', { answer: 'html' }, [key]],
       ['500', { status: 500 }, [key]],
       ['no keys', {}, []],
+      ['300 KB', { answer: 'huge' }, [key]],
       ['a redirect to good keys', { answer: 'redirect', location: good.url }, [key]],
     ];
     vi.useFakeTimers({ toFake: ['Date'] });

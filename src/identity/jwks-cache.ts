@@ -17,6 +17,7 @@
  * Keys are chosen by jose's `createLocalJWKSet` (by `kid`, `alg` and `use`, never by guessing).
  */
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { readBody } from '../body';
 import { ApiError } from '../errors';
 
 /** The shortest time a fetched set is trusted, whatever its Cache-Control says. */
@@ -27,6 +28,8 @@ const MAX_MAX_AGE_MS = 24 * 60 * 60_000;
 export const COOLDOWN_MS = 30_000;
 /** How long a fetch (answer and body) may take, and the longest any request waits on one. */
 export const FETCH_TIMEOUT_MS = 5_000;
+/** A key set is a few KB; a URL that serves more (a page, a file) is not one, and is not read on. */
+const MAX_SET_BYTES = 256 * 1024;
 
 interface Entry {
   keys: JWTVerifyGetKey | null;
@@ -74,11 +77,20 @@ async function fetchSet(url: string, signal: AbortSignal) {
         : `answered ${res.status}`,
     );
   }
+  let text: string;
+  try {
+    text = new TextDecoder().decode(
+      await readBody(res.body, { maxBytes: MAX_SET_BYTES, deadlineMs: FETCH_TIMEOUT_MS }),
+    );
+  } catch (err) {
+    if (signal.aborted || (err instanceof ApiError && err.code === 'request_timeout')) throw late();
+    if (err instanceof ApiError) throw new JwksFailure(`answered more than ${MAX_SET_BYTES / 1024} KB`);
+    throw new JwksFailure(`broke off its answer (${messageOf(err)})`);
+  }
   let body: unknown;
   try {
-    body = JSON.parse(await res.text());
+    body = JSON.parse(text);
   } catch {
-    if (signal.aborted) throw late();
     throw new JwksFailure(
       `answered something that is not JSON (${res.headers.get('Content-Type') ?? 'no Content-Type'})`,
     );

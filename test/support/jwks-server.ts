@@ -4,14 +4,15 @@
  *   PUT  /sets/<name>   body { keys, cacheControl?, status?, answer?, location? }: what
  *                       /sets/<name>/jwks.json serves. `answer` is how: `json` (the default),
  *                       `html` (a web page, as a misrouted URL gives), `hang` (never answers),
- *                       `hang-body` (headers, then never the body) or `redirect` (to `location`)
+ *                       `hang-body` (headers, then never the body), `huge` (its keys after
+ *                       300 KB of white space) or `redirect` (to `location`)
  *   GET  /sets/<name>/jwks.json   the set (counted, whatever it answers)
  *   GET  /sets/<name>/hits        how many times it was fetched
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { TestProject } from 'vitest/node';
 
-type Answer = 'json' | 'html' | 'hang' | 'hang-body' | 'redirect';
+type Answer = 'json' | 'html' | 'hang' | 'hang-body' | 'redirect' | 'huge';
 
 interface KeySet {
   body: string;
@@ -36,6 +37,8 @@ function serve(set: KeySet, res: ServerResponse) {
       return;
     case 'redirect':
       return res.writeHead(302, { Location: set.location ?? '/' }).end();
+    case 'huge':
+      return res.writeHead(200, headers).end(`${' '.repeat(300 * 1024)}${set.body}`);
     case 'html':
       return res
         .writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' })
