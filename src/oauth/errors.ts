@@ -14,6 +14,7 @@ import type { DevicePollError } from '../login/device-grant';
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
+  | 'invalid_token'
   | 'invalid_scope'
   | 'unsupported_grant_type'
   | DevicePollError
