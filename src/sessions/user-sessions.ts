@@ -376,6 +376,7 @@ export class UserSessions extends DurableObject<Env> {
     return this.#row(sid) ? this.#revokeTree(sid) : [];
   }
 
+  /** Ends `sid` and its approved sessions; when that was the last session, the alarm empties the object now. */
   #revokeTree(sid: string): string[] {
     const tree = this.#sql
       .exec<{ sid: string }>(
@@ -390,7 +391,16 @@ export class UserSessions extends DurableObject<Env> {
       this.#sql.exec('DELETE FROM sessions WHERE sid = ?', each);
       this.#sql.exec('DELETE FROM rotated WHERE sid = ?', each);
     }
+    if (this.#isEmpty()) {
+      this.#alarmAt = Date.now();
+      void this.ctx.storage.setAlarm(this.#alarmAt);
+    }
     return tree;
+  }
+
+  /** Whether nothing is left to keep: no session. */
+  #isEmpty(): boolean {
+    return this.#sql.exec('SELECT 1 FROM sessions LIMIT 1').toArray().length === 0;
   }
 
   /** The user's live sessions, most recently used first. */
@@ -442,8 +452,11 @@ export class UserSessions extends DurableObject<Env> {
       await this.#alarmBy(next);
       return;
     }
-    // Nobody is signed in: free the storage (the alarm is already spent).
-    await this.ctx.storage.deleteAll();
-    this.#ready = false;
+    // Nobody is signed in: free the storage (the alarm is already spent), with no call in between.
+    await this.ctx.blockConcurrencyWhile(async () => {
+      if (!this.#isEmpty()) return;
+      await this.ctx.storage.deleteAll();
+      this.#ready = false;
+    });
   }
 }
