@@ -21,7 +21,7 @@ import { finishLogin } from '../login/finish';
 import { startSession } from '../login/start';
 import { clientIp } from '../request-info';
 import { ensureSigningKey } from '../tokens/signing';
-import { handleOAuthError, OAuthError, oauthJson } from './errors';
+import { handleOAuthError, OAuthError, oauthJson, tokenAnswer } from './errors';
 import { formBody, formInput, publicClient } from './form';
 import { refreshGrant } from './refresh';
 import {
@@ -150,14 +150,7 @@ export const deviceFlow = new Hono<AppEnv>()
       // back to the object, so the device's next poll still signs in.
       const tokens = await finishLogin(c, session, qrcodeId, poll, { via: 'device', clientId, scope: poll.scope });
       if (!tokens) throw new OAuthError('access_denied', POLL_MESSAGES.approver_gone);
-      const { token, refresh_token, expires_in, id_token } = tokens;
-      return oauthJson(c, {
-        access_token: token,
-        token_type: 'Bearer',
-        expires_in,
-        refresh_token,
-        ...(id_token ? { id_token } : {}),
-      });
+      return tokenAnswer(c, tokens);
     },
   )
 

@@ -9,7 +9,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import { refreshSession } from '../sessions';
 import { ensureSigningKey } from '../tokens/signing';
-import { OAuthError, oauthJson } from './errors';
+import { OAuthError, tokenAnswer } from './errors';
 import { publicClient } from './form';
 
 export interface RefreshForm {
@@ -25,12 +25,5 @@ export async function refreshGrant(c: Context<AppEnv>, form: RefreshForm): Promi
   ensureSigningKey(c.env);
   const refreshed = await refreshSession(c, form.refresh_token, clientId);
   if (!refreshed.ok) throw new OAuthError('invalid_grant', refreshed.reason);
-  const { token, refresh_token, expires_in, id_token } = refreshed.tokens;
-  return oauthJson(c, {
-    access_token: token,
-    token_type: 'Bearer',
-    expires_in,
-    refresh_token,
-    ...(id_token ? { id_token } : {}),
-  });
+  return tokenAnswer(c, refreshed.tokens);
 }
