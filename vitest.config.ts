@@ -20,6 +20,8 @@ export default defineConfig(async () => {
                   ENVIRONMENT: 'test',
                   // The device-flow tests' clients (test/oauth/).
                   OAUTH_CLIENTS: 'test-cli, other-cli',
+                  // A site's backend that may introspect tokens (test/sessions/).
+                  INTROSPECTION_CLIENTS: 'site-backend:a secret of the site’s backend, other-backend:other',
                 },
               },
             }),

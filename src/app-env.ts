@@ -5,8 +5,16 @@
 import type { Env } from './env';
 import type { LoginSession } from './login/login-session';
 import type { UserRef } from './login/state';
+import type { SignInMethod } from './sessions/user-sessions';
 
 export interface AppEnv {
   Bindings: Env;
-  Variables: { user: UserRef; sid: string | null; login: DurableObjectStub<LoginSession> };
+  Variables: {
+    user: UserRef;
+    /** The signed-in session, or null for a site's own token. */
+    sid: string | null;
+    /** How that session signed in. */
+    via: SignInMethod;
+    login: DurableObjectStub<LoginSession>;
+  };
 }

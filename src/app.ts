@@ -13,7 +13,10 @@ import { ApiError, handleError, JSON_CONTENT_TYPE } from './errors';
 import { identityMode } from './identity';
 import { deviceFlow } from './oauth/device';
 import { handleOAuthError } from './oauth/errors';
+import { introspection } from './oauth/introspect';
 import { oauthMetadata } from './oauth/metadata';
+import { revocation } from './oauth/revoke';
+import { userinfo } from './oauth/userinfo';
 import { answers, openApiDocument } from './openapi/document';
 import { siteName } from './phone-context';
 import { accounts } from './routes/accounts';
@@ -97,6 +100,9 @@ app.route('/.well-known', jwks);
 app.get('/api/openapi.json', openApiDocument(app));
 app.route('/', oauthMetadata);
 app.route('/', deviceFlow);
+app.route('/', revocation);
+app.route('/', introspection);
+app.route('/', userinfo);
 
 /** Hono's `/x/:id` path as a pattern for a concrete path. */
 const pattern = (path: string) => new RegExp(`^${path.replace(/:[^/]+/g, '[^/]+').replace(/\/$/, '')}/?$`);

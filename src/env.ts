@@ -6,6 +6,7 @@
 import type { RateLimiter } from './limits/rate-limiter';
 import type { LoginSession } from './login/login-session';
 import type { UserCode } from './login/user-code';
+import type { UserSessions } from './sessions/user-sessions';
 import type { QueuedEvent } from './webhooks/events';
 
 export interface Env {
@@ -13,9 +14,11 @@ export interface Env {
   LOGIN_SESSION: DurableObjectNamespace<LoginSession>;
   /** One Durable Object per code to type, pointing to its QR session. */
   USER_CODE: DurableObjectNamespace<UserCode>;
+  /** One Durable Object per user: that user's sessions (signed-in devices) and refresh tokens. */
+  USER_SESSIONS: DurableObjectNamespace<UserSessions>;
   /** Shared counters behind the request limits, one object per counted key. */
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
-  /** User accounts and linked-device sessions. */
+  /** The accounts of `IDENTITY=accounts` (and, until drained, the last version's sessions: see sessions/legacy.ts). */
   DB: D1Database;
   /** The pages in `public/`. */
   ASSETS: Fetcher;
@@ -46,8 +49,14 @@ export interface Env {
   ALLOWED_ORIGINS?: string;
   /** Lifetime of a QR code in seconds (default 120). */
   QR_TTL_SECONDS?: string;
-  /** Lifetime of a login token in seconds (default 604800). */
+  /** Lifetime of an access token in seconds (default 900). */
   JWT_TTL_SECONDS?: string;
+  /** A refresh token's life after its session's last refresh, in seconds (default 30 days). */
+  REFRESH_TTL_SECONDS?: string;
+  /** A session's longest life after its login, in seconds (default 90 days). */
+  SESSION_MAX_SECONDS?: string;
+  /** `id:secret` pairs, comma-separated, allowed to call `/oauth/introspect` (HTTP Basic). A secret. */
+  INTROSPECTION_CLIENTS?: string;
   /** Origin put into `scan_url`, for a phone on the LAN; default the request's own. */
   PUBLIC_ORIGIN?: string;
   /** `off` disables the request limits (load tests on a developer machine only). */

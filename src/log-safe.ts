@@ -32,6 +32,9 @@ const SHAPES: [RegExp, string][] = [
   [/eyJ[\w-]*\.[\w-]*\.[\w-]*/g, '[token]'],
   // A private JWK member written out as JSON.
   [new RegExp(`("(?:${PRIVATE_JWK_MEMBERS.join('|')})"\\s*:\\s*)"[^"]*"`, 'g'), `$1"${REDACTED}"`],
+  // An opaque token of ours: 32 random bytes in base64url (a poll token, a device code's secret),
+  // after an object's hex id in a refresh token. A run of hex alone (an id, a hash) stays.
+  [/(?<![\w-])(?![0-9a-f]+(?![\w-]))[\w-]{43,}(?![\w-])/g, '[token]'],
   [/(Bearer\s+)\S+/gi, `$1${REDACTED}`],
   [/whsec_[A-Za-z0-9+/=]+/g, `whsec_${REDACTED}`],
 ];

@@ -13,10 +13,10 @@
  * address the Worker can believe.
  */
 import type { Context } from 'hono';
-import type { DeviceInfo } from './accounts/devices';
 import { constantTimeEqual } from './crypto';
 import type { Env } from './env';
 import type { Requester } from './login/state';
+import type { DeviceInfo } from './sessions/user-sessions';
 
 const MAX_USER_AGENT = 512;
 export const LOCAL_FRONT_HEADER = 'X-Local-Front';

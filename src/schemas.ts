@@ -91,7 +91,7 @@ export const ResolveBody = object({
   ),
 });
 
-export const SidParam = object({ sid: v.string() });
+export const SidParam = object({ sid: v.pipe(v.string(), v.maxLength(64)) });
 
 // ---------------------------------------------------------------- answers (documentation)
 
@@ -123,6 +123,16 @@ export const CreatedQrAnswer = v.object({
   expires_at: isoTime,
 });
 
+/** What every login answers: an access token, its lifetime in seconds, and a refresh token. */
+const Tokens = {
+  token: v.pipe(v.string(), v.description('The access token: a JWT, valid `expires_in` seconds.')),
+  refresh_token: v.pipe(
+    v.string(),
+    v.description('Opaque; `POST /oauth/token` with `grant_type=refresh_token` rotates it. Keep it out of pages.'),
+  ),
+  expires_in: v.pipe(v.number(), v.description('The access token’s lifetime in seconds.')),
+};
+
 export const StatusAnswer = v.object({
   status,
   version: v.number(),
@@ -130,7 +140,9 @@ export const StatusAnswer = v.object({
   scanner: v.optional(v.object({ display_name: v.string() })),
   match_code: v.optional(v.string()),
   reason: v.optional(v.picklist(['cancelled', 'match_failed'])),
-  token: v.optional(v.string()),
+  token: v.optional(Tokens.token),
+  refresh_token: v.optional(Tokens.refresh_token),
+  expires_in: v.optional(Tokens.expires_in),
   user: v.optional(UserAnswer),
 });
 
@@ -148,7 +160,7 @@ export const PhoneAnswer = v.object({
   location_differs: v.optional(v.boolean()),
 });
 
-export const LoginAnswer = v.object({ token: v.string(), user: UserAnswer });
+export const LoginAnswer = v.object({ ...Tokens, user: UserAnswer });
 
 export const ResolveAnswer = v.object({ qrcode_id: v.string() });
 
@@ -156,7 +168,7 @@ export const DeviceAnswer = v.object({
   sid: v.string(),
   created_at: isoTime,
   last_used_at: isoTime,
-  via: v.picklist(['password', 'qrcode']),
+  via: v.picklist(['password', 'passkey', 'site', 'qrcode', 'device']),
   user_agent: v.string(),
   ip: v.string(),
   place: v.nullable(v.string()),

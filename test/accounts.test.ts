@@ -49,7 +49,11 @@ describe('POST /api/login', () => {
       iss: TOKEN_ISSUER,
       aud: TOKEN_AUDIENCE,
     });
-    expect(Number(payload.exp) - Number(payload.iat)).toBe(604_800);
+    // Access tokens last fifteen minutes; the refresh token renews them (test/sessions/).
+    expect(Number(payload.exp) - Number(payload.iat)).toBe(900);
+    expect(payload.preferred_username).toBe('dong');
+    expect(body.expires_in).toBe(900);
+    expect(body.refresh_token).toMatch(/^[A-Za-z0-9_-]{107}$/);
     expect(payload.jti).toEqual(expect.any(String));
     expect(payload.sid).toEqual(expect.any(String));
   });

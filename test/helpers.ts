@@ -25,6 +25,8 @@ export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 export interface LoginBody {
   token: string;
+  refresh_token: string;
+  expires_in: number;
   user: { id: string; username: string; display_name: string };
 }
 
@@ -123,4 +125,15 @@ export async function stillPending(promise: Promise<unknown>): Promise<boolean> 
   });
   await api('/api/config');
   return !settled;
+}
+
+/** The user's sessions namespace, with every object failing as a reset object does. */
+export function brokenUserSessions(): DurableObjectNamespace {
+  const fail = () => Promise.reject(new Error('Network connection lost.'));
+  const stub = new Proxy({}, { get: (_target, prop) => (prop === 'then' ? undefined : fail) });
+  return {
+    idFromName: (name: string) => env.USER_SESSIONS.idFromName(name),
+    idFromString: (id: string) => env.USER_SESSIONS.idFromString(id),
+    get: () => stub,
+  } as unknown as DurableObjectNamespace;
 }

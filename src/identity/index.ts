@@ -2,46 +2,41 @@
  * @module
  * Who the signed-in user is, by `IDENTITY`: `accounts` (default), tokens this Worker issued to
  * its own D1 users; `jwt`, the site's own tokens as well (see `site-jwt.ts`). Our own tokens —
- * the PC's after a QR login, say — are accepted in both modes, and only while their
- * linked-device session is live.
+ * the PC's after a QR login, say — are accepted in both modes, and only while their session is
+ * alive: the user's sessions object is asked on every request.
  */
 import type { Context } from 'hono';
-import { sessionUser } from '../accounts/devices';
 import type { AppEnv } from '../app-env';
-import { inBackground } from '../background';
-import type { Env } from '../env';
-import { ApiError, ConfigError } from '../errors';
+import { isOwnToken, liveAccessToken } from '../auth/access-token';
+import { ApiError } from '../errors';
 import type { UserRef } from '../login/state';
-import { ownKeyOf, verifyOwnToken } from '../tokens/verify';
+import type { SignInMethod } from '../sessions';
+import { identityMode } from './mode';
 import { verifySiteToken } from './site-jwt';
 
-export type IdentityMode = 'accounts' | 'jwt';
-
-/** The configured identity source; anything but the two names is a logged 500. */
-export function identityMode(env: Env): IdentityMode {
-  const mode = env.IDENTITY || 'accounts';
-  if (mode !== 'accounts' && mode !== 'jwt') {
-    throw new ConfigError(`IDENTITY is "${mode}": it must be "accounts" or "jwt".`);
-  }
-  return mode;
-}
+export { type IdentityMode, identityMode } from './mode';
 
 export interface Identity {
   user: UserRef;
-  /** The linked-device session of one of our tokens; null for a site's token. */
+  /** The session of one of our tokens; null for a site's token. */
   sid: string | null;
+  /** How that session signed in (`site` for a site's own token). */
+  via: SignInMethod;
 }
 
 /** The user a Bearer token names, or 401 `unauthorized`. */
 export async function identify(c: Context<AppEnv>, token: string): Promise<Identity> {
-  const mode = identityMode(c.env);
-  const ownKey = ownKeyOf(c.env, token);
-  if (ownKey) {
-    const claims = await verifyOwnToken(c, token, ownKey);
-    const user = await sessionUser(c.env, claims.sid, claims.sub, (p) => inBackground(c, p));
-    if (!user) throw new ApiError('unauthorized', 'This session was signed out; sign in again.');
-    return { user, sid: claims.sid };
+  if (isOwnToken(c, token)) {
+    const live = await liveAccessToken(c, token);
+    if (!live)
+      throw new ApiError(
+        'unauthorized',
+        'Sign in again: this token has expired, is not valid, or its session was signed out.',
+      );
+    const { claims, session } = live;
+    const user = { id: claims.sub, username: claims.username, display_name: claims.name };
+    return { user, sid: claims.sid, via: session.via };
   }
-  if (mode === 'jwt') return { user: await verifySiteToken(c.env, token), sid: null };
+  if (identityMode(c.env) === 'jwt') return { user: await verifySiteToken(c.env, token), sid: null, via: 'site' };
   throw new ApiError('unauthorized');
 }

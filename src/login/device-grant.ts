@@ -5,7 +5,7 @@
  * node-oidc-provider: unknown → expired → pending (or too fast) → denied → issue once.
  */
 import { constantTimeEqual } from '../crypto';
-import { type DeviceGrant, isOpen, type Requester, type SessionRecord, type UserRef } from './state';
+import { type DeviceGrant, type HandOut, handOutOf, isOpen, type SessionRecord } from './state';
 
 /** The interval the device authorization answer announces, in seconds. */
 export const DEVICE_POLL_INTERVAL_S = 5;
@@ -22,14 +22,15 @@ export type DevicePollError =
 
 /** What one token poll yields: the user to sign in (the code is then used up), or why not. */
 export type DevicePoll =
-  | { ok: true; user: UserRef; requester: Requester }
+  | ({ ok: true; scope: string | null } & HandOut)
   | { ok: false; error: DevicePollError; interval?: number };
 
 /** The grant a new device-flow session starts with. */
-export const newDeviceGrant = (clientId: string): DeviceGrant => ({
+export const newDeviceGrant = (clientId: string, scope: string | null = null): DeviceGrant => ({
   client_id: clientId,
   interval_s: DEVICE_POLL_INTERVAL_S,
   last_poll_at: null,
+  scope,
 });
 
 /**
@@ -65,7 +66,10 @@ export function pollDevice(
   }
   if (rec.status === 'scan-cancel') return refuse('access_denied');
   if (rec.status === 'scan-confirm' && rec.scanner) {
-    return { next: null, outcome: { ok: true, user: rec.scanner, requester: rec.requester } };
+    return {
+      next: null,
+      outcome: { ok: true, scope: grant.scope ?? null, ...handOutOf({ ...rec, scanner: rec.scanner }) },
+    };
   }
   return refuse('invalid_grant');
 }

@@ -14,6 +14,7 @@ import {
   cancel,
   confirm,
   expireIfDue,
+  handOutOf,
   isOpen,
   type Outcome,
   type PcView,
@@ -45,8 +46,8 @@ export interface CreateSession {
   requester: Requester;
   matchCode: boolean;
   userCode: string | null;
-  /** Set when an OAuth device-flow client starts the session: the client it is issued to. */
-  device?: { clientId: string };
+  /** Set when an OAuth device-flow client starts the session: the client it is issued to, and its scope. */
+  device?: { clientId: string; scope: string | null };
 }
 
 export class LoginSession extends DurableObject<Env> {
@@ -141,7 +142,7 @@ export class LoginSession extends DurableObject<Env> {
       match_choices: code ? matchChoices(code) : null,
       user_code: init.userCode,
     };
-    if (init.device) rec.device = newDeviceGrant(init.device.clientId);
+    if (init.device) rec.device = newDeviceGrant(init.device.clientId, init.device.scope);
     this.ctx.storage.kv.put(RECORD_KEY, rec);
     await this.#alarmAt(rec.expires_at);
     return pcView(rec);
@@ -174,7 +175,7 @@ export class LoginSession extends DurableObject<Env> {
     if (rec.status === 'scan-confirm' && rec.scanner) {
       // The token is handed out once: this answer claims it and ends the session. The claim
       // (deleting the record) happens before the first await, so exactly one poll gets here.
-      view.deliver = { user: rec.scanner, requester: rec.requester };
+      view.deliver = handOutOf({ ...rec, scanner: rec.scanner });
       this.#delivered = rec;
       await this.#erase();
     }
@@ -267,9 +268,9 @@ export class LoginSession extends DurableObject<Env> {
     return this.#apply((rec, now) => scan(rec, user, now));
   }
 
-  /** The scanner confirms: `scan-wait-confirm → scan-confirm`. */
-  confirm(user: UserRef, matchCode?: string): Promise<Outcome<PhoneView>> {
-    return this.#apply((rec, now) => confirm(rec, user, matchCode, now));
+  /** The scanner confirms: `scan-wait-confirm → scan-confirm`, from the session `approverSid` (null: a site's token). */
+  confirm(user: UserRef, matchCode: string | undefined, approverSid: string | null): Promise<Outcome<PhoneView>> {
+    return this.#apply((rec, now) => confirm(rec, user, matchCode, now, approverSid));
   }
 
   /** The scanner cancels: `scan-wait-confirm → scan-cancel`. */

@@ -10,7 +10,7 @@ import type { Env } from '../env';
 import { ConfigError } from '../errors';
 import { publicOrigin } from '../public-origin';
 import { requester } from '../request-info';
-import { seconds } from '../tokens/signing';
+import { seconds } from '../sessions/lifetimes';
 import type { PcView } from './state';
 import { formatUserCode, newUserCode } from './user-code';
 
@@ -41,8 +41,8 @@ export interface StartSessionOptions {
   pollHash: string;
   /** Make the code to type now (the device flow needs it at once). */
   userCode: boolean;
-  /** The OAuth client of a device-flow session. */
-  device?: { clientId: string };
+  /** The OAuth client of a device-flow session, and the scope it asked for. */
+  device?: { clientId: string; scope: string | null };
 }
 
 /** A session just started. */

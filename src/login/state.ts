@@ -46,6 +46,8 @@ export interface DeviceGrant {
   interval_s: number;
   /** When the client last polled, or null before its first poll (which may come at once). */
   last_poll_at: number | null;
+  /** The scope the client asked for (`openid` brings an id_token). */
+  scope?: string | null;
 }
 
 /** Everything the session object stores. Times are epoch milliseconds. */
@@ -69,7 +71,26 @@ export interface SessionRecord {
   device?: DeviceGrant;
   /** Why a `scan-cancel` ended: the phone's Cancel, or a wrong number pick. */
   cancel_reason?: CancelReason | null;
+  /**
+   * The session that confirmed (null for a site's own token): the login is handed out only
+   * while it is alive.
+   */
+  approver_sid?: string | null;
 }
+
+/** A confirmed login as the object hands it out, once: who signs in, from where, approved by whom. */
+export interface HandOut {
+  user: UserRef;
+  requester: Requester;
+  approver: string | null;
+}
+
+/** The hand-out of a confirmed record. */
+export const handOutOf = (rec: SessionRecord & { scanner: UserRef }): HandOut => ({
+  user: rec.scanner,
+  requester: rec.requester,
+  approver: rec.approver_sid ?? null,
+});
 
 export type CancelReason = 'cancelled' | 'match_failed';
 
@@ -155,6 +176,7 @@ export function confirm(
   user: UserRef,
   matchCode: string | undefined,
   now: number,
+  approverSid: string | null = null,
 ): Step<PhoneView> {
   if (rec.status !== 'scan-wait-confirm') return refused(rec);
   if (rec.scanner?.id !== user.id) return fail('forbidden');
@@ -165,7 +187,7 @@ export function confirm(
       return { next, outcome: { ok: false, error: 'match_failed' } };
     }
   }
-  const next = advance(rec, 'scan-confirm', now);
+  const next = advance(rec, 'scan-confirm', now, { approver_sid: approverSid });
   return done(next, phoneView(next, false));
 }
 
@@ -193,7 +215,7 @@ export interface PcView {
   match_code?: string;
   reason?: CancelReason;
   /** Set on the one answer that ends a confirmed session: who signs in, and from where. */
-  deliver?: { user: UserRef; requester: Requester };
+  deliver?: HandOut;
 }
 
 export function pcView(rec: SessionRecord): PcView {

@@ -22,13 +22,22 @@ import { startSession } from '../login/start';
 import { ownPagesOnly } from '../origin-guard';
 import { clientIp } from '../request-info';
 import { ensureSigningKey } from '../tokens/signing';
-import { handleOAuthError, OAuthError, oauthJson } from './errors';
+import { handleOAuthError, OAuthError, oauthJson, tokenAnswer } from './errors';
 import { formBody, formInput, publicClient } from './form';
-import { DeviceAuthorizationAnswer, DeviceAuthorizationForm, oauthAnswers, TokenAnswer, TokenForm } from './schemas';
+import { refreshGrant } from './refresh';
+import {
+  DeviceAuthorizationAnswer,
+  DeviceAuthorizationForm,
+  oauthAnswers,
+  REFRESH_TOKEN_GRANT,
+  TokenAnswer,
+  TokenForm,
+} from './schemas';
 
 const DEVICE_CODE = /^([0-9a-f]{64})\.([A-Za-z0-9_-]{43})$/;
 
-const POLL_MESSAGES: Record<Exclude<DevicePoll, { ok: true }>['error'], string> = {
+const POLL_MESSAGES: Record<Exclude<DevicePoll, { ok: true }>['error'] | 'approver_gone', string> = {
+  approver_gone: 'The phone that approved this sign-in was signed out before the device collected it.',
   invalid_grant: 'This device code is unknown, was issued to another client, or was already used.',
   expired_token: 'This device code has expired: start again with a new device authorization request.',
   authorization_pending: 'Waiting for the user to confirm on their phone; poll again after the interval.',
@@ -83,7 +92,7 @@ export const deviceFlow = new Hono<AppEnv>()
       const started = await startSession(c, {
         pollHash: await sha256Hex(secret),
         userCode: true,
-        device: { clientId },
+        device: { clientId, scope: c.req.valid('form').scope ?? null },
       });
       return oauthJson(c, {
         device_code: `${started.qrcodeId}.${secret}`,
@@ -99,16 +108,18 @@ export const deviceFlow = new Hono<AppEnv>()
   .post(
     '/oauth/token',
     describeRoute({
-      summary: 'The device polls for its token',
+      summary: 'The device polls for its token; any client refreshes its tokens',
       description:
-        '`authorization_pending` until the phone confirms, `slow_down` when polled sooner than the interval ' +
-        '(which then grows by 5 s), `access_denied` after a cancel, `expired_token` after expiry; the token once, ' +
-        `then \`invalid_grant\`. ${FORM_ERRORS}`,
+        'Device code grant: `authorization_pending` until the phone confirms, `slow_down` when polled sooner than the interval ' +
+        '(which then grows by 5 s), `access_denied` after a cancel (or when the approving phone was signed out), ' +
+        '`expired_token` after expiry; the tokens once, then `invalid_grant`. Refresh token grant: new tokens, the refresh ' +
+        'token rotated; a rotated token sent again more than 10 s later signs its session out. ' +
+        `${FORM_ERRORS}`,
       tags: TAGS,
       responses: oauthAnswers(
         200,
         TokenAnswer,
-        'Signed in: a JWT like every token this Worker issues.',
+        'Signed in: a JWT like every token this Worker issues, and a refresh token.',
         [400, 401, 405, 408, 500, 503],
       ),
     }),
@@ -116,6 +127,9 @@ export const deviceFlow = new Hono<AppEnv>()
     formInput(TokenForm),
     async (c) => {
       const form = c.req.valid('form');
+      if (form.grant_type === REFRESH_TOKEN_GRANT) return refreshGrant(c, form);
+      if (!form.device_code) throw new OAuthError('invalid_request', '`device_code` is required.');
+      if (!form.client_id) throw new OAuthError('invalid_request', '`client_id` is required.');
       const clientId = publicClient(c.env, form.client_id);
       const { qrcodeId, session, secret } = openDeviceCode(c.env, form.device_code);
       // Check the key before the object hands the login out: a misconfigured Worker must not
@@ -136,8 +150,9 @@ export const deviceFlow = new Hono<AppEnv>()
       }
       // The site's backend hears of a device's sign-in as of a PC's; a 503 here gives the login
       // back to the object, so the device's next poll still signs in.
-      const { token, ttl } = await finishLogin(c, session, qrcodeId, poll);
-      return oauthJson(c, { access_token: token, token_type: 'Bearer', expires_in: ttl });
+      const tokens = await finishLogin(c, session, qrcodeId, poll, { via: 'device', clientId, scope: poll.scope });
+      if (!tokens) throw new OAuthError('access_denied', POLL_MESSAGES.approver_gone);
+      return tokenAnswer(c, tokens);
     },
   )
 

@@ -1,7 +1,7 @@
 /**
  * @module
  * How the OAuth endpoints answer (RFC 6749 §5.1–5.2, RFC 8628 §3.5): JSON that no cache keeps,
- * and errors as `{ "error", "error_description" }` instead of the API's `{ error, message }`.
+ * tokens in RFC 6749's names, and errors as `{ "error", "error_description" }` instead of the API's `{ error, message }`.
  * The API's own failures (a body too large, a rate limit, D1 down, a missing signing key) are
  * mapped onto that shape here, so an OAuth client never sees another one.
  */
@@ -11,10 +11,12 @@ import type { AppEnv } from '../app-env';
 import type { Env } from '../env';
 import { asApiError, JSON_CONTENT_TYPE } from '../errors';
 import type { DevicePollError } from '../login/device-grant';
+import type { IssuedTokens } from '../sessions';
 
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
+  | 'invalid_token'
   | 'invalid_scope'
   | 'unsupported_grant_type'
   | DevicePollError
@@ -44,6 +46,20 @@ export function oauthJson(c: Context<AppEnv>, body: object, status: ContentfulSt
   res.headers.set('Cache-Control', 'no-store');
   res.headers.set('Pragma', 'no-cache');
   return res;
+}
+
+/** The token endpoint's success (RFC 6749 §5.1): our tokens in OAuth's names. */
+export function tokenAnswer(
+  c: Context<AppEnv>,
+  { token, refresh_token, expires_in, id_token }: IssuedTokens,
+): Response {
+  return oauthJson(c, {
+    access_token: token,
+    token_type: 'Bearer',
+    expires_in,
+    refresh_token,
+    ...(id_token ? { id_token } : {}),
+  });
 }
 
 /** The error in OAuth's words, for any failure that reaches an OAuth route. */

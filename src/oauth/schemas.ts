@@ -8,6 +8,10 @@ import { resolver } from 'hono-openapi';
 import * as v from 'valibot';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const REFRESH_TOKEN_GRANT = 'refresh_token';
+
+/** The scopes a client may ask for: `openid` brings an id_token and `/oauth/userinfo`. */
+export const SCOPES = ['openid', 'profile', 'offline_access'] as const;
 
 /** The longest value of any one parameter. */
 export const MAX_PARAM_LENGTH = 1024;
@@ -36,16 +40,65 @@ export const DeviceAuthorizationForm = form({
     v.pipe(
       param('scope'),
       v.regex(SCOPE, '`scope` is malformed (RFC 6749 §3.3).'),
-      v.description('Accepted and ignored: the token signs the user in, as a QR login does.'),
+      v.description(
+        '`openid` adds an id_token to the token answer and opens `/oauth/userinfo`; `profile` and `offline_access` are granted to every client (a refresh token is always issued).',
+      ),
     ),
   ),
 });
 
 export const TokenForm = form({
-  grant_type: v.picklist([DEVICE_CODE_GRANT], `Only ${DEVICE_CODE_GRANT} is supported here.`),
-  device_code: v.pipe(param('device_code'), v.description('The `device_code` of the device authorization.')),
-  client_id: v.pipe(param('client_id'), v.description('The client the device code was issued to.')),
+  grant_type: v.picklist(
+    [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT],
+    `Only ${DEVICE_CODE_GRANT} and ${REFRESH_TOKEN_GRANT} are supported here.`,
+  ),
+  device_code: v.optional(
+    v.pipe(
+      param('device_code'),
+      v.description('The device code grant: the `device_code` of the device authorization.'),
+    ),
+  ),
+  refresh_token: v.optional(
+    v.pipe(param('refresh_token'), v.description('The refresh token grant: the refresh token to rotate.')),
+  ),
+  client_id: v.optional(
+    v.pipe(
+      param('client_id'),
+      v.description(
+        'The client the code or token was issued to: required for the device code, and for a device-flow client’s refresh.',
+      ),
+    ),
+  ),
+  scope: v.optional(
+    v.pipe(
+      param('scope'),
+      v.description('Accepted on a refresh and ignored: a refresh keeps the scope it was granted.'),
+    ),
+  ),
 });
+
+/** RFC 7009 §2.1 and RFC 7662 §2.1: the token, and a hint of its type. */
+const tokenParams = {
+  token: v.pipe(param('token'), v.description('An access token or a refresh token.')),
+  token_type_hint: v.optional(
+    v.pipe(
+      param('token_type_hint'),
+      v.description('`access_token` or `refresh_token`; the server finds out either way.'),
+    ),
+  ),
+};
+
+export const RevokeForm = form({
+  ...tokenParams,
+  client_id: v.optional(
+    v.pipe(
+      param('client_id'),
+      v.description('A device-flow client revoking its own token: it may revoke only its own.'),
+    ),
+  ),
+});
+
+export const IntrospectForm = form(tokenParams);
 
 // ---------------------------------------------------------------- answers (documentation)
 
@@ -53,10 +106,19 @@ export const MetadataAnswer = v.object({
   issuer: v.string(),
   device_authorization_endpoint: v.string(),
   token_endpoint: v.string(),
+  userinfo_endpoint: v.string(),
+  revocation_endpoint: v.string(),
+  introspection_endpoint: v.string(),
   jwks_uri: v.string(),
-  grant_types_supported: v.array(v.literal(DEVICE_CODE_GRANT)),
+  grant_types_supported: v.array(v.picklist([DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT])),
   response_types_supported: v.array(v.string()),
+  scopes_supported: v.array(v.picklist(SCOPES)),
+  subject_types_supported: v.array(v.literal('public')),
+  id_token_signing_alg_values_supported: v.array(v.string()),
   token_endpoint_auth_methods_supported: v.array(v.literal('none')),
+  revocation_endpoint_auth_methods_supported: v.array(v.literal('none')),
+  introspection_endpoint_auth_methods_supported: v.array(v.literal('client_secret_basic')),
+  claims_supported: v.array(v.string()),
 });
 
 export const DeviceAuthorizationAnswer = v.object({
@@ -72,7 +134,24 @@ export const TokenAnswer = v.object({
   access_token: v.string(),
   token_type: v.literal('Bearer'),
   expires_in: v.number(),
+  refresh_token: v.pipe(v.string(), v.description('Rotated by every refresh: the one sent stops working.')),
+  id_token: v.optional(v.pipe(v.string(), v.description('With `openid` in the device authorization’s scope.'))),
 });
+
+export const IntrospectionAnswer = v.object({
+  active: v.boolean(),
+  token_type: v.optional(v.picklist(['Bearer', 'refresh_token'])),
+  sub: v.optional(v.string()),
+  sid: v.optional(v.string()),
+  username: v.optional(v.string()),
+  exp: v.optional(v.number()),
+  iat: v.optional(v.number()),
+  iss: v.optional(v.string()),
+  aud: v.optional(v.string()),
+  client_id: v.optional(v.string()),
+});
+
+export const UserInfoAnswer = v.object({ sub: v.string(), name: v.string(), preferred_username: v.string() });
 
 /** The error codes each status of the OAuth endpoints can carry. */
 const ERRORS: Record<number, { codes: string[]; description: string }> = {
@@ -101,12 +180,19 @@ const ERRORS: Record<number, { codes: string[]; description: string }> = {
 const json = (schema: v.GenericSchema) => ({ 'application/json': { schema: resolver(schema) } });
 
 /** An OAuth route's responses: its success, and RFC 6749's error shape for each error status. */
-export function oauthAnswers(status: number, schema: v.GenericSchema, description: string, errors: number[]) {
-  const out: Record<number, { description: string; content: ReturnType<typeof json> }> = {
-    [status]: { description, content: json(schema) },
+export function oauthAnswers(
+  status: number,
+  schema: v.GenericSchema | null,
+  description: string,
+  /** Error statuses, each with the usual codes, or with its own (`[401, { codes, description }]`). */
+  errors: (number | [number, { codes: string[]; description: string }])[],
+) {
+  const out: Record<number, { description: string; content?: ReturnType<typeof json> }> = {
+    [status]: schema ? { description, content: json(schema) } : { description },
   };
-  for (const code of errors) {
-    const { codes, description: words } = ERRORS[code] ?? { codes: ['invalid_request'], description: 'Error.' };
+  for (const error of errors) {
+    const [code, own] = typeof error === 'number' ? [error, undefined] : error;
+    const { codes, description: words } = own ?? ERRORS[code] ?? { codes: ['invalid_request'], description: 'Error.' };
     out[code] = {
       description: words,
       content: json(v.object({ error: v.picklist(codes), error_description: v.string() })),

@@ -60,6 +60,11 @@ export function openApiDocument<E extends Env>(app: Hono<E>) {
         schemas: { Error: toJsonSchema(ErrorAnswer) as Record<string, unknown> },
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          introspectionBasic: {
+            type: 'http',
+            scheme: 'basic',
+            description: 'One of INTROSPECTION_CLIENTS (id:secret).',
+          },
         },
       },
     },

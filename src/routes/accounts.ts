@@ -6,10 +6,9 @@
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import * as v from 'valibot';
-import { listSessions, openSession, revokeSession } from '../accounts/devices';
 import { authenticate } from '../accounts/users';
 import type { AppEnv } from '../app-env';
-import { requireUser } from '../auth/require-user';
+import { mayApprove, NOT_AN_APPROVER, requireUser } from '../auth/require-user';
 import { jsonBody } from '../body';
 import { ApiError } from '../errors';
 import { identityMode } from '../identity';
@@ -17,9 +16,9 @@ import { countLoginAttempt } from '../limits/limits';
 import { answers, bearerAuth } from '../openapi/document';
 import { clientIp, deviceOf, requester } from '../request-info';
 import { DeviceAnswer, LoginAnswer, LoginBody, SidParam, UserAnswer } from '../schemas';
-import { ensureSigningKey, issueToken, tokenTtlSeconds } from '../tokens/signing';
+import { ask, revoked, signIn, userSessions } from '../sessions';
+import { ensureSigningKey } from '../tokens/signing';
 import { input } from '../validate';
-import { emit } from '../webhooks/events';
 
 export const accounts = new Hono<AppEnv>()
   .post(
@@ -48,10 +47,11 @@ export const accounts = new Hono<AppEnv>()
       });
       if (!user) throw new ApiError('invalid_credentials');
       const returned = attempt.giveBack(); // a success is no failure (returned while the session opens)
-      const sid = await openSession(c.env, user, 'password', deviceOf(requester(c)), tokenTtlSeconds(c.env));
-      const token = await issueToken(c, user, sid);
+      const tokens = await signIn(c, user, 'password', { device: deviceOf(requester(c)) });
       await returned;
-      return c.json({ token, user });
+      if (!tokens) throw new Error('a password sign-in has no approver to lose');
+      const { token, refresh_token, expires_in } = tokens;
+      return c.json({ token, refresh_token, expires_in, user });
     },
   )
 
@@ -76,24 +76,31 @@ export const accounts = new Hono<AppEnv>()
       responses: answers(200, v.array(DeviceAnswer), 'Most recently used first.', [401, 503]),
     }),
     requireUser,
-    async (c) => c.json(await listSessions(c.env, c.get('user').id, c.get('sid'))),
+    async (c) => {
+      const stub = userSessions(c.env, c.get('user').id);
+      return c.json(await ask(() => stub.list(c.get('sid'))));
+    },
   )
 
   .delete(
     '/sessions/:sid',
     describeRoute({
-      summary: 'Sign a linked device out',
+      summary: 'Sign a linked device out, and every device it approved',
+      description:
+        'Any session may sign itself out; only one that signed in on the phone itself may sign other devices out (403 otherwise).',
       tags: ['Linked devices'],
       security: bearerAuth,
-      responses: answers(204, null, 'Signed out: its token answers 401 from now on.', [401, 404, 503]),
+      responses: answers(204, null, 'Signed out: its tokens answer 401 from now on.', [401, 403, 404, 503]),
     }),
     input('param', SidParam, 'not_found'),
     requireUser,
     async (c) => {
       const { sid } = c.req.valid('param');
-      const revoked = /^[0-9a-f-]{36}$/.test(sid) && (await revokeSession(c.env, c.get('user').id, sid));
-      if (!revoked) throw new ApiError('not_found', 'No such linked device of yours.');
-      emit(c, 'session.revoked', { sid, user: c.get('user') });
+      if (sid !== c.get('sid') && !mayApprove(c.get('via'))) throw new ApiError('forbidden', NOT_AN_APPROVER);
+      const user = c.get('user');
+      const ended = await ask(() => userSessions(c.env, user.id).revoke(sid));
+      if (ended.length === 0) throw new ApiError('not_found', 'No such linked device of yours.');
+      revoked(c, user, ended);
       return c.body(null, 204);
     },
   )
@@ -109,9 +116,8 @@ export const accounts = new Hono<AppEnv>()
     requireUser,
     async (c) => {
       const sid = c.get('sid');
-      if (sid && (await revokeSession(c.env, c.get('user').id, sid))) {
-        emit(c, 'session.revoked', { sid, user: c.get('user') });
-      }
+      const user = c.get('user');
+      if (sid) revoked(c, user, await ask(() => userSessions(c.env, user.id).revoke(sid)));
       return c.body(null, 204);
     },
   );

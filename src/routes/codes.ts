@@ -7,7 +7,7 @@
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../app-env';
-import { requireUser } from '../auth/require-user';
+import { requireApprover } from '../auth/require-user';
 import { jsonBody } from '../body';
 import { ApiError } from '../errors';
 import { countUserCodeGuess } from '../limits/limits';
@@ -24,7 +24,7 @@ export const codes = new Hono<AppEnv>().post(
     security: bearerAuth,
     responses: answers(200, ResolveAnswer, 'The QR id to scan.', [400, 401, 404, 415, 429]),
   }),
-  requireUser,
+  requireApprover,
   jsonBody(),
   input('json', ResolveBody),
   async (c) => {

@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../app-env';
-import { requireUser } from '../auth/require-user';
+import { requireApprover } from '../auth/require-user';
 import { jsonBody } from '../body';
 import { randomToken, sha256Hex } from '../crypto';
 import { ApiError, UnavailableError } from '../errors';
@@ -59,6 +59,9 @@ const withLogin = createMiddleware<AppEnv>(async (c, next) => {
   c.set('login', loginStub(c.env, c.req.param('id') ?? ''));
   await next();
 });
+
+/** The phone session that confirmed was signed out before the PC collected: nobody signs in. */
+const APPROVER_GONE = 'The phone that approved this sign-in was signed out before it completed: nobody was signed in.';
 
 const idParam = input('param', QrcodeIdParam);
 const pollHeader = input('header', PollTokenHeader);
@@ -115,9 +118,11 @@ export const qrcodes = new Hono<AppEnv>()
       ensureSigningKey(c.env);
       const { deliver, ...view } = await ask(stub.status(await pollHash(c), after ?? null, wait ?? 25_000));
       if (!deliver) return c.json(view);
-      // A 503 here (D1 down) gives the login back to the object: the PC's retry still signs in.
-      const { token } = await finishLogin(c, stub, c.req.param('id'), deliver);
-      return c.json({ ...view, token, user: deliver.user });
+      // A 503 here (the user's object unreachable) gives the login back: the PC's retry still signs in.
+      const tokens = await finishLogin(c, stub, c.req.param('id'), deliver);
+      if (!tokens) throw new ApiError('qrcode_expired', APPROVER_GONE);
+      const { token, refresh_token, expires_in } = tokens;
+      return c.json({ ...view, token, refresh_token, expires_in, user: deliver.user });
     },
   )
 
@@ -171,7 +176,7 @@ export const qrcodes = new Hono<AppEnv>()
     }),
     idParam,
     withLogin,
-    requireUser,
+    requireApprover,
     async (c) => {
       const view = await ask(c.get('login').scan(c.get('user')));
       return c.json({ ...view, ...phoneContext(c, view.requester) });
@@ -194,13 +199,13 @@ export const qrcodes = new Hono<AppEnv>()
     }),
     idParam,
     withLogin,
-    requireUser,
+    requireApprover,
     jsonBody({ optional: true }),
     input('json', ConfirmBody),
     async (c) => {
       const { match_code } = c.req.valid('json');
       const webhook = cancelledOnMismatch(c, { qrcode_id: c.req.param('id'), user: c.get('user') });
-      return c.json(await ask(c.get('login').confirm(c.get('user'), match_code).then(webhook)));
+      return c.json(await ask(c.get('login').confirm(c.get('user'), match_code, c.get('sid')).then(webhook)));
     },
   )
 
@@ -214,7 +219,7 @@ export const qrcodes = new Hono<AppEnv>()
     }),
     idParam,
     withLogin,
-    requireUser,
+    requireApprover,
     async (c) => {
       const view = await ask(c.get('login').cancel(c.get('user')));
       emit(c, 'login.cancelled', { qrcode_id: c.req.param('id'), user: c.get('user') });

@@ -2,7 +2,9 @@
  * @module
  * Issuing the Worker's tokens (to the PC after a QR login, to the phone after a password login,
  * from the OAuth token endpoint): JWTs signed through `hono/jwt` with `SIGNING_KEY`, header
- * `typ`, `alg`, `kid`; claims `sub`, `username`, `name`, `sid`, `iat`, `exp`, `iss`, `aud`, `jti`.
+ * `typ`, `alg`, `kid`. Access tokens carry `sub`, `username`, `preferred_username`, `name`,
+ * `sid`, `iat`, `exp`, `iss`, `aud`, `jti` (and `client_id` for a device-flow client); an
+ * OpenID Connect id_token carries `aud` = the client and `auth_time`.
  */
 import type { Context } from 'hono';
 import { sign } from 'hono/jwt';
@@ -10,21 +12,15 @@ import type { AppEnv } from '../app-env';
 import type { Env } from '../env';
 import type { UserRef } from '../login/state';
 import { publicOrigin } from '../public-origin';
+import { lifetimes } from '../sessions/lifetimes';
 import { keyRing } from './keys';
 
-const DEFAULT_TTL_SECONDS = 604_800;
 const DEFAULT_AUDIENCE = 'qrcode-login';
 
 type EnvContext = Context<AppEnv>;
 
-/** Positive whole seconds from a variable, or the default. */
-export function seconds(value: string | undefined, fallback: number): number {
-  const n = Number(value);
-  return Number.isInteger(n) && n > 0 ? n : fallback;
-}
-
-/** Lifetime of an issued token (`JWT_TTL_SECONDS`, default 7 days). */
-export const tokenTtlSeconds = (env: Env): number => seconds(env.JWT_TTL_SECONDS, DEFAULT_TTL_SECONDS);
+/** Lifetime of an access token (`JWT_TTL_SECONDS`, default fifteen minutes). */
+export const tokenTtlSeconds = (env: Env): number => lifetimes(env).accessTtlSeconds;
 
 /** `iss` of our tokens: `TOKEN_ISSUER`, default the public origin. */
 export const tokenIssuer = (c: EnvContext): string => c.env.TOKEN_ISSUER || publicOrigin(c);
@@ -36,6 +32,7 @@ export const tokenAudience = (env: Env): string => env.TOKEN_AUDIENCE || DEFAULT
 export interface TokenClaims {
   sub: string;
   username: string;
+  preferred_username: string;
   name: string;
   sid: string;
   jti: string;
@@ -43,6 +40,8 @@ export interface TokenClaims {
   exp: number;
   iss: string;
   aud: string;
+  /** The OAuth client of a device-flow session. */
+  client_id?: string;
 }
 
 /** Fails early (a logged 500) when the signing key is missing or unusable, before any state changes. */
@@ -50,13 +49,14 @@ export function ensureSigningKey(env: Env): void {
   keyRing(env);
 }
 
-/** A new token for `user` in the linked-device session `sid`. */
-export async function issueToken(c: EnvContext, user: UserRef, sid: string): Promise<string> {
+/** A new access token for `user` in the session `sid` (of a device-flow `clientId`, if any). */
+export async function issueToken(c: EnvContext, user: UserRef, sid: string, clientId?: string | null): Promise<string> {
   const { current } = keyRing(c.env);
   const iat = Math.floor(Date.now() / 1000);
   const claims: TokenClaims = {
     sub: user.id,
     username: user.username,
+    preferred_username: user.username,
     name: user.display_name,
     sid,
     iat,
@@ -65,5 +65,32 @@ export async function issueToken(c: EnvContext, user: UserRef, sid: string): Pro
     aud: tokenAudience(c.env),
     jti: crypto.randomUUID(),
   };
+  if (clientId) claims.client_id = clientId;
   return sign({ ...claims }, current);
+}
+
+/** An OpenID Connect id_token (Core 1.0 §2) for a device-flow client that asked for `openid`. */
+export async function issueIdToken(
+  c: EnvContext,
+  user: UserRef,
+  sid: string,
+  clientId: string,
+  authTimeMs: number,
+): Promise<string> {
+  const { current } = keyRing(c.env);
+  const iat = Math.floor(Date.now() / 1000);
+  return sign(
+    {
+      iss: tokenIssuer(c),
+      sub: user.id,
+      aud: clientId,
+      exp: iat + tokenTtlSeconds(c.env),
+      iat,
+      auth_time: Math.floor(authTimeMs / 1000),
+      sid,
+      name: user.display_name,
+      preferred_username: user.username,
+    },
+    current,
+  );
 }

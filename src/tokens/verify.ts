@@ -79,5 +79,8 @@ export async function verifyOwnToken(c: Context<AppEnv>, token: string, jwk: Pub
   ) {
     throw unauthorized();
   }
-  return { sub, username, name, sid, jti, iat, exp, iss, aud };
+  // The last version's tokens have no `preferred_username`: it is the username.
+  const claims: TokenClaims = { sub, username, preferred_username: username, name, sid, jti, iat, exp, iss, aud };
+  if (typeof payload.client_id === 'string') claims.client_id = payload.client_id;
+  return claims;
 }

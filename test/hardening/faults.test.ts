@@ -1,13 +1,24 @@
 /**
  * Faults in the middle of a login: the session object evicted or reset under a waiting poll,
- * and D1 failing. The client hears a clean answer (the state, or 503 with Retry-After, never a
+ * D1 failing, and the user's sessions object failing. The client hears a clean answer (the state, or 503 with Retry-After, never a
  * stack) and its next request continues where the session was.
  */
 import { abortAllDurableObjects, evictDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { app } from '../../src/app';
-import { act, api, bearer, createQr, errorOf, login, sessionObject, status, stillPending } from '../helpers';
+import {
+  act,
+  api,
+  bearer,
+  brokenUserSessions,
+  createQr,
+  errorOf,
+  login,
+  sessionObject,
+  status,
+  stillPending,
+} from '../helpers';
 
 /** A D1 database whose every query throws, as when D1 is unreachable. */
 function brokenDb(): D1Database {
@@ -68,26 +79,34 @@ describe('the session object under faults', () => {
 });
 
 describe('D1 unavailable', () => {
-  const broken = () => ({ ...env, DB: brokenDb() });
-
-  it('a login answers 503 service_unavailable with Retry-After, no stack', async () => {
+  it('a password login answers 503 service_unavailable with Retry-After, no stack', async () => {
     const req = new Request('https://login.example/api/login', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'CF-Connecting-IP': '203.0.113.50' },
       body: JSON.stringify({ username: 'dong', password: '111' }),
     });
-    await expectUnavailable(await app.fetch(req, broken()));
+    await expectUnavailable(await app.fetch(req, { ...env, DB: brokenDb() }));
   });
+
+  it('is not on a signed-in request’s path: sessions are checked in the user’s object', async () => {
+    const { token } = await login('dong', '111');
+    const req = new Request('https://login.example/api/me', { headers: bearer(token) });
+    expect((await app.fetch(req, { ...env, DB: brokenDb() })).status).toBe(200);
+  });
+});
+
+describe('the user’s sessions object unavailable', () => {
+  const broken = () => ({ ...env, USER_SESSIONS: brokenUserSessions() });
 
   it('/api/me with a valid token answers 503 (the revocation check cannot be skipped)', async () => {
     const { token } = await login('dong', '111');
     const req = new Request('https://login.example/api/me', { headers: bearer(token) });
     await expectUnavailable(await app.fetch(req, broken()));
-    // With D1 back, the same token works.
+    // With the object back, the same token works.
     expect((await api('/api/me', { headers: bearer(token) })).status).toBe(200);
   });
 
-  it('a phone step with a valid token answers 503 and leaves the session as it was', async () => {
+  it('a phone step with a valid token answers 503 and leaves the login as it was', async () => {
     const qr = await createQr();
     const { token } = await login('dong', '111');
     const req = new Request(`https://login.example/api/qrcodes/${qr.qrcode_id}/scan`, {
@@ -99,7 +118,7 @@ describe('D1 unavailable', () => {
     expect(await errorOf(await act(qr, 'confirm', token))).toMatchObject({ status: 409 });
   });
 
-  it('when D1 fails as the PC collects its token, the login is not lost: the retry gets it', async () => {
+  it('when it fails as the PC collects its token, the login is not lost: the retry gets it', async () => {
     const qr = await createQr();
     const { token } = await login('dong', '111');
     await act(qr, 'scan', token);

@@ -11,6 +11,7 @@ import { bearer, freshIp, login } from '../helpers';
 
 const WEBHOOK_SECRET = `whsec_${btoa('a-webhook-secret-that-must-stay-secret!')}`;
 const SITE_SECRET = 'the-site-and-the-worker-share-this-secret-0123456789';
+const INTROSPECTION_SECRET = 'an-introspection-secret-0123';
 const SIGNING_KEY = env.SIGNING_KEY ?? '';
 const D = (JSON.parse(SIGNING_KEY || '{}') as { d?: string }).d ?? '';
 
@@ -41,19 +42,22 @@ const run = (path: string, init: RequestInit, bindings: Partial<typeof env>) =>
     ...env,
     WEBHOOK_SECRET,
     IDENTITY_JWT_SECRET: SITE_SECRET,
+    INTROSPECTION_CLIENTS: `site-backend:${INTROSPECTION_SECRET}`,
     ...bindings,
   });
 
 it('errors that carry secrets and tokens are logged without them', async () => {
   expect(D.length).toBeGreaterThanOrEqual(32);
-  const { token } = await login('dong', '111');
+  const { token, refresh_token } = await login('dong', '111');
   const siteToken = await new SignJWT({ sub: 'u-7' })
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuer('https://site.example')
     .setAudience('another-app')
     .setExpirationTime('10m')
     .sign(new TextEncoder().encode(SITE_SECRET));
-  const everything = `key ${SIGNING_KEY}, d ${D}, ${WEBHOOK_SECRET}, ${SITE_SECRET}, Bearer ${token}, ${siteToken}`;
+  const everything =
+    `key ${SIGNING_KEY}, d ${D}, ${WEBHOOK_SECRET}, ${SITE_SECRET}, ${INTROSPECTION_SECRET}, ` +
+    `Bearer ${token}, ${siteToken}, refresh ${refresh_token}`;
   const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
 
   const answers = [
@@ -68,9 +72,13 @@ it('errors that carry secrets and tokens are logged without them', async () => {
       { DB: failingDb(`D1_ERROR: cannot reach the database (${everything})`) },
     ),
     await run(
-      '/api/me',
-      { headers: bearer(token) },
-      { DB: failingDb(`D1_TYPE_ERROR: Type 'x' not supported for value '${D}'`) },
+      '/api/login',
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'CF-Connecting-IP': freshIp() },
+        body: '{"username":"dong","password":"111"}',
+      },
+      { DB: failingDb(`D1_TYPE_ERROR: Type 'object' not supported for value '${D}'`) },
     ),
     // Something unexpected throws with the same text, on an OAuth route.
     await run(
@@ -112,7 +120,16 @@ it('errors that carry secrets and tokens are logged without them', async () => {
 
   // No secret, token or signature is in the log…
   const log = lines.join('\n');
-  const secrets = { SIGNING_KEY, d: D, WEBHOOK_SECRET, SITE_SECRET, token, siteToken };
+  const secrets = {
+    SIGNING_KEY,
+    d: D,
+    WEBHOOK_SECRET,
+    SITE_SECRET,
+    INTROSPECTION_SECRET,
+    token,
+    siteToken,
+    refresh_token,
+  };
   const signatures = { 'our token’s signature': token.split('.')[2]!, 'the site token’s': siteToken.split('.')[2]! };
   const found = Object.entries({ ...secrets, ...signatures })
     .filter(([, value]) => log.includes(value))

@@ -49,7 +49,7 @@ describe('oauth4webapi', () => {
       device_authorization_endpoint: `${ORIGIN}/oauth/device_authorization`,
       token_endpoint: `${ORIGIN}/oauth/token`,
       jwks_uri: `${ORIGIN}/.well-known/jwks.json`,
-      grant_types_supported: ['urn:ietf:params:oauth:grant-type:device_code'],
+      grant_types_supported: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
       token_endpoint_auth_methods_supported: ['none'],
     });
   });
@@ -89,7 +89,7 @@ describe('oauth4webapi', () => {
     await phoneAnswers(auth, 'confirm');
     await waitedSinceLastPoll(auth, 15_000);
     const tokens = await poll();
-    expect(tokens).toMatchObject({ token_type: 'bearer', expires_in: 604_800 });
+    expect(tokens).toMatchObject({ token_type: 'bearer', expires_in: 900 });
     // Any backend verifies the access token with the published keys alone.
     const keys = createRemoteJWKSet(new URL(as.jwks_uri ?? ''), { [customFetch]: workerFetch });
     const { payload, protectedHeader } = await jwtVerify(tokens.access_token, keys, {

@@ -13,6 +13,7 @@ import {
   ageSession,
   api,
   bearer,
+  brokenUserSessions,
   createQr,
   login,
   postJson,
@@ -49,10 +50,19 @@ describe('metadata (RFC 8414)', () => {
       issuer: ORIGIN,
       device_authorization_endpoint: `${ORIGIN}/oauth/device_authorization`,
       token_endpoint: `${ORIGIN}/oauth/token`,
+      userinfo_endpoint: `${ORIGIN}/oauth/userinfo`,
+      revocation_endpoint: `${ORIGIN}/oauth/revoke`,
+      introspection_endpoint: `${ORIGIN}/oauth/introspect`,
       jwks_uri: `${ORIGIN}/.well-known/jwks.json`,
-      grant_types_supported: [DEVICE_CODE_GRANT],
+      grant_types_supported: [DEVICE_CODE_GRANT, 'refresh_token'],
       response_types_supported: [],
+      scopes_supported: ['openid', 'profile', 'offline_access'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['EdDSA'],
       token_endpoint_auth_methods_supported: ['none'],
+      revocation_endpoint_auth_methods_supported: ['none'],
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
+      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'auth_time', 'sid', 'name', 'preferred_username'],
     });
   });
 });
@@ -64,7 +74,10 @@ describe('the OpenAPI document', () => {
     const form = (path: string) =>
       paths[path]?.post?.requestBody?.content['application/x-www-form-urlencoded']?.schema.required;
     expect(form('/oauth/device_authorization')).toEqual(['client_id']);
-    expect(form('/oauth/token')).toEqual(['grant_type', 'device_code', 'client_id']);
+    // Which of the other parameters a grant needs is said per grant (and checked by the endpoint).
+    expect(form('/oauth/token')).toEqual(['grant_type']);
+    expect(form('/oauth/revoke')).toEqual(['token']);
+    expect(form('/oauth/introspect')).toEqual(['token']);
     expect(paths['/oauth/token']?.post?.responses).toMatchObject({
       400: { content: { 'application/json': { schema: { required: ['error', 'error_description'] } } } },
       401: { content: { 'application/json': { schema: { properties: { error: { enum: ['invalid_client'] } } } } } },
@@ -270,15 +283,20 @@ describe('POST /oauth/token', () => {
     expect(res.headers.get('Cache-Control')).toBe('no-store');
     expect(res.headers.get('Pragma')).toBe('no-cache');
     const body = (await res.json()) as { access_token: string; token_type: string; expires_in: number };
-    expect(body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 604_800 });
+    expect(body).toEqual({
+      access_token: expect.any(String),
+      token_type: 'Bearer',
+      expires_in: 900,
+      refresh_token: expect.stringMatching(/^[A-Za-z0-9_-]{107}$/),
+    });
     const me = await api('/api/me', { headers: bearer(body.access_token) });
     expect(await me.json()).toMatchObject({ username: 'guang' });
-    // The device is one of the user's linked devices, signed in by QR from the CLI.
+    // The device is one of the user's linked devices, signed in through the device flow.
     const sessions = (await (await api('/api/sessions', { headers: bearer(phoneToken) })).json()) as {
       via: string;
       user_agent: string;
     }[];
-    expect(sessions).toContainEqual(expect.objectContaining({ via: 'qrcode', user_agent: CLI_UA }));
+    expect(sessions).toContainEqual(expect.objectContaining({ via: 'device', user_agent: CLI_UA }));
     // Used: the code is gone.
     expect(await oauthErrorOf(await pollToken(auth.device_code))).toMatchObject({
       status: 400,
@@ -358,20 +376,15 @@ describe('POST /oauth/token', () => {
     ]);
   });
 
-  it('does not lose the login when D1 fails as the token is issued: the next poll gets it', async () => {
+  it('does not lose the login when the user’s sessions object fails as the token is issued: the next poll gets it', async () => {
     const auth = await authorizeDevice();
     await phoneAnswers(auth, 'confirm');
-    const brokenDb = {
-      prepare: () => {
-        throw new Error('D1_ERROR: Network connection lost.');
-      },
-    } as unknown as D1Database;
     const req = new Request(`${ORIGIN}/oauth/token`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: DEVICE_CODE_GRANT, device_code: auth.device_code, client_id: CLIENT_ID }),
     });
-    const failed = await app.fetch(req, { ...env, DB: brokenDb });
+    const failed = await app.fetch(req, { ...env, USER_SESSIONS: brokenUserSessions() });
     expect(failed.status).toBe(503);
     expect(failed.headers.get('Retry-After')).toMatch(/^\d+$/);
     expect(await oauthErrorOf(failed)).toMatchObject({ error: 'temporarily_unavailable' });

@@ -38,8 +38,10 @@ export interface DeviceAuthorization {
 type WithQr = { verification_uri_complete?: string };
 
 /** Starts a device authorization for `clientId`, from an IP of its own. */
-export async function authorizeDevice(clientId = CLIENT_ID): Promise<DeviceAuthorization> {
-  const res = await postForm('/oauth/device_authorization', { client_id: clientId }, { 'CF-Connecting-IP': freshIp() });
+export async function authorizeDevice(clientId = CLIENT_ID, scope?: string): Promise<DeviceAuthorization> {
+  const params: Record<string, string> = { client_id: clientId };
+  if (scope) params.scope = scope;
+  const res = await postForm('/oauth/device_authorization', params, { 'CF-Connecting-IP': freshIp() });
   if (res.status !== 200) throw new Error(`device authorization failed: ${res.status} ${await res.text()}`);
   return res.json();
 }

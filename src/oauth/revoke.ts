@@ -1,0 +1,57 @@
+/**
+ * @module
+ * `POST /oauth/revoke` (RFC 7009): a client or a page ends a session by handing in one of its
+ * tokens, an access token or a refresh token (current or already rotated). The session ends at
+ * once, with every session it approved, and the site hears `session.revoked`. The answer is
+ * 200 for any token, known or not (§2.2), so it reveals nothing; a device-flow client that
+ * names itself revokes only its own tokens.
+ */
+import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
+import type { AppEnv } from '../app-env';
+import { liveAccessToken } from '../auth/access-token';
+import { ask, openRefreshToken, revoked, userSessions } from '../sessions';
+import { handleOAuthError, OAuthError } from './errors';
+import { formBody, formInput, publicClient } from './form';
+import { oauthAnswers, RevokeForm } from './schemas';
+
+const postOnly = () => {
+  throw new OAuthError('invalid_request', 'Use POST here.', 405, { Allow: 'POST' });
+};
+
+export const revocation = new Hono<AppEnv>()
+  .post(
+    '/oauth/revoke',
+    describeRoute({
+      summary: 'End a session by one of its tokens (RFC 7009)',
+      description:
+        'An access token or a refresh token: its session is signed out at once, with every session it approved. ' +
+        '200 for any token, known or not.',
+      tags: ['Sessions and tokens'],
+      responses: oauthAnswers(200, null, 'Done, or there was nothing to revoke.', [400, 401, 405, 408, 503]),
+    }),
+    formBody,
+    formInput(RevokeForm),
+    async (c) => {
+      const form = c.req.valid('form');
+      const clientId = form.client_id === undefined ? null : publicClient(c.env, form.client_id);
+      const refresh = await openRefreshToken(c.env, form.token);
+      if (refresh) {
+        const ended = await ask(async () => await refresh.stub.revokeByRefresh(refresh.hash, clientId));
+        if (ended.length > 0) {
+          const user = await ask(async () => await refresh.stub.user());
+          if (user) revoked(c, user, ended);
+        }
+      } else {
+        const live = await liveAccessToken(c, form.token);
+        if (live && (clientId === null || live.session.client_id === clientId)) {
+          const { user } = live.session;
+          revoked(c, user, await ask(async () => await userSessions(c.env, user.id).revoke(live.session.sid)));
+        }
+      }
+      c.header('Cache-Control', 'no-store');
+      return c.body(null, 200);
+    },
+  )
+  .all('/oauth/revoke', postOnly)
+  .onError(handleOAuthError);

@@ -1,0 +1,48 @@
+/**
+ * @module
+ * `GET /oauth/userinfo` (OpenID Connect Core 1.0 §5.3): who an access token signs in, for a
+ * device-flow client that asked for `openid`. Any live access token of ours is accepted; a
+ * missing, invalid or signed-out one is 401 with `WWW-Authenticate: Bearer` (RFC 6750 §3).
+ */
+import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
+import type { AppEnv } from '../app-env';
+import { liveAccessToken } from '../auth/access-token';
+import { handleOAuthError, OAuthError, oauthJson } from './errors';
+import { oauthAnswers, UserInfoAnswer } from './schemas';
+
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/;
+
+const invalidToken = (description: string) =>
+  new OAuthError('invalid_token', description, 401, {
+    'WWW-Authenticate': `Bearer error="invalid_token", error_description="${description}"`,
+  });
+
+export const userinfo = new Hono<AppEnv>()
+  .on(
+    ['GET', 'POST'],
+    '/oauth/userinfo',
+    describeRoute({
+      summary: 'Who the access token signs in (OpenID Connect)',
+      tags: ['Sessions and tokens'],
+      security: [{ bearerAuth: [] }],
+      responses: oauthAnswers(200, UserInfoAnswer, 'The signed-in user.', [
+        [401, { codes: ['invalid_token'], description: 'No access token, or not a live one (RFC 6750 §3.1).' }],
+        503,
+      ]),
+    }),
+    async (c) => {
+      const header = c.req.header('Authorization');
+      if (!header) {
+        throw new OAuthError('invalid_token', 'Send the access token as Authorization: Bearer.', 401, {
+          'WWW-Authenticate': 'Bearer',
+        });
+      }
+      const token = BEARER.exec(header)?.[1];
+      const live = token ? await liveAccessToken(c, token) : null;
+      if (!live) throw invalidToken('The access token is invalid, expired or its session was signed out.');
+      const { claims } = live;
+      return oauthJson(c, { sub: claims.sub, name: claims.name, preferred_username: claims.username });
+    },
+  )
+  .onError(handleOAuthError);

@@ -1,0 +1,155 @@
+/**
+ * @module
+ * The Worker's side of a user's sessions: which object owns them (`<identity source>:<user id>`),
+ * and the verbs the routes call, as thinly as they call `LoginSession`: sign in (a session and
+ * its two tokens), check, refresh, revoke, list. The refresh token names its user's object, so
+ * no shared table is needed to find it: it is the object's id (64 hex digits) followed by 32
+ * random bytes in base64url, all of it base64url text; only the SHA-256 of the whole is stored.
+ */
+import type { Context } from 'hono';
+import type { AppEnv } from '../app-env';
+import { randomToken, sha256Hex } from '../crypto';
+import type { Env } from '../env';
+import { identityMode } from '../identity/mode';
+import type { UserRef } from '../login/state';
+import { callObject } from '../object-call';
+import { issueIdToken, issueToken, tokenTtlSeconds } from '../tokens/signing';
+import { emit } from '../webhooks/events';
+import { adoptLegacySession } from './legacy';
+import type { DeviceInfo, NewSession, SessionInfo, SignInMethod, UserSessions } from './user-sessions';
+
+export { FIRST_HAND, type SessionInfo, type SignInMethod } from './user-sessions';
+
+const REFRESH_TOKEN = /^([0-9a-f]{64})([A-Za-z0-9_-]{43})$/;
+
+type UserSessionsStub = DurableObjectStub<UserSessions>;
+
+/** The object that owns `userId`'s sessions, under the configured identity source. */
+export function userObjectId(env: Env, userId: string): DurableObjectId {
+  return env.USER_SESSIONS.idFromName(`${identityMode(env)}:${userId}`);
+}
+
+export const userSessions = (env: Env, userId: string): UserSessionsStub =>
+  env.USER_SESSIONS.get(userObjectId(env, userId));
+
+/** Calls the user's object; a failure of the object is a 503. */
+export const ask = <T>(call: () => Promise<T>): Promise<T> => callObject('user sessions object', call);
+
+/** The object a refresh token belongs to and the token's hash, or null for anything that is not one of ours. */
+export async function openRefreshToken(
+  env: Env,
+  token: string,
+): Promise<{ stub: UserSessionsStub; hash: string } | null> {
+  const match = REFRESH_TOKEN.exec(token);
+  if (!match) return null;
+  let id: DurableObjectId;
+  try {
+    id = env.USER_SESSIONS.idFromString(match[1]!);
+  } catch {
+    return null;
+  }
+  return { stub: env.USER_SESSIONS.get(id), hash: await sha256Hex(token) };
+}
+
+/** A new refresh token for the user whose object is `objectId`, and its hash. */
+async function newRefreshToken(objectId: DurableObjectId): Promise<{ token: string; hash: string }> {
+  const token = `${objectId.toString()}${randomToken(32)}`;
+  return { token, hash: await sha256Hex(token) };
+}
+
+/** What a login answers: the access token, the refresh token, and (with `openid`) an id_token. */
+export interface IssuedTokens {
+  sid: string;
+  token: string;
+  refresh_token: string;
+  expires_in: number;
+  id_token?: string;
+}
+
+/** What a new session needs besides the user and how they signed in. */
+export interface SignInOptions {
+  device: DeviceInfo;
+  approvedBy?: string | null;
+  clientId?: string | null;
+  scope?: string | null;
+}
+
+const wantsIdToken = (session: SessionInfo) =>
+  session.client_id !== null && (session.scope ?? '').split(' ').includes('openid');
+
+/** The tokens of `session`, its refresh token given. */
+async function tokensOf(c: Context<AppEnv>, session: SessionInfo, refreshToken: string): Promise<IssuedTokens> {
+  const issued: IssuedTokens = {
+    sid: session.sid,
+    token: await issueToken(c, session.user, session.sid, session.client_id),
+    refresh_token: refreshToken,
+    expires_in: tokenTtlSeconds(c.env),
+  };
+  if (wantsIdToken(session)) {
+    issued.id_token = await issueIdToken(c, session.user, session.sid, session.client_id!, session.created_at);
+  }
+  return issued;
+}
+
+/**
+ * Starts a session for `user` and hands out its tokens. Null when the login was approved by a
+ * session that has since been signed out: then nobody is signed in.
+ */
+export async function signIn(
+  c: Context<AppEnv>,
+  user: UserRef,
+  via: SignInMethod,
+  options: SignInOptions,
+): Promise<IssuedTokens | null> {
+  const objectId = userObjectId(c.env, user.id);
+  const refresh = await newRefreshToken(objectId);
+  const init: NewSession = { user, via, refreshHash: refresh.hash, ...options };
+  const session = await ask(() => c.env.USER_SESSIONS.get(objectId).start(init));
+  return session ? tokensOf(c, session, refresh.token) : null;
+}
+
+/** Tells the site's backend that these sessions ended. */
+export function revoked(c: Context<AppEnv>, user: UserRef, sids: string[]): void {
+  for (const sid of sids) emit(c, 'session.revoked', { sid, user });
+}
+
+/** The outcome of a refresh: new tokens, or why not (each is `invalid_grant`). */
+export type Refreshed = { ok: true; tokens: IssuedTokens } | { ok: false; reason: string };
+
+const REFUSALS: Record<string, string> = {
+  unknown: 'This refresh token is unknown, malformed, or its session was signed out.',
+  other_client: 'This refresh token was issued to another client.',
+  expired: 'This refresh token has expired: sign in again.',
+  just_rotated: 'This refresh token was just rotated: use the one its refresh answered.',
+  reused: 'This refresh token had already been used: its session is signed out.',
+};
+
+/**
+ * Rotates `token` (RFC 6749 §6, RFC 9700 §4.14): the answer carries its successor, and the
+ * session's access token is renewed. A reused token signs its session out (and says so to the
+ * webhook).
+ */
+export async function refreshSession(c: Context<AppEnv>, token: string, clientId: string | null): Promise<Refreshed> {
+  const opened = await openRefreshToken(c.env, token);
+  if (!opened) return { ok: false, reason: REFUSALS.unknown! };
+  const next = await newRefreshToken(opened.stub.id);
+  const outcome = await ask(async () => await opened.stub.refresh(opened.hash, next.hash, clientId));
+  if (!outcome.ok) {
+    if (outcome.revoked.length > 0) {
+      const user = await ask(() => opened.stub.user());
+      if (user) revoked(c, user, outcome.revoked);
+    }
+    return { ok: false, reason: REFUSALS[outcome.reason] ?? REFUSALS.unknown! };
+  }
+  return { ok: true, tokens: await tokensOf(c, outcome.session, next.token) };
+}
+
+/** The live session `sid` of `userId` (each authenticated request asks), or null. */
+export async function checkSession(env: Env, userId: string, sid: string): Promise<SessionInfo | null> {
+  const stub = userSessions(env, userId);
+  const live = await ask(() => stub.check(sid));
+  if (live) return live;
+  // A session of the last version, still in D1: moved into the object the first time it is seen.
+  if (!(await ask(() => adoptLegacySession(env, stub, sid, userId)))) return null;
+  return ask(() => stub.check(sid));
+}
