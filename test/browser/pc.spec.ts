@@ -133,7 +133,7 @@ const focusInside = (page: Page) =>
     const inner = host?.shadowRoot?.activeElement;
     return {
       host: host?.tagName.toLowerCase(),
-      inner: inner?.getAttribute('alt') ?? inner?.getAttribute('role') ?? null,
+      inner: inner?.getAttribute('aria-label') ?? inner?.getAttribute('role') ?? null,
     };
   });
 
