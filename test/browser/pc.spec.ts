@@ -19,6 +19,7 @@ import {
   open,
   PHONE_UA,
   phoneUser,
+  scanScreen,
   shot,
   status,
   suite,
@@ -36,6 +37,8 @@ interface Seen {
     scanner?: { display_name: string };
     token?: string;
     user?: Record<string, string>;
+    refresh_token?: string;
+    expires_in?: number;
   };
 }
 
@@ -56,6 +59,8 @@ const EN = {
   signOut: 'Sign out',
   signedOut: 'You were signed out.',
   onPhone: 'This page is open on a phone, which cannot scan its own screen.',
+  originRefused: (origin: string, server: string) =>
+    `This page's origin, ${origin}, is not in ALLOWED_ORIGINS of its server, ${server}, so no QR code can be shown here. Add ${origin} to ALLOWED_ORIGINS there.`,
 };
 const ZH: typeof EN = {
   alt: '登录二维码',
@@ -74,11 +79,19 @@ const ZH: typeof EN = {
   signOut: '退出',
   signedOut: '你已退出登录。',
   onPhone: '此页面正在手机上打开，手机无法扫描自己屏幕上的二维码。',
+  originRefused: (origin, server) =>
+    `此页面的来源 ${origin} 不在其服务器 ${server} 的 ALLOWED_ORIGINS 中，因此这里无法显示二维码。请在服务器的 ALLOWED_ORIGINS 中加入 ${origin}。`,
 };
 
 /** Another site's origin, allowed to call the API (its server starts with the embedding tests). */
 const siteOrigin = `http://127.0.0.1:${await freePort()}`;
+/** A third origin, serving the same pages, that nobody added to ALLOWED_ORIGINS. */
+const strangerOrigin = `http://127.0.0.1:${await freePort()}`;
 useBrowser({ ALLOWED_ORIGINS: siteOrigin });
+
+/** The policy the README gives a host page: its own origin and the Worker's, nothing else. */
+const strictPolicy = (worker: string) =>
+  `default-src 'self'; script-src 'self' ${worker}; connect-src 'self' ${worker}`;
 
 /** Records every `qr-login:*` event that reaches the document, from the page's first moment. */
 const RECORD_EVENTS = () => {
@@ -461,17 +474,18 @@ describe('every PC state, in both languages, light and dark: axe finds nothing s
  */
 describe('<qr-login> embedded in another site', () => {
   let site: Server;
+  let stranger: Server;
 
-  const hostPage = (worker: string, server: string | null) => `<!doctype html>
+  const SITE_CSS = `body { font-family: sans-serif; margin: 24px; }
+    qr-login { --qr-login-accent: #6639ba; --qr-login-font: Georgia, serif; max-width: 380px; }`;
+  /** `strict`: the page says the README's policy, so its own styles come from a file too. */
+  const hostPage = (worker: string, server: string | null, strict = false) => `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <meta name="color-scheme" content="light dark">
   <title>Example shop</title>
-  <style>
-    body { font-family: sans-serif; margin: 24px; }
-    qr-login { --qr-login-accent: #6639ba; --qr-login-font: Georgia, serif; max-width: 380px; }
-  </style>
+  ${strict ? '<link rel="stylesheet" href="/site.css">' : `<style>${SITE_CSS}</style>`}
   <script type="module" src="${worker}/widget.js"></script>
   <script type="module" src="${worker}/widget/define.js?loaded-twice"></script>
 </head>
@@ -485,8 +499,20 @@ describe('<qr-login> embedded in another site', () => {
 </html>`;
 
   before(async () => {
-    site = createServer(async (req, res) => {
+    const handler: Parameters<typeof createServer>[1] = async (req, res) => {
       const url = new URL(req.url ?? '/', siteOrigin);
+      if (url.pathname === '/site.css') {
+        res.writeHead(200, { 'Content-Type': 'text/css' }).end(SITE_CSS);
+        return;
+      }
+      if (url.pathname === '/strict') {
+        res.writeHead(200, {
+          'Content-Type': 'text/html; charset=utf-8',
+          'Content-Security-Policy': strictPolicy(suite.app.base),
+        });
+        res.end(hostPage(suite.app.base, null, true));
+        return;
+      }
       if (url.pathname.startsWith('/api/')) {
         const chunks: Buffer[] = [];
         for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -511,10 +537,27 @@ describe('<qr-login> embedded in another site', () => {
       }
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
       res.end(hostPage(suite.app.base, url.pathname === '/proxied' ? siteOrigin : null));
-    });
-    await new Promise<void>((resolve) => site.listen(Number(new URL(siteOrigin).port), '127.0.0.1', resolve));
+    };
+    site = createServer(handler);
+    stranger = createServer(handler);
+    await Promise.all(
+      [
+        [site, siteOrigin],
+        [stranger, strangerOrigin],
+      ].map(
+        ([server, origin]) =>
+          new Promise<void>((resolve) =>
+            (server as Server).listen(Number(new URL(origin as string).port), '127.0.0.1', resolve),
+          ),
+      ),
+    );
   });
-  after(() => new Promise<void>((resolve) => site?.close(() => resolve())));
+  after(async () => {
+    for (const s of [site, stranger]) s?.closeAllConnections();
+    await Promise.all(
+      [site, stranger].map((s) => new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve()))),
+    );
+  });
 
   test('the site gets the events, its accent and font show, roles and names are reachable, nothing is stored', async () => {
     const win = await open([siteOrigin, suite.app.base], { locale: 'en-US', viewport: DESKTOP });
@@ -582,6 +625,105 @@ describe('<qr-login> embedded in another site', () => {
     await status(win.page, ZH.waiting).waitFor();
     await noSeriousA11yProblems(win.page, 'embedded, dark, zh');
     await shot(win.page, 'widget-embedded-dark-zh');
+    await win.close();
+  });
+
+  test('under an ordinary strict CSP the code shows, scans and signs in, with no violation', async () => {
+    const win = await open([siteOrigin, suite.app.base], { locale: 'en-US', viewport: DESKTOP });
+    const { page } = win;
+    await win.ctx.addInitScript(RECORD_EVENTS);
+    const qrs = recordQrs(page);
+    const answer = await page.goto(`${siteOrigin}/strict`);
+    assert.equal(answer?.headers()['content-security-policy'], strictPolicy(suite.app.base));
+    const qr = await currentQr(page, qrs, EN);
+    // A camera reads the code from the screen.
+    const image = page.getByRole('img', { name: EN.alt });
+    assert.equal(await scanScreen(page, image), qr.scan_url);
+    assert.ok(
+      (await page.getByRole('status').evaluate((el) => getComputedStyle(el).fontFamily)).startsWith('Georgia'),
+      "the host page's own style sheet still styles the element",
+    );
+    await noSeriousA11yProblems(page, 'embedded under a strict CSP');
+    await shot(page, 'widget-strict-csp-light-en');
+
+    const phone = await phoneUser(suite.app.base, 'guang', '222');
+    await phone.scan(qr.qrcode_id);
+    await status(page, EN.scanned('光光')).waitFor();
+    await phone.confirm(qr.qrcode_id);
+    await status(page, EN.signedIn('光光')).waitFor();
+    assert.equal((await seenEvents(page)).filter((e) => e.type === 'qr-login:login').length, 1);
+    // Closing asserts that nothing broke the page's policy.
+    await win.close();
+  });
+
+  test('a page whose origin is not in ALLOWED_ORIGINS is told so, in words, and nothing is retried', async () => {
+    const win = await open([strangerOrigin, suite.app.base], { locale: 'en-US', viewport: DESKTOP });
+    const { page } = win;
+    // The page's clock moves only when the test says so: a retry would have to wait for it.
+    await page.clock.install();
+    const asked: string[] = [];
+    page.on('request', (r) => r.url().startsWith(suite.app.base) && asked.push(new URL(r.url()).pathname));
+    await page.goto(`${strangerOrigin}/`);
+    const refused = status(page, EN.originRefused(strangerOrigin, suite.app.base));
+    await refused.waitFor();
+    assert.equal(await page.getByRole('button', { name: EN.retryNow }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: EN.refresh }).count(), 0);
+    assert.equal(await page.getByRole('img', { name: EN.alt }).count(), 0);
+    const before = asked.length;
+    await page.clock.runFor(120_000);
+    await refused.waitFor();
+    assert.deepEqual(asked.slice(before), [], 'no request after the refusal was said');
+    assert.equal(asked.filter((path) => path === '/api/qrcodes').length, 1, 'one try, not a loop');
+
+    // Said in both languages and both looks, where axe finds nothing serious.
+    for (const { lang, dark, names } of [
+      { lang: 'en', dark: false, names: EN },
+      { lang: 'zh-CN', dark: false, names: ZH },
+      { lang: 'en', dark: true, names: EN },
+      { lang: 'zh-CN', dark: true, names: ZH },
+    ]) {
+      await page.emulateMedia({ colorScheme: dark ? 'dark' : 'light' });
+      await page.evaluate((l) => document.querySelector('qr-login')!.setAttribute('lang', l), lang);
+      await status(page, names.originRefused(strangerOrigin, suite.app.base)).waitFor();
+      const tag = `${dark ? 'dark' : 'light'}-${lang.slice(0, 2)}`;
+      await noSeriousA11yProblems(page, `origin refused, ${tag}`);
+      if (tag === 'light-en' || tag === 'dark-zh') await shot(page, `widget-origin-refused-${tag}`);
+    }
+    await win.close();
+  });
+
+  test('the login event hands over refresh_token and expires_in when the server gives them', async () => {
+    const win = await open([siteOrigin, suite.app.base], { locale: 'en-US', viewport: DESKTOP });
+    const { page } = win;
+    await win.ctx.addInitScript(RECORD_EVENTS);
+    const qrs = recordQrs(page);
+    let delivered: Record<string, unknown> | null = null;
+    // The status answer that carries the token, as a Worker that issues refresh tokens says it.
+    await page.route(`${suite.app.base}/api/qrcodes/*/status*`, async (route) => {
+      const res = await route.fetch();
+      const body = (await res.json()) as Record<string, unknown>;
+      if (body.token) {
+        body.refresh_token ??= 'a-refresh-token';
+        body.expires_in ??= 900;
+        delivered = body;
+      }
+      await route.fulfill({ response: res, json: body });
+    });
+    await page.goto(`${siteOrigin}/`);
+    const qr = await currentQr(page, qrs, EN);
+    const phone = await phoneUser(suite.app.base, 'dong', '111');
+    await phone.scan(qr.qrcode_id);
+    await phone.confirm(qr.qrcode_id);
+    await status(page, EN.signedIn('东东')).waitFor();
+    const [login] = (await seenEvents(page)).filter((e) => e.type === 'qr-login:login');
+    assert.ok(delivered);
+    const sent = delivered as Record<string, unknown>;
+    assert.deepEqual(login?.detail, {
+      token: sent.token,
+      user: sent.user,
+      refresh_token: sent.refresh_token,
+      expires_in: sent.expires_in,
+    });
     await win.close();
   });
 });

@@ -88,6 +88,12 @@ export interface Window {
 export async function open(origins: string[], options: Parameters<Browser['newContext']>[0]): Promise<Window> {
   const ctx = await suite.browser.newContext(options);
   ctx.setDefaultTimeout(TIMEOUT);
+  // Every violation of a Content-Security-Policy, also one that the console might not show.
+  await ctx.addInitScript(() =>
+    document.addEventListener('securitypolicyviolation', (e) =>
+      console.error(`Refused by the Content Security Policy: ${e.violatedDirective} ${e.blockedURI}`),
+    ),
+  );
   const page = await ctx.newPage();
   const problems: string[] = [];
   const allowed = [...origins.map((o) => `${o}/`), 'data:'];
@@ -210,10 +216,14 @@ export async function pcStatus(qr: NewQr, after: number, base = suite.app.base) 
 export const shot = (page: Page, name: string) =>
   page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
-/** Reads the QR code the way a phone camera would: from the pixels on the screen. */
+/**
+ * Reads the QR code the way a phone camera would: from the pixels on the screen. (The picture
+ * is decoded in a blank tab of its own, which no page's CSP restricts.)
+ */
 export async function scanScreen(page: Page, img: Locator): Promise<string> {
   const png = (await img.screenshot()).toString('base64');
-  const { width, height, data } = await page.evaluate(async (b64) => {
+  const decoder = await page.context().newPage();
+  const { width, height, data } = await decoder.evaluate(async (b64) => {
     const picture = new Image();
     picture.src = `data:image/png;base64,${b64}`;
     await picture.decode();
@@ -225,6 +235,7 @@ export async function scanScreen(page: Page, img: Locator): Promise<string> {
     const pixels = g.getImageData(0, 0, canvas.width, canvas.height);
     return { width: pixels.width, height: pixels.height, data: Array.from(pixels.data) };
   }, png);
+  await decoder.close();
   const found = jsQR(Uint8ClampedArray.from(data), width, height);
   assert.ok(found, 'the QR code on the screen can be read');
   return found.data;
