@@ -5,7 +5,6 @@
  * light and dark, go to docs/screenshots/. Run by `npm run test:browser`.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { Page, Route } from 'playwright-core';
@@ -13,6 +12,7 @@ import { freePort } from '../support/wrangler-dev.ts';
 import {
   DESKTOP,
   fitsWidth,
+  type HostSite,
   type NewQr,
   noSeriousA11yProblems,
   oneLine,
@@ -21,7 +21,9 @@ import {
   phoneUser,
   scanScreen,
   shot,
+  startHostSite,
   status,
+  strictPolicy,
   suite,
   useBrowser,
   type Window,
@@ -88,10 +90,6 @@ const siteOrigin = `http://127.0.0.1:${await freePort()}`;
 /** A third origin, serving the same pages, that nobody added to ALLOWED_ORIGINS. */
 const strangerOrigin = `http://127.0.0.1:${await freePort()}`;
 useBrowser({ ALLOWED_ORIGINS: siteOrigin });
-
-/** The policy the README gives a host page: its own origin and the Worker's, nothing else. */
-const strictPolicy = (worker: string) =>
-  `default-src 'self'; script-src 'self' ${worker}; connect-src 'self' ${worker}`;
 
 /** Records every `qr-login:*` event that reaches the document, from the page's first moment. */
 const RECORD_EVENTS = () => {
@@ -473,91 +471,16 @@ describe('every PC state, in both languages, light and dark: axe finds nothing s
  * on to the Worker.
  */
 describe('<qr-login> embedded in another site', () => {
-  let site: Server;
-  let stranger: Server;
-
-  const SITE_CSS = `body { font-family: sans-serif; margin: 24px; }
-    qr-login { --qr-login-accent: #6639ba; --qr-login-font: Georgia, serif; max-width: 380px; }`;
-  /** `strict`: the page says the README's policy, so its own styles come from a file too. */
-  const hostPage = (worker: string, server: string | null, strict = false) => `<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="color-scheme" content="light dark">
-  <title>Example shop</title>
-  ${strict ? '<link rel="stylesheet" href="/site.css">' : `<style>${SITE_CSS}</style>`}
-  <script type="module" src="${worker}/widget.js"></script>
-  <script type="module" src="${worker}/widget/define.js?loaded-twice"></script>
-</head>
-<body>
-  <main>
-    <h1>Example shop</h1>
-    <p>Sign in to see your orders.</p>
-    ${server ? `<qr-login server="${server}"></qr-login>` : '<qr-login></qr-login>'}
-  </main>
-</body>
-</html>`;
+  let site: HostSite;
+  let stranger: HostSite;
 
   before(async () => {
-    const handler: Parameters<typeof createServer>[1] = async (req, res) => {
-      const url = new URL(req.url ?? '/', siteOrigin);
-      if (url.pathname === '/site.css') {
-        res.writeHead(200, { 'Content-Type': 'text/css' }).end(SITE_CSS);
-        return;
-      }
-      if (url.pathname === '/strict') {
-        res.writeHead(200, {
-          'Content-Type': 'text/html; charset=utf-8',
-          'Content-Security-Policy': strictPolicy(suite.app.base),
-        });
-        res.end(hostPage(suite.app.base, null, true));
-        return;
-      }
-      if (url.pathname.startsWith('/api/')) {
-        const chunks: Buffer[] = [];
-        for await (const chunk of req) chunks.push(chunk as Buffer);
-        const headers: Record<string, string> = {};
-        for (const name of ['x-poll-token', 'authorization', 'content-type']) {
-          const value = req.headers[name];
-          if (typeof value === 'string') headers[name] = value;
-        }
-        try {
-          const answer = await fetch(`${suite.app.base}${url.pathname}${url.search}`, {
-            method: req.method,
-            headers,
-            body: chunks.length ? Buffer.concat(chunks) : undefined,
-          });
-          res.writeHead(answer.status, { 'Content-Type': answer.headers.get('Content-Type') ?? 'application/json' });
-          res.end(Buffer.from(await answer.arrayBuffer()));
-        } catch {
-          // The Worker stopped while a long-poll was held (the suite is ending).
-          res.writeHead(502).end();
-        }
-        return;
-      }
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(hostPage(suite.app.base, url.pathname === '/proxied' ? siteOrigin : null));
-    };
-    site = createServer(handler);
-    stranger = createServer(handler);
-    await Promise.all(
-      [
-        [site, siteOrigin],
-        [stranger, strangerOrigin],
-      ].map(
-        ([server, origin]) =>
-          new Promise<void>((resolve) =>
-            (server as Server).listen(Number(new URL(origin as string).port), '127.0.0.1', resolve),
-          ),
-      ),
-    );
+    [site, stranger] = await Promise.all([
+      startHostSite(siteOrigin, suite.app.base),
+      startHostSite(strangerOrigin, suite.app.base),
+    ]);
   });
-  after(async () => {
-    for (const s of [site, stranger]) s?.closeAllConnections();
-    await Promise.all(
-      [site, stranger].map((s) => new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve()))),
-    );
-  });
+  after(() => Promise.all([site?.stop(), stranger?.stop()]));
 
   test('the site gets the events, its accent and font show, roles and names are reachable, nothing is stored', async () => {
     const win = await open([siteOrigin, suite.app.base], { locale: 'en-US', viewport: DESKTOP });
