@@ -119,15 +119,14 @@ export const svgElement = () => document.createElementNS(SVG, 'svg');
  * @param {string} src
  * @param {string} server
  * @param {string} label
- * @param {AbortSignal} signal
  * @returns {Promise<Element | null>}
  */
-export async function logoImage(src, server, label, signal) {
+export async function logoImage(src, server, label) {
   try {
     let blob;
     if (src.startsWith('data:')) blob = dataUrlBlob(src);
     else {
-      const res = await fetch(new URL(src, server), { signal });
+      const res = await fetch(new URL(src, server));
       if (!res.ok) return null;
       blob = await res.blob();
     }

@@ -320,9 +320,8 @@ export class QrLoginElement extends HTMLElement {
     if (this.#logoFrom !== server) {
       this.#logoFrom = server;
       const { logo } = this.#ui;
-      const image = config.site_logo
-        ? await logoImage(config.site_logo, server, config.site_name, this.#abort.signal)
-        : null;
+      // Not tied to the code's session: a refresh meanwhile must not lose the logo.
+      const image = config.site_logo ? await logoImage(config.site_logo, server, config.site_name) : null;
       if (this.#logoFrom !== server) return;
       logo.replaceChildren(...(image ? [image] : []));
       logo.hidden = !image;

@@ -482,11 +482,16 @@ describe('<qr-login> embedded in another site', () => {
   });
   after(() => Promise.all([site?.stop(), stranger?.stop()]));
 
-  test('the site gets the events, its accent and font show, roles and names are reachable, nothing is stored', async () => {
+  /** A window for the site's pages, English, recording the element's events and codes. */
+  async function siteWindow() {
     const win = await open([siteOrigin, suite.app.base], { locale: 'en-US', viewport: DESKTOP });
-    const { page } = win;
     await win.ctx.addInitScript(RECORD_EVENTS);
-    const qrs = recordQrs(page);
+    return { ...win, qrs: recordQrs(win.page) };
+  }
+
+  test('the site gets the events, its accent and font show, roles and names are reachable, nothing is stored', async () => {
+    const win = await siteWindow();
+    const { page, qrs } = win;
     const created = page.waitForRequest(`${suite.app.base}/api/qrcodes`);
     await page.goto(`${siteOrigin}/`);
     const qr = await currentQr(page, qrs, EN);
@@ -552,10 +557,8 @@ describe('<qr-login> embedded in another site', () => {
   });
 
   test('under an ordinary strict CSP the code shows, scans and signs in, with no violation', async () => {
-    const win = await open([siteOrigin, suite.app.base], { locale: 'en-US', viewport: DESKTOP });
-    const { page } = win;
-    await win.ctx.addInitScript(RECORD_EVENTS);
-    const qrs = recordQrs(page);
+    const win = await siteWindow();
+    const { page, qrs } = win;
     const answer = await page.goto(`${siteOrigin}/strict`);
     assert.equal(answer?.headers()['content-security-policy'], strictPolicy(suite.app.base));
     const qr = await currentQr(page, qrs, EN);
@@ -616,10 +619,8 @@ describe('<qr-login> embedded in another site', () => {
   });
 
   test('the login event hands over refresh_token and expires_in when the server gives them', async () => {
-    const win = await open([siteOrigin, suite.app.base], { locale: 'en-US', viewport: DESKTOP });
-    const { page } = win;
-    await win.ctx.addInitScript(RECORD_EVENTS);
-    const qrs = recordQrs(page);
+    const win = await siteWindow();
+    const { page, qrs } = win;
     let delivered: Record<string, unknown> | null = null;
     // The status answer that carries the token, as a Worker that issues refresh tokens says it.
     await page.route(`${suite.app.base}/api/qrcodes/*/status*`, async (route) => {
