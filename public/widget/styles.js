@@ -188,6 +188,10 @@ p {
   font-size: 1.05rem;
   min-height: 1.5em;
 }
+/* No code to show (the page's origin is refused): the words stand alone. */
+.frame[hidden] + .status {
+  margin-top: 0;
+}
 .status:focus {
   outline: none;
 }
