@@ -8,7 +8,7 @@ import { cors } from 'hono/cors';
 import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from './app-env';
 import { onlyJsonBodies } from './body';
-import { commaList } from './env';
+import { siteAccent, siteLogo } from './branding';
 import { ApiError, handleError, JSON_CONTENT_TYPE } from './errors';
 import { identityMode } from './identity';
 import { deviceFlow } from './oauth/device';
@@ -18,9 +18,11 @@ import { oauthMetadata } from './oauth/metadata';
 import { revocation } from './oauth/revoke';
 import { userinfo } from './oauth/userinfo';
 import { answers, openApiDocument } from './openapi/document';
+import { allowedOrigins } from './origins';
 import { siteName } from './phone-context';
 import { accounts } from './routes/accounts';
 import { codes } from './routes/codes';
+import { originCheck } from './routes/origin-check';
 import { servePage } from './routes/pages';
 import { qrcodes } from './routes/qrcodes';
 import { ConfigAnswer, MAX_BODY_BYTES, MAX_HEADER_BYTES } from './schemas';
@@ -44,9 +46,6 @@ app.use('*', async (c, next) => {
   c.header('Referrer-Policy', 'no-referrer');
 });
 
-/** Origins in `ALLOWED_ORIGINS` may call the API from their pages; no other origin gets a CORS header. */
-const allowedOrigins = (env: AppEnv['Bindings']) => commaList(env.ALLOWED_ORIGINS).map((o) => o.replace(/\/+$/, ''));
-
 /** The preflight's answer for an allowed origin, spelled as the contract spells it. */
 const apiCors = cors({
   origin: (origin) => origin,
@@ -57,6 +56,7 @@ const apiCors = cors({
   maxAge: 600,
 });
 
+/** Origins in `ALLOWED_ORIGINS` may call the API from their pages; no other origin gets a CORS header. */
 app.use('/api/*', async (c, next) => {
   const origin = c.req.header('Origin');
   if (origin && allowedOrigins(c.env).includes(origin)) return apiCors(c, next);
@@ -79,7 +79,12 @@ app.get(
   describeRoute({
     summary: 'What the pages need to know about this server',
     tags: ['Pages'],
-    responses: answers(200, ConfigAnswer, 'Identity source, site name, number matching.', [500]),
+    responses: answers(
+      200,
+      ConfigAnswer,
+      "Identity source, site name, number matching, the site's accent and logo.",
+      [500],
+    ),
   }),
   (c) => {
     const identity = identityMode(c.env);
@@ -89,12 +94,15 @@ app.get(
       site_name: siteName(c.env),
       identity,
       identity_login_url: identity === 'jwt' ? (c.env.IDENTITY_LOGIN_URL ?? null) : null,
+      site_accent: siteAccent(c.env),
+      site_logo: siteLogo(c.env),
     });
   },
 );
 
 app.route('/api/qrcodes', qrcodes);
 app.route('/api/codes', codes);
+app.route('/api/origin-check', originCheck);
 app.route('/api', accounts);
 app.route('/.well-known', jwks);
 app.get('/api/openapi.json', openApiDocument(app));

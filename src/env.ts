@@ -43,6 +43,10 @@ export interface Env {
   IDENTITY_LOGIN_URL?: string;
   /** The name the phone shows ("Sign in to <SITE_NAME> on a computer?"); default `QR Login`. */
   SITE_NAME?: string;
+  /** The accent (`#rrggbb`) of the pages' and the element's controls; refused below 3:1 (see `branding.ts`). */
+  SITE_ACCENT?: string;
+  /** An image of the site (a path under `public/` or a `data:` URL) on the phone pages and in the element. */
+  SITE_LOGO?: string;
   /** What the QR opens, with `{id}`; default `<origin>/confirm?id={id}`. */
   SCAN_URL_TEMPLATE?: string;
   /** Origins whose pages may call the API (CORS), comma-separated. */

@@ -145,6 +145,8 @@ describe('SCAN_URL_TEMPLATE and SITE_NAME', () => {
       site_name: 'QR Login',
       identity: 'accounts',
       identity_login_url: null,
+      site_accent: null,
+      site_logo: null,
     });
     const custom = await withEnv(
       '/api/config',

@@ -13,8 +13,8 @@ const assets = {
 const get = (path: string) => app.fetch(new Request(`https://login.example${path}`), { ...env, ASSETS: assets });
 
 describe('static files', () => {
-  it('serve /widget.js and everything under /widget/ to any origin', async () => {
-    for (const path of ['/widget.js', '/widget/define.js', '/widget/qr-login-element.js']) {
+  it('serve /widget.js, everything under /widget/ and the toolkit it imports to any origin', async () => {
+    for (const path of ['/widget.js', '/widget/define.js', '/widget/qr-login-element.js', '/kit/dom.js']) {
       const res = await get(path);
       expect(res.status).toBe(200);
       expect(res.headers.get('Access-Control-Allow-Origin')).toBe('*');
@@ -23,7 +23,7 @@ describe('static files', () => {
   });
 
   it('do not open the pages or other scripts to other origins', async () => {
-    for (const path of ['/', '/confirm?id=x', '/link', '/js/pc.js', '/widgets.js', '/widget.json']) {
+    for (const path of ['/', '/confirm?id=x', '/link', '/js/pc.js', '/widgets.js', '/widget.json', '/kits/x.js']) {
       const res = await get(path);
       expect(res.headers.get('Access-Control-Allow-Origin')).toBeNull();
       expect(res.headers.get('X-Frame-Options')).toBe('DENY');

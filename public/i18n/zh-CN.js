@@ -2,22 +2,30 @@
 
 const WIDE = /\p{Script=Han}/u;
 const NARROW = /[A-Za-z0-9]/;
+/**
+ * @param {string | undefined} a
+ * @param {string | undefined} b
+ */
 const gap = (a, b) => (a && b && ((WIDE.test(a) && NARROW.test(b)) || (NARROW.test(a) && WIDE.test(b))) ? ' ' : '');
 
 /**
  * A sentence with names in it: a space where Chinese meets Latin letters or digits, and none
  * between Chinese words (so "未知系统上的 curl", never "未知系统 上的 curl").
+ * @param {TemplateStringsArray} parts
+ * @param {...unknown} values
  */
 function zh(parts, ...values) {
-  let out = parts[0];
+  let out = parts[0] ?? '';
   values.forEach((value, i) => {
     const s = String(value);
     out += gap(out.at(-1), s[0]) + s;
-    out += gap(s.at(-1), parts[i + 1][0]) + parts[i + 1];
+    const next = parts[i + 1] ?? '';
+    out += gap(s.at(-1), next[0]) + next;
   });
   return out;
 }
 
+/** @type {typeof import('./en.js').default} */
 export default {
   language: '语言',
   timeLeft: (s) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')} 后过期`,

@@ -5,8 +5,9 @@
  * then confirms or cancels. At expiry Confirm is disabled at once; what the phone did is
  * remembered, so opening the code again says so instead of "expired".
  */
+
+import { h, show } from '../kit/dom.js';
 import { reliably } from './connection.js';
-import { h, show } from './dom.js';
 import { t } from './i18n.js';
 import { recall, remember } from './outcomes.js';
 import { config, devices, finish, main, showAccountIfSignedIn, signedIn, store } from './phone.js';
@@ -16,12 +17,16 @@ import { agentText } from './ua.js';
 const id = new URLSearchParams(location.search).get('id') ?? '';
 document.title = t.phoneTitle;
 
+/** @type {Record<import('./outcomes.js').Outcome, () => void>} */
 const FINAL = {
   confirmed: () => finish(t.confirmedDone, t.closePage, 'good'),
   cancelled: () => finish(t.cancelledDone, t.closePage, 'info'),
 };
 
-/** What the answer of a phone step means, in words; null when it needs a fresh sign-in. */
+/**
+ * What the answer of a phone step means, in words; null when it needs a fresh sign-in.
+ * @param {import('../kit/api.js').Answer} res
+ */
 function outcome(res) {
   if (res.status === 401) return null;
   if (res.status === 400 && res.body?.error === 'invalid_qrcode_id') return () => finish(t.unknownCode, '', 'bad');
@@ -34,6 +39,7 @@ function outcome(res) {
 /**
  * How far the phone's clock is behind the server's, from an answer's `Date` header. It has
  * whole seconds only, so a difference under 2 s is taken as none.
+ * @param {number | null} serverDate
  */
 function clockSkew(serverDate) {
   if (!serverDate) return 0;
@@ -51,6 +57,7 @@ async function run() {
   const token = await signedIn();
   show(main, h('p', { class: 'hint loading' }, t.loading));
   const res = await reliably(`/api/qrcodes/${id}/scan`, { method: 'POST', token }, main);
+  if (!res) return;
   if (!res.ok) {
     const next = outcome(res);
     if (next) return next();
@@ -60,22 +67,39 @@ async function run() {
   review(token, res.body, clockSkew(res.date), await config());
 }
 
+/**
+ * What the scan answered (`POST /api/qrcodes/:id/scan`).
+ * @typedef {object} Scan
+ * @property {string} expires_at
+ * @property {{ user_agent?: string, ip?: string, country?: string | null, city?: string | null, created_at?: string }} [requester]
+ * @property {string[]} [match_choices]
+ * @property {string} [client_id]
+ * @property {string} [site_name]
+ * @property {boolean} [location_differs]
+ */
+
+/**
+ * The confirm view: who asks, the time left, Confirm and Cancel (or the numbers to pick).
+ * @param {string} token
+ * @param {Scan} scan
+ * @param {number} skew how far the phone's clock is behind the server's
+ * @param {import('../kit/config.js').Config} cfg
+ */
 function review(token, scan, skew, cfg) {
   const now = () => Date.now() + skew;
   const r = scan.requester ?? {};
   const expiresAt = Date.parse(scan.expires_at);
-  const createdAt = Date.parse(r.created_at);
+  const createdAt = Date.parse(r.created_at ?? '');
   const place = [r.city, r.country].filter(Boolean).join(', ') || t.unknownPlace;
   const made = h('dd', {});
   const timer = h('p', { class: 'timer' });
   const expiry = h('div', { class: 'expiry-slot' });
   const connection = h('div', { class: 'connection-slot' });
-  const warnings = [
-    scan.location_differs === true ? h('p', { class: 'warning danger' }, t.locationWarning) : null,
-    h('p', { class: 'warning' }, t.warning),
-  ].filter(Boolean);
+  const warnings = [h('p', { class: 'warning' }, t.warning)];
+  if (scan.location_differs === true) warnings.unshift(h('p', { class: 'warning danger' }, t.locationWarning));
   let ended = false;
-  let clock = null;
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  let clock;
 
   const cancel = h('button', { type: 'button', onclick: () => step('cancel') }, t.cancel);
   const choices = Array.isArray(scan.match_choices) ? scan.match_choices : null;
@@ -83,7 +107,8 @@ function review(token, scan, skew, cfg) {
     h('button', { type: 'button', class: 'choice', onclick: () => step('confirm', { match_code: c }) }, c),
   );
   const confirm = choices ? null : h('button', { type: 'button', onclick: () => step('confirm') }, t.confirm);
-  const buttons = [confirm, ...picks, cancel].filter(Boolean);
+  const buttons = confirm ? [confirm, ...picks, cancel] : [...picks, cancel];
+  /** @param {boolean} on */
   const enable = (on) => {
     for (const b of buttons) b.disabled = !on;
   };
@@ -112,6 +137,10 @@ function review(token, scan, skew, cfg) {
     if (left <= 0) expire();
   }
 
+  /**
+   * @param {'confirm' | 'cancel'} name
+   * @param {{ match_code: string }} [body]
+   */
   async function step(name, body) {
     if (ended) return;
     enable(false);

@@ -4,32 +4,58 @@
  * screen), one row per device (same browser, system and IP: the sessions it signed in with
  * are grouped, with when it was last used), and a sign-out that asks before it acts.
  */
-import { api } from './api.js';
-import { h, show } from './dom.js';
+import { call } from '../kit/api.js';
+import { h, show } from '../kit/dom.js';
 import { lang, t } from './i18n.js';
 import { agentText } from './ua.js';
 
-/** An ISO time, also the older `YYYY-MM-DD HH:MM:SS` (UTC) form, as milliseconds. */
-const when = (iso) => Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(iso ?? '') ? iso : `${iso}Z`) || 0;
+/**
+ * A session of `GET /api/sessions`.
+ * @typedef {object} Session
+ * @property {string} sid
+ * @property {string} created_at
+ * @property {string} [last_used_at]
+ * @property {string} via
+ * @property {string} user_agent
+ * @property {string} ip
+ * @property {string | null} place
+ * @property {boolean} current
+ */
+
+/**
+ * One device: its sessions (same browser, system and IP), when it was last used.
+ * @typedef {{ key: string, name: string, ip: string, place: string | null, sessions: Session[], current: boolean, last: number }} Device
+ */
+
+/**
+ * An ISO time, also the older `YYYY-MM-DD HH:MM:SS` (UTC) form, as milliseconds.
+ * @param {string | undefined} iso
+ */
+const when = (iso) => Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(iso ?? '') ? (iso ?? '') : `${iso}Z`) || 0;
+/** @param {Session} d */
 const lastUsed = (d) => Math.max(when(d.last_used_at), when(d.created_at));
 
 const relative = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' });
-/** "just now", "5 minutes ago", "yesterday" … in the page's language. */
+/**
+ * "just now", "5 minutes ago", "yesterday" … in the page's language.
+ * @param {number} ms
+ */
 function ago(ms) {
   const s = Math.round((ms - Date.now()) / 1000);
   if (s > -60) return t.justNow;
-  for (const [unit, size] of [
-    ['minute', 60],
-    ['hour', 3600],
-    ['day', 86_400],
-  ]) {
-    const n = Math.round(s / size);
-    if (unit === 'day' || Math.abs(n) < (unit === 'minute' ? 60 : 24)) return relative.format(n, unit);
-  }
+  const minutes = Math.round(s / 60);
+  if (Math.abs(minutes) < 60) return relative.format(minutes, 'minute');
+  const hours = Math.round(s / 3600);
+  if (Math.abs(hours) < 24) return relative.format(hours, 'hour');
+  return relative.format(Math.round(s / 86_400), 'day');
 }
 
-/** Sessions grouped by device, the most recently used first. */
+/**
+ * Sessions grouped by device, the most recently used first.
+ * @param {Session[]} sessions
+ */
 export function groupDevices(sessions) {
+  /** @type {Map<string, Device>} */
   const groups = new Map();
   for (const s of sessions) {
     const name = agentText(s.user_agent);
@@ -49,6 +75,8 @@ export function groupDevices(sessions) {
 /**
  * `{ section, load, expectNew }`: `expectNew(since)` says a new sign-in is on its way (the PC
  * just confirmed takes its token a moment later), so the list looks again until it shows.
+ * @param {import('./tokens.js').TokenStore} store
+ * @param {() => void} onSignedOut this device signed itself out
  */
 export function linkedDevices(store, onSignedOut) {
   const list = h('ul', { class: 'devices' });
@@ -62,11 +90,12 @@ export function linkedDevices(store, onSignedOut) {
   );
   let waitingSince = 0;
   let tries = 0;
-  let timer = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
 
   async function load() {
     clearTimeout(timer);
-    const res = await api('/api/sessions', { token: store.get() }).catch(() => null);
+    const res = await call('/api/sessions', { token: store.get() }).catch(() => null);
     if (!res?.ok || !Array.isArray(res.body)) {
       if (section.open) note.textContent = res ? t.requestFailed : t.devicesOffline;
       return;
@@ -79,11 +108,13 @@ export function linkedDevices(store, onSignedOut) {
     else waitingSince = 0;
   }
 
+  /** @param {Device[]} groups */
   function render(groups) {
     if (!groups.length) return show(list, h('li', { class: 'empty' }, t.noDevices));
     show(list, groups.map(row));
   }
 
+  /** @param {Device} g */
   function row(g) {
     const actions = h('div', { class: 'device-actions' });
     const item = h(
@@ -125,13 +156,19 @@ export function linkedDevices(store, onSignedOut) {
       keep.focus();
     }
 
+    /**
+     * @param {HTMLButtonElement} yes
+     * @param {HTMLButtonElement} keep
+     */
     async function signOut(yes, keep) {
       yes.disabled = true;
       keep.disabled = true;
       const token = store.get();
+      /** @param {Session} s */
       const revoke = (s) =>
-        api(`/api/sessions/${encodeURIComponent(s.sid)}`, { method: 'DELETE', token }).catch(() => null);
+        call(`/api/sessions/${encodeURIComponent(s.sid)}`, { method: 'DELETE', token }).catch(() => null);
       // 404: already signed out (elsewhere, or expired): as good as done.
+      /** @param {(import('../kit/api.js').Answer | null)[]} answers */
       const done = (answers) => answers.every((a) => a && (a.status === 204 || a.status === 404));
       // This device's own session goes last, and only once the others are out: after it, its
       // token signs nothing else out, and a retry would be impossible.
@@ -157,6 +194,7 @@ export function linkedDevices(store, onSignedOut) {
   return {
     section,
     load,
+    /** @param {number} since */
     expectNew(since) {
       waitingSince = since;
       tries = 0;

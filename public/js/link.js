@@ -3,7 +3,7 @@
  * /link: a signed-in phone types the code shown on the computer, then continues on /confirm
  * exactly as if it had scanned the QR (marked as typed, so the confirm view can say so).
  */
-import { h, show } from './dom.js';
+import { h, show } from '../kit/dom.js';
 import { formCard, refusal } from './form.js';
 import { t } from './i18n.js';
 import { main, signedIn, store } from './phone.js';

@@ -18,7 +18,13 @@ function read() {
   }
 }
 
-/** Records that this phone `outcome`d the QR `id` ('confirmed' or 'cancelled'). */
+/** @typedef {'confirmed' | 'cancelled'} Outcome */
+
+/**
+ * Records that this phone `outcome`d the QR `id`.
+ * @param {string} id
+ * @param {Outcome} outcome
+ */
 export function remember(id, outcome) {
   const now = Date.now();
   const all = read();
@@ -31,7 +37,11 @@ export function remember(id, outcome) {
   }
 }
 
-/** What this phone did with the QR `id` within the last hour, or null. */
+/**
+ * What this phone did with the QR `id` within the last hour, or null.
+ * @param {string} id
+ * @returns {Outcome | null}
+ */
 export function recall(id) {
   const entry = read()[id];
   return entry && Date.now() - entry.at <= KEEP_MS && OUTCOMES.has(entry.outcome) ? entry.outcome : null;

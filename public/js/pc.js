@@ -1,53 +1,59 @@
 /**
  * @module
  * The PC page `/`: a thin host of `<qr-login>`, the same element other sites embed, so there is one
- * PC implementation. The page keeps the token the element hands over (in localStorage, as before),
- * shows who is signed in (from `/api/me`), signs out, notices a sign-out made from the phone when
- * the tab comes back, and switches between Chinese and English (remembered).
+ * PC implementation. The page keeps the token the element hands over (see `tokens.js`), shows who
+ * is signed in (from `/api/me`), signs out, notices a sign-out made from the phone when the tab
+ * comes back, and switches between Chinese and English (remembered for every page).
  */
 import '../widget.js';
-import { backoffSeconds, countdown } from '../widget/retry.js';
-import { browserLang, pickLang, STRINGS } from '../widget/strings.js';
-import { api, tokenStore } from './api.js';
-import { h, initial, show } from './dom.js';
-
-const TOKEN_KEY = 'qrlogin.pc.token';
-const store = tokenStore(TOKEN_KEY);
-const main = document.getElementById('main');
-const title = document.getElementById('title');
-const pageStatus = document.getElementById('page-status');
-const pageRetry = document.getElementById('page-retry');
-const retryButton = document.getElementById('retry-now');
+import { call } from '../kit/api.js';
+import { persist } from '../kit/backoff.js';
+import { useAccent } from '../kit/brand.js';
+import { serverConfig } from '../kit/config.js';
+import { h, initial, show } from '../kit/dom.js';
+import { chosenLang, languageSwitch, markLang, rememberLang } from '../kit/lang.js';
+import { PC_RETRY } from '../widget/login.js';
+import { STRINGS } from '../widget/strings.js';
+import { PC_TOKEN_KEY, pcTokens } from './tokens.js';
 
 /**
- * The chosen language, remembered. A minimal stand-in for `setLang` in public/js/i18n.js (the phone
- * pages' module), using the same key so that a choice made on one page holds on the others.
+ * An element of the page's HTML.
+ * @param {string} id
  */
-const LANG_KEY = 'qrlogin.lang';
-let lang = pickLang(readLang() || browserLang());
+const part = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
-function readLang() {
-  try {
-    return localStorage.getItem(LANG_KEY);
-  } catch {
-    return null;
-  }
-}
+const main = part('main');
+const title = part('title');
+const pageStatus = part('page-status');
+const pageRetry = part('page-retry');
+const retryButton = part('retry-now');
 
-function setLang(next) {
-  lang = pickLang(next);
-  try {
-    localStorage.setItem(LANG_KEY, lang);
-  } catch {
-    // Private mode without storage: the choice holds until the page is closed.
-  }
+/** The PC's back-off, for `/api/me` too; a 429 there is "not now" as well. */
+const ME_RETRY = {
+  ...PC_RETRY,
+  transient: (/** @type {number} */ status) => status === 429 || PC_RETRY.transient(status),
+};
+
+let lang = chosenLang();
+const languages = languageSwitch(lang, STRINGS[lang].language, (code) => {
+  lang = code;
+  rememberLang(code);
   render();
-}
+});
+part('top').append(languages);
 
-/** What the page shows: `qr` (the element), `checking` (a stored token), or `user` (signed in). */
+/**
+ * What the page shows: `qr` (the element), `checking` (a stored token), or `user` (signed in).
+ * @typedef {{ kind: 'qr', notice: '' | 'signedOut', retry?: number }
+ *   | { kind: 'checking', retry?: number }
+ *   | { kind: 'user', user: { display_name: string, username?: string }, retry?: number }} View
+ */
+/** @type {View} */
 let view = { kind: 'qr', notice: '' };
+/** @type {import('../widget/qr-login-element.js').QrLoginElement | null} */
 let widget = null;
 let generation = 0;
+/** @type {(() => void) | null} */
 let retryNow = null;
 /** The site's name (`SITE_NAME`), for the window's title. */
 let siteName = '';
@@ -55,9 +61,7 @@ let siteName = '';
 function render() {
   const t = STRINGS[lang];
   document.documentElement.lang = lang;
-  for (const button of document.querySelectorAll('[data-lang]')) {
-    button.setAttribute('aria-pressed', String(button.dataset.lang === lang));
-  }
+  markLang(languages, lang, t.language);
   const heading = { qr: t.pcTitle, checking: t.appName, user: t.signedInTitle }[view.kind];
   document.title = siteName ? `${heading} · ${siteName}` : heading;
   title.textContent = heading;
@@ -78,37 +82,46 @@ function render() {
   else if (view.kind === 'checking') said = t.checking;
   else said = t.signedIn(view.user.display_name);
   if (pageStatus.textContent !== said) pageStatus.textContent = said;
-  if (view.kind === 'user') {
-    main.querySelector('.sign-out').textContent = t.signOut;
-  }
+  const signOutButton = main.querySelector('.sign-out');
+  if (view.kind === 'user' && signOutButton) signOutButton.textContent = t.signOut;
 }
 
-/** A new QR code; `notice` (a key of the strings) is said before "waiting for a scan". */
+/**
+ * A new QR code; `notice` (a key of the strings) is said before "waiting for a scan".
+ * @param {'' | 'signedOut'} [notice]
+ */
 function showQr(notice = '') {
   generation++;
   retryNow?.();
   const hadFocus = main.contains(document.activeElement);
   view = { kind: 'qr', notice };
-  widget = document.createElement('qr-login');
-  widget.setAttribute('lang', lang);
-  if (notice) widget.notice = STRINGS[lang][notice];
+  const element = /** @type {import('../widget/qr-login-element.js').QrLoginElement} */ (
+    document.createElement('qr-login')
+  );
+  widget = element;
+  element.setAttribute('lang', lang);
+  if (notice) element.notice = STRINGS[lang][notice];
   let changes = 0;
-  widget.addEventListener('qr-login:status', () => {
+  element.addEventListener('qr-login:status', () => {
     // The news was for the first code only, not for the ones after a refresh.
-    if (++changes > 1) view.notice = '';
+    if (++changes > 1 && view.kind === 'qr') view.notice = '';
   });
-  widget.addEventListener('qr-login:login', (event) => {
-    store.set(event.detail.token);
-    const focusHeading = event.currentTarget.matches(':focus-within');
-    showUser(event.detail.user, focusHeading);
+  element.addEventListener('qr-login:login', (event) => {
+    const { detail } = /** @type {CustomEvent<{ token: string, user: { display_name: string } }>} */ (event);
+    pcTokens.save(detail);
+    showUser(detail.user, element.matches(':focus-within'));
     // The element's user came with the token; /api/me is what the server says now.
     checkUser(generation, { quiet: true });
   });
-  show(main, widget);
+  show(main, element);
   render();
-  if (hadFocus) widget.focus();
+  if (hadFocus) element.focus();
 }
 
+/**
+ * @param {{ display_name: string, username?: string }} user
+ * @param {boolean} [focusHeading]
+ */
 function showUser(user, focusHeading = false) {
   retryNow?.();
   view = { kind: 'user', user };
@@ -128,62 +141,65 @@ function showUser(user, focusHeading = false) {
   if (focusHeading) title.focus();
 }
 
-/** Asks the server who the stored token belongs to; a connection problem counts down and retries. */
+/**
+ * Asks the server who the stored token belongs to; a connection problem counts down and retries.
+ * `quiet`: the user the element reported is already shown, so a connection problem is let be.
+ * @param {number} mine
+ */
 async function checkUser(mine, { quiet = false } = {}) {
-  const token = store.get();
-  if (!quiet) {
-    view = { kind: 'checking' };
-    show(main);
-    render();
+  const token = pcTokens.get();
+  const alive = () => mine === generation && pcTokens.get() === token;
+  if (quiet) {
+    const res = await call('/api/me', { token }).catch(() => null);
+    if (!alive() || !res || ME_RETRY.transient(res.status)) return;
+    return answered(res);
   }
-  for (let attempt = 0; ; attempt++) {
-    const res = await api('/api/me', { token }).catch(() => null);
-    if (mine !== generation || store.get() !== token) return;
-    if (res?.ok) return showUser(res.body);
-    if (res?.status === 401) {
-      store.clear();
-      return showQr('signedOut');
-    }
-    if (quiet && view.kind === 'user') {
-      // Already showing the user the element reported: no need to count down over it.
-      if (!res || res.status >= 500 || res.status === 429) return;
-    }
-    if (res && res.status < 500 && res.status !== 429) {
-      store.clear();
-      return showQr();
-    }
-    const seconds = res?.status === 429 ? res.retryAfter || 5 : backoffSeconds(attempt);
-    const wait = countdown(seconds, (left) => {
-      if (mine !== generation) return;
+  view = { kind: 'checking' };
+  show(main);
+  render();
+  const res = await persist(() => call('/api/me', { token }), ME_RETRY, {
+    alive,
+    waiting: (left, now) => {
       view.retry = left;
+      retryNow = now;
       render();
-    });
-    retryNow = wait.now;
-    await wait.done;
-    retryNow = null;
-    if (mine !== generation) return;
-    view.retry = 0;
-    render();
-  }
+    },
+    recovered: () => {
+      view.retry = 0;
+      retryNow = null;
+      render();
+    },
+  });
+  if (res) answered(res);
+}
+
+/**
+ * What `/api/me` answered: the user, or a new code (a token refused, or of no use).
+ * @param {import('../kit/api.js').Answer} res
+ */
+function answered(res) {
+  if (res.ok) return showUser(res.body);
+  pcTokens.clear();
+  showQr(res.status === 401 ? 'signedOut' : '');
 }
 
 async function signOut() {
-  const token = store.get();
+  const token = pcTokens.get();
   generation++;
-  await api('/api/logout', { method: 'POST', token }).catch(() => null);
-  store.clear();
+  await call('/api/logout', { method: 'POST', token }).catch(() => null);
+  pcTokens.clear();
   showQr();
-  widget.focus();
+  widget?.focus();
 }
 
 /** A device signed out from the phone loses its session on its next request: check when the tab comes back. */
 async function recheck() {
-  const token = store.get();
+  const token = pcTokens.get();
   if (!token || view.kind !== 'user' || document.visibilityState !== 'visible') return;
   const mine = generation;
-  const res = await api('/api/me', { token }).catch(() => null);
-  if (res?.status === 401 && store.get() === token && mine === generation) {
-    store.clear();
+  const res = await call('/api/me', { token }).catch(() => null);
+  if (res?.status === 401 && pcTokens.get() === token && mine === generation) {
+    pcTokens.clear();
     showQr('signedOut');
   }
 }
@@ -192,7 +208,7 @@ document.addEventListener('visibilitychange', recheck);
 window.addEventListener('focus', recheck);
 // Signed in or out in another tab of this browser.
 window.addEventListener('storage', (event) => {
-  if (event.key !== TOKEN_KEY) return;
+  if (event.key !== PC_TOKEN_KEY) return;
   if (!event.newValue && view.kind !== 'qr') showQr('signedOut');
   else if (event.newValue && view.kind === 'qr') {
     generation++;
@@ -200,15 +216,13 @@ window.addEventListener('storage', (event) => {
   }
 });
 retryButton.addEventListener('click', () => retryNow?.());
-for (const button of document.querySelectorAll('[data-lang]')) {
-  button.addEventListener('click', () => setLang(button.dataset.lang));
-}
 
-if (store.get()) checkUser(++generation);
+if (pcTokens.get()) checkUser(++generation);
 else showQr();
-api('/api/config')
-  .then((res) => {
-    siteName = res.ok ? (res.body?.site_name ?? '') : '';
-    render();
-  })
-  .catch(() => {});
+// The element asks for the same config (one request): the site's name for the title, its accent for the page.
+serverConfig(location.origin).then((config) => {
+  if (!config) return;
+  siteName = config.site_name;
+  useAccent(document, config.site_accent, ':root');
+  render();
+});

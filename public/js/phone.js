@@ -1,78 +1,100 @@
 /**
  * @module
- * What /confirm and /link share: the server's config, who the phone user is (one of this
- * Worker's accounts, or with `IDENTITY=jwt` the site's own user, whose token comes back in the
- * `#token=` fragment), the language switch, the account line with the linked devices, and
- * the final screens.
+ * What /confirm and /link share: the server's config and the site's look (accent, logo), who the
+ * phone user is (one of this Worker's accounts, or with `IDENTITY=jwt` the site's own user, whose
+ * token comes back in the `#token=` fragment), the language switch, the account line with the
+ * linked devices, and the final screens.
  */
-import { api, tokenStore } from './api.js';
+import { call } from '../kit/api.js';
+import { useAccent } from '../kit/brand.js';
+import { readConfig, serverConfig } from '../kit/config.js';
+import { h, show } from '../kit/dom.js';
+import { languageSwitch } from '../kit/lang.js';
 import { reliably } from './connection.js';
 import { linkedDevices } from './devices.js';
-import { h, show } from './dom.js';
-import { t } from './i18n.js';
-import { languageSwitch } from './lang-switch.js';
+import { lang, setLang, t } from './i18n.js';
 import { signIn } from './signin.js';
+import { phoneTokens, useSiteTokens } from './tokens.js';
 
-export const main = document.getElementById('main');
-const extra = document.getElementById('extra');
-document.getElementById('top')?.append(languageSwitch());
+/**
+ * An element of the page's HTML.
+ * @param {string} id
+ */
+const part = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+export const main = part('main');
+const extra = part('extra');
+const top = part('top');
+top.append(languageSwitch(lang, t.language, setLang));
 
 // The site sends its token in the fragment (never the query, which reaches logs). Take it, and
 // take it off the address bar at once, so that it is not bookmarked, shared or kept in history.
 const arrived = new URLSearchParams(location.hash.slice(1)).get('token');
 if (arrived !== null) history.replaceState(history.state, '', location.pathname + location.search);
 
-const accountStore = tokenStore('qrlogin.phone.token');
-// A site's token lives only as long as the tab: the site's own login is where it comes from.
-const siteStore = tokenStore('qrlogin.phone.site-token', sessionStorage);
-let siteIdentity = false;
+/** The phone user's token (see `tokens.js`). */
+export const store = phoneTokens;
 
-/** The phone user's token: this Worker's (localStorage) or, with `IDENTITY=jwt`, the site's (sessionStorage). */
-export const store = {
-  get: () => (siteIdentity ? siteStore : accountStore).get(),
-  set: (value) => (siteIdentity ? siteStore : accountStore).set(value),
-  clear: () => (siteIdentity ? siteStore : accountStore).clear(),
-};
+/**
+ * The site's accent and logo, once the config is known.
+ * @param {import('../kit/config.js').Config} cfg
+ */
+function brand(cfg) {
+  useAccent(document, cfg.site_accent, ':root');
+  if (cfg.site_logo && !top.querySelector('.logo')) {
+    top.prepend(h('img', { class: 'logo', src: cfg.site_logo, alt: cfg.site_name }));
+  }
+}
 
+// The look comes first, whatever the page goes on to do (a bad code needs no config).
+serverConfig(location.origin).then((cfg) => cfg && brand(cfg));
+
+/** @type {Promise<import('../kit/config.js').Config> | null} */
 let loaded = null;
-/** `/api/config` (asked once), with a default for each field an older server does not send. */
+/** `/api/config` (asked once; through a lost connection, said as one), with a default for each field. */
 export function config() {
-  loaded ??= reliably('/api/config', {}, main).then((res) => {
-    const c = (res?.ok && res.body) || {};
-    return {
-      development: c.development === true,
-      match_code: c.match_code === true,
-      site_name: typeof c.site_name === 'string' && c.site_name ? c.site_name : 'QR Login',
-      identity: c.identity === 'jwt' ? 'jwt' : 'accounts',
-      identity_login_url: typeof c.identity_login_url === 'string' ? c.identity_login_url : null,
-    };
-  });
+  loaded ??= serverConfig(location.origin)
+    .then(async (cfg) => cfg ?? readConfig((await reliably('/api/config', {}, main))?.body))
+    .then((cfg) => {
+      brand(cfg);
+      return cfg;
+    });
   return loaded;
 }
 
-/** The linked devices of the signed-in user, once shown. */
+/**
+ * The linked devices of the signed-in user, once shown.
+ * @type {ReturnType<typeof linkedDevices> | null}
+ */
 export let devices = null;
 
-/** A token of a signed-in user, asking for a sign-in first if needed; shows who is signed in. */
+/** @param {import('../kit/config.js').Config} cfg */
+function takeIdentity(cfg) {
+  if (cfg.identity === 'jwt') useSiteTokens(arrived);
+}
+
+/**
+ * A token of a signed-in user, asking for a sign-in first if needed; shows who is signed in.
+ * @returns {Promise<string>}
+ */
 export async function signedIn() {
   const cfg = await config();
-  siteIdentity = cfg.identity === 'jwt';
-  if (siteIdentity && arrived) siteStore.set(arrived);
+  takeIdentity(cfg);
   let refused = false;
   for (;;) {
     const token = store.get();
     if (token) {
       const me = await reliably('/api/me', { token }, main);
-      if (me.ok) {
+      if (me?.ok) {
         showAccount(me.body);
         return token;
       }
-      if (me.status !== 401) {
-        finish(t.requestFailed, me.body?.message ?? '', 'bad');
+      if (me?.status !== 401) {
+        finish(t.requestFailed, me?.body?.message ?? '', 'bad');
         return new Promise(() => {});
       }
       // Signed out elsewhere, expired, or a site token this server does not accept.
-      refused = siteIdentity;
+      refused = store.site;
       store.clear();
     }
     show(extra);
@@ -82,15 +104,14 @@ export async function signedIn() {
 
 /** Shows the final screens' account line and devices, without asking anyone to sign in. */
 export async function showAccountIfSignedIn() {
-  const cfg = await config();
-  siteIdentity = cfg.identity === 'jwt';
-  if (siteIdentity && arrived) siteStore.set(arrived);
+  takeIdentity(await config());
   const token = store.get();
   if (!token) return;
-  const me = await api('/api/me', { token }).catch(() => null);
+  const me = await call('/api/me', { token }).catch(() => null);
   if (me?.ok) showAccount(me.body);
 }
 
+/** @param {{ display_name: string }} user */
 function showAccount(user) {
   devices = linkedDevices(store, () => {
     store.clear();
@@ -99,7 +120,7 @@ function showAccount(user) {
   const switchAccount = async () => {
     // Our own session is revoked on the server; a site's token is only forgotten here.
     const token = store.get();
-    if (!siteIdentity && token) await api('/api/logout', { method: 'POST', token }).catch(() => null);
+    if (!store.site && token) await call('/api/logout', { method: 'POST', token }).catch(() => null);
     store.clear();
     location.reload();
   };
@@ -115,7 +136,12 @@ function showAccount(user) {
   );
 }
 
-/** A final screen: a heading that says what happened, and a line more. */
+/**
+ * A final screen: a heading that says what happened, and a line more.
+ * @param {string} title
+ * @param {string} detail
+ * @param {'good' | 'bad' | 'info'} [kind]
+ */
 export function finish(title, detail, kind = 'info') {
   const heading = h('h1', { tabindex: -1 }, title);
   show(main, h('div', { class: `card final ${kind}`, role: 'status' }, heading, detail ? h('p', {}, detail) : null));

@@ -4,12 +4,19 @@
  * (Username, Password, Sign in), resolving once signed in. With `IDENTITY=jwt`: a link to the
  * site's own login, which sends the browser back here with `#token=` (see `phone.js`).
  */
-import { h, show } from './dom.js';
+import { h, show } from '../kit/dom.js';
 import { formCard, refusal } from './form.js';
 import { t } from './i18n.js';
 
+/**
+ * @param {HTMLElement} root
+ * @param {import('./tokens.js').TokenStore} store
+ * @param {import('../kit/config.js').Config} cfg
+ * @param {{ refused?: boolean }} [more] the site's token was refused: say so
+ * @returns {Promise<string>} the token
+ */
 export function signIn(root, store, cfg, { refused = false } = {}) {
-  if (cfg.identity === 'jwt' && cfg.identity_login_url) return siteSignIn(root, cfg, refused);
+  if (cfg.identity === 'jwt' && cfg.identity_login_url) return siteSignIn(root, cfg.identity_login_url, cfg, refused);
   return new Promise((resolve) => {
     const username = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
     const password = h('input', {
@@ -36,7 +43,7 @@ export function signIn(root, store, cfg, { refused = false } = {}) {
         });
         if (!res) return;
         if (!res.ok) return refusal(res, { 401: t.wrongPassword });
-        store.set(res.body.token);
+        store.save(res.body);
         resolve(res.body.token);
       },
     });
@@ -45,9 +52,16 @@ export function signIn(root, store, cfg, { refused = false } = {}) {
   });
 }
 
-/** A link to the site's login; it never resolves: the page is left, and comes back signed in. */
-function siteSignIn(root, cfg, refused) {
-  const target = new URL(cfg.identity_login_url, location.href);
+/**
+ * A link to the site's login; it never resolves: the page is left, and comes back signed in.
+ * @param {HTMLElement} root
+ * @param {string} loginUrl
+ * @param {import('../kit/config.js').Config} cfg
+ * @param {boolean} refused
+ * @returns {Promise<never>}
+ */
+function siteSignIn(root, loginUrl, cfg, refused) {
+  const target = new URL(loginUrl, location.href);
   target.searchParams.set('return_to', `${location.origin}${location.pathname}${location.search}`);
   const heading = h('h1', { tabindex: -1 }, t.signInTitle);
   show(

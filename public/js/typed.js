@@ -3,8 +3,10 @@
  * Which QR ids this tab reached by typing their code on /link rather than by scanning, so
  * that the confirm view can say how the code came (a link someone sent cannot claim "typed").
  */
+/** @param {string} id */
 const key = (id) => `qrlogin.typed.${id}`;
 
+/** @param {string} id */
 export function markTyped(id) {
   try {
     sessionStorage.setItem(key(id), '1');
@@ -13,6 +15,7 @@ export function markTyped(id) {
   }
 }
 
+/** @param {string} id */
 export function wasTyped(id) {
   try {
     return sessionStorage.getItem(key(id)) === '1';

@@ -1,60 +1,135 @@
 /**
  * @module
  * `<qr-login>`: the PC side of scan-to-login as one custom element, for the Worker's own page `/`
- * and for any site that embeds it. It asks the Worker (`server`) for a QR code, long-polls its
- * status (the server answers the moment something changes; nothing polls on a timer), says each
- * state in words in a `role="status"` region, and hands the login token to the page in a
- * `qr-login:login` event. It keeps no login token itself.
+ * and for any site that embeds it. It runs a login (`login.js`: the protocol), says each state in
+ * words in a `role="status"` region, draws the QR code as inline SVG (so a host page's strict CSP
+ * needs no `img-src`), and hands the login token to the page in a `qr-login:login` event. It
+ * keeps no login token itself.
  */
-import { call, isAbort } from './api.js';
-import { backoffSeconds, countdown } from './retry.js';
-import { browserLang, pickLang, STRINGS } from './strings.js';
+import { useAccent } from '../kit/brand.js';
+import { serverConfig } from '../kit/config.js';
+import { h, initial, setText } from '../kit/dom.js';
+import { browserLang, pickLang } from '../kit/lang.js';
+import { dataUrlText, drawSvg, logoImage, svgElement } from './images.js';
+import { qrLogin, typedCode } from './login.js';
+import { STRINGS } from './strings.js';
 import { applyStyles } from './styles.js';
 
-const POLL_WAIT_S = 25;
-/** A long-poll that has not answered well after `wait` went through a dead connection. */
-const POLL_TIMEOUT_MS = (POLL_WAIT_S + 15) * 1000;
 /** Phones (not tablets): they cannot scan a code on their own screen. */
 const PHONE_UA = /Android.+Mobile|iPhone|iPod|Windows Phone|HarmonyOS.+Phone|Mobile Safari/i;
-/** `/api/config` once per server: it does not change while a page is open. */
-const configs = new Map();
 
-/** Builds an element without innerHTML, so nothing from the server is ever parsed as markup. */
-function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'class') el.className = value;
-    else if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
-    else el.setAttribute(key, value === true ? '' : value);
-  }
-  el.append(...children.filter((c) => c !== null && c !== undefined));
-  return el;
+/** @typedef {import('./login.js').NewQr} NewQr */
+/** @typedef {import('./login.js').User} User */
+/** @typedef {import('./login.js').Step} Step */
+/** @typedef {typeof STRINGS.en} Strings */
+
+/**
+ * What is shown; every render reads only this and the language.
+ * @typedef {object} View
+ * @property {'idle' | 'loading' | 'waiting' | 'scanned' | 'signed-in' | 'ended'} phase
+ * @property {string} [notice] said before "waiting for a scan"
+ * @property {NewQr} [qr]
+ * @property {string | null} [oldImg] the previous code, greyed while the next one loads
+ * @property {number} [retry] seconds to the next try after a lost connection; 0 when connected
+ * @property {User} [scanner]
+ * @property {string | null} [match]
+ * @property {User} [user]
+ * @property {import('./login.js').EndReason} [end]
+ * @property {number} [retryAfter]
+ * @property {string} [origin] this page's origin, refused by the server
+ * @property {{ state?: 'loading' | 'failed', open?: boolean, code?: string, url?: string } | null} [typed]
+ */
+
+/**
+ * The parts of the shadow tree that change, built once.
+ * @param {{ refresh: () => void, retryNow: () => void, toggleTypedCode: () => void }} on
+ */
+function buildParts(on) {
+  const qr = svgElement();
+  qr.setAttribute('class', 'qr empty');
+  qr.setAttribute('part', 'qr');
+  qr.setAttribute('tabindex', '-1');
+  qr.setAttribute('aria-hidden', 'true');
+  const p = {
+    box: h('div', { class: 'box', part: 'box' }),
+    logo: h('div', { class: 'logo', part: 'logo', hidden: true }),
+    phoneNote: h('p', { class: 'phone-note', hidden: true }),
+    qr,
+    skeleton: h('div', { class: 'skeleton', 'aria-hidden': 'true' }),
+    avatar: h('span', { class: 'avatar', 'aria-hidden': 'true' }),
+    scannerName: h('span', { class: 'name' }),
+    matchHint: h('span'),
+    matchCode: h('strong'),
+    doneAvatar: h('span', { class: 'avatar big', 'aria-hidden': 'true' }),
+    doneName: h('span', { class: 'name' }),
+    refresh: h('button', {
+      type: 'button',
+      class: 'primary refresh',
+      part: 'refresh',
+      hidden: true,
+      onclick: on.refresh,
+    }),
+    count: h('span', { class: 'count', 'aria-live': 'off' }),
+    status: h('p', { class: 'status', part: 'status', role: 'status', 'aria-live': 'polite', tabindex: '-1' }),
+    timer: h('p', { class: 'timer', part: 'timer' }),
+    retryButton: h('button', { type: 'button', onclick: on.retryNow }),
+    again: h('button', { type: 'button', onclick: on.refresh }),
+    cantScan: h('a', {
+      href: '#',
+      class: 'cant-scan',
+      part: 'typed-code-link',
+      'aria-expanded': 'false',
+      'aria-controls': 'typed-code',
+      /** @param {Event} event */
+      onclick: (event) => {
+        event.preventDefault();
+        on.toggleTypedCode();
+      },
+    }),
+    codeHint: h('p', { class: 'hint' }),
+    userCode: h('p', { class: 'user-code' }),
+    devText: h('span'),
+    devUrl: h('a', { target: '_blank', rel: 'noopener' }),
+  };
+  const match = h('p', { class: 'match' }, p.matchHint, p.matchCode);
+  const overlay = h('div', { class: 'overlay', hidden: true }, p.avatar, p.scannerName, match);
+  const done = h('div', { class: 'done', hidden: true }, p.doneAvatar, p.doneName);
+  const frame = h('div', { class: 'frame', part: 'frame' }, p.qr, p.skeleton, overlay, done, p.refresh);
+  const retry = h('p', { class: 'retry', hidden: true }, p.retryButton);
+  const againRow = h('p', { class: 'again', hidden: true }, p.again);
+  const code = h('div', { class: 'code', id: 'typed-code', hidden: true }, p.codeHint, p.userCode);
+  const typed = h('div', { class: 'typed', hidden: true }, h('p', {}, p.cantScan), code);
+  const dev = h('p', { class: 'dev-link', hidden: true }, p.devText, ' ', p.devUrl);
+  p.box.append(p.logo, p.phoneNote, frame, p.status, p.timer, retry, againRow, typed, dev);
+  return { ...p, match, overlay, done, frame, retry, againRow, code, typed, dev };
 }
 
-const setText = (el, text) => {
-  if (el.textContent !== text) el.textContent = text;
-};
-const initial = (name) => [...(name ?? '').trim()][0]?.toUpperCase() ?? '?';
+/** @typedef {ReturnType<typeof buildParts>} Parts */
 
 export class QrLoginElement extends HTMLElement {
   static observedAttributes = ['lang', 'server'];
 
+  /** @type {ShadowRoot | null} */
   #root = null;
-  /** The parts of the shadow tree that change; built once. */
+  /** @type {Parts | null} */
   #ui = null;
   /** Bumped by every new session: work of an older one sees it and stops. */
   #generation = 0;
   #abort = new AbortController();
-  #ticker = null;
-  /** Ends the current retry countdown at once ("Retry now"). */
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  #ticker = undefined;
+  /** @type {(() => void) | null} Ends the current retry countdown at once ("Retry now"). */
   #retryNow = null;
-  /** What is shown: every render reads only this and the language. */
+  /** @type {View} */
   #s = { phase: 'idle' };
   /** The server says it is a development one: the scan link is printed as text. */
   #development = false;
   /** What the page asked to be said before the next "waiting" (e.g. "You were signed out."). */
   #notice = '';
+  /** The QR image drawn now (a data: URL), so that an unchanged one is not drawn again. */
+  #drawn = '';
+  /** The server whose logo is shown (or being fetched). */
+  #logoFrom = '';
 
   /** The Worker's origin: the `server` attribute, else the origin this script came from. */
   get server() {
@@ -105,6 +180,11 @@ export class QrLoginElement extends HTMLElement {
     });
   }
 
+  /**
+   * @param {string} name
+   * @param {string | null} before
+   * @param {string | null} after
+   */
   attributeChangedCallback(name, before, after) {
     if (before === after || !this.#root) return;
     if (name === 'lang') this.#render();
@@ -121,7 +201,11 @@ export class QrLoginElement extends HTMLElement {
     this.#newSession();
   }
 
-  /** Focus goes to the QR code, or to the status while there is none. */
+  /**
+   * Focus goes to the QR code, or to the status while there is none.
+   * @override
+   * @param {FocusOptions} [options]
+   */
   focus(options) {
     if (!this.#root) return super.focus(options);
     this.#focusQr(options);
@@ -130,56 +214,12 @@ export class QrLoginElement extends HTMLElement {
   #build() {
     this.#root = this.attachShadow({ mode: 'open' });
     applyStyles(this.#root);
-    const ui = {};
-    ui.box = h('div', { class: 'box', part: 'box' });
-    ui.phoneNote = h('p', { class: 'phone-note', hidden: true });
-    ui.img = h('img', { class: 'qr empty', part: 'qr', width: 300, height: 300, tabindex: '-1', alt: '' });
-    ui.skeleton = h('div', { class: 'skeleton', 'aria-hidden': 'true' });
-    ui.avatar = h('span', { class: 'avatar', 'aria-hidden': 'true' });
-    ui.scannerName = h('span', { class: 'name' });
-    ui.matchHint = h('span');
-    ui.matchCode = h('strong');
-    ui.match = h('p', { class: 'match' }, ui.matchHint, ui.matchCode);
-    ui.overlay = h('div', { class: 'overlay', hidden: true }, ui.avatar, ui.scannerName, ui.match);
-    ui.doneAvatar = h('span', { class: 'avatar big', 'aria-hidden': 'true' });
-    ui.doneName = h('span', { class: 'name' });
-    ui.done = h('div', { class: 'done', hidden: true }, ui.doneAvatar, ui.doneName);
-    ui.refresh = h('button', {
-      type: 'button',
-      class: 'primary refresh',
-      part: 'refresh',
-      hidden: true,
-      onclick: () => this.refresh(),
+    this.#ui = buildParts({
+      refresh: () => this.refresh(),
+      retryNow: () => this.#retryNow?.(),
+      toggleTypedCode: () => this.#toggleTypedCode(),
     });
-    ui.frame = h('div', { class: 'frame', part: 'frame' }, ui.img, ui.skeleton, ui.overlay, ui.done, ui.refresh);
-    ui.count = h('span', { class: 'count', 'aria-live': 'off' });
-    ui.status = h('p', { class: 'status', part: 'status', role: 'status', 'aria-live': 'polite', tabindex: '-1' });
-    ui.timer = h('p', { class: 'timer', part: 'timer' });
-    ui.retryButton = h('button', { type: 'button', onclick: () => this.#retryNow?.() });
-    ui.retry = h('p', { class: 'retry', hidden: true }, ui.retryButton);
-    ui.again = h('button', { type: 'button', onclick: () => this.refresh() });
-    ui.againRow = h('p', { class: 'again', hidden: true }, ui.again);
-    ui.cantScan = h('a', {
-      href: '#',
-      class: 'cant-scan',
-      part: 'typed-code-link',
-      'aria-expanded': 'false',
-      'aria-controls': 'typed-code',
-      onclick: (event) => {
-        event.preventDefault();
-        this.#toggleTypedCode();
-      },
-    });
-    ui.codeHint = h('p', { class: 'hint' });
-    ui.userCode = h('p', { class: 'user-code' });
-    ui.code = h('div', { class: 'code', id: 'typed-code', hidden: true }, ui.codeHint, ui.userCode);
-    ui.typed = h('div', { class: 'typed', hidden: true }, h('p', {}, ui.cantScan), ui.code);
-    ui.devText = h('span');
-    ui.devUrl = h('a', { target: '_blank', rel: 'noopener' });
-    ui.dev = h('p', { class: 'dev-link', hidden: true }, ui.devText, ' ', ui.devUrl);
-    ui.box.append(ui.phoneNote, ui.frame, ui.status, ui.timer, ui.retry, ui.againRow, ui.typed, ui.dev);
-    this.#root.append(ui.box);
-    this.#ui = ui;
+    this.#root.append(this.#ui.box);
   }
 
   /** Stops everything of the current session: its requests, its timers, its countdown. */
@@ -188,7 +228,7 @@ export class QrLoginElement extends HTMLElement {
     this.#abort.abort();
     this.#abort = new AbortController();
     clearInterval(this.#ticker);
-    this.#ticker = null;
+    this.#ticker = undefined;
     this.#retryNow?.();
     this.#retryNow = null;
     this.#s = { phase: 'idle' };
@@ -204,119 +244,63 @@ export class QrLoginElement extends HTMLElement {
     this.#s = { phase: 'loading', notice, oldImg: previous.qr?.img ?? previous.oldImg ?? null };
     this.#render();
     this.#loadConfig(mine);
-    const res = await this.#request(mine, '/api/qrcodes', { method: 'POST' });
-    if (!res) return;
-    if (!res.ok) {
-      this.#s = {
-        phase: 'ended',
-        end: res.status === 429 ? 'rateLimited' : 'failed',
-        retryAfter: res.retryAfter || 60,
-        oldImg: this.#s.oldImg,
-      };
-      this.#render();
-      return;
-    }
-    const qr = res.body;
-    this.#s = { phase: 'waiting', qr, version: qr.version, notice: this.#s.notice, typed: null };
-    this.#startTimer();
-    this.#render();
-    this.#emitStatus({ status: qr.status, version: qr.version });
-    await this.#poll(mine);
-  }
-
-  /**
-   * Calls the Worker; on a network failure, a timeout or a 5xx waits with a visible countdown
-   * and tries again, with `retryPath` when given (a long-poll retries as an immediate answer, so
-   * that a server that is back is seen at once, not after a held poll). Null when a newer session
-   * took over.
-   */
-  async #request(mine, path, options, retryPath = path) {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const res = await call(this.server, attempt ? retryPath : path, { ...options, signal: this.#abort.signal });
-        if (mine !== this.#generation) return null;
-        if (res.status < 500) {
-          if (this.#s.retry) {
-            this.#s.retry = 0;
-            this.#render();
-          }
-          return res;
-        }
-      } catch (err) {
-        if (mine !== this.#generation || (isAbort(err) && this.#abort.signal.aborted)) return null;
-      }
-      const wait = countdown(backoffSeconds(attempt), (left) => {
-        if (mine !== this.#generation) return;
+    const steps = qrLogin(this.server, this.#abort.signal, {
+      waiting: (left, now) => {
         this.#s.retry = left;
+        this.#retryNow = now;
         this.#render();
-      });
-      this.#retryNow = wait.now;
-      await wait.done;
-      if (mine !== this.#generation) return null;
-      this.#retryNow = null;
+      },
+      recovered: () => {
+        this.#s.retry = 0;
+        this.#retryNow = null;
+        this.#render();
+      },
+    });
+    for await (const step of steps) {
+      if (mine !== this.#generation) return;
+      this.#take(step);
     }
   }
 
-  async #poll(mine) {
-    for (;;) {
-      const { qr, version } = this.#s;
-      const status = `/api/qrcodes/${qr.qrcode_id}/status?after=${version}`;
-      const res = await this.#request(
-        mine,
-        `${status}&wait=${POLL_WAIT_S}`,
-        { pollToken: qr.poll_token, timeoutMs: POLL_TIMEOUT_MS },
-        `${status}&wait=0`,
-      );
-      if (!res) return;
-      if (res.status === 429) {
-        await new Promise((resolve) => setTimeout(resolve, (res.retryAfter || 1) * 1000));
-        if (mine !== this.#generation) return;
-        continue;
-      }
-      // 410: the session is gone (expired and cleaned up, or its token already collected).
-      if (res.status === 410) return this.#end('expired', { status: 'expired', version });
-      if (!res.ok || !res.body) return this.#end('failed', null);
-      const s = res.body;
-      if (s.version === version) continue;
-      this.#s.version = s.version;
-      const detail = { status: s.status, version: s.version };
-      if (s.scanner) detail.scanner = s.scanner;
+  /** @param {Step} step */
+  #take(step) {
+    if (step.kind === 'code') {
+      this.#s = { phase: 'waiting', qr: step.qr, notice: this.#s.notice, typed: null };
+      this.#startTimer();
+      this.#render();
+      this.#emitStatus({ status: step.qr.status, version: step.qr.version });
+    } else if (step.kind === 'status') {
+      const s = step.status;
       if (s.status === 'scan-wait-confirm') {
         Object.assign(this.#s, { phase: 'scanned', scanner: s.scanner ?? {}, match: s.match_code ?? null });
-        this.#render();
-        this.#emitStatus(detail);
-      } else if (s.status === 'scan-confirm' && s.token) {
-        clearInterval(this.#ticker);
-        const user = s.user ?? s.scanner ?? {};
-        const hadFocus = this.#hasFocus();
-        Object.assign(this.#s, { phase: 'signed-in', user });
-        this.#render();
-        if (hadFocus) this.#ui.status.focus();
-        this.#emitStatus(detail);
-        this.dispatchEvent(
-          new CustomEvent('qr-login:login', { bubbles: true, composed: true, detail: { token: s.token, user } }),
-        );
-        return;
-      } else if (s.status === 'scan-cancel') {
-        return this.#end(s.reason === 'match_failed' ? 'matchFailed' : 'cancelled', detail);
-      } else if (s.status === 'expired' || s.status === 'scan-confirm') {
-        // A confirmed session without a token was collected by another poll: this one is over.
-        return this.#end('expired', detail);
-      } else {
-        this.#render();
-        this.#emitStatus(detail);
       }
+      this.#render();
+      this.#emitStatus(statusDetail(s));
+    } else if (step.kind === 'login') {
+      const s = step.status;
+      clearInterval(this.#ticker);
+      const user = s.user ?? s.scanner ?? {};
+      const hadFocus = this.#root?.activeElement != null;
+      Object.assign(this.#s, { phase: 'signed-in', user });
+      this.#render();
+      if (hadFocus) this.#ui?.status.focus();
+      this.#emitStatus(statusDetail(s));
+      /** @type {Record<string, unknown>} */
+      const detail = { token: s.token, user };
+      // A Worker that issues refresh tokens hands them over beside the access token.
+      if (s.refresh_token !== undefined) detail.refresh_token = s.refresh_token;
+      if (s.expires_in !== undefined) detail.expires_in = s.expires_in;
+      this.dispatchEvent(new CustomEvent('qr-login:login', { bubbles: true, composed: true, detail }));
+    } else {
+      // The session is over: grey the code, say why, offer a new one (never a silent refresh).
+      clearInterval(this.#ticker);
+      Object.assign(this.#s, { phase: 'ended', end: step.why, retryAfter: step.retryAfter, origin: step.origin });
+      this.#render();
+      if (step.status) this.#emitStatus(statusDetail(step.status));
     }
   }
 
-  /** The session is over: grey the code, say why, offer a new one (never a silent refresh). */
-  #end(why, detail) {
-    clearInterval(this.#ticker);
-    Object.assign(this.#s, { phase: 'ended', end: why });
-    this.#render();
-    if (detail) this.#emitStatus(detail);
-  }
-
+  /** @param {{ status: string, version: number, scanner?: User }} detail */
   #emitStatus(detail) {
     this.dispatchEvent(new CustomEvent('qr-login:status', { bubbles: true, composed: true, detail }));
   }
@@ -326,24 +310,22 @@ export class QrLoginElement extends HTMLElement {
     this.#ticker = setInterval(() => this.#renderTimer(), 1000);
   }
 
+  /** @param {number} mine */
   async #loadConfig(mine) {
     const server = this.server;
-    if (!configs.has(server)) {
-      configs.set(
-        server,
-        call(server, '/api/config', {})
-          .then((res) => (res.ok ? res.body : null))
-          .catch(() => null)
-          .then((config) => {
-            // Not known now (offline, or an origin the Worker does not allow): ask again next time.
-            if (!config) configs.delete(server);
-            return config;
-          }),
-      );
+    const config = await serverConfig(server);
+    if (mine !== this.#generation || !config || !this.#root || !this.#ui) return;
+    this.#development = config.development;
+    useAccent(this.#root, config.site_accent, ':host');
+    if (this.#logoFrom !== server) {
+      this.#logoFrom = server;
+      const { logo } = this.#ui;
+      // Not tied to the code's session: a refresh meanwhile must not lose the logo.
+      const image = config.site_logo ? await logoImage(config.site_logo, server, config.site_name) : null;
+      if (this.#logoFrom !== server) return;
+      logo.replaceChildren(...(image ? [image] : []));
+      logo.hidden = !image;
     }
-    const config = await configs.get(server);
-    if (mine !== this.#generation || !config) return;
-    this.#development = config.development === true;
     this.#render();
   }
 
@@ -356,44 +338,24 @@ export class QrLoginElement extends HTMLElement {
     }
     const mine = this.#generation;
     const { qr } = s;
+    if (!qr) return;
     s.typed = { state: 'loading', open: true };
     this.#render();
-    let res = null;
-    try {
-      res = await call(this.server, `/api/qrcodes/${qr.qrcode_id}/user-code`, {
-        method: 'POST',
-        pollToken: qr.poll_token,
-        signal: this.#abort.signal,
-      });
-    } catch {
-      res = null;
-    }
+    const got = await typedCode(this.server, qr, this.#abort.signal);
     if (mine !== this.#generation) return;
-    if (res?.ok && res.body?.user_code) {
-      s.typed = { open: true, code: res.body.user_code, url: res.body.verification_url };
-    } else if (res && (res.status === 404 || res.status === 405) && qr.user_code) {
-      // A Worker from before codes on demand: its code came with the QR.
-      s.typed = { open: true, code: qr.user_code, url: qr.verification_url };
-    } else if (res?.status === 409 || res?.status === 410) {
-      // Scanned or ended meanwhile: the long-poll is about to say so; no code is needed any more.
-      s.typed = null;
-    } else {
-      s.typed = { state: 'failed', open: true };
-    }
+    s.typed = got === 'failed' ? { state: 'failed', open: true } : got && { open: true, ...got };
     this.#render();
   }
 
-  /** Focus sits somewhere inside this element. */
-  #hasFocus() {
-    return this.#root?.activeElement != null;
-  }
-
+  /** @param {FocusOptions} [options] */
   #focusQr(options) {
-    const { img, status } = this.#ui;
-    if (!img.classList.contains('empty') && !img.hidden) img.focus(options);
-    else status.focus(options);
+    const ui = this.#ui;
+    if (!ui) return;
+    if (!ui.qr.classList.contains('empty')) ui.qr.focus(options);
+    else ui.status.focus(options);
   }
 
+  /** @type {MediaQueryList | null} */
   #phoneQuery = null;
   #phoneChanged = () => this.#render();
 
@@ -410,7 +372,7 @@ export class QrLoginElement extends HTMLElement {
   /** Puts the state into words and pixels. Reads only `#s` and the language. */
   #render() {
     const ui = this.#ui;
-    if (!ui) return;
+    if (!ui || !this.#root) return;
     const t = STRINGS[this.language];
     const s = this.#s;
     const { phase } = s;
@@ -420,10 +382,24 @@ export class QrLoginElement extends HTMLElement {
 
     // The QR code, or its skeleton while the first one loads, greyed once it cannot be used.
     const src = s.qr?.img ?? s.oldImg ?? '';
-    if (src && ui.img.getAttribute('src') !== src) ui.img.src = src;
-    ui.img.classList.toggle('empty', !src);
-    ui.img.alt = src ? t.qrAlt : '';
-    ui.img.hidden = phase === 'signed-in';
+    if (src && src !== this.#drawn) {
+      this.#drawn = src;
+      drawSvg(ui.qr, dataUrlText(src));
+    }
+    ui.qr.classList.toggle('empty', !src);
+    if (src) {
+      ui.qr.setAttribute('role', 'img');
+      ui.qr.setAttribute('aria-label', t.qrAlt);
+      ui.qr.removeAttribute('aria-hidden');
+    }
+    ui.qr.toggleAttribute('hidden', phase === 'signed-in');
+    // Refused by the server: no code will come.
+    ui.frame.hidden = s.end === 'origin';
+    if (phase === 'signed-in' || !src) {
+      ui.qr.removeAttribute('role');
+      ui.qr.removeAttribute('aria-label');
+      ui.qr.setAttribute('aria-hidden', 'true');
+    }
     ui.skeleton.hidden = phase !== 'loading';
     ui.frame.classList.toggle('busy', phase === 'loading' && Boolean(src));
     ui.frame.classList.toggle('scanned', phase === 'scanned');
@@ -442,14 +418,14 @@ export class QrLoginElement extends HTMLElement {
     setText(ui.doneAvatar, initial(s.user?.display_name));
     setText(ui.doneName, s.user?.display_name ?? '');
 
-    ui.refresh.hidden = phase !== 'ended';
+    ui.refresh.hidden = phase !== 'ended' || s.end === 'origin';
     setText(ui.refresh, t.refresh);
     ui.againRow.hidden = phase !== 'scanned';
     setText(ui.again, t.otherAccount);
 
     // The status says, in words, what is happening; a lost connection counts down inside it.
     if (s.retry) {
-      const [before, after] = t.retrying.split('{n}');
+      const [before = '', after = ''] = t.retrying.split('{n}');
       setText(ui.count, String(s.retry));
       if (ui.status.firstChild?.textContent !== before || !ui.status.contains(ui.count)) {
         ui.status.replaceChildren(before, ui.count, after);
@@ -491,11 +467,17 @@ export class QrLoginElement extends HTMLElement {
     if (focused && focused !== ui.status && !this.#visible(focused)) this.#focusQr();
   }
 
+  /** @param {Element} el */
   #visible(el) {
-    for (let node = el; node && node !== this.#root; node = node.parentNode) if (node.hidden) return false;
-    return !(el === this.#ui.img && el.classList.contains('empty'));
+    /** @type {Node | null} */
+    let node = el;
+    for (; node && node !== this.#root; node = node.parentNode) {
+      if (node instanceof Element && node.hasAttribute('hidden')) return false;
+    }
+    return !(el === this.#ui?.qr && el.classList.contains('empty'));
   }
 
+  /** @param {Strings} t */
   #statusText(t) {
     const s = this.#s;
     switch (s.phase) {
@@ -508,7 +490,9 @@ export class QrLoginElement extends HTMLElement {
       case 'signed-in':
         return t.signedIn(s.user?.display_name ?? '');
       case 'ended':
-        return s.end === 'rateLimited' ? t.rateLimited(s.retryAfter) : t[s.end];
+        if (s.end === 'rateLimited') return t.rateLimited(s.retryAfter ?? 60);
+        if (s.end === 'origin') return t.originRefused(s.origin ?? location.origin, this.server);
+        return t[s.end ?? 'failed'];
       default:
         return '';
     }
@@ -521,6 +505,16 @@ export class QrLoginElement extends HTMLElement {
       const left = Math.max(0, Math.round((Date.parse(s.qr.expires_at) - Date.now()) / 1000));
       text = STRINGS[this.language].timeLeft(left);
     }
-    setText(this.#ui.timer, text);
+    if (this.#ui) setText(this.#ui.timer, text);
   }
+}
+
+/**
+ * The detail of `qr-login:status`: the status and version, and who scanned once someone did.
+ * @param {{ status: string, version: number, scanner?: User }} s
+ */
+function statusDetail(s) {
+  return s.scanner
+    ? { status: s.status, version: s.version, scanner: s.scanner }
+    : { status: s.status, version: s.version };
 }

@@ -13,20 +13,28 @@ const en = {
   qrAlt: 'Login QR code',
   loading: 'Getting a QR code…',
   waiting: 'Waiting for a scan: scan this code with your phone to sign in.',
+  /** @param {string} name */
   scanned: (name) => `${name} scanned the code. Confirm on your phone.`,
   matchHint: 'Select this number on your phone:',
   otherAccount: 'Use another account',
+  /** @param {string} name */
   signedIn: (name) => `Signed in as ${name}.`,
   cancelled: 'Sign-in was cancelled on the phone.',
   matchFailed: 'The numbers did not match, so the sign-in was cancelled.',
   expired: 'The QR code has expired.',
   failed: 'Something went wrong on the server. Try a new QR code.',
+  /** @param {number} s */
   rateLimited: (s) => `Too many QR codes from this network. Try again in ${s} s.`,
+  /** @param {string} origin @param {string} server */
+  originRefused: (origin, server) =>
+    `This page's origin, ${origin}, is not in ALLOWED_ORIGINS of its server, ${server}, so no QR code can be shown here. Add ${origin} to ALLOWED_ORIGINS there.`,
   refresh: 'Refresh QR code',
+  /** @param {number} s */
   timeLeft: (s) => `Expires in ${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`,
   cantScan: "Can't scan? Use a code instead",
   codeLoading: 'Getting a code…',
   codeFailed: 'No code right now. Try again.',
+  /** @param {string} url */
   noCamera: (url) => `No camera? Open ${url} on your phone and type this code:`,
   onPhone:
     'This page is open on a phone, which cannot scan its own screen. Scan the code with another phone, use a code instead, or open this page on your computer.',
@@ -58,6 +66,8 @@ const zh = {
   expired: '二维码已过期。',
   failed: '服务器出错了，请换一个二维码。',
   rateLimited: (s) => `此网络获取二维码过于频繁，请 ${s} 秒后再试。`,
+  originRefused: (origin, server) =>
+    `此页面的来源 ${origin} 不在其服务器 ${server} 的 ALLOWED_ORIGINS 中，因此这里无法显示二维码。请在服务器的 ALLOWED_ORIGINS 中加入 ${origin}。`,
   refresh: '刷新二维码',
   timeLeft: (s) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')} 后过期`,
   cantScan: '无法扫码？改用验证码',
@@ -75,19 +85,5 @@ const zh = {
   language: '语言',
 };
 
+/** @type {Record<import('../kit/lang.js').Lang, typeof en>} */
 export const STRINGS = { en, 'zh-CN': zh };
-
-/** `zh-CN` for any Chinese tag, else `en`: the two languages the pages speak. */
-export function pickLang(tag) {
-  return String(tag || '')
-    .toLowerCase()
-    .startsWith('zh')
-    ? 'zh-CN'
-    : 'en';
-}
-
-/** The browser's language, as one of ours. */
-export const browserLang = () => pickLang(globalThis.navigator?.language);
-
-/** The strings for a language tag (any tag: unknown ones get English). */
-export const stringsFor = (tag) => STRINGS[pickLang(tag)];

@@ -4,15 +4,20 @@
  * (`light-dark()`, so the element follows the host page's `color-scheme`) that meet WCAG AA: text
  * at least 4.5:1, control borders at least 3:1. They are the pages' palette (public/css/app.css:
  * --fg, --muted, --card, --border, --control-bg, --control-border, --accent-strong, --link),
- * copied because the element lives in other sites' pages too. The host page can change the accent and the font
- * through `--qr-login-accent` and `--qr-login-font` (and `--qr-login-on-accent`,
- * `--qr-login-background`, `--qr-login-color` when its accent needs another text colour).
+ * copied because the element lives in other sites' pages too. The server's `SITE_ACCENT` comes in
+ * as `--site-accent` and `--site-on-accent` (see `kit/brand.js`), on the controls and the focus
+ * rings. The host page can change the accent and the font through `--qr-login-accent` and
+ * `--qr-login-font` (and `--qr-login-on-accent`, `--qr-login-background`, `--qr-login-color`
+ * when its accent needs another text colour).
  */
 
 export const CSS = `
 :host {
-  --_accent: var(--qr-login-accent, light-dark(#067d3c, #1f7a35));
-  --_on-accent: var(--qr-login-on-accent, #fff);
+  /* Only the server's accent (a later sheet of this root), never one the host page's own CSS happens to define. */
+  --site-accent: initial;
+  --site-on-accent: initial;
+  --_accent: var(--qr-login-accent, var(--site-accent, light-dark(#067d3c, #1f7a35)));
+  --_on-accent: var(--qr-login-on-accent, var(--site-on-accent, #fff));
   --_bg: var(--qr-login-background, light-dark(#fff, #161b22));
   --_fg: var(--qr-login-color, light-dark(#1f2328, #e6edf3));
   --_muted: light-dark(#59636e, #9198a1);
@@ -20,6 +25,7 @@ export const CSS = `
   --_control: light-dark(#818b98, #6e7681);
   --_line: light-dark(#d0d7de, #30363d);
   --_link: light-dark(#0969da, #58a6ff);
+  --_ring: var(--site-accent, var(--_link));
   /* The QR's side: as large as 300 px, but never cut off by a short window (200 % zoom) or a narrow one. */
   --_size: clamp(180px, min(300px, calc(100vw - 60px), calc(100vh - 150px)), 300px);
   display: block;
@@ -45,6 +51,17 @@ export const CSS = `
 }
 p {
   margin: 0;
+}
+.logo {
+  display: flex;
+  justify-content: center;
+  margin: 0 0 12px;
+}
+.logo > * {
+  display: block;
+  height: 32px;
+  width: auto;
+  max-width: 100%;
 }
 .frame {
   position: relative;
@@ -76,7 +93,7 @@ p {
   outline: none;
 }
 .qr:focus-visible {
-  outline: 3px solid var(--_link);
+  outline: 3px solid var(--_ring);
   outline-offset: 4px;
 }
 .frame.scanned .qr {
@@ -171,11 +188,15 @@ p {
   font-size: 1.05rem;
   min-height: 1.5em;
 }
+/* No code to show (the page's origin is refused): the words stand alone. */
+.frame[hidden] + .status {
+  margin-top: 0;
+}
 .status:focus {
   outline: none;
 }
 .status:focus-visible {
-  outline: 3px solid var(--_link);
+  outline: 3px solid var(--_ring);
   outline-offset: 2px;
 }
 .count {
@@ -226,7 +247,7 @@ button:hover {
 }
 button:focus-visible,
 a:focus-visible {
-  outline: 3px solid var(--_link);
+  outline: 3px solid var(--_ring);
   outline-offset: 2px;
 }
 .refresh {
@@ -271,10 +292,17 @@ a {
 }
 `;
 
-/** One constructed style sheet shared by every element (a page's CSP does not stop these). */
+/**
+ * One constructed style sheet shared by every element (a page's CSP does not stop these).
+ * @type {CSSStyleSheet | null}
+ */
 let sheet = null;
 
-/** Puts the styles into `root`: adopted when the browser can, else a `<style>` element. */
+/**
+ * Puts the styles into `root`: adopted when the browser can, else (a browser of before 2023) a
+ * `<style>` element, which a strict CSP would refuse.
+ * @param {ShadowRoot} root
+ */
 export function applyStyles(root) {
   if ('adoptedStyleSheets' in root && typeof CSSStyleSheet === 'function' && 'replaceSync' in CSSStyleSheet.prototype) {
     sheet ??= new CSSStyleSheet();

@@ -4,12 +4,14 @@
  */
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
+import { siteLogo } from '../branding';
 
-/** No inline script, nothing from another origin, never inside a frame. */
+/** No inline script or style, nothing from another origin, never inside a frame. */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
+  // data: for a SITE_LOGO given as a data: URL.
   "img-src 'self' data:",
   "connect-src 'self'",
   "base-uri 'none'",
@@ -18,14 +20,18 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** The widget's modules: other sites' pages load them, and module scripts are fetched with CORS. */
-const WIDGET = /^\/widget(\.js$|\/)/;
+/**
+ * The element's modules and the toolkit they share with the pages: other sites' pages load
+ * them, and module scripts are fetched with CORS.
+ */
+const WIDGET = /^\/(widget\.js$|widget\/|kit\/)/;
 
 export async function servePage(c: Context<AppEnv>): Promise<Response> {
   const asset = await c.env.ASSETS.fetch(c.req.raw);
   const res = new Response(asset.body, asset);
   res.headers.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
   res.headers.set('X-Frame-Options', 'DENY');
-  if (WIDGET.test(c.req.path)) res.headers.set('Access-Control-Allow-Origin', '*');
+  // The logo too: the element reads it with fetch() to draw it where the host page's CSP allows no image.
+  if (WIDGET.test(c.req.path) || c.req.path === siteLogo(c.env)) res.headers.set('Access-Control-Allow-Origin', '*');
   return res;
 }

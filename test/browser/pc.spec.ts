@@ -5,7 +5,6 @@
  * light and dark, go to docs/screenshots/. Run by `npm run test:browser`.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { Page, Route } from 'playwright-core';
@@ -13,14 +12,18 @@ import { freePort } from '../support/wrangler-dev.ts';
 import {
   DESKTOP,
   fitsWidth,
+  type HostSite,
   type NewQr,
   noSeriousA11yProblems,
   oneLine,
   open,
   PHONE_UA,
   phoneUser,
+  scanScreen,
   shot,
+  startHostSite,
   status,
+  strictPolicy,
   suite,
   useBrowser,
   type Window,
@@ -36,6 +39,8 @@ interface Seen {
     scanner?: { display_name: string };
     token?: string;
     user?: Record<string, string>;
+    refresh_token?: string;
+    expires_in?: number;
   };
 }
 
@@ -56,6 +61,8 @@ const EN = {
   signOut: 'Sign out',
   signedOut: 'You were signed out.',
   onPhone: 'This page is open on a phone, which cannot scan its own screen.',
+  originRefused: (origin: string, server: string) =>
+    `This page's origin, ${origin}, is not in ALLOWED_ORIGINS of its server, ${server}, so no QR code can be shown here. Add ${origin} to ALLOWED_ORIGINS there.`,
 };
 const ZH: typeof EN = {
   alt: '登录二维码',
@@ -74,10 +81,14 @@ const ZH: typeof EN = {
   signOut: '退出',
   signedOut: '你已退出登录。',
   onPhone: '此页面正在手机上打开，手机无法扫描自己屏幕上的二维码。',
+  originRefused: (origin, server) =>
+    `此页面的来源 ${origin} 不在其服务器 ${server} 的 ALLOWED_ORIGINS 中，因此这里无法显示二维码。请在服务器的 ALLOWED_ORIGINS 中加入 ${origin}。`,
 };
 
 /** Another site's origin, allowed to call the API (its server starts with the embedding tests). */
 const siteOrigin = `http://127.0.0.1:${await freePort()}`;
+/** A third origin, serving the same pages, that nobody added to ALLOWED_ORIGINS. */
+const strangerOrigin = `http://127.0.0.1:${await freePort()}`;
 useBrowser({ ALLOWED_ORIGINS: siteOrigin });
 
 /** Records every `qr-login:*` event that reaches the document, from the page's first moment. */
@@ -133,7 +144,7 @@ const focusInside = (page: Page) =>
     const inner = host?.shadowRoot?.activeElement;
     return {
       host: host?.tagName.toLowerCase(),
-      inner: inner?.getAttribute('alt') ?? inner?.getAttribute('role') ?? null,
+      inner: inner?.getAttribute('aria-label') ?? inner?.getAttribute('role') ?? null,
     };
   });
 
@@ -460,67 +471,27 @@ describe('every PC state, in both languages, light and dark: axe finds nothing s
  * on to the Worker.
  */
 describe('<qr-login> embedded in another site', () => {
-  let site: Server;
-
-  const hostPage = (worker: string, server: string | null) => `<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="color-scheme" content="light dark">
-  <title>Example shop</title>
-  <style>
-    body { font-family: sans-serif; margin: 24px; }
-    qr-login { --qr-login-accent: #6639ba; --qr-login-font: Georgia, serif; max-width: 380px; }
-  </style>
-  <script type="module" src="${worker}/widget.js"></script>
-  <script type="module" src="${worker}/widget/define.js?loaded-twice"></script>
-</head>
-<body>
-  <main>
-    <h1>Example shop</h1>
-    <p>Sign in to see your orders.</p>
-    ${server ? `<qr-login server="${server}"></qr-login>` : '<qr-login></qr-login>'}
-  </main>
-</body>
-</html>`;
+  let site: HostSite;
+  let stranger: HostSite;
 
   before(async () => {
-    site = createServer(async (req, res) => {
-      const url = new URL(req.url ?? '/', siteOrigin);
-      if (url.pathname.startsWith('/api/')) {
-        const chunks: Buffer[] = [];
-        for await (const chunk of req) chunks.push(chunk as Buffer);
-        const headers: Record<string, string> = {};
-        for (const name of ['x-poll-token', 'authorization', 'content-type']) {
-          const value = req.headers[name];
-          if (typeof value === 'string') headers[name] = value;
-        }
-        try {
-          const answer = await fetch(`${suite.app.base}${url.pathname}${url.search}`, {
-            method: req.method,
-            headers,
-            body: chunks.length ? Buffer.concat(chunks) : undefined,
-          });
-          res.writeHead(answer.status, { 'Content-Type': answer.headers.get('Content-Type') ?? 'application/json' });
-          res.end(Buffer.from(await answer.arrayBuffer()));
-        } catch {
-          // The Worker stopped while a long-poll was held (the suite is ending).
-          res.writeHead(502).end();
-        }
-        return;
-      }
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(hostPage(suite.app.base, url.pathname === '/proxied' ? siteOrigin : null));
-    });
-    await new Promise<void>((resolve) => site.listen(Number(new URL(siteOrigin).port), '127.0.0.1', resolve));
+    [site, stranger] = await Promise.all([
+      startHostSite(siteOrigin, suite.app.base),
+      startHostSite(strangerOrigin, suite.app.base),
+    ]);
   });
-  after(() => new Promise<void>((resolve) => site?.close(() => resolve())));
+  after(() => Promise.all([site?.stop(), stranger?.stop()]));
+
+  /** A window for the site's pages, English, recording the element's events and codes. */
+  async function siteWindow() {
+    const win = await open([siteOrigin, suite.app.base], { locale: 'en-US', viewport: DESKTOP });
+    await win.ctx.addInitScript(RECORD_EVENTS);
+    return { ...win, qrs: recordQrs(win.page) };
+  }
 
   test('the site gets the events, its accent and font show, roles and names are reachable, nothing is stored', async () => {
-    const win = await open([siteOrigin, suite.app.base], { locale: 'en-US', viewport: DESKTOP });
-    const { page } = win;
-    await win.ctx.addInitScript(RECORD_EVENTS);
-    const qrs = recordQrs(page);
+    const win = await siteWindow();
+    const { page, qrs } = win;
     const created = page.waitForRequest(`${suite.app.base}/api/qrcodes`);
     await page.goto(`${siteOrigin}/`);
     const qr = await currentQr(page, qrs, EN);
@@ -582,6 +553,101 @@ describe('<qr-login> embedded in another site', () => {
     await status(win.page, ZH.waiting).waitFor();
     await noSeriousA11yProblems(win.page, 'embedded, dark, zh');
     await shot(win.page, 'widget-embedded-dark-zh');
+    await win.close();
+  });
+
+  test('under an ordinary strict CSP the code shows, scans and signs in, with no violation', async () => {
+    const win = await siteWindow();
+    const { page, qrs } = win;
+    const answer = await page.goto(`${siteOrigin}/strict`);
+    assert.equal(answer?.headers()['content-security-policy'], strictPolicy(suite.app.base));
+    const qr = await currentQr(page, qrs, EN);
+    // A camera reads the code from the screen.
+    const image = page.getByRole('img', { name: EN.alt });
+    assert.equal(await scanScreen(page, image), qr.scan_url);
+    assert.ok(
+      (await page.getByRole('status').evaluate((el) => getComputedStyle(el).fontFamily)).startsWith('Georgia'),
+      "the host page's own style sheet still styles the element",
+    );
+    await noSeriousA11yProblems(page, 'embedded under a strict CSP');
+    await shot(page, 'widget-strict-csp-light-en');
+
+    const phone = await phoneUser(suite.app.base, 'guang', '222');
+    await phone.scan(qr.qrcode_id);
+    await status(page, EN.scanned('光光')).waitFor();
+    await phone.confirm(qr.qrcode_id);
+    await status(page, EN.signedIn('光光')).waitFor();
+    assert.equal((await seenEvents(page)).filter((e) => e.type === 'qr-login:login').length, 1);
+    // Closing asserts that nothing broke the page's policy.
+    await win.close();
+  });
+
+  test('a page whose origin is not in ALLOWED_ORIGINS is told so, in words, and nothing is retried', async () => {
+    const win = await open([strangerOrigin, suite.app.base], { locale: 'en-US', viewport: DESKTOP });
+    const { page } = win;
+    // The page's clock moves only when the test says so: a retry would have to wait for it.
+    await page.clock.install();
+    const asked: string[] = [];
+    page.on('request', (r) => r.url().startsWith(suite.app.base) && asked.push(new URL(r.url()).pathname));
+    await page.goto(`${strangerOrigin}/`);
+    const refused = status(page, EN.originRefused(strangerOrigin, suite.app.base));
+    await refused.waitFor();
+    assert.equal(await page.getByRole('button', { name: EN.retryNow }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: EN.refresh }).count(), 0);
+    assert.equal(await page.getByRole('img', { name: EN.alt }).count(), 0);
+    const before = asked.length;
+    await page.clock.runFor(120_000);
+    await refused.waitFor();
+    assert.deepEqual(asked.slice(before), [], 'no request after the refusal was said');
+    assert.equal(asked.filter((path) => path === '/api/qrcodes').length, 1, 'one try, not a loop');
+
+    // Said in both languages and both looks, where axe finds nothing serious.
+    for (const { lang, dark, names } of [
+      { lang: 'en', dark: false, names: EN },
+      { lang: 'zh-CN', dark: false, names: ZH },
+      { lang: 'en', dark: true, names: EN },
+      { lang: 'zh-CN', dark: true, names: ZH },
+    ]) {
+      await page.emulateMedia({ colorScheme: dark ? 'dark' : 'light' });
+      await page.evaluate((l) => document.querySelector('qr-login')!.setAttribute('lang', l), lang);
+      await status(page, names.originRefused(strangerOrigin, suite.app.base)).waitFor();
+      const tag = `${dark ? 'dark' : 'light'}-${lang.slice(0, 2)}`;
+      await noSeriousA11yProblems(page, `origin refused, ${tag}`);
+      if (tag === 'light-en' || tag === 'dark-zh') await shot(page, `widget-origin-refused-${tag}`);
+    }
+    await win.close();
+  });
+
+  test('the login event hands over refresh_token and expires_in when the server gives them', async () => {
+    const win = await siteWindow();
+    const { page, qrs } = win;
+    let delivered: Record<string, unknown> | null = null;
+    // The status answer that carries the token, as a Worker that issues refresh tokens says it.
+    await page.route(`${suite.app.base}/api/qrcodes/*/status*`, async (route) => {
+      const res = await route.fetch();
+      const body = (await res.json()) as Record<string, unknown>;
+      if (body.token) {
+        body.refresh_token ??= 'a-refresh-token';
+        body.expires_in ??= 900;
+        delivered = body;
+      }
+      await route.fulfill({ response: res, json: body });
+    });
+    await page.goto(`${siteOrigin}/`);
+    const qr = await currentQr(page, qrs, EN);
+    const phone = await phoneUser(suite.app.base, 'dong', '111');
+    await phone.scan(qr.qrcode_id);
+    await phone.confirm(qr.qrcode_id);
+    await status(page, EN.signedIn('东东')).waitFor();
+    const [login] = (await seenEvents(page)).filter((e) => e.type === 'qr-login:login');
+    assert.ok(delivered);
+    const sent = delivered as Record<string, unknown>;
+    assert.deepEqual(login?.detail, {
+      token: sent.token,
+      user: sent.user,
+      refresh_token: sent.refresh_token,
+      expires_in: sent.expires_in,
+    });
     await win.close();
   });
 });

@@ -88,6 +88,12 @@ export interface Window {
 export async function open(origins: string[], options: Parameters<Browser['newContext']>[0]): Promise<Window> {
   const ctx = await suite.browser.newContext(options);
   ctx.setDefaultTimeout(TIMEOUT);
+  // Every violation of a Content-Security-Policy, also one that the console might not show.
+  await ctx.addInitScript(() =>
+    document.addEventListener('securitypolicyviolation', (e) =>
+      console.error(`Refused by the Content Security Policy: ${e.violatedDirective} ${e.blockedURI}`),
+    ),
+  );
   const page = await ctx.newPage();
   const problems: string[] = [];
   const allowed = [...origins.map((o) => `${o}/`), 'data:'];
@@ -210,10 +216,14 @@ export async function pcStatus(qr: NewQr, after: number, base = suite.app.base) 
 export const shot = (page: Page, name: string) =>
   page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
-/** Reads the QR code the way a phone camera would: from the pixels on the screen. */
+/**
+ * Reads the QR code the way a phone camera would: from the pixels on the screen. (The picture
+ * is decoded in a blank tab of its own, which no page's CSP restricts.)
+ */
 export async function scanScreen(page: Page, img: Locator): Promise<string> {
   const png = (await img.screenshot()).toString('base64');
-  const { width, height, data } = await page.evaluate(async (b64) => {
+  const decoder = await page.context().newPage();
+  const { width, height, data } = await decoder.evaluate(async (b64) => {
     const picture = new Image();
     picture.src = `data:image/png;base64,${b64}`;
     await picture.decode();
@@ -225,6 +235,7 @@ export async function scanScreen(page: Page, img: Locator): Promise<string> {
     const pixels = g.getImageData(0, 0, canvas.width, canvas.height);
     return { width: pixels.width, height: pixels.height, data: Array.from(pixels.data) };
   }, png);
+  await decoder.close();
   const found = jsQR(Uint8ClampedArray.from(data), width, height);
   assert.ok(found, 'the QR code on the screen can be read');
   return found.data;
@@ -385,4 +396,91 @@ export async function startSite(user = { sub: 'site-user-42', preferred_username
         srv.closeAllConnections();
       }),
   } satisfies Site;
+}
+
+/** The policy the README gives a host page of `<qr-login>`: its own origin and the Worker's, nothing else. */
+export const strictPolicy = (worker: string) =>
+  `default-src 'self'; script-src 'self' ${worker}; connect-src 'self' ${worker}`;
+
+const SITE_CSS = `body { font-family: sans-serif; margin: 24px; }
+qr-login { --qr-login-accent: #6639ba; --qr-login-font: Georgia, serif; max-width: 380px; }`;
+
+/** `strict`: the page says the README's policy, so its own styles come from a file too. */
+const hostPage = (worker: string, server: string | null, strict: boolean) => `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="color-scheme" content="light dark">
+  <title>Example shop</title>
+  ${strict ? '<link rel="stylesheet" href="/site.css">' : `<style>${SITE_CSS}</style>`}
+  <script type="module" src="${worker}/widget.js"></script>
+  <script type="module" src="${worker}/widget/define.js?loaded-twice"></script>
+</head>
+<body>
+  <main>
+    <h1>Example shop</h1>
+    <p>Sign in to see your orders.</p>
+    ${server ? `<qr-login server="${server}"></qr-login>` : '<qr-login></qr-login>'}
+  </main>
+</body>
+</html>`;
+
+export interface HostSite {
+  stop: () => Promise<void>;
+}
+
+/**
+ * Another site at `origin` whose page embeds `<qr-login>` from the Worker at `worker`: `/` (no
+ * policy of its own), `/strict` (the README's strict CSP), and `/proxied`, which names its own
+ * origin as `server` and passes `/api/*` on to the Worker.
+ */
+export async function startHostSite(origin: string, worker: string): Promise<HostSite> {
+  const http = await import('node:http');
+  const site = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', origin);
+    if (url.pathname === '/site.css') {
+      res.writeHead(200, { 'Content-Type': 'text/css' }).end(SITE_CSS);
+      return;
+    }
+    if (url.pathname === '/strict') {
+      res.writeHead(200, {
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Security-Policy': strictPolicy(worker),
+      });
+      res.end(hostPage(worker, null, true));
+      return;
+    }
+    if (url.pathname.startsWith('/api/')) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const headers: Record<string, string> = {};
+      for (const name of ['x-poll-token', 'authorization', 'content-type']) {
+        const value = req.headers[name];
+        if (typeof value === 'string') headers[name] = value;
+      }
+      try {
+        const answer = await fetch(`${worker}${url.pathname}${url.search}`, {
+          method: req.method,
+          headers,
+          body: chunks.length ? Buffer.concat(chunks) : undefined,
+        });
+        res.writeHead(answer.status, { 'Content-Type': answer.headers.get('Content-Type') ?? 'application/json' });
+        res.end(Buffer.from(await answer.arrayBuffer()));
+      } catch {
+        // The Worker stopped while a long-poll was held (the suite is ending).
+        res.writeHead(502).end();
+      }
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(hostPage(worker, url.pathname === '/proxied' ? origin : null, false));
+  });
+  await new Promise<void>((resolve) => site.listen(Number(new URL(origin).port), '127.0.0.1', resolve));
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        site.close(() => resolve());
+        site.closeAllConnections();
+      }),
+  };
 }

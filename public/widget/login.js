@@ -1,0 +1,200 @@
+/**
+ * @module
+ * The PC's side of a QR login, with no screen of its own: it asks the Worker for a code,
+ * long-polls the code's status (the server answers the moment something changes; nothing polls
+ * on a timer), rides out lost connections with the PC's back-off, and tells the element what
+ * happened, one step at a time. A page whose origin the Worker does not allow is told so, not
+ * retried forever: a browser shows a CORS refusal to a script exactly like a network failure.
+ */
+import { call, isAbort } from '../kit/api.js';
+import { persist } from '../kit/backoff.js';
+
+const POLL_WAIT_S = 25;
+/** A long-poll that has not answered well after `wait` went through a dead connection. */
+const POLL_TIMEOUT_MS = (POLL_WAIT_S + 15) * 1000;
+
+/**
+ * The PC's back-off: at most 5 s between tries, so that a server that comes back is noticed
+ * within 5 s (issue 12), and any 5xx is taken for "not now".
+ * @type {import('../kit/backoff.js').RetryPolicy}
+ */
+export const PC_RETRY = { maxSeconds: 5, transient: (status) => status >= 500 };
+
+/**
+ * @typedef {object} NewQr the answer of `POST /api/qrcodes`
+ * @property {string} qrcode_id
+ * @property {string} poll_token
+ * @property {string} scan_url
+ * @property {string} img
+ * @property {string} status
+ * @property {number} version
+ * @property {string} expires_at
+ * @property {string} [user_code] from a Worker of before codes on demand
+ * @property {string} [verification_url]
+ */
+
+/** @typedef {{ id?: string, username?: string, display_name?: string }} User */
+
+/**
+ * @typedef {object} Status an answer of `GET /api/qrcodes/:id/status`
+ * @property {string} status
+ * @property {number} version
+ * @property {User} [scanner]
+ * @property {string} [match_code]
+ * @property {string} [reason]
+ * @property {string} [token]
+ * @property {string} [refresh_token]
+ * @property {number} [expires_in]
+ * @property {User} [user]
+ */
+
+/** @typedef {'expired' | 'cancelled' | 'matchFailed' | 'failed' | 'rateLimited' | 'origin'} EndReason */
+
+/**
+ * What happened: a new code to show, a change of its status, the login, or the end (the status
+ * that ended it, if one did; the seconds to wait after a 429; this page's origin, if refused).
+ * @typedef {{ kind: 'code', qr: NewQr }
+ *   | { kind: 'status', status: Status }
+ *   | { kind: 'login', status: Status }
+ *   | { kind: 'end', why: EndReason, status?: { status: string, version: number }, retryAfter?: number, origin?: string }} Step
+ */
+
+/** The Worker refuses this page's origin. */
+class OriginRefused extends Error {
+  /** @param {string} origin */
+  constructor(origin) {
+    super(`${origin} is not in ALLOWED_ORIGINS`);
+    this.origin = origin;
+  }
+}
+
+/** Servers that said this page's origin may call them: they are not asked again. */
+const allowing = new Set();
+
+/**
+ * `call`, and when it fails like a lost connection on a server of another origin, asks that
+ * server whether it allows this page at all (`GET /api/origin-check`, readable from any origin).
+ * @param {string} server
+ * @param {string} path
+ * @param {import('../kit/api.js').CallOptions} options
+ */
+async function callFromHere(server, path, options) {
+  try {
+    return await call(path, { ...options, server });
+  } catch (err) {
+    if (!(err instanceof TypeError) || server === location.origin || allowing.has(server)) throw err;
+    // A failure here is a lost connection too (thrown: tried again).
+    const check = await call('/api/origin-check', { server, signal: options.signal });
+    if (check.ok && check.body?.allowed === false) throw new OriginRefused(check.body.origin ?? location.origin);
+    if (check.ok) allowing.add(server);
+    throw err;
+  }
+}
+
+/**
+ * A QR login with `server`, as the steps it goes through, until it ends or `signal` aborts.
+ * `hooks` show a lost connection (see `persist`).
+ * @param {string} server
+ * @param {AbortSignal} signal
+ * @param {Omit<import('../kit/backoff.js').RetryHooks, 'alive'>} hooks
+ * @returns {AsyncGenerator<Step, void>}
+ */
+export async function* qrLogin(server, signal, hooks) {
+  const alive = () => !signal.aborted;
+  /**
+   * Calls the Worker until it answers; `retryPath` for the tries after the first (a long-poll
+   * retries as an immediate answer, so that a server that is back is seen at once).
+   * @param {string} path
+   * @param {import('../kit/api.js').CallOptions} options
+   */
+  const ask = (path, options, retryPath = path) =>
+    persist((attempt) => callFromHere(server, attempt ? retryPath : path, { ...options, signal }), PC_RETRY, {
+      ...hooks,
+      alive,
+    });
+  try {
+    const created = await ask('/api/qrcodes', { method: 'POST' });
+    if (!created) return;
+    if (!created.ok) {
+      yield {
+        kind: 'end',
+        why: created.status === 429 ? 'rateLimited' : 'failed',
+        retryAfter: created.retryAfter || 60,
+      };
+      return;
+    }
+    /** @type {NewQr} */
+    const qr = created.body;
+    yield { kind: 'code', qr };
+    let version = qr.version;
+    for (;;) {
+      const status = `/api/qrcodes/${qr.qrcode_id}/status?after=${version}`;
+      const res = await ask(
+        `${status}&wait=${POLL_WAIT_S}`,
+        { pollToken: qr.poll_token, timeoutMs: POLL_TIMEOUT_MS },
+        `${status}&wait=0`,
+      );
+      if (!res) return;
+      if (res.status === 429) {
+        await new Promise((resolve) => setTimeout(resolve, (res.retryAfter || 1) * 1000));
+        if (!alive()) return;
+        continue;
+      }
+      // 410: the session is gone (expired and cleaned up, or its token already collected).
+      if (res.status === 410) {
+        yield { kind: 'end', why: 'expired', status: { status: 'expired', version } };
+        return;
+      }
+      if (!res.ok || !res.body) {
+        yield { kind: 'end', why: 'failed' };
+        return;
+      }
+      /** @type {Status} */
+      const s = res.body;
+      if (s.version === version) continue;
+      version = s.version;
+      if (s.status === 'scan-confirm' && s.token) {
+        yield { kind: 'login', status: s };
+        return;
+      }
+      if (s.status === 'scan-cancel') {
+        yield { kind: 'end', why: s.reason === 'match_failed' ? 'matchFailed' : 'cancelled', status: s };
+        return;
+      }
+      // A confirmed session without a token was collected by another poll: this one is over.
+      if (s.status === 'expired' || s.status === 'scan-confirm') {
+        yield { kind: 'end', why: 'expired', status: s };
+        return;
+      }
+      yield { kind: 'status', status: s };
+    }
+  } catch (err) {
+    if (err instanceof OriginRefused) yield { kind: 'end', why: 'origin', origin: err.origin };
+    else if (!(isAbort(err) && signal.aborted)) throw err;
+  }
+}
+
+/**
+ * The code to type for `qr` (asked for only when the user wants one): the code and where to type
+ * it; `null` once the code is scanned or ended (nobody needs one any more); `failed` otherwise.
+ * @param {string} server
+ * @param {NewQr} qr
+ * @param {AbortSignal} signal
+ * @returns {Promise<{ code: string, url: string } | null | 'failed'>}
+ */
+export async function typedCode(server, qr, signal) {
+  const res = await call(`/api/qrcodes/${qr.qrcode_id}/user-code`, {
+    server,
+    method: 'POST',
+    pollToken: qr.poll_token,
+    signal,
+  }).catch(() => null);
+  if (res?.ok && res.body?.user_code) return { code: res.body.user_code, url: res.body.verification_url };
+  // A Worker of before codes on demand: its code came with the QR.
+  if (res && (res.status === 404 || res.status === 405) && qr.user_code) {
+    return { code: qr.user_code, url: qr.verification_url ?? `${server}/link` };
+  }
+  // Scanned or ended meanwhile: the long-poll is about to say so.
+  if (res?.status === 409 || res?.status === 410) return null;
+  return 'failed';
+}
