@@ -18,6 +18,7 @@ import { oauthMetadata } from './oauth/metadata';
 import { revocation } from './oauth/revoke';
 import { userinfo } from './oauth/userinfo';
 import { answers, openApiDocument } from './openapi/document';
+import { passkeyRoutes } from './passkeys/routes';
 import { siteName } from './phone-context';
 import { accounts } from './routes/accounts';
 import { codes } from './routes/codes';
@@ -96,6 +97,7 @@ app.get(
 app.route('/api/qrcodes', qrcodes);
 app.route('/api/codes', codes);
 app.route('/api', accounts);
+app.route('/api/passkeys', passkeyRoutes);
 app.route('/.well-known', jwks);
 app.get('/api/openapi.json', openApiDocument(app));
 app.route('/', oauthMetadata);
