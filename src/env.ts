@@ -6,6 +6,7 @@
 import type { RateLimiter } from './limits/rate-limiter';
 import type { LoginSession } from './login/login-session';
 import type { UserCode } from './login/user-code';
+import type { PasskeyChallenge } from './passkeys/passkey-challenge';
 import type { UserSessions } from './sessions/user-sessions';
 import type { QueuedEvent } from './webhooks/events';
 
@@ -16,6 +17,8 @@ export interface Env {
   USER_CODE: DurableObjectNamespace<UserCode>;
   /** One Durable Object per user: that user's sessions (signed-in devices) and refresh tokens. */
   USER_SESSIONS: DurableObjectNamespace<UserSessions>;
+  /** One Durable Object per passkey sign-in challenge (no user is known yet when it is made). */
+  PASSKEY_CHALLENGE: DurableObjectNamespace<PasskeyChallenge>;
   /** Shared counters behind the request limits, one object per counted key. */
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   /** The accounts of `IDENTITY=accounts` (and, until drained, the last version's sessions: see sessions/legacy.ts). */
@@ -65,6 +68,12 @@ export interface Env {
   PUBLIC_ORIGIN?: string;
   /** `off` disables the request limits (load tests on a developer machine only). */
   RATE_LIMIT?: string;
+  /** The WebAuthn relying party id (default the public origin's host; may be a parent domain of it). */
+  PASSKEY_RP_ID?: string;
+  /** The relying party's name shown by the authenticator (default `SITE_NAME`). */
+  PASSKEY_RP_NAME?: string;
+  /** What confirming a login needs: `tap` (default), `passkey` or `passkey-when-risky`. */
+  CONFIRM_WITH?: string;
   /** `on` requires number matching on confirm. */
   MATCH_CODE?: string;
   /** Where webhook events are POSTed; with `WEBHOOK_SECRET`, turns webhooks on. */

@@ -10,6 +10,7 @@ import { handleQueue } from './webhooks/queue';
 export { RateLimiter } from './limits/rate-limiter';
 export { LoginSession } from './login/login-session';
 export { UserCode } from './login/user-code';
+export { PasskeyChallenge } from './passkeys/passkey-challenge';
 export { UserSessions } from './sessions/user-sessions';
 
 export default {

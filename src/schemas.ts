@@ -16,7 +16,7 @@ export const MAX_WAIT_SECONDS = 30;
 export const DEFAULT_WAIT_SECONDS = 25;
 
 /** An object whose missing keys and wrong type say so in words. */
-function object<T extends v.ObjectEntries>(entries: T, what = 'The request body') {
+export function object<T extends v.ObjectEntries>(entries: T, what = 'The request body') {
   return v.object(entries, (issue) => {
     const key = issue.expected?.startsWith('"') ? issue.expected.slice(1, -1) : null;
     return key ? `\`${key}\` is required.` : `${what} must be a JSON object.`;
@@ -27,7 +27,7 @@ function object<T extends v.ObjectEntries>(entries: T, what = 'The request body'
 const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/;
 
 /** A string field of 1 to `max` characters with no control characters. */
-const text = (name: string, max: number) =>
+export const text = (name: string, max: number) =>
   v.pipe(
     v.string(`\`${name}\` is required and must be a string.`),
     v.minLength(1, `\`${name}\` is required and must be a string.`),
@@ -95,7 +95,7 @@ export const SidParam = object({ sid: v.pipe(v.string(), v.maxLength(64)) });
 
 // ---------------------------------------------------------------- answers (documentation)
 
-const isoTime = v.pipe(v.string(), v.isoTimestamp());
+export const isoTime = v.pipe(v.string(), v.isoTimestamp());
 const status = v.picklist(STATUSES);
 
 export const ErrorAnswer = v.object({

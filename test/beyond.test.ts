@@ -19,6 +19,7 @@ import {
   ORIGIN,
   postJson,
   type QrBody,
+  qrLogin,
   sessionObject,
   status,
   userCodeOf,
@@ -191,16 +192,11 @@ describe('linked devices', () => {
   const sessions = async (token: string) =>
     (await (await api('/api/sessions', { headers: bearer(token) })).json()) as Array<Record<string, unknown>>;
 
-  async function qrLogin(phoneToken: string) {
-    const qr = await createQr({ 'User-Agent': 'PC-under-test' });
-    await act(qr, 'scan', phoneToken);
-    await act(qr, 'confirm', phoneToken);
-    return ((await (await status(qr)).json()) as { token: string }).token;
-  }
+  const pcLogin = (phoneToken: string) => qrLogin(phoneToken, { 'User-Agent': 'PC-under-test' });
 
   it('every token has a session of its own: password and QR logins are listed', async () => {
     const phone = await login();
-    const pc = await qrLogin(phone.token);
+    const pc = await pcLogin(phone.token);
     const list = await sessions(phone.token);
     const sidOf = (token: string) => decodeJwt(token).sid;
     const mine = list.find((s) => s.sid === sidOf(phone.token));
@@ -214,7 +210,7 @@ describe('linked devices', () => {
 
   it('signing a device out revokes its token at once, everywhere', async () => {
     const phone = await login();
-    const pc = await qrLogin(phone.token);
+    const pc = await pcLogin(phone.token);
     const pcSid = decodeJwt(pc).sid;
     expect((await api('/api/me', { headers: bearer(pc) })).status).toBe(200);
     const res = await api(`/api/sessions/${pcSid}`, { method: 'DELETE', headers: bearer(phone.token) });

@@ -62,6 +62,14 @@ export async function createQr(headers: Record<string, string> = {}): Promise<Qr
   return res.json();
 }
 
+/** A whole QR login: the phone scans and confirms, the PC collects its own token. */
+export async function qrLogin(phoneToken: string, pcHeaders: Record<string, string> = {}): Promise<string> {
+  const qr = await createQr(pcHeaders);
+  await act(qr, 'scan', phoneToken);
+  await act(qr, 'confirm', phoneToken);
+  return ((await (await status(qr)).json()) as { token: string }).token;
+}
+
 /** The PC asks for its code to type (made on demand); the formatted code. */
 export async function userCodeOf(qr: QrBody): Promise<string> {
   const res = await api(`/api/qrcodes/${qr.qrcode_id}/user-code`, {

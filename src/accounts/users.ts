@@ -21,3 +21,10 @@ export async function authenticate(env: Env, username: string, password: string)
   const ok = await verifyPassword(password, row?.password_hash ?? null);
   return ok && row ? { id: row.id, username: row.username, display_name: row.display_name } : null;
 }
+
+/** The account with this id, or null (deleted, or never ours). */
+export async function userById(env: Env, id: string): Promise<UserRef | null> {
+  return query(() =>
+    env.DB.prepare('SELECT id, username, display_name FROM users WHERE id = ?').bind(id).first<UserRef>(),
+  );
+}

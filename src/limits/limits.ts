@@ -27,6 +27,8 @@ export const LIMITS = {
   failedLogin: { max: 10, windowMs: MINUTE },
   /** Failed logins for one username from all IPs together: 100 an hour. */
   failedLoginAnywhere: { max: 100, windowMs: 60 * MINUTE },
+  /** Passkey sign-in challenges from one client IP: 120 a minute (each is an object of its own). */
+  passkeyChallenge: { max: 120, windowMs: MINUTE },
   /** Failed code-to-type look-ups by one user: 5 in ten minutes. */
   failedUserCode: { max: 5, windowMs: 10 * MINUTE },
 } as const satisfies Record<string, Limit>;
@@ -70,12 +72,25 @@ function only(result: TakeResult, keys: string[]): Counted[] {
   return result.allowed ? result.counted.filter((c) => keys.includes(c.key)) : [];
 }
 
-/** Counts one QR code created by `ip`; 429 past the limit. */
-export async function countQrcode(env: Env, ip: string): Promise<void> {
+/** Counts one event of `ip` under `key`; 429 past the limit. */
+async function countFromIp(env: Env, ip: string, key: string, limit: Limit): Promise<void> {
   if (env.RATE_LIMIT === 'off') return;
-  const result = await party(env, `ip:${ip}`).take([count('qrcode', LIMITS.createQrcode)]);
+  const result = await party(env, `ip:${ip}`).take([count(key, limit)]);
   if (!result.allowed) throw refuse(result.retryAfter);
 }
+
+/** Counts one QR code created by `ip`; 429 past the limit. */
+export const countQrcode = (env: Env, ip: string) => countFromIp(env, ip, 'qrcode', LIMITS.createQrcode);
+
+/** Counts one passkey sign-in challenge asked for by `ip`; 429 past the limit. */
+export const countPasskeyChallenge = (env: Env, ip: string) =>
+  countFromIp(env, ip, 'passkey-challenge', LIMITS.passkeyChallenge);
+
+/**
+ * Counts a passkey sign-in from `ip` as a login attempt of that IP (shared with passwords). A
+ * passkey cannot be guessed, so nothing is counted against a username.
+ */
+export const countPasskeySignIn = (env: Env, ip: string) => countFromIp(env, ip, 'login', LIMITS.loginAttempts);
 
 /**
  * Counts a password attempt for `username` from `ip` before the password is checked: as an

@@ -14,7 +14,7 @@ import { ErrorAnswer } from '../schemas';
 const ERROR_WORDS: Record<number, string> = {
   400: 'Malformed request (`invalid_request`, `invalid_qrcode_id`).',
   401: 'Missing, malformed, expired, revoked or wrongly signed credentials (`unauthorized`).',
-  403: 'Refused (`forbidden`): another user scanned this QR code, or a page of another site sent the request.',
+  403: 'Not allowed (`forbidden`: another user’s QR, a device that may not approve, a page of another site; `step_up_required`, `step_up_failed`).',
   404: 'Not found.',
   408: 'The request body did not arrive within 10 s (`request_timeout`).',
   409: 'The session is not in a state that allows this step (`invalid_transition`, `match_failed`).',

@@ -7,13 +7,27 @@
  * revocation is answered here, so it is strongly consistent and sharded per user: no table that
  * every login shares is read or written on a login's path.
  *
+ * The user's passkeys and their ceremonies' challenges live here too (see `passkeys/store.ts`).
+ *
  * Each verb decides and writes in one synchronous step (SQLite calls are synchronous), so
  * concurrent calls cannot interleave: of two refreshes of one token exactly one rotates it. An
- * alarm at the earliest end forgets ended sessions, and empties the storage once none is left.
+ * alarm at the earliest end forgets ended sessions and expired challenges, and empties the
+ * storage once nothing is left: no session, no passkey, no challenge.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import type { UserRef } from '../login/state';
+import {
+  type AddOutcome,
+  type ChallengePurpose,
+  type ExpectedChallenge,
+  type IssuedChallenge,
+  PASSKEY_SCHEMA,
+  type PasskeyInfo,
+  PasskeyStore,
+  type UseOutcome,
+} from '../passkeys/store';
+import type { NewPasskey, PasskeyKey, PasskeyUse } from '../passkeys/webauthn';
 import { type Lifetimes, lifetimes } from './lifetimes';
 
 /** How a session signed in. */
@@ -87,6 +101,12 @@ export type RefreshOutcome =
 
 /** A refresh token sent again within this time of its rotation is two tabs racing, not theft. */
 export const REUSE_GRACE_MS = 10_000;
+/**
+ * A user who has a passkey adds or removes one only from a session that signed in this
+ * recently: otherwise a phone session someone else picks up could swap in a passkey of theirs
+ * and pass every step-up.
+ */
+export const RECENT_SIGN_IN_MS = 10 * 60_000;
 /** `last_used_at` is written at most this often per session, so a check rarely writes. */
 const LAST_USED_GRANULARITY_MS = 10 * 60_000;
 
@@ -134,6 +154,7 @@ const SCHEMA = `
     expires_at INTEGER NOT NULL
   );
   CREATE INDEX IF NOT EXISTS rotated_by_sid ON rotated(sid);
+  ${PASSKEY_SCHEMA}
 `;
 
 const USER_KEY = 'user';
@@ -156,6 +177,7 @@ export class UserSessions extends DurableObject<Env> {
   #ready = false;
   /** The alarm as last read or set by this instance; undefined until known. */
   #alarmAt: number | null | undefined;
+  readonly #passkeys = new PasskeyStore(() => this.#sql);
 
   get #sql(): SqlStorage {
     if (!this.#ready) {
@@ -391,16 +413,20 @@ export class UserSessions extends DurableObject<Env> {
       this.#sql.exec('DELETE FROM sessions WHERE sid = ?', each);
       this.#sql.exec('DELETE FROM rotated WHERE sid = ?', each);
     }
-    if (this.#isEmpty()) {
-      this.#alarmAt = Date.now();
-      void this.ctx.storage.setAlarm(this.#alarmAt);
-    }
+    this.#emptyIfNothingLeft();
     return tree;
   }
 
-  /** Whether nothing is left to keep: no session. */
+  /** Whether nothing is left to keep: no session, no passkey, no challenge. */
   #isEmpty(): boolean {
-    return this.#sql.exec('SELECT 1 FROM sessions LIMIT 1').toArray().length === 0;
+    return this.#sql.exec('SELECT 1 FROM sessions LIMIT 1').toArray().length === 0 && this.#passkeys.isEmpty();
+  }
+
+  /** When the last thing to keep is gone, the alarm empties the object now. */
+  #emptyIfNothingLeft(): void {
+    if (!this.#isEmpty()) return;
+    this.#alarmAt = Date.now();
+    void this.ctx.storage.setAlarm(this.#alarmAt);
   }
 
   /** The user's live sessions, most recently used first. */
@@ -428,7 +454,68 @@ export class UserSessions extends DurableObject<Env> {
     return this.#user();
   }
 
-  /** Forgets ended sessions and rotated-out hashes past their own end; empties storage once nothing is left. */
+  /**
+   * Whether session `sid` may add or remove passkeys: a site's token (no session) and a user
+   * without a passkey may; else only a session that signed in within `RECENT_SIGN_IN_MS`.
+   */
+  #mayChangePasskeys(sid: string | null, now: number): boolean {
+    if (sid === null || this.#passkeys.count() === 0) return true;
+    const row = this.#live(sid, now);
+    return row !== null && now - row.created_at <= RECENT_SIGN_IN_MS;
+  }
+
+  /**
+   * A single-use challenge for a passkey ceremony of this user (5 minutes), and the user's
+   * passkeys. Null for a registration from a session that may not change passkeys.
+   */
+  async passkeyChallenge(
+    purpose: ChallengePurpose,
+    binding: string,
+    sid: string | null,
+  ): Promise<IssuedChallenge | null> {
+    await this.#knowAlarm();
+    const now = Date.now();
+    if (purpose === 'register' && !this.#mayChangePasskeys(sid, now)) return null;
+    const issued = this.#passkeys.issue(purpose, binding, now);
+    // An object with no alarm (no session: a site's user) forgets its challenge by one; any
+    // other forgets it when its alarm comes, and meanwhile the number of challenges is bounded.
+    if (this.#alarmAt === null) await this.#alarmBy(issued.expires_at);
+    return issued;
+  }
+
+  /** Stores a registered passkey, spending the registration challenge bound to `binding`. */
+  addPasskey(passkey: NewPasskey, name: string, binding: string): AddOutcome {
+    return this.#passkeys.add(passkey, name, binding, Date.now());
+  }
+
+  /** The stored key of this user's passkey `id`, or null. */
+  passkey(id: string): PasskeyKey | null {
+    return this.#passkeys.key(id);
+  }
+
+  /** Records a use of passkey `id` whose assertion held (see `PasskeyStore.use`). */
+  usePasskey(id: string, use: PasskeyUse, challenge: ExpectedChallenge | null): UseOutcome {
+    return this.#passkeys.use(id, use, challenge, Date.now());
+  }
+
+  /** The user's passkeys, most recently used first. */
+  passkeys(): PasskeyInfo[] {
+    return this.#passkeys.list();
+  }
+
+  /** Removes passkey `id`: `stale` when `sid` may not change passkeys now, `unknown` when there is no such passkey. */
+  removePasskey(id: string, sid: string | null): 'removed' | 'unknown' | 'stale' {
+    if (!this.#passkeys.key(id)) return 'unknown';
+    if (!this.#mayChangePasskeys(sid, Date.now())) return 'stale';
+    this.#passkeys.remove(id);
+    this.#emptyIfNothingLeft();
+    return 'removed';
+  }
+
+  /**
+   * Forgets ended sessions, rotated-out hashes past their own end and expired challenges;
+   * empties storage once nothing is left (passkeys stay until their user removes them).
+   */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const now = Date.now();
@@ -443,16 +530,19 @@ export class UserSessions extends DurableObject<Env> {
       sql.exec('DELETE FROM rotated WHERE sid = ?', sid);
     }
     sql.exec('DELETE FROM rotated WHERE expires_at <= ?', now);
-    const next = sql
+    const sessionEnd = sql
       .exec<{ at: number | null }>(
         'SELECT MIN(MIN(ends_at, COALESCE(refresh_expires_at, ends_at))) AS at FROM sessions',
       )
       .one().at;
-    if (next !== null) {
-      await this.#alarmBy(next);
+    const challengeEnd = this.#passkeys.forgetExpired(now);
+    const ends = [sessionEnd, challengeEnd].filter((at) => at !== null);
+    if (ends.length > 0) {
+      await this.#alarmBy(Math.min(...ends));
       return;
     }
-    // Nobody is signed in: free the storage (the alarm is already spent), with no call in between.
+    // Nobody is signed in and nothing waits: free the storage unless passkeys are kept (the
+    // alarm is already spent), with no call in between.
     await this.ctx.blockConcurrencyWhile(async () => {
       if (!this.#isEmpty()) return;
       await this.ctx.storage.deleteAll();
