@@ -12,6 +12,8 @@ export default {
   signIn: 'Sign in',
   demoHint: 'Demo accounts: dong / 111, guang / 222',
   wrongPassword: 'Wrong username or password.',
+  signedOutElsewhere:
+    'This phone was signed out, from another device or because its sign-in ended. Sign in again to continue.',
   /** @param {number} s */
   rateLimited: (s) => `Too many attempts. Try again in ${s} s.`,
   requestFailed: 'Something went wrong. Please try again.',

@@ -38,6 +38,7 @@ export default {
   signIn: '登录',
   demoHint: '演示账号：dong / 111，guang / 222',
   wrongPassword: '用户名或密码错误。',
+  signedOutElsewhere: '本手机已退出登录（在其他设备上退出，或登录已到期）。请重新登录后继续。',
   rateLimited: (s) => `尝试次数过多，请 ${s} 秒后再试。`,
   requestFailed: '出错了，请重试。',
   asking: '有一台电脑请求登录你的账号：',

@@ -144,7 +144,9 @@ function review(token, scan, skew, cfg) {
   async function step(name, body) {
     if (ended) return;
     enable(false);
-    const res = await reliably(`/api/qrcodes/${id}/${name}`, { method: 'POST', token, body }, connection, {
+    // The view may have stayed open a while: the access token is renewed if it is about to expire.
+    const current = (await store.fresh()) ?? token;
+    const res = await reliably(`/api/qrcodes/${id}/${name}`, { method: 'POST', token: current, body }, connection, {
       alive: () => !ended,
     });
     if (!res) return;

@@ -95,7 +95,7 @@ export function linkedDevices(store, onSignedOut) {
 
   async function load() {
     clearTimeout(timer);
-    const res = await call('/api/sessions', { token: store.get() }).catch(() => null);
+    const res = await call('/api/sessions', { token: await store.fresh() }).catch(() => null);
     if (!res?.ok || !Array.isArray(res.body)) {
       if (section.open) note.textContent = res ? t.requestFailed : t.devicesOffline;
       return;
@@ -163,7 +163,7 @@ export function linkedDevices(store, onSignedOut) {
     async function signOut(yes, keep) {
       yes.disabled = true;
       keep.disabled = true;
-      const token = store.get();
+      const token = await store.fresh();
       /** @param {Session} s */
       const revoke = (s) =>
         call(`/api/sessions/${encodeURIComponent(s.sid)}`, { method: 'DELETE', token }).catch(() => null);

@@ -12,7 +12,7 @@ import { markTyped } from './typed.js';
 document.title = t.linkTitle;
 
 async function run() {
-  const token = await signedIn();
+  await signedIn();
   const input = h('input', {
     id: 'code',
     name: 'code',
@@ -35,6 +35,7 @@ async function run() {
       input,
     ],
     onSubmit: async (call) => {
+      const token = await store.fresh();
       const res = await call('/api/codes/resolve', { method: 'POST', token, body: { user_code: input.value } });
       if (!res) return;
       if (res.ok) {

@@ -1,9 +1,11 @@
 /**
  * @module
  * The PC page `/`: a thin host of `<qr-login>`, the same element other sites embed, so there is one
- * PC implementation. The page keeps the token the element hands over (see `tokens.js`), shows who
- * is signed in (from `/api/me`), signs out, notices a sign-out made from the phone when the tab
- * comes back, and switches between Chinese and English (remembered for every page).
+ * PC implementation. The page keeps the tokens the element hands over (see `tokens.js`, which
+ * renews the fifteen-minute access token in the background), shows who is signed in (from
+ * `/api/me`), signs out, notices a sign-out made from the phone (at the next renewal, or when the
+ * tab comes back) and says so in words, and switches between Chinese and English (remembered for
+ * every page).
  */
 import '../widget.js';
 import { call } from '../kit/api.js';
@@ -14,7 +16,7 @@ import { h, initial, show } from '../kit/dom.js';
 import { chosenLang, languageSwitch, markLang, rememberLang } from '../kit/lang.js';
 import { PC_RETRY } from '../widget/login.js';
 import { STRINGS } from '../widget/strings.js';
-import { PC_TOKEN_KEY, pcTokens } from './tokens.js';
+import { keepPcFresh, PC_TOKEN_KEY, pcTokens } from './tokens.js';
 
 /**
  * An element of the page's HTML.
@@ -107,8 +109,10 @@ function showQr(notice = '') {
     if (++changes > 1 && view.kind === 'qr') view.notice = '';
   });
   element.addEventListener('qr-login:login', (event) => {
-    const { detail } = /** @type {CustomEvent<{ token: string, user: { display_name: string } }>} */ (event);
+    const { detail } =
+      /** @type {CustomEvent<import('./tokens.js').LoginAnswer & { user: { display_name: string } }>} */ (event);
     pcTokens.save(detail);
+    renewals();
     showUser(detail.user, element.matches(':focus-within'));
     // The element's user came with the token; /api/me is what the server says now.
     checkUser(generation, { quiet: true });
@@ -147,7 +151,10 @@ function showUser(user, focusHeading = false) {
  * @param {number} mine
  */
 async function checkUser(mine, { quiet = false } = {}) {
-  const token = pcTokens.get();
+  const token = await pcTokens.fresh();
+  if (mine !== generation) return;
+  if (!token) return showQr(pcTokens.signedOut ? 'signedOut' : '');
+  renewals();
   const alive = () => mine === generation && pcTokens.get() === token;
   if (quiet) {
     const res = await call('/api/me', { token }).catch(() => null);
@@ -184,8 +191,8 @@ function answered(res) {
 }
 
 async function signOut() {
-  const token = pcTokens.get();
   generation++;
+  const token = await pcTokens.fresh();
   await call('/api/logout', { method: 'POST', token }).catch(() => null);
   pcTokens.clear();
   showQr();
@@ -194,15 +201,25 @@ async function signOut() {
 
 /** A device signed out from the phone loses its session on its next request: check when the tab comes back. */
 async function recheck() {
-  const token = pcTokens.get();
-  if (!token || view.kind !== 'user' || document.visibilityState !== 'visible') return;
+  if (!pcTokens.get() || view.kind !== 'user' || document.visibilityState !== 'visible') return;
   const mine = generation;
+  const token = await pcTokens.fresh();
+  if (mine !== generation) return;
+  if (!token) return signedOutElsewhere();
   const res = await call('/api/me', { token }).catch(() => null);
   if (res?.status === 401 && pcTokens.get() === token && mine === generation) {
     pcTokens.clear();
     showQr('signedOut');
   }
 }
+
+/** The session was ended elsewhere (the phone signed this computer out): say so, offer a new code. */
+function signedOutElsewhere() {
+  if (view.kind !== 'qr') showQr('signedOut');
+}
+
+/** Renews the access token a minute before it expires, while the page is open. */
+const renewals = keepPcFresh(signedOutElsewhere);
 
 document.addEventListener('visibilitychange', recheck);
 window.addEventListener('focus', recheck);

@@ -14,7 +14,7 @@ import { reliably } from './connection.js';
 import { linkedDevices } from './devices.js';
 import { lang, setLang, t } from './i18n.js';
 import { signIn } from './signin.js';
-import { phoneTokens, useSiteTokens } from './tokens.js';
+import { keepPhoneFresh, phoneTokens, useSiteTokens } from './tokens.js';
 
 /**
  * An element of the page's HTML.
@@ -82,11 +82,13 @@ export async function signedIn() {
   takeIdentity(cfg);
   let refused = false;
   for (;;) {
-    const token = store.get();
+    // Our own access token is renewed first if it expired while the phone was away.
+    const token = await store.fresh();
     if (token) {
       const me = await reliably('/api/me', { token }, main);
       if (me?.ok) {
         showAccount(me.body);
+        if (!store.site) keepPhoneFresh(signedOutHere);
         return token;
       }
       if (me?.status !== 401) {
@@ -96,16 +98,24 @@ export async function signedIn() {
       // Signed out elsewhere, expired, or a site token this server does not accept.
       refused = store.site;
       store.clear();
+      if (!store.site) store.signedOut = true;
     }
     show(extra);
-    await signIn(main, store, cfg, { refused });
+    // This phone's session was ended elsewhere (another device, or a reused token): say so.
+    const signedOut = store.signedOut;
+    await signIn(main, store, cfg, { refused, signedOut });
   }
+}
+
+/** The background renewal learnt that this phone was signed out: start again, which says so. */
+function signedOutHere() {
+  location.reload();
 }
 
 /** Shows the final screens' account line and devices, without asking anyone to sign in. */
 export async function showAccountIfSignedIn() {
   takeIdentity(await config());
-  const token = store.get();
+  const token = await store.fresh();
   if (!token) return;
   const me = await call('/api/me', { token }).catch(() => null);
   if (me?.ok) showAccount(me.body);
@@ -119,7 +129,7 @@ function showAccount(user) {
   });
   const switchAccount = async () => {
     // Our own session is revoked on the server; a site's token is only forgotten here.
-    const token = store.get();
+    const token = await store.fresh();
     if (!store.site && token) await call('/api/logout', { method: 'POST', token }).catch(() => null);
     store.clear();
     location.reload();

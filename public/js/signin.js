@@ -12,10 +12,11 @@ import { t } from './i18n.js';
  * @param {HTMLElement} root
  * @param {import('./tokens.js').TokenStore} store
  * @param {import('../kit/config.js').Config} cfg
- * @param {{ refused?: boolean }} [more] the site's token was refused: say so
+ * @param {{ refused?: boolean, signedOut?: boolean }} [more] the site's token was refused, or
+ *   this phone's session was ended elsewhere: say so
  * @returns {Promise<string>} the token
  */
-export function signIn(root, store, cfg, { refused = false } = {}) {
+export function signIn(root, store, cfg, { refused = false, signedOut = false } = {}) {
   if (cfg.identity === 'jwt' && cfg.identity_login_url) return siteSignIn(root, cfg.identity_login_url, cfg, refused);
   return new Promise((resolve) => {
     const username = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
@@ -29,6 +30,7 @@ export function signIn(root, store, cfg, { refused = false } = {}) {
     const form = formCard({
       title: t.signInTitle,
       submit: t.signIn,
+      before: signedOut ? h('p', { class: 'warning', role: 'status' }, t.signedOutElsewhere) : null,
       children: [
         h('label', { for: 'username' }, t.username),
         username,
