@@ -3,13 +3,12 @@
  * login with a site's own users (`IDENTITY=jwt`, against `npm start` with the `--var`s the
  * README gives `npm run dev`), and the backend's verification of the computer's token with jose.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { npmStart, type StartedServer } from '../support/npm-start.ts';
-import { ROOT } from '../support/operator-scripts.ts';
+import { ROOT, runCommand } from '../support/operator-scripts.ts';
 
 const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 
@@ -20,21 +19,6 @@ function blocks(heading: string): string[] {
   const end = README.slice(start + 1).search(/\n##/);
   const section = README.slice(start, end < 0 ? undefined : start + 1 + end);
   return [...section.matchAll(/```\w*\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
-}
-
-function run(command: string, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.once('close', (code) => resolve({ code, stdout, stderr })),
-  );
 }
 
 const storage = mkdtempSync(path.join(tmpdir(), 'qrcode-login-readme-'));
@@ -55,7 +39,7 @@ afterAll(async () => {
 
 it("the shell session signs the computer in as the site's user, as the README says it prints", async () => {
   const script = `${session.replaceAll('http://localhost:8787', server.base)}\nprintf 'PC=%s\\n' "$PC"\n`;
-  const ran = await run('bash', ['-euo', 'pipefail', '-c', script]);
+  const ran = await runCommand('bash', ['-euo', 'pipefail', '-c', script]);
   expect(ran.code, ran.stderr).toBe(0);
   const promised = /\/api\/me .*# (\{.*\})$/m.exec(session)?.[1];
   expect(promised).toBeDefined();
@@ -66,7 +50,7 @@ it("the shell session signs the computer in as the site's user, as the README sa
   const snippet =
     blocks("Your backend trusts the computer's token").find((b) => b.includes('createRemoteJWKSet')) ?? '';
   const program = `const token = process.env.TOKEN;\n${snippet.replaceAll('https://login.example.com', server.base)}\nconsole.log(JSON.stringify(payload));`;
-  const verified = await run(process.execPath, ['--input-type=module', '-e', program], { TOKEN: pc });
+  const verified = await runCommand(process.execPath, ['--input-type=module', '-e', program], { env: { TOKEN: pc } });
   expect(verified.code, verified.stderr).toBe(0);
   expect(JSON.parse(verified.stdout)).toMatchObject({
     sub: 'alice',

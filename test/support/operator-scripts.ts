@@ -17,13 +17,13 @@ export interface Ran {
   stderr: string;
 }
 
-/** `node <script> ...args` from the project's root, with `input` on its stdin; resolves when it exits. */
-export function runScript(
-  script: string,
+/** `command ...args` from the project's root, with `input` on its stdin; resolves when it exits. */
+export function runCommand(
+  command: string,
   args: string[] = [],
   { env = {}, input = '' }: { env?: Record<string, string>; input?: string } = {},
 ): Promise<Ran> {
-  const child = spawn(process.execPath, [path.join(ROOT, script), ...args], {
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -42,6 +42,10 @@ export function runScript(
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** `node <script> ...args` (a path from the project's root), as `runCommand` runs it. */
+export const runScript = (script: string, args: string[] = [], options: Parameters<typeof runCommand>[2] = {}) =>
+  runCommand(process.execPath, [path.join(ROOT, script), ...args], options);
 
 export interface Fake {
   /** The environment that points the scripts at this account. */
