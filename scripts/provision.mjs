@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 /**
- * `npm run provision [-- --dry-run] [--config FILE]`: makes, on the Cloudflare account that
+ * `npm run provision [-- --dry-run] [--config FILE] [--var WEBHOOK_URL:…]`: makes, on the Cloudflare account that
  * `npx wrangler login` chose, everything a deploy needs, through wrangler, and only what is
  * missing (run it again and it changes nothing):
  *
  *   1. the D1 database of `[[d1_databases]]` (binding `DB`): found by name or created, and its
  *      id written into wrangler.toml's `database_id`;
  *   2. the D1 migrations not yet applied to it (`wrangler d1 migrations apply DB --remote`);
- *   3. with webhooks on (`WEBHOOK_URL` in `[vars]`), every queue of `[[queues.*]]`, dead-letter
- *      queue included; with webhooks off none, since `npm run deploy` then leaves them out;
+ *   3. with webhooks on (`WEBHOOK_URL` in `[vars]`, or given with `--var WEBHOOK_URL:…` as to
+ *      `npm run deploy`), every queue of `[[queues.*]]`, dead-letter queue included; with
+ *      webhooks off none, since `npm run deploy` then leaves them out;
  *   4. the secret `SIGNING_KEY`, only if the Worker has none: a new Ed25519 key (`npm run
  *      keygen`) handed to `wrangler secret put` on its stdin, never shown and never on disk.
  *      A Worker that does not exist yet is created by that command as an empty draft, which
@@ -21,7 +22,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { newSigningKey } from './keygen.mjs';
-import { database, queueNames, readConfig, webhooksOn } from './project-config.mjs';
+import { cliVars, database, queueNames, readConfig, webhooksOn } from './project-config.mjs';
 import { jsonOf, mustRun, OperatorError, ROOT, shortPath, shown, wrangler } from './run-wrangler.mjs';
 
 /** The id that wrangler.toml ships with: no database has it. */
@@ -61,7 +62,12 @@ export function withDatabaseId(toml, binding, id) {
  * Runs the provisioning steps. `dryRun`: print each command instead, answering every check
  * with "missing". `log` receives what a person reads.
  */
-export async function provision({ dryRun = false, configPath = path.join(ROOT, 'wrangler.toml'), log = console.log }) {
+export async function provision({
+  dryRun = false,
+  configPath = path.join(ROOT, 'wrangler.toml'),
+  vars = {},
+  log = console.log,
+}) {
   const config = await readConfig(configPath);
   if (dryRun) log('# dry run: the wrangler commands this would run on your account, assuming nothing exists yet');
   const withConfig = (args) =>
@@ -105,7 +111,8 @@ export async function provision({ dryRun = false, configPath = path.join(ROOT, '
 
   // 3. The queues, only when webhooks are on.
   const queues = queueNames(config);
-  if (!webhooksOn(config)) {
+  const webhooks = webhooksOn(config, vars);
+  if (!webhooks) {
     log(
       `# webhooks are off (no WEBHOOK_URL in [vars]): no queue is needed, and \`npm run deploy\` leaves out the queue bindings (${queues.join(', ')})`,
     );
@@ -139,7 +146,7 @@ export async function provision({ dryRun = false, configPath = path.join(ROOT, '
 
   // What is left to the operator: secrets only they can choose.
   const notes = [];
-  if (webhooksOn(config) && !secrets.includes('WEBHOOK_SECRET')) {
+  if (webhooks && !secrets.includes('WEBHOOK_SECRET')) {
     notes.push(
       'WEBHOOK_SECRET is not set: webhooks stay off until it is. Give the same value to your receiver:\n' +
         '    echo "whsec_$(openssl rand -base64 32)" | tee /dev/stderr | npx wrangler secret put WEBHOOK_SECRET',
@@ -155,13 +162,14 @@ export async function provision({ dryRun = false, configPath = path.join(ROOT, '
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const opts = { dryRun: false, configPath: undefined };
   const argv = process.argv.slice(2);
+  const opts = { dryRun: false, configPath: undefined, vars: cliVars(argv) };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--dry-run') opts.dryRun = true;
     else if (argv[i] === '--config' && argv[i + 1]) opts.configPath = path.resolve(argv[++i]);
+    else if (argv[i] === '--var' && argv[i + 1]?.includes(':')) i++;
     else {
-      console.error('usage: npm run provision -- [--dry-run] [--config wrangler.toml]');
+      console.error('usage: npm run provision -- [--dry-run] [--config wrangler.toml] [--var WEBHOOK_URL:https://…]');
       process.exit(2);
     }
   }

@@ -46,7 +46,7 @@ describe('npm run provision -- --dry-run', () => {
     expect(readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8')).toBe(toml);
   });
 
-  it('with webhooks on, also checks and makes both queues', async () => {
+  it('with webhooks on (in [vars], or by --var), also checks and makes both queues', async () => {
     fake = fakeCloudflare(WEBHOOKS_ON);
     const ran = await runScript(PROVISION, ['--dry-run', '--config', fake.config], { env: fake.env });
     expect(ran.code).toBe(0);
@@ -54,6 +54,12 @@ describe('npm run provision -- --dry-run', () => {
       expect(ran.stdout).toContain(`$ npx wrangler queues info ${queue} --config ${fake.config}`);
       expect(ran.stdout).toContain(`$ npx wrangler queues create ${queue} --config ${fake.config}`);
     }
+    // Or with WEBHOOK_URL given as `npm run deploy` takes it.
+    const given = await runScript(PROVISION, ['--dry-run', '--var', 'WEBHOOK_URL:https://hooks.example/qr'], {
+      env: fake.env,
+    });
+    expect(given.code).toBe(0);
+    for (const queue of QUEUES) expect(given.stdout).toContain(`$ npx wrangler queues create ${queue}`);
   });
 });
 

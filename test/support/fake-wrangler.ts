@@ -133,7 +133,11 @@ if (group === 'd1' && verb === 'list') {
   const config = option('--config') ?? null;
   const configFile = config ? path.resolve(ROOT, config) : path.join(ROOT, 'wrangler.toml');
   const existed = existsSync(configFile);
-  account.deploys.push({ config, existed, queues: existed && /\[\[queues\./.test(readFileSync(configFile, 'utf8')) });
+  account.deploys.push({
+    config,
+    existed,
+    queues: existed && /^\s*\[\[queues\./m.test(readFileSync(configFile, 'utf8')),
+  });
   account.worker ??= { secrets: {} };
   console.log('Deployed qrcode-login');
 } else {
