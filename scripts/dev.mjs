@@ -73,7 +73,18 @@ async function main() {
   const child = spawn(
     process.execPath,
     [WRANGLER, 'dev', ...rest, '--ip', '127.0.0.1', '--port', String(inner), '--var', `LOCAL_FRONT_SECRET:${secret}`],
-    { cwd: ROOT, stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: 'false',
+        // Miniflare fetches Cloudflare's `Request.cf` sample at start-up (offline: a getaddrinfo
+        // ENOTFOUND stack, twice). Behind the front the Worker ignores `request.cf` anyway
+        // (src/request-info.ts), so it is not fetched.
+        CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false',
+      },
+    },
   );
   const url = server.url.href.replace(/\/$/, '');
   void (async () => {

@@ -141,7 +141,7 @@ export function bundle(outdir) {
  * The D1 migrations not yet applied, recorded in wrangler's own `d1_migrations` table (so
  * `wrangler d1 migrations apply --local` agrees afterwards).
  */
-async function applyMigrations(db, splitSqlQuery, migrationsDir) {
+export async function applyMigrations(db, splitSqlQuery, migrationsDir) {
   await db
     .prepare(
       `CREATE TABLE IF NOT EXISTS d1_migrations(

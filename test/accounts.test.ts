@@ -3,7 +3,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { verifyPassword } from '../src/accounts/passwords';
+import { hashPassword, verifyPassword } from '../src/accounts/passwords';
 import { app } from '../src/app';
 import { api, bearer, errorOf, freshIp, login, ORIGIN, postJson } from './helpers';
 import { devKey, enc, hmacToken, type Jwk, newKey, parts, signWith } from './signing';
@@ -76,6 +76,30 @@ describe('POST /api/login', () => {
     expect(new Set(hashes.map((h) => h.split('$')[2])).size).toBe(hashes.length);
     expect(await verifyPassword('111', hashes[0]!)).toBe(true);
     expect(await verifyPassword('112', hashes[0]!)).toBe(false);
+  });
+
+  it('refuses a disabled account with the answer an unknown user gets, and signs it in again once enabled', async () => {
+    // An account as `npm run accounts -- add` makes it, then disabled as `… disable` does.
+    const username = `disabled-${crypto.randomUUID().slice(0, 8)}`;
+    await env.DB.prepare('INSERT INTO users (id, username, display_name, password_hash) VALUES (?, ?, ?, ?)')
+      .bind(`u_${username}`, username, 'Disabled', await hashPassword('s3cret-pass'))
+      .run();
+    const attempt = async () =>
+      postJson('/api/login', { username, password: 's3cret-pass' }, { 'CF-Connecting-IP': freshIp() });
+    expect((await attempt()).status).toBe(200);
+
+    await env.DB.prepare('UPDATE users SET disabled_at = ? WHERE username = ?')
+      .bind(new Date().toISOString(), username)
+      .run();
+    const refused = await errorOf(await attempt());
+    const unknown = await errorOf(
+      await postJson('/api/login', { username: 'nobody', password: 's3cret-pass' }, { 'CF-Connecting-IP': freshIp() }),
+    );
+    expect(refused).toEqual(unknown);
+    expect(refused).toMatchObject({ status: 401, error: 'invalid_credentials' });
+
+    await env.DB.prepare('UPDATE users SET disabled_at = NULL WHERE username = ?').bind(username).run();
+    expect((await attempt()).status).toBe(200);
   });
 
   it('refuses bodies that are not a username and password', async () => {

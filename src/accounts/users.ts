@@ -1,6 +1,7 @@
 /**
  * @module
- * User accounts in D1: look-up by username or id, and password sign-in.
+ * User accounts in D1: look-up by username or id, and password sign-in. A disabled account
+ * (`disabled_at` set, by `npm run accounts -- disable`) is looked up as if it did not exist.
  */
 import type { Env } from '../env';
 import type { UserRef } from '../login/state';
@@ -11,10 +12,15 @@ interface UserRow extends UserRef {
   password_hash: string;
 }
 
-/** The user with this username and password, or null; an unknown user costs the same time as a wrong password. */
+/**
+ * The user with this username and password, or null; an unknown or disabled user costs the same
+ * time, and gets the same answer, as a wrong password.
+ */
 export async function authenticate(env: Env, username: string, password: string): Promise<UserRef | null> {
   const row = await query(() =>
-    env.DB.prepare('SELECT id, username, display_name, password_hash FROM users WHERE username = ?')
+    env.DB.prepare(
+      'SELECT id, username, display_name, password_hash FROM users WHERE username = ? AND disabled_at IS NULL',
+    )
       .bind(username)
       .first<UserRow>(),
   );

@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { type DevServer, freePort } from './wrangler-dev.ts';
+import type { DevServer } from './wrangler-dev.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const START = path.join(ROOT, 'scripts/start.mjs');
@@ -39,16 +39,19 @@ export interface StartedServer extends DevServer {
   output: () => string;
 }
 
-/** `npm start -- --ip <ip> --port <free> --persist-to <storage> ...args`, resolved once it says "Ready". */
+/**
+ * `npm start -- --ip <ip> --port 0 --persist-to <storage> ...args`, resolved once it says "Ready"
+ * (on the port the system gave it: a port probed free beforehand could be taken by another test
+ * process before npm start listens on it).
+ */
 export async function npmStart(
   storage: string,
   args: string[] = [],
   { ip = '127.0.0.1', env = {} }: { ip?: string; env?: Record<string, string> } = {},
 ): Promise<StartedServer> {
-  const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
-    [START, '--ip', ip, '--port', String(port), '--persist-to', storage, '--bundle', bundle(), ...args],
+    [START, '--ip', ip, '--port', '0', '--persist-to', storage, '--bundle', bundle(), ...args],
     { cwd: ROOT, env: { ...ENV, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -73,6 +76,7 @@ export async function npmStart(
     child.stdout?.on('data', check);
     child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
   });
+  const port = Number(/Ready on http:\/\/[^\s/]+:(\d+)/.exec(output)?.[1]);
   return { base: `http://127.0.0.1:${port}`, port, stop, output: () => output };
 }
 

@@ -44,8 +44,17 @@ export interface DevServer {
   stop: () => Promise<void>;
 }
 
-/** `npm run dev`'s server on `storage`, resolved once the API answers through the front. */
-export async function startDev(storage: string, vars: Record<string, string> = {}, port?: number): Promise<DevServer> {
+/**
+ * `npm run dev`'s server on `storage`, resolved once the API answers through the front. With
+ * `options`, it runs in the environment `env` instead of this process's, and `onOutput` reads
+ * what it prints.
+ */
+export async function startDev(
+  storage: string,
+  vars: Record<string, string> = {},
+  port?: number,
+  options: { env?: NodeJS.ProcessEnv; onOutput?: (text: string) => void } = {},
+): Promise<DevServer> {
   const p = port ?? (await freePort());
   const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   const child: ChildProcess = spawn(
@@ -62,8 +71,15 @@ export async function startDev(storage: string, vars: Record<string, string> = {
       String(await freePort()),
       ...varArgs,
     ],
-    { cwd: ROOT, env: ENV, detached: true, stdio: 'ignore' },
+    {
+      cwd: ROOT,
+      env: options.env ?? ENV,
+      detached: true,
+      stdio: ['ignore', options.onOutput ? 'pipe' : 'ignore', options.onOutput ? 'pipe' : 'ignore'],
+    },
   );
+  child.stdout?.on('data', (chunk) => options.onOutput?.(String(chunk)));
+  child.stderr?.on('data', (chunk) => options.onOutput?.(String(chunk)));
   const stop = async () => {
     if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise((resolve) => child.once('exit', resolve));
