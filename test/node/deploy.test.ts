@@ -41,7 +41,7 @@ describe('withoutQueues', () => {
       while (original[i] !== line) i++;
       i++;
     }
-    for (const table of ['[vars]', '[triggers]', '[[d1_databases]]', '[[migrations]]', '[assets]', '[alias]']) {
+    for (const table of ['[vars]', '[[d1_databases]]', '[[migrations]]', '[assets]', '[alias]', '[observability]']) {
       expect(out).toContain(table);
     }
   });
