@@ -14,13 +14,12 @@ import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../app-env';
 import { randomToken, sha256Hex } from '../crypto';
 import type { Env } from '../env';
-import { UnavailableError } from '../errors';
 import { countQrcode } from '../limits/limits';
+import { callObject } from '../login/call-object';
 import { DEVICE_POLL_INTERVAL_S, type DevicePoll } from '../login/device-grant';
-import { finishLogin } from '../login/finish';
+import { handOut } from '../login/hand-out';
 import { startSession } from '../login/start';
 import { clientIp } from '../request-info';
-import { ensureSigningKey } from '../tokens/signing';
 import { handleOAuthError, OAuthError, oauthJson } from './errors';
 import { formBody, formInput, publicClient } from './form';
 import { DeviceAuthorizationAnswer, DeviceAuthorizationForm, oauthAnswers, TokenAnswer, TokenForm } from './schemas';
@@ -116,15 +115,16 @@ export const deviceFlow = new Hono<AppEnv>()
       const form = c.req.valid('form');
       const clientId = publicClient(c.env, form.client_id);
       const { qrcodeId, session, secret } = openDeviceCode(c.env, form.device_code);
-      // Check the key before the object hands the login out: a misconfigured Worker must not
-      // use up a code whose token it then cannot sign.
-      ensureSigningKey(c.env);
-      let poll: DevicePoll;
-      try {
-        poll = await session.pollDeviceToken(await sha256Hex(secret), clientId);
-      } catch (err) {
-        throw new UnavailableError(`session object: ${err instanceof Error ? err.message : String(err)}`);
-      }
+      const secretHash = await sha256Hex(secret);
+      // The site's backend hears of a device's sign-in as of a PC's; a 503 while finishing it
+      // gives the login back to the object, so the device's next poll still signs in.
+      const { answer: poll, signedIn } = await handOut(
+        c,
+        session,
+        qrcodeId,
+        () => callObject(async (): Promise<DevicePoll> => session.pollDeviceToken(secretHash, clientId)),
+        (answer) => (answer.ok ? answer : null),
+      );
       if (!poll.ok) {
         const message =
           poll.error === 'slow_down'
@@ -132,9 +132,7 @@ export const deviceFlow = new Hono<AppEnv>()
             : POLL_MESSAGES[poll.error];
         throw new OAuthError(poll.error, message);
       }
-      // The site's backend hears of a device's sign-in as of a PC's; a 503 here gives the login
-      // back to the object, so the device's next poll still signs in.
-      const { token, ttl } = await finishLogin(c, session, qrcodeId, poll);
+      const { token, ttl } = signedIn!;
       return oauthJson(c, { access_token: token, token_type: 'Bearer', expires_in: ttl });
     },
   )

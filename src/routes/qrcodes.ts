@@ -9,13 +9,14 @@ import { createMiddleware } from 'hono/factory';
 import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../app-env';
 import { requireUser } from '../auth/require-user';
+import { inBackground } from '../background';
 import { jsonBody } from '../body';
 import { randomToken, sha256Hex } from '../crypto';
-import { ApiError, UnavailableError } from '../errors';
-import { countQrcode, rateLimited } from '../limits/limits';
-import { finishLogin } from '../login/finish';
+import { countQrcode } from '../limits/limits';
+import { ask } from '../login/call-object';
+import { handOut } from '../login/hand-out';
+import { longPoll } from '../login/long-poll';
 import { claimUserCode, qrTtlSeconds, startSession } from '../login/start';
-import type { Outcome } from '../login/state';
 import { formatUserCode } from '../login/user-code';
 import { answers, bearerAuth } from '../openapi/document';
 import { phoneContext } from '../phone-context';
@@ -25,6 +26,7 @@ import { clientIp } from '../request-info';
 import {
   ConfirmBody,
   CreatedQrAnswer,
+  DEFAULT_WAIT_SECONDS,
   PhoneAnswer,
   PollTokenHeader,
   QrcodeIdParam,
@@ -32,26 +34,8 @@ import {
   StatusQuery,
   UserCodeAnswer,
 } from '../schemas';
-import { ensureSigningKey } from '../tokens/signing';
 import { input, loginStub } from '../validate';
 import { cancelledOnMismatch, emit } from '../webhooks/events';
-
-/**
- * The value of a session object's answer, or the API error it stands for. An object that
- * fails mid-call (reset, evicted with the request in flight, overloaded) is a 503: its state
- * is in storage, so the client's retry continues where it was.
- */
-async function ask<T>(call: Promise<Outcome<T>>): Promise<T> {
-  let outcome: Outcome<T>;
-  try {
-    outcome = await call;
-  } catch (err) {
-    throw new UnavailableError(`session object: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (outcome.ok) return outcome.value;
-  if (outcome.error === 'rate_limited') throw rateLimited(outcome.retryAfter ?? 1);
-  throw new ApiError(outcome.error);
-}
 
 /** Resolves `:id` to its session object, or 400 before any object wakes. */
 const withLogin = createMiddleware<AppEnv>(async (c, next) => {
@@ -106,16 +90,18 @@ export const qrcodes = new Hono<AppEnv>()
     input('query', StatusQuery),
     withLogin,
     async (c) => {
-      const stub = c.get('login');
+      const login = c.get('login');
       const { after, wait } = c.req.valid('query');
-      // Check the key before the object hands the token out: a misconfigured Worker must not
-      // end a session whose token it then cannot sign.
-      ensureSigningKey(c.env);
-      const { deliver, ...view } = await ask(stub.status(await pollHash(c), after ?? null, wait ?? 25_000));
-      if (!deliver) return c.json(view);
-      // A 503 here (D1 down) gives the login back to the object: the PC's retry still signs in.
-      const { token } = await finishLogin(c, stub, c.req.param('id'), deliver);
-      return c.json({ ...view, token, user: deliver.user });
+      const ask = { pollHash: await pollHash(c), after: after ?? null, waitMs: wait ?? DEFAULT_WAIT_SECONDS * 1000 };
+      const { answer, signedIn } = await handOut(
+        c,
+        login,
+        c.req.param('id'),
+        () => longPoll(login, ask, { signal: c.req.raw.signal, keepAlive: (work) => inBackground(c, work) }),
+        (view) => view.deliver,
+      );
+      const { deliver: _, ...view } = answer;
+      return c.json(signedIn ? { ...view, token: signedIn.token, user: signedIn.user } : view);
     },
   )
 
@@ -134,7 +120,7 @@ export const qrcodes = new Hono<AppEnv>()
       const stub = c.get('login');
       const hash = await pollHash(c);
       const verificationUrl = `${publicOrigin(c)}/link`;
-      const existing = await ask(stub.userCode(hash));
+      const existing = await ask(() => stub.userCode(hash));
       if (existing) return c.json({ user_code: formatUserCode(existing), verification_url: verificationUrl });
       const id = c.req.param('id');
       const ttlMs = qrTtlSeconds(c.env) * 1000;
@@ -143,7 +129,7 @@ export const qrcodes = new Hono<AppEnv>()
       const forget = () => c.env.USER_CODE.get(c.env.USER_CODE.idFromName(claimed)).forget();
       let code: string;
       try {
-        code = await ask(stub.attachUserCode(hash, claimed));
+        code = await ask(() => stub.attachUserCode(hash, claimed));
       } catch (err) {
         await forget().catch(() => undefined);
         throw err;
@@ -171,7 +157,7 @@ export const qrcodes = new Hono<AppEnv>()
     withLogin,
     requireUser,
     async (c) => {
-      const view = await ask(c.get('login').scan(c.get('user')));
+      const view = await ask(() => c.get('login').scan(c.get('user')));
       return c.json({ ...view, ...phoneContext(c, view.requester) });
     },
   )
@@ -198,7 +184,7 @@ export const qrcodes = new Hono<AppEnv>()
     async (c) => {
       const { match_code } = c.req.valid('json');
       const webhook = cancelledOnMismatch(c, { qrcode_id: c.req.param('id'), user: c.get('user') });
-      return c.json(await ask(c.get('login').confirm(c.get('user'), match_code).then(webhook)));
+      return c.json(await ask(() => c.get('login').confirm(c.get('user'), match_code).then(webhook)));
     },
   )
 
@@ -214,7 +200,7 @@ export const qrcodes = new Hono<AppEnv>()
     withLogin,
     requireUser,
     async (c) => {
-      const view = await ask(c.get('login').cancel(c.get('user')));
+      const view = await ask(() => c.get('login').cancel(c.get('user')));
       emit(c, 'login.cancelled', { qrcode_id: c.req.param('id'), user: c.get('user') });
       return c.json(view);
     },
