@@ -178,7 +178,7 @@ describe('the limits, with the wait held by the Worker', () => {
   });
 });
 
-describe('the sockets cannot be misused', () => {
+describe('the socket between the Worker and the object', () => {
   it('a message on a waiter’s socket that the object does not expect is ignored', async () => {
     const qr = await createQr();
     const ask = { pollHash: await sha256Hex(qr.poll_token), after: 0, waitMs: 30_000 };
@@ -193,6 +193,19 @@ describe('the sockets cannot be misused', () => {
     expect((await act(qr, 'scan', token)).status).toBe(200);
     expect(JSON.parse(await heard)).toMatchObject({ status: 'scan-wait-confirm', version: 1 });
     expect(await (await status(qr)).json()).toMatchObject({ status: 'scan-wait-confirm', version: 1 });
+  });
+
+  it('a change sent before the Worker takes up its socket still reaches it', async () => {
+    const qr = await createQr();
+    const ask = { pollHash: await sha256Hex(qr.poll_token), after: 0, waitMs: 30_000 };
+    const res = await sessionObject(qr).fetch(statusRequest(ask, { mayWait: true, counted: true }));
+    const socket = res.webSocket;
+    if (!socket) throw new Error('the object did not hand out a socket');
+    const { token } = await login();
+    expect((await act(qr, 'scan', token)).status).toBe(200);
+    const heard = new Promise<string>((resolve) => socket.addEventListener('message', (e) => resolve(String(e.data))));
+    socket.accept();
+    expect(JSON.parse(await heard)).toMatchObject({ status: 'scan-wait-confirm', version: 1 });
   });
 
   it('a client’s WebSocket upgrade on the status route gets the JSON answer of any poll', async () => {
