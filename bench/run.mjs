@@ -73,7 +73,8 @@ const PLAN = QUICK
       directLevels: [64],
       hold: 1000,
       holdChunk: 250,
-      holdTtl: 150,
+      // Long enough for both rounds and every scan on a slow machine; the codes left expire after.
+      holdTtl: 180,
       holdFdShare: 0.8,
       holdSettleSeconds: 20,
       holdConfirmEvery: 4,

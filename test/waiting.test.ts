@@ -25,6 +25,18 @@ import {
 const socketsOf = (qr: QrBody) =>
   runInDurableObject(sessionObject(qr), (_instance, state) => state.getWebSockets().length);
 
+/** A waiter's socket, asked of the object as the Worker asks for it (its end not yet taken up). */
+async function waiterSocket(qr: QrBody): Promise<WebSocket> {
+  const ask = { pollHash: await sha256Hex(qr.poll_token), after: 0, waitMs: 30_000 };
+  const res = await sessionObject(qr).fetch(statusRequest(ask, { mayWait: true, counted: true }));
+  if (!res.webSocket) throw new Error('the object did not hand out a socket');
+  return res.webSocket;
+}
+
+/** The next message on `socket`, as text. */
+const nextMessage = (socket: WebSocket) =>
+  new Promise<string>((resolve) => socket.addEventListener('message', (e) => resolve(String(e.data))));
+
 /** A PC's long-poll that it can hang up on. */
 function hangablePoll(qr: QrBody, query: string) {
   const hangUp = new AbortController();
@@ -181,12 +193,9 @@ describe('the limits, with the wait held by the Worker', () => {
 describe('the socket between the Worker and the object', () => {
   it('a message on a waiter’s socket that the object does not expect is ignored', async () => {
     const qr = await createQr();
-    const ask = { pollHash: await sha256Hex(qr.poll_token), after: 0, waitMs: 30_000 };
-    const res = await sessionObject(qr).fetch(statusRequest(ask, { mayWait: true, counted: true }));
-    const socket = res.webSocket;
-    if (!socket) throw new Error('the object did not hand out a socket');
+    const socket = await waiterSocket(qr);
     socket.accept();
-    const heard = new Promise<string>((resolve) => socket.addEventListener('message', (e) => resolve(String(e.data))));
+    const heard = nextMessage(socket);
     socket.send('{"status":"scan-confirm","version":99}');
     socket.send(new Uint8Array([1, 2, 3]));
     const { token } = await login();
@@ -197,13 +206,10 @@ describe('the socket between the Worker and the object', () => {
 
   it('a change sent before the Worker takes up its socket still reaches it', async () => {
     const qr = await createQr();
-    const ask = { pollHash: await sha256Hex(qr.poll_token), after: 0, waitMs: 30_000 };
-    const res = await sessionObject(qr).fetch(statusRequest(ask, { mayWait: true, counted: true }));
-    const socket = res.webSocket;
-    if (!socket) throw new Error('the object did not hand out a socket');
+    const socket = await waiterSocket(qr);
     const { token } = await login();
     expect((await act(qr, 'scan', token)).status).toBe(200);
-    const heard = new Promise<string>((resolve) => socket.addEventListener('message', (e) => resolve(String(e.data))));
+    const heard = nextMessage(socket);
     socket.accept();
     expect(JSON.parse(await heard)).toMatchObject({ status: 'scan-wait-confirm', version: 1 });
   });
