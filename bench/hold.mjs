@@ -6,8 +6,9 @@
  * has evicted the objects that making it loaded. Then the first round's PCs long-poll, all at
  * once, and `settleMs` later (20 s: the objects they loaded are evicted again, on a design that
  * lets them) the workerd resident memory and open files are read from /proc; then the second
- * round's PCs long-poll, and the runtime is read again once their objects, and the first round's
- * (which its PCs loaded again when they polled again, 30 s into their wait), are evicted. The
+ * round's PCs long-poll, and the runtime is read again at least `settleMs` later, once no PC has
+ * polled for the eviction delay (the first round's PCs poll again 30 s into their wait, which
+ * loads their objects again). The
  * load generator counts, at each reading, the PCs whose poll is younger than the runtime's
  * eviction delay (their object may be loaded).
  *
@@ -92,14 +93,18 @@ export async function holdWaitingPcs(sides, plan, log) {
   const second = Date.now();
   log('step 4: round 2: every PC long-polls now');
   await Promise.all(active().map(({ load }) => load.run('wait', { round: 2 })));
-  // Read when round 2 has waited `settleMs`, and after round 1's PCs, which poll again 30 s into
-  // their wait, have had their objects evicted again.
-  const repoll = first + WAIT_MS;
-  const readAt =
-    second + plan.settleMs >= repoll
-      ? Math.max(second + plan.settleMs, repoll + plan.evictedAfterMs + 1000)
-      : second + plan.settleMs;
-  await sleep(Math.max(0, readAt - Date.now()));
+  // Read when round 2 has waited `settleMs`, and once no PC has polled for the eviction delay
+  // (round 1's PCs poll again 30 s into their wait, which loads their objects again), but before
+  // round 1 polls a third time.
+  await sleep(Math.max(0, second + plan.settleMs - Date.now()));
+  const deadline = first + 2 * WAIT_MS - 1000;
+  for (;;) {
+    const counts = await Promise.all(active().map(({ load }) => load.run('count', { youngerThanMs: 0 })));
+    const latest = Math.min(...counts.map((c) => c.latestPollMs ?? Number.POSITIVE_INFINITY));
+    const left = plan.evictedAfterMs - latest;
+    if (left <= 0 || Date.now() + left > deadline) break;
+    await sleep(left + 200);
+  }
   await read(2);
   for (const s of state) if (s.stoppedBy) log(`step 4: ${s.server.name}: ${s.stoppedBy}`);
   return state.map(({ server, ...rest }) => rest);

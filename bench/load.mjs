@@ -358,11 +358,16 @@ function wait({ round = 1 }) {
   return { started, open: heldOpen };
 }
 
-/** PCs waiting, and of them those whose poll began less than `youngerThanMs` ago (their object may still be loaded). */
+/**
+ * PCs waiting, those of them whose poll began less than `youngerThanMs` ago (their object may
+ * still be loaded), and how long ago the latest poll began.
+ */
 function count({ youngerThanMs = 0 }) {
-  const since = now() - youngerThanMs;
-  const younger = held.filter((e) => e.waiting && e.pollSince > since).length;
-  return { open: heldOpen, younger, total: held.length };
+  const t = now();
+  const waiting = held.filter((e) => e.waiting);
+  const younger = waiting.filter((e) => e.pollSince > t - youngerThanMs).length;
+  const latestPollMs = waiting.length ? t - Math.max(...waiting.map((e) => e.pollSince)) : null;
+  return { open: heldOpen, younger, latestPollMs, total: held.length };
 }
 
 /** Timing summary of `values` (ms), for the report. */

@@ -92,12 +92,14 @@ export const qrcodes = new Hono<AppEnv>()
     async (c) => {
       const login = c.get('login');
       const { after, wait } = c.req.valid('query');
-      const ask = { pollHash: await pollHash(c), after: after ?? null, waitMs: wait ?? DEFAULT_WAIT_SECONDS * 1000 };
+      const poll = { pollHash: await pollHash(c), after: after ?? null, waitMs: wait ?? DEFAULT_WAIT_SECONDS * 1000 };
+      // The PC's request: its signal says when it hangs up; the wait's end outlives it.
+      const pc = { signal: c.req.raw.signal, keepAlive: (work: Promise<unknown>) => inBackground(c, work) };
       const { answer, signedIn } = await handOut(
         c,
         login,
         c.req.param('id'),
-        () => longPoll(login, ask, { signal: c.req.raw.signal, keepAlive: (work) => inBackground(c, work) }),
+        () => longPoll(login, poll, pc),
         (view) => view.deliver,
       );
       const { deliver: _, ...view } = answer;
