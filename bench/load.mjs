@@ -268,89 +268,168 @@ async function throughput({ base, phone, concurrency, seconds, warmupSeconds = 1
 }
 
 /**
- * 4. Waiting PCs held at once. `open` creates `count` more codes and opens a long-poll on
- * each; `finish` confirms one in `every` (the rest expire) and reports how each ended.
+ * 4. Waiting PCs held at once. `make` creates `count` codes of a `round`; `wait` has a PC
+ * long-poll every code of a round (`wait=30`, again after each answer, until the session ends),
+ * all at once; `count` says how many wait; `finish` scans every code (8 at a time), timing when each PC hears of it,
+ * confirms one in `every` (timing when its PC holds its token), and lets the rest expire or
+ * cancels them; then reports how each PC ended.
  */
 const held = [];
 let heldOpen = 0;
-async function open({ base, count, concurrency = 48 }) {
+
+async function make({ base, count, round = 1, concurrency = 48 }) {
   const t0 = now();
   let errors = 0;
   await pool(count, concurrency, async () => {
     try {
       const qr = await createQr(base);
-      const entry = { qr, outcome: null, tokens: 0, polls: 0, confirmed: false };
-      held.push(entry);
-      heldOpen++;
-      // The PC: long-poll until the session ends, the way the page does.
-      entry.done = (async () => {
-        let after = 0;
-        for (;;) {
-          entry.polls++;
-          const res = await poll(base, qr, `?after=${after}&wait=30`);
-          if (res.status === 410) {
-            entry.outcome = entry.tokens ? entry.outcome : 'gone';
-            break;
-          }
-          if (res.status !== 200) {
-            entry.outcome = `http ${res.status}`;
-            break;
-          }
-          if (res.json.token) {
-            entry.tokens++;
-            entry.outcome = 'token';
-            after = res.json.version;
-            continue; // ask once more: a second token would be a duplicate; 410 ends it
-          }
-          if (res.json.status === 'expired' || res.json.status === 'scan-cancel') {
-            entry.outcome = res.json.status;
-            break;
-          }
-          after = res.json.version;
-        }
-        heldOpen--;
-      })().catch((err) => {
-        entry.outcome = `error ${err.message}`;
-        heldOpen--;
+      held.push({
+        base,
+        round,
+        qr,
+        outcome: null,
+        tokens: 0,
+        polls: 0,
+        pollSince: null,
+        listeners: [],
+        done: null,
+        confirmed: false,
       });
     } catch {
       errors++;
     }
   });
-  return { created: count - errors, errors, seconds: (now() - t0) / 1000, open: heldOpen, total: held.length };
+  return { created: count - errors, errors, seconds: (now() - t0) / 1000, total: held.length };
 }
 
-async function finish({ base, phone, every = 2, concurrency = 8, timeoutSeconds }) {
+/** Resolves with the time of `entry`'s next answer that `wanted` accepts (registered before the step that causes it). */
+const nextAnswer = (entry, wanted) => new Promise((resolve) => entry.listeners.push({ wanted, resolve }));
+
+/** The PC: long-polls its code until the session ends, the way the page does. */
+async function waitOn(base, entry) {
+  let after = 0;
+  for (;;) {
+    entry.polls++;
+    entry.pollSince = now();
+    const res = await poll(base, entry.qr, `?after=${after}&wait=30`);
+    const at = now();
+    if (res.status === 410) {
+      entry.outcome = entry.tokens ? entry.outcome : 'gone';
+      break;
+    }
+    if (res.status !== 200) {
+      entry.outcome = `http ${res.status}`;
+      break;
+    }
+    for (const listener of entry.listeners.filter(({ wanted }) => wanted(res.json))) {
+      entry.listeners.splice(entry.listeners.indexOf(listener), 1);
+      listener.resolve(at);
+    }
+    if (res.json.token) {
+      entry.tokens++;
+      entry.outcome = 'token';
+      after = res.json.version;
+      continue; // ask once more: a second token would be a duplicate; 410 ends it
+    }
+    if (res.json.status === 'expired' || res.json.status === 'scan-cancel') {
+      entry.outcome = res.json.status;
+      break;
+    }
+    after = res.json.version;
+  }
+}
+
+function wait({ round = 1 }) {
+  let started = 0;
+  for (const entry of held) {
+    if (entry.done || entry.round !== round) continue;
+    started++;
+    heldOpen++;
+    entry.waiting = true;
+    entry.done = waitOn(entry.base, entry)
+      .catch((err) => {
+        entry.outcome = `error ${err.message}`;
+      })
+      .finally(() => {
+        entry.waiting = false;
+        heldOpen--;
+      });
+  }
+  return { started, open: heldOpen };
+}
+
+/**
+ * PCs waiting, those of them whose poll began less than `youngerThanMs` ago (their object may
+ * still be loaded), and how long ago the latest poll began.
+ */
+function count({ youngerThanMs = 0 }) {
+  const t = now();
+  const waiting = held.filter((e) => e.waiting);
+  const younger = waiting.filter((e) => e.pollSince > t - youngerThanMs).length;
+  const latestPollMs = waiting.length ? t - Math.max(...waiting.map((e) => e.pollSince)) : null;
+  return { open: heldOpen, younger, latestPollMs, total: held.length };
+}
+
+/** Timing summary of `values` (ms), for the report. */
+function timings(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? null;
+  return { n: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? null };
+}
+
+/** Scans every code, confirms one in `every`, and lets the rest `expire` or cancels them (`rest`). */
+async function finish({ base, phone, every = 2, rest = 'expire', concurrency = 8, timeoutSeconds, evictedAfterMs }) {
   const t0 = now();
-  const toConfirm = held.filter((_, i) => i % every === 0);
-  let confirmErrors = 0;
-  await pool(toConfirm.length, concurrency, async (i) => {
-    const entry = toConfirm[i];
+  const heard = [];
+  const heardEvicted = [];
+  const tokenMs = [];
+  let stepErrors = 0;
+  await pool(held.length, concurrency, async (i) => {
+    const entry = held[i];
     try {
+      // How long its poll has waited: an object idle that long has been evicted.
+      const waited = now() - entry.pollSince;
+      const scanHeard = nextAnswer(entry, (view) => view.version >= 1);
       const scanned = await act(base, entry.qr, 'scan', phone);
-      if (scanned.status !== 200) return void (scanned.status === 410 ? null : confirmErrors++);
-      const confirmed = await act(base, entry.qr, 'confirm', phone);
-      if (confirmed.status === 200) entry.confirmed = true;
-      else if (confirmed.status !== 410) confirmErrors++;
+      const scannedAt = now();
+      if (scanned.status !== 200) return void (scanned.status === 410 ? null : stepErrors++);
+      const at = await Promise.race([scanHeard, sleep(30_000).then(() => null)]);
+      if (at === null) return void stepErrors++;
+      heard.push(at - scannedAt);
+      if (waited >= evictedAfterMs) heardEvicted.push(at - scannedAt);
+      if (i % every !== 0 && rest === 'expire') return;
+      const step = i % every === 0 ? 'confirm' : 'cancel';
+      const tokenHeard = nextAnswer(entry, (view) => Boolean(view.token));
+      const done = await act(base, entry.qr, step, phone);
+      const doneAt = now();
+      if (done.status !== 200) return void (done.status === 410 ? null : stepErrors++);
+      if (step === 'confirm') {
+        entry.confirmed = true;
+        const got = await Promise.race([tokenHeard, sleep(30_000).then(() => null)]);
+        if (got !== null) tokenMs.push(got - doneAt);
+      }
     } catch {
-      confirmErrors++;
+      stepErrors++;
     }
   });
-  const confirmSeconds = (now() - t0) / 1000;
+  const stepsSeconds = (now() - t0) / 1000;
   await Promise.race([Promise.all(held.map((e) => e.done)), sleep(timeoutSeconds * 1000)]);
   const outcomes = {};
   for (const e of held) outcomes[e.outcome ?? 'unanswered'] = (outcomes[e.outcome ?? 'unanswered'] ?? 0) + 1;
   return {
     total: held.length,
     confirmed: held.filter((e) => e.confirmed).length,
-    confirmErrors,
+    stepErrors,
     outcomes,
-    // Lost: a PC whose poll ended without its token (after a confirm) or without `expired`.
+    // Lost: a PC whose poll ended without its token (after a confirm) or without an end it was told.
     lost: held.filter(
       (e) => !['token', 'expired', 'scan-cancel'].includes(e.outcome) || (e.confirmed && e.tokens === 0),
     ).length,
     duplicates: held.filter((e) => e.tokens > 1).length,
-    confirmSeconds,
+    scanHeardMs: timings(heard),
+    scanHeardEvictedMs: timings(heardEvicted),
+    tokenMs: timings(tokenMs),
+    stepsSeconds,
     seconds: (now() - t0) / 1000,
     polls: held.reduce((n, e) => n + e.polls, 0),
   };
@@ -381,7 +460,7 @@ async function login({ base, username, password }) {
   return expectStatus(res, 200, 'login').token;
 }
 
-const tasks = { latency, waiting, throughput, open, finish, login, tokencheck };
+const tasks = { latency, waiting, throughput, make, wait, count, finish, login, tokencheck };
 
 process.on('message', async (msg) => {
   const cpu0 = process.cpuUsage();

@@ -17,7 +17,7 @@
  *   and its waiting long-poll.
  *
  * Writes profile.md and profile.json to `--out` (default: a temporary directory) and prints
- * the tables; about a minute. `--only app-cpu,floor-memory` runs some of the jobs (app-cpu,
+ * the tables; about a minute and a half. `--only app-cpu,floor-memory` runs some of the jobs (app-cpu,
  * app-calls, app-memory, floor-cpu, floor-memory); `--entry FILE` builds the app from another
  * entry (a patched copy of src/, for a what-if; the counting job then does not run); `--direct`
  * serves both on workerd's own socket instead of Miniflare's entry worker. CPU times are the
@@ -54,6 +54,8 @@ const VERBOSE = argv.includes('--verbose');
 const SETTLE_MS = 40;
 /** Time for a long-poll to reach its object and wait there. */
 const PARK_MS = 30;
+/** When the memory of the waiting PCs is read again: the runtime evicts an object idle for 10 s. */
+const EVICTED_AT_MS = 20_000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const t0 = Date.now();
@@ -249,9 +251,10 @@ async function pool(n, concurrency, fn) {
 
 /**
  * On a fresh server: `WAITING` objects loaded with nobody waiting (each created and asked its
- * status once), then a long-poll waiting on each of them. Resident memory, open files and the
- * JavaScript heap before, between and after: what a loaded object costs, and what its waiting
- * poll adds (the request, its sockets, the promise and the timer).
+ * status once), then a long-poll waiting on each of them, then the same 20 s into the wait (the
+ * runtime evicts an object idle for 10 s: where the design lets it, the objects are gone and
+ * only the waits are left). Resident memory, open files and the JavaScript heap at each phase:
+ * what a loaded object costs, what its waiting poll adds, and what a waiting PC keeps.
  */
 async function profileMemory(server) {
   const heap = await inspect(server.inspectorPort, server.workerName);
@@ -280,9 +283,12 @@ async function profileMemory(server) {
   await pool(WAITING, 16, async () => qrs.push(await create()));
   await pool(WAITING, 16, async (i) => expect(await status(qrs[i]), 200, 'status'));
   const loaded = await phase('loaded, nobody waiting');
+  const waitStarted = Date.now();
   for (const qr of qrs) status(qr, '?after=0&wait=30').catch(() => {});
   await sleep(1000);
   const waiting = await phase('each with a waiting long-poll');
+  await sleep(Math.max(0, waitStarted + EVICTED_AT_MS - Date.now()));
+  const evicted = await phase('20 s into the wait');
   heap.close();
   const per = (a, b) => ({
     rssKiB: (a.rss - b.rss) / WAITING / 1024,
@@ -293,17 +299,17 @@ async function profileMemory(server) {
     sockets: (a.files.sockets - b.files.sockets) / WAITING,
     sqlite: (a.files.sqlite - b.files.sqlite) / WAITING,
   });
-  const { kinds: k0, ...p0 } = before;
-  const { kinds: k1, ...p1 } = loaded;
-  const { kinds: k2, ...p2 } = waiting;
+  const strip = ({ kinds, ...rest }) => rest;
   return {
     n: WAITING,
-    phases: [p0, p1, p2],
+    phases: [before, loaded, waiting, evicted].map(strip),
     perWaitingPc: per(waiting, before),
     perLoadedObject: per(loaded, before),
     perWaitingPoll: per(waiting, loaded),
-    heapPerLoadedObject: heapGrowth(k0, k1, WAITING).slice(0, 12),
-    heapPerWaitingPoll: heapGrowth(k1, k2, WAITING).slice(0, 16),
+    perWaitingPcLater: per(evicted, before),
+    heapPerLoadedObject: heapGrowth(before.kinds, loaded.kinds, WAITING).slice(0, 12),
+    heapPerWaitingPoll: heapGrowth(loaded.kinds, waiting.kinds, WAITING).slice(0, 16),
+    heapPerWaitingPcLater: heapGrowth(before.kinds, evicted.kinds, WAITING).slice(0, 16),
   };
 }
 

@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 /**
- * `npm run bench [-- --quick] [--out DIR] [--no-dev | --dev]`: starts the app with `npm start`'s
- * script (RATE_LIMIT=off, storage on disk in a temporary directory), the floor (bench/floor/, a
- * bare Worker doing the same login with the least the design needs, served the same way) and,
- * for reference, `wrangler dev`; drives them over loopback from `bench/load.mjs` (separate
- * processes); writes `docs/benchmarks.md` and `docs/benchmarks.json`. Measurements, not tests:
- * nothing fails on a figure, only on an error of the suite itself.
+ * `npm run bench [-- --quick] [--out DIR] [--no-dev | --dev] [--hold N]`: starts the app with
+ * `npm start`'s script (RATE_LIMIT=off, storage on disk in a temporary directory), the floors
+ * (bench/floor/, a bare Worker doing the same login with the least the design needs, served the
+ * same way: the Worker holding the PC's wait on a hibernatable socket as the app does, the same
+ * with the contract, and the wait held in the object as before issue 18) and, for reference,
+ * `wrangler dev`; drives them over loopback from `bench/load.mjs` (separate processes); writes
+ * `docs/benchmarks.md` and `docs/benchmarks.json`. Measurements, not tests: nothing fails on a
+ * figure, only on an error of the suite itself.
  *
- * The full run takes about five minutes on a 2-core machine and must run on a quiet one (the
+ * The full run takes about seven minutes on a 2-core machine and must run on a quiet one (the
  * report states the load before and after, and the CPU other processes used meanwhile).
- * `--quick` (CI) shrinks every step but runs each one, floor included, in under ~40 s, and
- * writes to a temporary directory unless `--out` is given.
+ * `--quick` (CI) shrinks every step but runs each one, floors included, in about two minutes (most
+ * of it step 4, which must wait as long as the PCs do), and writes to a temporary directory
+ * unless `--out` is given. `--hold N` holds twice N waiting PCs on each side in step 4, in two
+ * rounds of N (default 1,000; 50 quick).
  */
 import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,11 +51,13 @@ const PLAN = QUICK
       warmup: 0.3,
       tmpfsLevels: [],
       directLevels: [],
-      hold: [50, 100],
+      hold: 50,
       holdChunk: 50,
-      holdTtl: 5,
+      holdTtl: 90,
       holdFdShare: 0.8,
+      holdSettleSeconds: 11,
       holdConfirmEvery: 2,
+      holdRest: 'cancel',
     }
   : {
       latencyLogins: 500,
@@ -65,12 +71,19 @@ const PLAN = QUICK
       warmup: 0.5,
       tmpfsLevels: [64],
       directLevels: [64],
-      hold: [1000, 3000],
+      hold: 1000,
       holdChunk: 250,
-      holdTtl: 90,
+      // Long enough for both rounds and every scan on a slow machine; the codes left expire after.
+      holdTtl: 180,
       holdFdShare: 0.8,
+      holdSettleSeconds: 20,
       holdConfirmEvery: 4,
+      holdRest: 'expire',
     };
+const holdArg = argv.indexOf('--hold');
+if (holdArg >= 0) PLAN.hold = Number(argv[holdArg + 1]);
+/** Local workerd evicts an object idle for 10 s: a poll older than this waits on an evicted object. */
+const EVICTED_AFTER_MS = 11_000;
 // `wrangler dev` is the reference of the full run; the quick run skips it unless `--dev`.
 const WITH_DEV = !argv.includes('--no-dev') && (!QUICK || argv.includes('--dev'));
 
@@ -233,6 +246,7 @@ async function main() {
   const app = { kind: 'start', bundleFile: bundled.app, persistRoot: TMP };
   const floor = { kind: 'floor', bundleFile: bundled.floor, persistRoot: TMP };
   const floorContract = { kind: 'floor-contract', bundleFile: bundled.floorContract, persistRoot: TMP };
+  const floorHeld = { kind: 'floor-held', bundleFile: bundled.floorHeld, persistRoot: TMP };
   const holdTtl = { QR_TTL_SECONDS: String(PLAN.holdTtl) };
   // Storage in memory (tmpfs) instead of on disk, to separate the runtime's own cost from the
   // cost of SQLite syncing each Durable Object and D1 write to this machine's disk.
@@ -244,9 +258,11 @@ async function main() {
     // The floor plus what the app must have besides its own code (a revocation read per phone
     // request, `deleteAll()` at the hand-out, static assets in front): the app's gap to it is its own.
     { name: 'floor-contract', ...floorContract },
+    // The floor as the design was before issue 18: the PC's wait held in the object.
+    { name: 'floor-held', ...floorHeld },
     { name: 'start-hold', ...app, vars: holdTtl },
     { name: 'floor-hold', ...floor, vars: holdTtl },
-    { name: 'floor-contract-hold', ...floorContract, vars: holdTtl },
+    { name: 'floor-held-hold', ...floorHeld, vars: holdTtl },
     ...(SHM
       ? [
           { name: 'start-tmpfs', ...app, persistRoot: SHM },
@@ -264,6 +280,7 @@ async function main() {
     result.servers[s.name] = { base: s.base, kind: s.kind, runtimePids: s.pids().length };
   }
   const { start, floor: bare } = servers;
+  const held = servers['floor-held'];
   const dev = servers['wrangler-dev'];
 
   const load = startLoad('load');
@@ -282,11 +299,14 @@ async function main() {
       side.run('waiting', { base: start.base, pcs: PLAN.waitPcs, seconds: PLAN.waitSeconds, mode }),
     ),
   );
-  for (const s of [start, dev].filter(Boolean)) {
+  // The long-poll on the app and, side by side, on the floor (the wait on a socket, one hop more)
+  // and the floor whose wait is held in the object; 1-second polling on the app alone.
+  for (const s of [start, bare, held, dev].filter(Boolean)) {
     result.latency[s.name] = {};
+    const polling = s === start || s === dev;
     for (const [mode, logins, concurrency] of [
       ['longpoll', PLAN.latencyLogins, PLAN.latencyConcurrency],
-      ['poll', PLAN.pollLogins, PLAN.pollConcurrency],
+      ...(polling ? [['poll', PLAN.pollLogins, PLAN.pollConcurrency]] : []),
     ]) {
       log(`step 1: ${s.name}, ${logins} logins, ${mode}, ${concurrency} at a time`);
       const r = await load.run('latency', { base: s.base, phone: phones[s.name], logins, concurrency, mode });
@@ -303,6 +323,7 @@ async function main() {
       };
     }
     const l = result.latency[s.name];
+    if (!l.poll) continue;
     l.ratioP50 = l.poll.fromConfirmAnswered.p50 / Math.max(l.longpoll.fromConfirmAnswered.p50, 0.01);
     l.ratioP99 = l.poll.fromConfirmAnswered.p99 / Math.max(l.longpoll.fromConfirmAnswered.p99, 0.01);
   }
@@ -321,15 +342,17 @@ async function main() {
   // 3. Whole logins per second: at each level the app and then the floor, back to back, so
   // that both see the same machine; then the references.
   for (const concurrency of PLAN.levels) {
-    for (const s of [start, bare, servers['floor-contract']]) {
+    for (const s of [start, bare, servers['floor-contract'], held]) {
       result.throughput[s.name] ??= {};
       result.throughput[s.name][concurrency] = await throughputLevel(load, s, phones[s.name], concurrency);
     }
     const a = result.throughput.start[concurrency].perSecond;
     const b = result.throughput.floor[concurrency].perSecond;
     const bc = result.throughput['floor-contract'][concurrency].perSecond;
+    const bh = result.throughput['floor-held'][concurrency].perSecond;
     result.throughput.start[concurrency].ofFloor = b ? round(a / b) : null;
     result.throughput.start[concurrency].ofFloorContract = bc ? round(a / bc) : null;
+    result.throughput.start[concurrency].ofFloorHeld = bh ? round(a / bh) : null;
   }
   for (const [name, levels] of [
     ['start-tmpfs', PLAN.tmpfsLevels],
@@ -358,27 +381,40 @@ async function main() {
     log(`step 6: /api/me p50 ${me.p50.toFixed(2)} ms vs /api/config ${config.p50.toFixed(2)} ms`);
   }
 
-  // 4. Waiting PCs held at once, on the app and the floor side by side (each with a short QR
-  // lifetime). Then the floor's PCs hang up, and on the app one code in N is scanned and
-  // confirmed while the rest expire: each PC must end with its token (and then 410) or `expired`.
+  // 4. Waiting PCs held at once, on the app, the floor and the floor whose wait is held in the
+  // object, side by side (each with a short QR lifetime), in two rounds (bench/hold.mjs); each
+  // round's runtimes are read 20 s into its PCs' wait. Then the floors' PCs hang up, and on the app every code is scanned (each PC must hear of it within milliseconds, its
+  // object evicted or not) and one in N confirmed, the rest left to expire (or cancelled, quick):
+  // each PC must end with its token (and then 410), `expired` or `scan-cancel`.
   const holdApp = { server: servers['start-hold'], load: startLoad('load-hold') };
   const holdFloor = { server: servers['floor-hold'], load: startLoad('load-hold-floor') };
-  const holdFloorContract = { server: servers['floor-contract-hold'], load: startLoad('load-hold-floor-contract') };
+  const holdFloorHeld = { server: servers['floor-held-hold'], load: startLoad('load-hold-floor-held') };
   const fdLimit = result.machine.openFilesLimit;
-  const [appHold, floorHold, floorContractHold] = await holdWaitingPcs(
-    [holdApp, holdFloor, holdFloorContract],
-    { targets: PLAN.hold, chunk: PLAN.holdChunk, fdLimit, fdShare: PLAN.holdFdShare, settleMs: QUICK ? 300 : 1500 },
+  const [appHold, floorHold, floorHeldHold] = await holdWaitingPcs(
+    [holdApp, holdFloor, holdFloorHeld],
+    {
+      pcs: PLAN.hold,
+      chunk: PLAN.holdChunk,
+      fdLimit,
+      fdShare: PLAN.holdFdShare,
+      settleMs: PLAN.holdSettleSeconds * 1000,
+      evictedAfterMs: EVICTED_AFTER_MS,
+    },
     log,
   );
   holdFloor.load.stop();
-  holdFloorContract.load.stop();
-  log(`step 4: confirming one code in ${PLAN.holdConfirmEvery} on the app; the rest expire`);
+  holdFloorHeld.load.stop();
+  log(
+    `step 4: scanning every code on the app, confirming one in ${PLAN.holdConfirmEvery}; the rest ${PLAN.holdRest === 'expire' ? 'expire' : 'are cancelled'}`,
+  );
   const pidsBefore = holdApp.server.pids(); // a new pid afterwards: the runtime died and restarted
   const fin = await holdApp.load.run('finish', {
     base: holdApp.server.base,
     phone: phones['start-hold'],
     every: PLAN.holdConfirmEvery,
+    rest: PLAN.holdRest,
     timeoutSeconds: PLAN.holdTtl + 40,
+    evictedAfterMs: EVICTED_AFTER_MS,
   });
   const restarted = holdApp.server.pids().some((pid) => !pidsBefore.includes(pid));
   result.hold = {
@@ -387,9 +423,11 @@ async function main() {
     fdShare: PLAN.holdFdShare,
     start: { ...appHold, ...fin, restarted, after: runtimeSnapshot(holdApp.server) },
     floor: floorHold,
-    floorContract: floorContractHold,
+    floorHeld: floorHeldHold,
   };
-  log(`step 4: outcomes ${JSON.stringify(fin.outcomes)}, lost ${fin.lost}, duplicates ${fin.duplicates}`);
+  log(
+    `step 4: outcomes ${JSON.stringify(fin.outcomes)}, lost ${fin.lost}, duplicates ${fin.duplicates}; scan heard p50 ${fin.scanHeardMs.p50?.toFixed(2)} / p99 ${fin.scanHeardMs.p99?.toFixed(2)} ms`,
+  );
 
   // 5. The QR image, in a fresh process.
   const qrOut = execFileSync(process.execPath, [path.join(ROOT, 'bench/qr.mjs'), String(QUICK ? 100 : 500)], {

@@ -1,7 +1,7 @@
 /**
  * The servers `npm run bench` measures, each in its own process group with storage in its own
  * directory: the app as `npm start` serves it (scripts/start.mjs), the floor served the same
- * way (bench/floor/serve.mjs), and the app under `wrangler dev` for reference.
+ * way (bench/floor/serve.mjs, in its variants), and the app under `wrangler dev` for reference.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -85,6 +85,7 @@ export function bundles() {
       app: bundle(path.join(dir, 'app')),
       floor: bundleFloor(path.join(dir, 'floor')),
       floorContract: bundleFloor(path.join(dir, 'floor-contract'), 'contract'),
+      floorHeld: bundleFloor(path.join(dir, 'floor-held'), 'held'),
       remove,
     };
   } catch (err) {
@@ -95,7 +96,8 @@ export function bundles() {
 
 /**
  * Starts one server. `kind`: 'start' (the app, `npm start`), 'floor', 'floor-contract' (the floor
- * with the contract, bench/floor/wrangler.contract.toml), or 'dev' (`wrangler dev`).
+ * with the contract, bench/floor/wrangler.contract.toml), 'floor-held' (the floor with the wait
+ * held in the object, the design before issue 18), or 'dev' (`wrangler dev`).
  * RATE_LIMIT is off (the load comes from one address); `vars` adds `--var`s.
  */
 export async function startServer({ name, kind, bundleFile, persistRoot, vars = {}, args = [] }) {
@@ -104,10 +106,10 @@ export async function startServer({ name, kind, bundleFile, persistRoot, vars = 
   const varArgs = Object.entries({ RATE_LIMIT: 'off', ...vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   const common = ['--port', String(port), '--ip', '127.0.0.1', '--persist-to', persist];
   let child;
-  if (kind === 'start' || kind === 'floor' || kind === 'floor-contract') {
+  if (kind === 'start' || kind.startsWith('floor')) {
     const script = kind === 'start' ? 'scripts/start.mjs' : 'bench/floor/serve.mjs';
     // The benchmark's phones sign in as the demo user, which `npm start` makes only with --demo.
-    const extra = { start: ['--demo'], floor: [], 'floor-contract': ['--contract'] }[kind];
+    const extra = { start: ['--demo'], floor: [], 'floor-contract': ['--contract'], 'floor-held': ['--held'] }[kind];
     child = startProcess(name, [script, ...common, '--bundle', bundleFile, ...extra, ...varArgs, ...args]);
   } else {
     // `npm run dev` with its own storage: the migrations and demo accounts, then `wrangler dev`.

@@ -2,11 +2,15 @@
  * @module
  * `FloorSession`: one SQLite-backed Durable Object per login, with the least state keeping the
  * login needs. Each transition is one record write plus its alarm in the same turn (one
- * storage transaction), the PC's waiting long-polls are promises held in memory and woken on
- * change, and the confirmed record is deleted as the token is handed out (so exactly one poll
- * gets it). The same record, transitions and answers as the app's `LoginSession`, without
- * number matching, cancel, the code to type or the polling limit, which a whole login does
- * not use.
+ * storage transaction), and the confirmed record is deleted as the token is handed out (so
+ * exactly one poll gets it). The same record, transitions and answers as the app's
+ * `LoginSession`, without number matching, cancel, the code to type or the polling limits,
+ * which a whole login does not use.
+ *
+ * Two ways to hold the PC's wait: `status()` keeps it in the object, a promise woken on change
+ * (the design before issue 18, `FLOOR_WAIT=held`); `fetch()` accepts a WebSocket through the
+ * Hibernation API and keeps nothing of the waiter in memory, the Worker holding the wait and its
+ * timer (the design since, `FLOOR_WAIT=socket`). Each change sends the new state on the sockets.
  */
 import { DurableObject } from 'cloudflare:workers';
 
@@ -67,12 +71,19 @@ export class FloorSession extends DurableObject {
     return this.ctx.storage.kv.get(KEY) ?? null;
   }
 
-  /** The record and its alarm, written in one turn; every waiting poll wakes. @param {Rec} rec */
+  /** The record and its alarm, written in one turn; every waiting poll wakes, every socket hears. @param {Rec} rec */
   #write(rec) {
     this.ctx.storage.kv.put(KEY, rec);
     const alarm = this.ctx.storage.setAlarm(isOpen(rec.status) ? rec.expires_at : (rec.ended_at ?? 0) + CLEANUP_MS);
     for (const wake of this.#waiters) wake();
     this.#waiters.clear();
+    const message = JSON.stringify(pcView(rec));
+    for (const socket of this.ctx.getWebSockets()) {
+      try {
+        socket.send(message);
+        socket.close(1000, 'changed');
+      } catch {}
+    }
     return alarm;
   }
 
@@ -105,15 +116,40 @@ export class FloorSession extends DurableObject {
     return pcView(rec);
   }
 
+  /** The record a poll may read, or its error. @param {string} pollHash */
+  async #polled(pollHash) {
+    const rec = await this.#current();
+    if (!rec) return { error: GONE };
+    if (!sameText(rec.poll_hash, pollHash)) return { error: { error: 'unauthorized', status: 401 } };
+    return { rec };
+  }
+
   /**
-   * The PC's long-poll: at once when the record is past `after`, else when it changes, expires
-   * or `waitMs` passes. The answer in `scan-confirm` carries `deliver` and deletes the record.
+   * The answer to a poll; in `scan-confirm` it carries `deliver`, and the record goes before the
+   * first await, so exactly one poll gets it.
+   * @param {Rec} rec
+   */
+  async #answer(rec) {
+    if (rec.status !== 'scan-confirm' || !rec.scanner) return { view: pcView(rec) };
+    this.ctx.storage.kv.delete(KEY);
+    if (this.env.FLOOR_CONTRACT === 'on') {
+      // The contract's empty storage: the record, the alarm and the object's database, in one call.
+      await this.ctx.storage.deleteAll();
+    } else {
+      await this.ctx.storage.deleteAlarm();
+    }
+    return { view: pcView(rec), deliver: { user: rec.scanner, requester: rec.requester } };
+  }
+
+  /**
+   * The PC's long-poll held here (`FLOOR_WAIT=held`): at once when the record is past `after`,
+   * else when it changes, expires or `waitMs` passes.
    * @param {string} pollHash @param {number | null} after @param {number} waitMs
    */
   async status(pollHash, after, waitMs) {
-    let rec = await this.#current();
-    if (!rec) return GONE;
-    if (!sameText(rec.poll_hash, pollHash)) return { error: 'unauthorized', status: 401 };
+    const polled = await this.#polled(pollHash);
+    if (!polled.rec) return polled.error;
+    let rec = polled.rec;
     if (after !== null && rec.version <= after) {
       const untilExpiry = isOpen(rec.status) ? rec.expires_at - Date.now() : waitMs;
       await new Promise((resolve) => {
@@ -128,17 +164,34 @@ export class FloorSession extends DurableObject {
       rec = await this.#current();
       if (!rec) return GONE;
     }
-    if (rec.status !== 'scan-confirm' || !rec.scanner) return { view: pcView(rec) };
-    // The hand-out: the record goes before the first await, so exactly one poll gets here.
-    this.ctx.storage.kv.delete(KEY);
-    if (this.env.FLOOR_CONTRACT === 'on') {
-      // The contract's empty storage: the record, the alarm and the object's database, in one turn.
-      await Promise.all([this.ctx.storage.deleteAlarm(), this.ctx.storage.deleteAll()]);
-    } else {
-      await this.ctx.storage.deleteAlarm();
-    }
-    return { view: pcView(rec), deliver: { user: rec.scanner, requester: rec.requester } };
+    return this.#answer(rec);
   }
+
+  /**
+   * The PC's long-poll held by the Worker (`FLOOR_WAIT=socket`): JSON at once when the record is
+   * past `after` (or `wait` is 0, or the login waits to be handed out), else a hibernatable
+   * socket on which the next state comes, and the state it waits from in `x-floor-state`.
+   * @param {Request} request
+   */
+  async fetch(request) {
+    const url = new URL(request.url);
+    const after = url.searchParams.get('after');
+    const waitMs = Number(url.searchParams.get('wait'));
+    const polled = await this.#polled(request.headers.get('x-poll-hash') ?? '');
+    if (!polled.rec) return Response.json(polled.error);
+    const rec = polled.rec;
+    const news = after === null || rec.version > Number(after);
+    if (news || waitMs === 0 || rec.status === 'scan-confirm' || request.headers.get('upgrade') !== 'websocket') {
+      return Response.json(await this.#answer(rec));
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    const state = encodeURIComponent(JSON.stringify(pcView(rec)));
+    return new Response(null, { status: 101, webSocket: client, headers: { 'x-floor-state': state } });
+  }
+
+  /** The Worker sends nothing on its socket; anything that comes is ignored. */
+  webSocketMessage() {}
 
   /** `noscan → scan-wait-confirm`. @param {User} user */
   async scan(user) {

@@ -11,6 +11,10 @@
  * needs, and `POST /api/login` hands any caller a phone token without a password (a benchmark
  * fixture; the app's sign-in happens once per benchmark, not once per login).
  *
+ * `FLOOR_WAIT` says who holds the PC's wait: `socket` (the design since issue 18) has the Worker
+ * hold it on a WebSocket that the object accepted through the Hibernation API, so the object
+ * can be evicted while the PC waits; `held` (the design before) keeps it in the object.
+ *
  * With `FLOOR_CONTRACT=on` it also does the two things the contract asks of every login and the
  * bare floor leaves out: each phone request reads its token's linked-device row in D1 ("a
  * revoked token answers 401 at once"), and the hand-out empties the object with `deleteAll()`
@@ -23,7 +27,8 @@ import { sign, verify } from './jwt.js';
 export { FloorSession } from './session.js';
 
 /** @typedef {{ SESSION: DurableObjectNamespace<import('./session.js').FloorSession>, DB: D1Database,
- *   SIGNING_KEY: string, QR_TTL_SECONDS: string, TOKEN_TTL_SECONDS: string, FLOOR_CONTRACT?: string }} Env */
+ *   SIGNING_KEY: string, QR_TTL_SECONDS: string, TOKEN_TTL_SECONDS: string, FLOOR_CONTRACT?: string,
+ *   FLOOR_WAIT?: string }} Env */
 
 /** The linked-device row of a session, as the app reads it on every phone request. @param {Env} env */
 const LIVE_SESSION = `SELECT user_id, username, display_name FROM sessions
@@ -76,20 +81,76 @@ async function createQr(request, env, url) {
   return json(body, 201);
 }
 
+/** @param {Response} res */
+const readView = (res) => JSON.parse(decodeURIComponent(res.headers.get('x-floor-state') ?? ''));
+
+/**
+ * The wait held by the Worker (`FLOOR_WAIT=socket`): the object answers at once, or hands over a
+ * hibernatable socket on which the next state comes. A confirmed login is claimed by asking
+ * again (the object hands it out once); an expiry is applied the same way.
+ * @param {Request} request @param {DurableObjectStub<import('./session.js').FloorSession>} stub
+ * @param {{ pollHash: string, after: number | null, waitMs: number }} ask @param {ExecutionContext} ctx
+ */
+async function waitOnSocket(request, stub, ask, ctx) {
+  const call = (/** @type {number} */ wait, /** @type {boolean} */ upgrade) =>
+    stub.fetch(
+      new Request(`https://floor/status?${ask.after === null ? '' : `after=${ask.after}&`}wait=${wait}`, {
+        headers: { 'x-poll-hash': ask.pollHash, ...(upgrade ? { upgrade: 'websocket' } : {}) },
+      }),
+    );
+  const waited = (async () => {
+    const res = await call(ask.waitMs, true);
+    const socket = res.webSocket;
+    if (!socket) return res.json();
+    const seen = readView(res);
+    const open = seen.status === 'noscan' || seen.status === 'scan-wait-confirm';
+    const untilExpiry = open ? Date.parse(seen.expires_at) - Date.now() : Number.POSITIVE_INFINITY;
+    const heard = await new Promise((resolve) => {
+      const end = (/** @type {unknown} */ x) => {
+        clearTimeout(timer);
+        try {
+          socket.close(1000);
+        } catch {}
+        resolve(x);
+      };
+      const expiry = untilExpiry <= ask.waitMs;
+      const timer = setTimeout(
+        () => end(expiry ? 'expiry' : 'timeout'),
+        Math.max(0, Math.min(untilExpiry, ask.waitMs)),
+      );
+      socket.addEventListener('message', (e) => end(JSON.parse(String(e.data))));
+      socket.addEventListener('close', () => end('closed'));
+      request.signal.addEventListener('abort', () => end('timeout'));
+      socket.accept();
+    });
+    if (heard === 'timeout') return { view: seen };
+    if (typeof heard === 'object' && heard && heard.status !== 'scan-confirm') return { view: heard };
+    return (await call(0, false)).json();
+  })();
+  // A PC that hangs up while the object opens its socket: the wait still runs to its end and closes it.
+  ctx.waitUntil(waited.catch(() => null));
+  return waited;
+}
+
 /**
  * The PC's long-poll; the answer that hands the login out also writes the linked-device row
  * and signs the PC's token.
  * @param {Request} request @param {Env} env @param {URL} url @param {DurableObjectStub<import('./session.js').FloorSession>} stub
+ * @param {ExecutionContext} ctx
  */
-async function status(request, env, url, stub) {
+async function status(request, env, url, stub, ctx) {
   const after = url.searchParams.get('after');
   const wait = Number(url.searchParams.get('wait') ?? 25);
   if ((after !== null && !/^\d{1,15}$/.test(after)) || !(wait >= 0)) return fail(400, 'invalid_request');
-  const out = await stub.status(
-    await sha256Hex(request.headers.get('x-poll-token') ?? ''),
-    after === null ? null : Number(after),
-    Math.min(wait, 30) * 1000,
-  );
+  const ask = {
+    pollHash: await sha256Hex(request.headers.get('x-poll-token') ?? ''),
+    after: after === null ? null : Number(after),
+    waitMs: Math.min(wait, 30) * 1000,
+  };
+  const out =
+    env.FLOOR_WAIT === 'socket'
+      ? await waitOnSocket(request, stub, ask, ctx)
+      : await stub.status(ask.pollHash, ask.after, ask.waitMs);
   if (!out.deliver) return answer(out);
   const { user, requester: pc } = out.deliver;
   const sid = crypto.randomUUID();
@@ -132,8 +193,8 @@ async function phoneStep(request, env, step, stub) {
 }
 
 export default {
-  /** @param {Request} request @param {Env} env */
-  async fetch(request, env) {
+  /** @param {Request} request @param {Env} env @param {ExecutionContext} ctx */
+  async fetch(request, env, ctx) {
     const url = new URL(request.url);
     const [, api, collection, id, action, ...rest] = url.pathname.split('/');
     const method = request.method;
@@ -161,7 +222,7 @@ export default {
     } catch {
       return fail(400, 'invalid_qrcode_id');
     }
-    if (action === 'status' && method === 'GET') return status(request, env, url, stub);
+    if (action === 'status' && method === 'GET') return status(request, env, url, stub, ctx);
     if ((action === 'scan' || action === 'confirm') && method === 'POST') return phoneStep(request, env, action, stub);
     return fail(404, 'not_found');
   },

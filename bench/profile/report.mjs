@@ -66,8 +66,10 @@ const noMemory = {
   perLoadedObject: {},
   perWaitingPoll: {},
   perWaitingPc: {},
+  perWaitingPcLater: {},
   heapPerLoadedObject: [],
   heapPerWaitingPoll: [],
+  heapPerWaitingPcLater: [],
 };
 
 function memoryTables(r, p) {
@@ -77,7 +79,8 @@ function memoryTables(r, p) {
   p(
     '## Memory of a waiting PC',
     '',
-    `${r.waiting} sessions on a fresh server, each created and asked its status once (loaded, nobody waiting), then each given a waiting long-poll. ` +
+    `${r.waiting} sessions on a fresh server, each created and asked its status once (loaded, nobody waiting), then each given a waiting long-poll, read 1 s and again 20 s into the wait (the runtime evicts an object idle for 10 s, where the design lets it). ` +
+      'The runtime keeps the memory that an evicted object freed (its allocator seldom gives memory back), so RSS 20 s into the wait still counts the evicted objects; the JavaScript heap and the open files show what is left. ' +
       "RSS is workerd's resident memory. The JavaScript heap is what a heap snapshot of the Worker's isolate holds (through workerd's inspector; workerd's C++ wrappers that V8 sees included); V8 committed is what V8 took from the system for its heap and ArrayBuffers, used or not. The rest of the RSS is native: the runtime, SQLite, sockets; file-backed RSS is mostly the SQLite databases' memory-mapped `-shm` indexes. Open files count descriptors: workerd holds each accepted connection under two.",
     '',
     '| per … | app: workerd RSS (of it file-backed) | app: JS heap (V8 committed) | app: open files (sockets + SQLite) | floor: RSS (file-backed) | floor: JS heap (V8 committed) | floor: open files |',
@@ -90,13 +93,16 @@ function memoryTables(r, p) {
   row('loaded object, nobody waiting', app.perLoadedObject, floor.perLoadedObject);
   row('…its waiting long-poll on top', app.perWaitingPoll, floor.perWaitingPoll);
   row('**waiting PC in all**', app.perWaitingPc, floor.perWaitingPc);
+  row('**waiting PC, 20 s into the wait**', app.perWaitingPcLater ?? {}, floor.perWaitingPcLater ?? {});
   p('');
   if (!app.heapPerLoadedObject.length) return;
   for (const [title, key] of [
     ['JavaScript heap per loaded object, by kind (app)', 'heapPerLoadedObject'],
     ['JavaScript heap per waiting long-poll, by kind (app)', 'heapPerWaitingPoll'],
+    ['JavaScript heap per waiting PC 20 s into the wait, by kind (app)', 'heapPerWaitingPcLater'],
   ]) {
-    p(`${title}: ${app[key].map((x) => `${x.kind} ×${f(x.count, 1)} ${f(x.bytes, 0)} B`).join('; ')}.`, '');
+    if (app[key])
+      p(`${title}: ${app[key].map((x) => `${x.kind} ×${f(x.count, 1)} ${f(x.bytes, 0)} B`).join('; ')}.`, '');
   }
 }
 
@@ -120,7 +126,7 @@ export function renderProfile(r) {
   p(
     '## As the PC and the phone do it',
     '',
-    "The PC's long-poll is sent and left 30 ms to reach its object and wait; the phone's request then wakes it. Each row is the CPU of both.",
+    "The PC's long-poll is sent and left 30 ms to reach its object and wait (on the object's socket, the Worker holding the request); the phone's request then wakes it. Each row is the CPU of both.",
     '',
   );
   cpuTable(r, 'pc', p);

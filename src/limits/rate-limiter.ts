@@ -90,18 +90,21 @@ export class RateLimiter extends DurableObject<Env> {
     return this.ctx.storage.setAlarm(at);
   }
 
-  /** Deletes the finished windows; sets the next alarm, or empties storage when none is left. */
+  /**
+   * Deletes the finished windows and sets the next alarm; when every window is over, one
+   * `deleteAll()` empties the storage instead (each `delete` is a billed row write).
+   */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const now = Date.now();
-    let next = Number.POSITIVE_INFINITY;
-    for (const [key, w] of this.ctx.storage.kv.list<Window>({ prefix: PREFIX })) {
-      const end = w.start + w.windowMs;
-      if (now >= end) this.ctx.storage.kv.delete(key);
-      else next = Math.min(next, end);
+    const windows = [...this.ctx.storage.kv.list<Window>({ prefix: PREFIX })];
+    const open = windows.map(([, w]) => w.start + w.windowMs).filter((end) => now < end);
+    if (open.length === 0) {
+      // Nothing left: free the storage, with no take running in between whose count it would lose.
+      await this.ctx.blockConcurrencyWhile(() => this.ctx.storage.deleteAll());
+      return;
     }
-    if (Number.isFinite(next)) return this.#alarmBy(next);
-    // Nothing left: free the storage, with no take running in between whose count it would lose.
-    await this.ctx.blockConcurrencyWhile(() => this.ctx.storage.deleteAll());
+    for (const [key, w] of windows) if (now >= w.start + w.windowMs) this.ctx.storage.kv.delete(key);
+    return this.#alarmBy(Math.min(...open));
   }
 }

@@ -3,13 +3,21 @@
  * `LoginSession`: the Durable Object that owns one QR login session. It is the only place
  * where the session's state lives and changes: it stores the record (so eviction or a restart
  * loses nothing), applies the transitions of `state.ts`, ends open sessions with an alarm at
- * `expires_at`, empties its storage with a cleanup alarm after the end, and holds the PC's
- * waiting long-polls in memory, answering all of them the moment the state changes.
+ * `expires_at`, empties its storage after the end, and tells the PCs that wait on it of each
+ * change. A waiting PC is a WebSocket it accepted through the Hibernation API (`waiters.ts`),
+ * held at the other end by the Worker (`long-poll.ts`): nothing of a waiter lives in its
+ * memory, so it can be evicted while PCs wait, and the next scan, confirm, cancel or alarm
+ * wakes it.
+ *
+ * Every `put`, `delete` and `setAlarm` is a billed row on Cloudflare, so it writes the least
+ * the contract allows: the record on each change, the alarm at creation and at most once more
+ * at the end, and one `deleteAll()` when the login is handed out or cleaned up.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { constantTimeEqual } from '../crypto';
 import type { Env } from '../env';
 import { type DevicePoll, newDeviceGrant, pollDevice } from './device-grant';
+import { readStatusRequest, type StatusRequest, statusAnswer, waitingMs } from './long-poll';
 import {
   cancel,
   confirm,
@@ -27,17 +35,18 @@ import {
   type UserRef,
   userCodeAllowed,
 } from './state';
+import { acceptWaiter, refuseWaiter, tellWaiters } from './waiters';
 
 const RECORD_KEY = 'session';
 /** How long an ended session stays readable (so the PC learns how it ended) before cleanup. */
 export const CLEANUP_DELAY_MS = 30_000;
+/** The contract's bound: storage is empty within this long of the session's end. */
+const EMPTY_WITHIN_MS = 60_000;
 /** A client that ignores the long-poll: more immediate status answers than this in the window may get 429. */
 const IMMEDIATE_POLL_LIMIT = 30;
 const IMMEDIATE_POLL_WINDOW_MS = 10_000;
 /** A `wait` shorter than this is answered about as soon as `wait=0`: it counts as immediate too. */
 const SHORT_WAIT_MS = 1000;
-/** Long-polls waiting on one QR at once; a fifth answers 429 (each holds a connection and memory). */
-const MAX_WAITING_POLLS = 4;
 
 /** What the Worker passes when it creates a session. */
 export interface CreateSession {
@@ -51,52 +60,53 @@ export interface CreateSession {
 }
 
 export class LoginSession extends DurableObject<Env> {
-  /** Waiting long-polls, with when each ends: woken by a change (or its timer), each reads the record again. */
-  #waiters = new Map<() => void, number>();
   /** The confirmed record just handed out, kept in memory in case the Worker cannot sign the PC in. */
   #delivered: SessionRecord | null = null;
-  /** Times of recent immediate status answers, for the polling limit. */
+  /** Times of recent immediate status answers, for the polling limit (a limit that "may" refuse: memory is enough). */
   #immediate: number[] = [];
-  /** The alarm this instance last set; null when unknown (a fresh instance sets it again). */
-  #alarm: number | null = null;
 
   #read(): SessionRecord | null {
     return this.ctx.storage.kv.get<SessionRecord>(RECORD_KEY) ?? null;
   }
 
   /**
-   * Stores a changed record and wakes every waiting poll, synchronously, so that no other
-   * request can run between a decision and its write. The returned promise (the alarm for
-   * what the new state needs) is awaited by the caller once the decision is made.
+   * The record as it stands: an open session past `expires_at` reads as `expired`. That record
+   * is never written (the stored one stays open until cleanup, and reads the same every time),
+   * so expiry costs no row; the PCs that wait hear of it the first time it is seen.
    */
-  #commit(rec: SessionRecord): Promise<void> {
-    this.ctx.storage.kv.put(RECORD_KEY, rec);
-    this.#wake();
-    return this.#alarmAt(isOpen(rec.status) ? rec.expires_at : (rec.ended_at ?? Date.now()) + CLEANUP_DELAY_MS);
-  }
-
-  /** Sets the alarm, unless it is already there: every `setAlarm` is a billed row write. */
-  #alarmAt(time: number): Promise<void> {
-    if (this.#alarm === time) return Promise.resolve();
-    this.#alarm = time;
-    return this.ctx.storage.setAlarm(time);
-  }
-
-  #wake(): void {
-    const waiters = [...this.#waiters.keys()];
-    this.#waiters.clear();
-    for (const wake of waiters) wake();
-  }
-
-  /** Forgets the session: the record at once, then the alarm, the rest of storage and the code to type. */
-  async #erase(): Promise<void> {
+  #current(): SessionRecord | null {
     const rec = this.#read();
-    this.ctx.storage.kv.delete(RECORD_KEY);
-    this.#wake();
-    this.#alarm = null;
-    // Both in the same turn, so they commit as one transaction.
-    await Promise.all([this.ctx.storage.deleteAlarm(), this.ctx.storage.deleteAll()]);
-    if (rec?.user_code) this.ctx.waitUntil(this.#forgetUserCode(rec.user_code));
+    const expired = rec && expireIfDue(rec, Date.now());
+    if (!expired) return rec;
+    tellWaiters(this.ctx, pcView(expired));
+    return expired;
+  }
+
+  /**
+   * Stores a change of state and tells every waiting PC, synchronously, so that no other request
+   * runs between a decision and its write. While a session is open its alarm stays at
+   * `expires_at` (set at creation); at the end it moves to the cleanup, unless it already rings
+   * within the contract's minute of the end (the alarm then re-arms itself if it rings too early).
+   */
+  #commit(prev: SessionRecord, next: SessionRecord): Promise<void> | undefined {
+    this.ctx.storage.kv.put(RECORD_KEY, next);
+    tellWaiters(this.ctx, pcView(next));
+    if (isOpen(next.status) || next.ended_at === null) return;
+    if (isOpen(prev.status) && prev.expires_at <= next.ended_at + EMPTY_WITHIN_MS) return;
+    return this.ctx.storage.setAlarm(next.ended_at + CLEANUP_DELAY_MS);
+  }
+
+  /**
+   * Forgets the session: one `deleteAll()` takes the record, the alarm (compatibility date
+   * 2026-02-24 on) and, on Cloudflare, the database's own metadata, which nothing else removes
+   * and which would otherwise stay billed forever. Then the code to type, if there was one.
+   */
+  async #erase(rec: SessionRecord | null): Promise<void> {
+    // Synchronous for what follows: from here on the session is gone, whatever else runs.
+    const emptied = this.ctx.storage.deleteAll();
+    tellWaiters(this.ctx, null);
+    await emptied;
+    if (rec?.user_code) await this.#forgetUserCode(rec.user_code);
   }
 
   async #forgetUserCode(code: string): Promise<void> {
@@ -108,20 +118,10 @@ export class LoginSession extends DurableObject<Env> {
     }
   }
 
-  /** The current record with expiry applied (synchronously), or null when the session is gone. */
-  #current(): { rec: SessionRecord | null; pending: Promise<void> | null } {
-    const rec = this.#read();
-    const expired = rec && expireIfDue(rec, Date.now());
-    if (!expired) return { rec, pending: null };
-    return { rec: expired, pending: this.#commit(expired) };
-  }
-
   async #apply<T>(step: (rec: SessionRecord, now: number) => Step<T>): Promise<Outcome<T>> {
-    const { rec, pending } = this.#current();
+    const rec = this.#current();
     const result = rec ? step(rec, Date.now()) : null;
-    const written = result?.next ? this.#commit(result.next) : null;
-    await pending;
-    await written;
+    if (rec && result?.next) await this.#commit(rec, result.next);
     return result ? result.outcome : { ok: false, error: 'qrcode_expired' };
   }
 
@@ -144,44 +144,57 @@ export class LoginSession extends DurableObject<Env> {
     };
     if (init.device) rec.device = newDeviceGrant(init.device.clientId, init.device.scope);
     this.ctx.storage.kv.put(RECORD_KEY, rec);
-    await this.#alarmAt(rec.expires_at);
+    await this.ctx.storage.setAlarm(rec.expires_at);
     return pcView(rec);
   }
 
   /**
-   * The PC's long-poll. Answers at once when the session is past `after` (or `after` is null) or
-   * `waitMs` is 0, else waits for a change, for expiry, or for `waitMs` (at most four at once).
-   * The first answer in `scan-confirm` carries `deliver` (the Worker signs the token) and ends
-   * the session: every later one is 410.
+   * The PC's status poll, as `long-poll.ts` sends it. Answers at once (JSON) when the session is
+   * past `after` (or `after` is null), when the PC may not wait, or when a confirmed login waits
+   * to be handed out; else accepts a WebSocket to wait on (at most four at once), on which the
+   * next state is sent. The answer in `scan-confirm` carries `deliver` (the Worker signs the
+   * token) and ends the session: every later one is 410.
    */
-  async status(pollHash: string, after: number | null, waitMs: number): Promise<Outcome<PcView>> {
-    let { rec, pending } = this.#current();
-    await pending;
-    if (!rec) return { ok: false, error: 'qrcode_expired' };
-    if (!constantTimeEqual(rec.poll_hash, pollHash)) return { ok: false, error: 'unauthorized' };
-    const news = after === null || rec.version > after;
-    if (news || waitMs < SHORT_WAIT_MS) {
+  override async fetch(request: Request): Promise<Response> {
+    const ask = readStatusRequest(request);
+    if (!ask) return new Response('Not found', { status: 404 });
+    return this.#status(ask);
+  }
+
+  async #status(ask: StatusRequest): Promise<Response> {
+    const rec = this.#current();
+    if (!rec) return statusAnswer({ ok: false, error: 'qrcode_expired' });
+    if (!constantTimeEqual(rec.poll_hash, ask.pollHash)) return statusAnswer({ ok: false, error: 'unauthorized' });
+    const news = ask.after === null || rec.version > ask.after;
+    if (ask.counted && (news || ask.waitMs < SHORT_WAIT_MS)) {
       const limited = this.#countImmediate();
-      if (limited) return limited;
+      if (limited) return statusAnswer(limited);
     }
-    if (!news && waitMs > 0) {
-      const full = this.#refuseWaiting();
-      if (full) return full;
-      await this.#waitForChange(rec, waitMs);
-      ({ rec, pending } = this.#current());
-      if (!rec) return { ok: false, error: 'qrcode_expired' };
+    if (news || !ask.mayWait || ask.waitMs === 0 || rec.status === 'scan-confirm') {
+      return statusAnswer({ ok: true, value: await this.#answer(rec) });
     }
+    const now = Date.now();
+    const full = this.env.RATE_LIMIT === 'off' ? null : refuseWaiter(this.ctx, now);
+    if (full) return statusAnswer(full);
+    const view = pcView(rec);
+    return acceptWaiter(this.ctx, view, now + waitingMs(view, ask.waitMs, now));
+  }
+
+  /** The PC's view of `rec`; in `scan-confirm` it claims the login, and the session ends. */
+  async #answer(rec: SessionRecord): Promise<PcView> {
     const view = pcView(rec);
     if (rec.status === 'scan-confirm' && rec.scanner) {
-      // The token is handed out once: this answer claims it and ends the session. The claim
-      // (deleting the record) happens before the first await, so exactly one poll gets here.
+      // The token is handed out once: this answer claims it. The claim (emptying storage)
+      // happens before the first await, so exactly one poll gets here.
       view.deliver = handOutOf({ ...rec, scanner: rec.scanner });
       this.#delivered = rec;
-      await this.#erase();
+      await this.#erase(rec);
     }
-    await pending;
-    return { ok: true, value: view };
+    return view;
   }
+
+  /** Messages on a waiter's socket: the Worker sends none, and anything that arrives is ignored. */
+  override webSocketMessage(): void {}
 
   /**
    * The Worker could not finish the sign-in it was handed (D1 was down): put the confirmed
@@ -192,23 +205,9 @@ export class LoginSession extends DurableObject<Env> {
     const rec = this.#delivered;
     this.#delivered = null;
     if (!rec || this.#read()) return false;
-    await this.#commit(rec);
+    this.ctx.storage.kv.put(RECORD_KEY, rec);
+    await this.ctx.storage.setAlarm((rec.ended_at ?? Date.now()) + CLEANUP_DELAY_MS);
     return true;
-  }
-
-  #waitForChange(rec: SessionRecord, waitMs: number): Promise<void> {
-    // Wake at expiry too: the session is `expired` at `expires_at` whatever the alarm does.
-    const untilExpiry = isOpen(rec.status) ? rec.expires_at - Date.now() : Number.POSITIVE_INFINITY;
-    const ms = Math.max(0, Math.min(waitMs, untilExpiry));
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.#waiters.set(wake, Date.now() + ms);
-    });
   }
 
   #countImmediate(): Outcome<PcView> | null {
@@ -227,20 +226,12 @@ export class LoginSession extends DurableObject<Env> {
     return null;
   }
 
-  /** A fifth waiting long-poll is refused, and told when the first of the four will have ended. */
-  #refuseWaiting(): Outcome<PcView> | null {
-    if (this.env.RATE_LIMIT === 'off' || this.#waiters.size < MAX_WAITING_POLLS) return null;
-    const soonest = Math.min(...this.#waiters.values());
-    return { ok: false, error: 'rate_limited', retryAfter: Math.max(1, Math.ceil((soonest - Date.now()) / 1000)) };
-  }
-
   /**
    * The code to type already given to this session (`value: null` when none yet). Only the PC
    * (its poll token) may ask, and only before anyone scanned.
    */
   async userCode(pollHash: string): Promise<Outcome<string | null>> {
-    const { rec, pending } = this.#current();
-    await pending;
+    const rec = this.#current();
     if (!rec) return { ok: false, error: 'qrcode_expired' };
     if (!constantTimeEqual(rec.poll_hash, pollHash)) return { ok: false, error: 'unauthorized' };
     return userCodeAllowed(rec);
@@ -249,11 +240,10 @@ export class LoginSession extends DurableObject<Env> {
   /**
    * Gives the session the code the Worker just claimed for it, unless it got one in the meantime
    * (then that one is answered, and the Worker lets its own claim go). Not a change of state:
-   * no new version, nobody woken.
+   * no new version, nobody told.
    */
   async attachUserCode(pollHash: string, code: string): Promise<Outcome<string>> {
-    const { rec, pending } = this.#current();
-    await pending;
+    const rec = this.#current();
     if (!rec) return { ok: false, error: 'qrcode_expired' };
     if (!constantTimeEqual(rec.poll_hash, pollHash)) return { ok: false, error: 'unauthorized' };
     const allowed = userCodeAllowed(rec);
@@ -280,39 +270,32 @@ export class LoginSession extends DurableObject<Env> {
 
   /**
    * The device flow's token poll (RFC 8628), checked in the order of `pollDevice`. Success
-   * claims the login like the PC's status poll does: the record is deleted before the first
+   * claims the login like the PC's status poll does: storage is emptied before the first
    * await, so of two racing polls exactly one gets it. A poll while the login is pending
    * stores its time (for `slow_down`); no other poll writes anything.
    */
   async pollDeviceToken(secretHash: string, clientId: string): Promise<DevicePoll> {
-    const { rec, pending } = this.#current();
+    const rec = this.#current();
     const { next, outcome } = pollDevice(rec, secretHash, clientId, Date.now());
-    // Bookkeeping, not a change of state: no version, no wake-up of waiting long-polls.
+    // Bookkeeping, not a change of state: no version, nobody told.
     if (next) this.ctx.storage.kv.put(RECORD_KEY, next);
-    let claimed: Promise<void> | null = null;
     if (outcome.ok) {
       this.#delivered = rec;
-      claimed = this.#erase();
+      await this.#erase(rec);
     }
-    await pending;
-    await claimed;
     return outcome;
   }
 
   /** Expiry at `expires_at`; cleanup after the end. Alarms may run late, never early. */
   override async alarm(): Promise<void> {
-    // The alarm that woke us is spent.
-    this.#alarm = null;
-    const { rec, pending } = this.#current();
-    await pending;
-    if (!rec) return this.#erase();
-    if (isOpen(rec.status)) {
-      // Woken before expiry (only a test does this): keep the alarm where it belongs.
-      return this.#alarmAt(rec.expires_at);
-    }
+    // Reading the record tells the waiting PCs of an expiry.
+    const rec = this.#current();
+    if (!rec) return this.#erase(null);
+    // Woken before expiry (only a test does this): keep the alarm where it belongs.
+    if (isOpen(rec.status)) return this.ctx.storage.setAlarm(rec.expires_at);
     const cleanupAt = (rec.ended_at ?? 0) + CLEANUP_DELAY_MS;
-    if (Date.now() >= cleanupAt) return this.#erase();
-    return this.#alarmAt(cleanupAt);
+    if (Date.now() >= cleanupAt) return this.#erase(rec);
+    return this.ctx.storage.setAlarm(cleanupAt);
   }
 }
 

@@ -124,9 +124,13 @@ function advance(
   };
 }
 
-/** Expiry, checked on every request and by the alarm: at `expires_at` an open session is `expired`. */
+/**
+ * Expiry, checked on every request and by the alarm: at `expires_at` an open session is `expired`.
+ * It ended at `expires_at`, whenever this is asked, so the expired record is the same every time
+ * and never needs to be written (`LoginSession` leaves the open record in storage until cleanup).
+ */
 export function expireIfDue(rec: SessionRecord, now: number): SessionRecord | null {
-  return isOpen(rec.status) && now >= rec.expires_at ? advance(rec, 'expired', now) : null;
+  return isOpen(rec.status) && now >= rec.expires_at ? advance(rec, 'expired', rec.expires_at) : null;
 }
 
 /** What `scan`, `confirm` and `cancel` answer on success. */

@@ -14,14 +14,13 @@ import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../app-env';
 import { randomToken, sha256Hex } from '../crypto';
 import type { Env } from '../env';
-import { UnavailableError } from '../errors';
 import { countQrcode } from '../limits/limits';
+import { callObject } from '../login/call-object';
 import { DEVICE_POLL_INTERVAL_S, type DevicePoll } from '../login/device-grant';
-import { finishLogin } from '../login/finish';
+import { handOut } from '../login/hand-out';
 import { startSession } from '../login/start';
 import { ownPagesOnly } from '../origin-guard';
 import { clientIp } from '../request-info';
-import { ensureSigningKey } from '../tokens/signing';
 import { handleOAuthError, OAuthError, oauthJson, tokenAnswer } from './errors';
 import { formBody, formInput, publicClient } from './form';
 import { refreshGrant } from './refresh';
@@ -132,15 +131,17 @@ export const deviceFlow = new Hono<AppEnv>()
       if (!form.client_id) throw new OAuthError('invalid_request', '`client_id` is required.');
       const clientId = publicClient(c.env, form.client_id);
       const { qrcodeId, session, secret } = openDeviceCode(c.env, form.device_code);
-      // Check the key before the object hands the login out: a misconfigured Worker must not
-      // use up a code whose token it then cannot sign.
-      ensureSigningKey(c.env);
-      let poll: DevicePoll;
-      try {
-        poll = await session.pollDeviceToken(await sha256Hex(secret), clientId);
-      } catch (err) {
-        throw new UnavailableError(`session object: ${err instanceof Error ? err.message : String(err)}`);
-      }
+      const secretHash = await sha256Hex(secret);
+      // The site's backend hears of a device's sign-in as of a PC's; a 503 while finishing it
+      // gives the login back to the object, so the device's next poll still signs in.
+      const { answer: poll, signedIn } = await handOut(
+        c,
+        session,
+        qrcodeId,
+        () => callObject(async (): Promise<DevicePoll> => session.pollDeviceToken(secretHash, clientId)),
+        (answer) => (answer.ok ? answer : null),
+        (answer) => ({ via: 'device', clientId, scope: answer.ok ? answer.scope : null }),
+      );
       if (!poll.ok) {
         const message =
           poll.error === 'slow_down'
@@ -148,11 +149,9 @@ export const deviceFlow = new Hono<AppEnv>()
             : POLL_MESSAGES[poll.error];
         throw new OAuthError(poll.error, message);
       }
-      // The site's backend hears of a device's sign-in as of a PC's; a 503 here gives the login
-      // back to the object, so the device's next poll still signs in.
-      const tokens = await finishLogin(c, session, qrcodeId, poll, { via: 'device', clientId, scope: poll.scope });
-      if (!tokens) throw new OAuthError('access_denied', POLL_MESSAGES.approver_gone);
-      return tokenAnswer(c, tokens);
+      // The phone session that approved was signed out before the device collected: nobody signs in.
+      if (!signedIn) throw new OAuthError('access_denied', POLL_MESSAGES.approver_gone);
+      return tokenAnswer(c, signedIn);
     },
   )
 

@@ -9,13 +9,15 @@ import { createMiddleware } from 'hono/factory';
 import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../app-env';
 import { requireApprover } from '../auth/require-user';
+import { inBackground } from '../background';
 import { jsonBody } from '../body';
 import { randomToken, sha256Hex } from '../crypto';
-import { ApiError, UnavailableError } from '../errors';
-import { countQrcode, rateLimited } from '../limits/limits';
-import { finishLogin } from '../login/finish';
+import { ApiError } from '../errors';
+import { countQrcode } from '../limits/limits';
+import { ask } from '../login/call-object';
+import { handOut } from '../login/hand-out';
+import { longPoll } from '../login/long-poll';
 import { claimUserCode, qrTtlSeconds, startSession } from '../login/start';
-import type { Outcome } from '../login/state';
 import { formatUserCode } from '../login/user-code';
 import { answers, bearerAuth } from '../openapi/document';
 import { ownPagesOnly } from '../origin-guard';
@@ -26,6 +28,7 @@ import { clientIp } from '../request-info';
 import {
   ConfirmBody,
   CreatedQrAnswer,
+  DEFAULT_WAIT_SECONDS,
   PhoneAnswer,
   PollTokenHeader,
   QrcodeIdParam,
@@ -33,26 +36,8 @@ import {
   StatusQuery,
   UserCodeAnswer,
 } from '../schemas';
-import { ensureSigningKey } from '../tokens/signing';
 import { input, loginStub } from '../validate';
 import { cancelledOnMismatch, emit } from '../webhooks/events';
-
-/**
- * The value of a session object's answer, or the API error it stands for. An object that
- * fails mid-call (reset, evicted with the request in flight, overloaded) is a 503: its state
- * is in storage, so the client's retry continues where it was.
- */
-async function ask<T>(call: Promise<Outcome<T>>): Promise<T> {
-  let outcome: Outcome<T>;
-  try {
-    outcome = await call;
-  } catch (err) {
-    throw new UnavailableError(`session object: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (outcome.ok) return outcome.value;
-  if (outcome.error === 'rate_limited') throw rateLimited(outcome.retryAfter ?? 1);
-  throw new ApiError(outcome.error);
-}
 
 /** Resolves `:id` to its session object, or 400 before any object wakes. */
 const withLogin = createMiddleware<AppEnv>(async (c, next) => {
@@ -111,18 +96,24 @@ export const qrcodes = new Hono<AppEnv>()
     input('query', StatusQuery),
     withLogin,
     async (c) => {
-      const stub = c.get('login');
+      const login = c.get('login');
       const { after, wait } = c.req.valid('query');
-      // Check the key before the object hands the token out: a misconfigured Worker must not
-      // end a session whose token it then cannot sign.
-      ensureSigningKey(c.env);
-      const { deliver, ...view } = await ask(stub.status(await pollHash(c), after ?? null, wait ?? 25_000));
+      const poll = { pollHash: await pollHash(c), after: after ?? null, waitMs: wait ?? DEFAULT_WAIT_SECONDS * 1000 };
+      // The PC's request: its signal says when it hangs up; the wait's end outlives it.
+      const pc = { signal: c.req.raw.signal, keepAlive: (work: Promise<unknown>) => inBackground(c, work) };
+      const { answer, signedIn } = await handOut(
+        c,
+        login,
+        c.req.param('id'),
+        () => longPoll(login, poll, pc),
+        (view) => view.deliver,
+      );
+      const { deliver, ...view } = answer;
       if (!deliver) return c.json(view);
-      // A 503 here (the user's object unreachable) gives the login back: the PC's retry still signs in.
-      const tokens = await finishLogin(c, stub, c.req.param('id'), deliver);
-      if (!tokens) throw new ApiError('qrcode_expired', APPROVER_GONE);
-      const { token, refresh_token, expires_in } = tokens;
-      return c.json({ ...view, token, refresh_token, expires_in, user: deliver.user });
+      // The phone session that confirmed was signed out before the PC collected: nobody signs in.
+      if (!signedIn) throw new ApiError('qrcode_expired', APPROVER_GONE);
+      const { token, refresh_token, expires_in, user } = signedIn;
+      return c.json({ ...view, token, refresh_token, expires_in, user });
     },
   )
 
@@ -141,7 +132,7 @@ export const qrcodes = new Hono<AppEnv>()
       const stub = c.get('login');
       const hash = await pollHash(c);
       const verificationUrl = `${publicOrigin(c)}/link`;
-      const existing = await ask(stub.userCode(hash));
+      const existing = await ask(() => stub.userCode(hash));
       if (existing) return c.json({ user_code: formatUserCode(existing), verification_url: verificationUrl });
       const id = c.req.param('id');
       const ttlMs = qrTtlSeconds(c.env) * 1000;
@@ -150,7 +141,7 @@ export const qrcodes = new Hono<AppEnv>()
       const forget = () => c.env.USER_CODE.get(c.env.USER_CODE.idFromName(claimed)).forget();
       let code: string;
       try {
-        code = await ask(stub.attachUserCode(hash, claimed));
+        code = await ask(() => stub.attachUserCode(hash, claimed));
       } catch (err) {
         await forget().catch(() => undefined);
         throw err;
@@ -178,7 +169,7 @@ export const qrcodes = new Hono<AppEnv>()
     withLogin,
     requireApprover,
     async (c) => {
-      const view = await ask(c.get('login').scan(c.get('user')));
+      const view = await ask(() => c.get('login').scan(c.get('user')));
       return c.json({ ...view, ...phoneContext(c, view.requester) });
     },
   )
@@ -205,7 +196,7 @@ export const qrcodes = new Hono<AppEnv>()
     async (c) => {
       const { match_code } = c.req.valid('json');
       const webhook = cancelledOnMismatch(c, { qrcode_id: c.req.param('id'), user: c.get('user') });
-      return c.json(await ask(c.get('login').confirm(c.get('user'), match_code, c.get('sid')).then(webhook)));
+      return c.json(await ask(() => c.get('login').confirm(c.get('user'), match_code, c.get('sid')).then(webhook)));
     },
   )
 
@@ -221,7 +212,7 @@ export const qrcodes = new Hono<AppEnv>()
     withLogin,
     requireApprover,
     async (c) => {
-      const view = await ask(c.get('login').cancel(c.get('user')));
+      const view = await ask(() => c.get('login').cancel(c.get('user')));
       emit(c, 'login.cancelled', { qrcode_id: c.req.param('id'), user: c.get('user') });
       return c.json(view);
     },

@@ -131,10 +131,14 @@ type LiveOp =
 /** The status a phone step moves the session to when it answers 200. */
 const AFTER_STEP = { scan: 'scan-wait-confirm', confirm: 'scan-confirm', cancel: 'scan-cancel' } as const;
 
-/** The stored record's status and version, or null when the object's storage is empty. */
+/**
+ * The stored record's status and version as the object reads it (an open record past
+ * `expires_at` reads as expired: expiry is never written), or null when storage is empty.
+ */
 async function stored(qr: string): Promise<{ status: SessionStatus; version: number } | null> {
   return runInDurableObject(sessionObject(qr), (_o, state) => {
-    const rec = state.storage.kv.get<SessionRecord>('session');
+    const kept = state.storage.kv.get<SessionRecord>('session');
+    const rec = kept && (expireIfDue(kept, Date.now()) ?? kept);
     return rec ? { status: rec.status, version: rec.version } : null;
   });
 }

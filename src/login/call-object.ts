@@ -1,0 +1,27 @@
+/**
+ * @module
+ * How the Worker's routes call a login's Durable Object: the one place that says what a failure
+ * of the object is (503, whatever the route), and how the object's answers become API answers.
+ */
+import { ApiError } from '../errors';
+import { rateLimited } from '../limits/limits';
+import { callObject as reach } from '../object-call';
+import type { Outcome } from './state';
+
+/**
+ * The login object's answer to `call`; a failure of the object is a 503 (see `object-call.ts`):
+ * its state is in storage, so the client's retry continues where it was.
+ */
+export const callObject = <T>(call: () => Promise<T>): Promise<T> => reach('login object', call);
+
+/** The value of an object's outcome, or the API error it stands for (429 with its `Retry-After`). */
+export function outcomeValue<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  if (outcome.error === 'rate_limited') throw rateLimited(outcome.retryAfter ?? 1);
+  throw new ApiError(outcome.error);
+}
+
+/** `callObject` for the object's methods that answer an `Outcome`: the value, or its API error. */
+export async function ask<T>(call: () => Promise<Outcome<T>>): Promise<T> {
+  return outcomeValue(await callObject(call));
+}
