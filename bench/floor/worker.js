@@ -3,9 +3,10 @@
  * The floor of `npm run bench` (issue 13): a bare Worker, a plain `fetch` handler with no
  * framework, doing the app's whole login with the least the design needs. The same four
  * requests with the same answers (the QR image drawn by the app's own `qrDataUrl`), one
- * SQLite-backed `FloorSession` per login, one D1 insert (the linked-device row) and one EdDSA
- * token per login, and an EdDSA signature check on each phone request. What the app spends
- * above this is what the app can cut.
+ * SQLite-backed `FloorSession` per login, one session row in the user's `FloorUser` object (its
+ * refresh token's hash, as the app's `UserSessions` keeps it since issue 16) and one EdDSA token
+ * and refresh token per login, and an EdDSA signature check on each phone request. What the app
+ * spends above this is what the app can cut.
  *
  * It is a yardstick, not a product: no rate limits, only the validation a well-behaved client
  * needs, and `POST /api/login` hands any caller a phone token without a password (a benchmark
@@ -16,8 +17,8 @@
  * can be evicted while the PC waits; `held` (the design before) keeps it in the object.
  *
  * With `FLOOR_CONTRACT=on` it also does the two things the contract asks of every login and the
- * bare floor leaves out: each phone request reads its token's linked-device row in D1 ("a
- * revoked token answers 401 at once"), and the hand-out empties the object with `deleteAll()`
+ * bare floor leaves out: each phone request asks the user's object whether its token's session
+ * is alive ("a revoked token answers 401 at once"), and the hand-out empties the object with `deleteAll()`
  * ("the object's storage is empty within a minute"). The benchmark measures both floors, so the
  * report can say how much of the app's gap is the contract's and how much is the app's own.
  */
@@ -25,14 +26,22 @@ import { qrDataUrl } from '../../src/qr/qr-image.ts';
 import { sign, verify } from './jwt.js';
 
 export { FloorSession } from './session.js';
+export { FloorUser } from './user.js';
 
-/** @typedef {{ SESSION: DurableObjectNamespace<import('./session.js').FloorSession>, DB: D1Database,
+/** @typedef {{ SESSION: DurableObjectNamespace<import('./session.js').FloorSession>,
+ *   USER: DurableObjectNamespace<import('./user.js').FloorUser>, DB: D1Database,
  *   SIGNING_KEY: string, QR_TTL_SECONDS: string, TOKEN_TTL_SECONDS: string, FLOOR_CONTRACT?: string,
  *   FLOOR_WAIT?: string }} Env */
 
-/** The linked-device row of a session, as the app reads it on every phone request. @param {Env} env */
-const LIVE_SESSION = `SELECT user_id, username, display_name FROM sessions
-  WHERE sid = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?`;
+/** The user's sessions object, as the app names it. @param {Env} env @param {string} userId */
+const userObject = (env, userId) => env.USER.get(env.USER.idFromName(`accounts:${userId}`));
+
+/** 32 random bytes, base64url. */
+const randomToken = () =>
+  btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 
 /** @param {unknown} body @param {number} [status] */
 const json = (body, status = 200) =>
@@ -67,10 +76,7 @@ const answer = (out) => (out.error ? fail(out.status ?? 500, out.error) : json(o
 /** @param {Request} request @param {Env} env @param {URL} url */
 async function createQr(request, env, url) {
   const id = env.SESSION.newUniqueId();
-  const pollToken = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
+  const pollToken = randomToken();
   const view = await env.SESSION.get(id).create({
     pollHash: await sha256Hex(pollToken),
     ttlMs: Number(env.QR_TTL_SECONDS) * 1000,
@@ -133,8 +139,8 @@ async function waitOnSocket(request, stub, ask, ctx) {
 }
 
 /**
- * The PC's long-poll; the answer that hands the login out also writes the linked-device row
- * and signs the PC's token.
+ * The PC's long-poll; the answer that hands the login out also starts the PC's session in the
+ * user's object and signs the PC's tokens.
  * @param {Request} request @param {Env} env @param {URL} url @param {DurableObjectStub<import('./session.js').FloorSession>} stub
  * @param {ExecutionContext} ctx
  */
@@ -156,36 +162,30 @@ async function status(request, env, url, stub, ctx) {
   const sid = crypto.randomUUID();
   const iat = Math.floor(Date.now() / 1000);
   const exp = iat + Number(env.TOKEN_TTL_SECONDS);
-  await env.DB.prepare(
-    `INSERT INTO sessions (sid, user_id, username, display_name, via, user_agent, ip, place, expires_at)
-     VALUES (?, ?, ?, ?, 'qrcode', ?, ?, ?, ?)`,
-  )
-    .bind(
-      sid,
-      user.id,
-      user.username,
-      user.display_name,
-      pc.user_agent,
-      pc.ip,
-      pc.city ?? null,
-      new Date(exp * 1000).toISOString(),
-    )
-    .run();
+  const objectId = env.USER.idFromName(`accounts:${user.id}`);
+  const refreshToken = `${objectId}${randomToken()}`;
+  await env.USER.get(objectId).start(
+    sid,
+    await sha256Hex(refreshToken),
+    (iat + 2_592_000) * 1000,
+    pc.user_agent,
+    pc.ip,
+  );
   const claims = { sub: user.id, username: user.username, sid, jti: crypto.randomUUID(), iat, exp };
-  return json({ ...out.view, token: await sign(env, claims), user });
+  return json({ ...out.view, token: await sign(env, claims), refresh_token: refreshToken, user });
 }
 
 /**
- * A phone's step: its token checked (signature and claims, no D1 read), then the object decides.
+ * A phone's step: its token checked (signature and claims; with the contract, its session alive
+ * in the user's object), then the login's object decides.
  * @param {Request} request @param {Env} env @param {'scan' | 'confirm'} step @param {DurableObjectStub<import('./session.js').FloorSession>} stub
  */
 async function phoneStep(request, env, step, stub) {
   const bearer = /^Bearer (\S+)$/.exec(request.headers.get('authorization') ?? '')?.[1];
   const claims = bearer ? await verify(env, bearer) : null;
   if (!claims) return fail(401, 'unauthorized');
-  if (env.FLOOR_CONTRACT === 'on') {
-    const live = await env.DB.prepare(LIVE_SESSION).bind(claims.sid, claims.sub, new Date().toISOString()).first();
-    if (!live) return fail(401, 'unauthorized');
+  if (env.FLOOR_CONTRACT === 'on' && !(await userObject(env, claims.sub).alive(claims.sid))) {
+    return fail(401, 'unauthorized');
   }
   await request.text(); // the body the app reads (a match code, when asked)
   const user = { id: claims.sub, username: claims.username, display_name: claims.username };
@@ -205,12 +205,14 @@ export default {
       const iat = Math.floor(Date.now() / 1000);
       const claims = { sub: `user-${username}`, username, sid: crypto.randomUUID(), jti: crypto.randomUUID(), iat };
       if (env.FLOOR_CONTRACT === 'on') {
-        // The phone's own linked-device row, which every phone request then reads.
-        await env.DB.prepare(
-          `INSERT INTO sessions (sid, user_id, username, display_name, via, expires_at) VALUES (?, ?, ?, ?, 'password', ?)`,
-        )
-          .bind(claims.sid, claims.sub, username, username, new Date((iat + 3600) * 1000).toISOString())
-          .run();
+        // The phone's own session, which every phone request then asks after.
+        await userObject(env, claims.sub).start(
+          claims.sid,
+          await sha256Hex(randomToken()),
+          (iat + 3600) * 1000,
+          '',
+          '',
+        );
       }
       return json({ token: await sign(env, { ...claims, exp: iat + 3600 }) });
     }
