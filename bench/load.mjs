@@ -294,6 +294,7 @@ async function make({ base, count, round = 1, concurrency = 48 }) {
         listeners: [],
         done: null,
         confirmed: false,
+        retried: 0,
       });
     } catch {
       errors++;
@@ -305,9 +306,13 @@ async function make({ base, count, round = 1, concurrency = 48 }) {
 /** Resolves with the time of `entry`'s next answer that `wanted` accepts (registered before the step that causes it). */
 const nextAnswer = (entry, wanted) => new Promise((resolve) => entry.listeners.push({ wanted, resolve }));
 
-/** The PC: long-polls its code until the session ends, the way the page does. */
+/** How often a PC tries again after a 429 or a 5xx, as the page's back-off does (1, 2, 4 … s, at most 5 s). */
+const RETRIES = 5;
+
+/** The PC: long-polls its code until the session ends, the way the page does (a 429 or 5xx is tried again). */
 async function waitOn(base, entry) {
   let after = 0;
+  let failures = 0;
   for (;;) {
     entry.polls++;
     entry.pollSince = now();
@@ -317,10 +322,16 @@ async function waitOn(base, entry) {
       entry.outcome = entry.tokens ? entry.outcome : 'gone';
       break;
     }
+    if ((res.status === 429 || res.status >= 500) && failures < RETRIES) {
+      entry.retried++;
+      await sleep(Math.min(5000, 1000 * 2 ** failures++));
+      continue;
+    }
     if (res.status !== 200) {
       entry.outcome = `http ${res.status}`;
       break;
     }
+    failures = 0;
     for (const listener of entry.listeners.filter(({ wanted }) => wanted(res.json))) {
       entry.listeners.splice(entry.listeners.indexOf(listener), 1);
       listener.resolve(at);
@@ -426,6 +437,8 @@ async function finish({ base, phone, every = 2, rest = 'expire', concurrency = 8
       (e) => !['token', 'expired', 'scan-cancel'].includes(e.outcome) || (e.confirmed && e.tokens === 0),
     ).length,
     duplicates: held.filter((e) => e.tokens > 1).length,
+    // Polls answered 429 or 5xx and tried again (each still counted lost if it never ended).
+    retried: held.reduce((n, e) => n + e.retried, 0),
     scanHeardMs: timings(heard),
     scanHeardEvictedMs: timings(heardEvicted),
     tokenMs: timings(tokenMs),

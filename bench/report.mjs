@@ -352,7 +352,7 @@ function holdSection(r, p) {
       .map(([k, v]) => `${k} ${int(v)}`)
       .join(
         ', ',
-      )}; confirmed ${int(app.confirmed)}; scans and confirms took ${f(app.stepsSeconds)} s; lost ${app.lost}; duplicated ${app.duplicates}; ${int(app.polls)} long-polls in all` +
+      )}; confirmed ${int(app.confirmed)}; scans and confirms took ${f(app.stepsSeconds)} s; lost ${app.lost}; duplicated ${app.duplicates}; ${int(app.polls)} long-polls in all, ${int(app.retried ?? 0)} of them tried again after a 429 or 5xx (as the page's back-off does)` +
       `${app.restarted ? '; **the runtime restarted during the step**' : ''}. RSS after they all ended: ${mib(app.after.bytes)}, ${int(app.after.files.all)} open files.`,
     '',
     '| each PC, from the phone’s answer to its own | PCs | p50 / p99 / max |',

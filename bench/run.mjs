@@ -426,7 +426,7 @@ async function main() {
     floorHeld: floorHeldHold,
   };
   log(
-    `step 4: outcomes ${JSON.stringify(fin.outcomes)}, lost ${fin.lost}, duplicates ${fin.duplicates}; scan heard p50 ${fin.scanHeardMs.p50?.toFixed(2)} / p99 ${fin.scanHeardMs.p99?.toFixed(2)} ms`,
+    `step 4: outcomes ${JSON.stringify(fin.outcomes)}, lost ${fin.lost}, duplicates ${fin.duplicates}, polls tried again after a 429/5xx ${fin.retried}; scan heard p50 ${fin.scanHeardMs.p50?.toFixed(2)} / p99 ${fin.scanHeardMs.p99?.toFixed(2)} ms`,
   );
 
   // 5. The QR image, in a fresh process.
