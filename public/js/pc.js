@@ -102,6 +102,8 @@ function showQr(notice = '') {
   );
   widget = element;
   element.setAttribute('lang', lang);
+  // The same sign-in as on a site's page: a passkey from a phone nearby (shown when the server can).
+  element.setAttribute('passkey', '');
   if (notice) element.notice = STRINGS[lang][notice];
   let changes = 0;
   element.addEventListener('qr-login:status', () => {

@@ -3,7 +3,7 @@
  * What /confirm and /link share: the server's config and the site's look (accent, logo), who the
  * phone user is (one of this Worker's accounts, or with `IDENTITY=jwt` the site's own user, whose
  * token comes back in the `#token=` fragment), the language switch, the account line with the
- * linked devices, and the final screens.
+ * linked devices and the passkeys, and the final screens.
  */
 import { call } from '../kit/api.js';
 import { useAccent } from '../kit/brand.js';
@@ -13,6 +13,7 @@ import { languageSwitch } from '../kit/lang.js';
 import { reliably } from './connection.js';
 import { linkedDevices } from './devices.js';
 import { lang, setLang, t } from './i18n.js';
+import { passkeyList } from './passkeys.js';
 import { signIn } from './signin.js';
 import { keepPhoneFresh, phoneTokens, useSiteTokens } from './tokens.js';
 
@@ -67,6 +68,12 @@ export function config() {
  * @type {ReturnType<typeof linkedDevices> | null}
  */
 export let devices = null;
+
+/**
+ * The signed-in user's passkeys (the list, and the offer after a password sign-in), once shown.
+ * @type {ReturnType<typeof passkeyList> | null}
+ */
+export let passkeys = null;
 
 /** @param {import('../kit/config.js').Config} cfg */
 function takeIdentity(cfg) {
@@ -127,6 +134,7 @@ function showAccount(user) {
     store.clear();
     location.reload();
   });
+  passkeys = passkeyList(store);
   const switchAccount = async () => {
     // Our own session is revoked on the server; a site's token is only forgotten here.
     const token = await store.fresh();
@@ -142,7 +150,9 @@ function showAccount(user) {
       h('span', {}, t.signedInAs(user.display_name)),
       h('button', { type: 'button', class: 'link', onclick: switchAccount }, t.switchAccount),
     ),
+    passkeys.offerSlot,
     devices.section,
+    passkeys.section,
   );
 }
 
