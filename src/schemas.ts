@@ -195,6 +195,12 @@ export const ConfigAnswer = v.object({
     v.nullable(v.string()),
     v.description('`SITE_LOGO`: a path of this Worker or an image `data:` URL; null when unset or refused.'),
   ),
+  passkey_rp_id: v.pipe(
+    v.nullable(v.string()),
+    v.description(
+      'The passkeys’ RP ID (`PASSKEY_RP_ID`, default the public host): pages offer passkeys only on a host under it. Null when it is unusable.',
+    ),
+  ),
 });
 
 export const OriginCheckAnswer = v.object({

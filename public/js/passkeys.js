@@ -6,7 +6,7 @@
  */
 import { call } from '../kit/api.js';
 import { h, show } from '../kit/dom.js';
-import { ceremonyProblem, makePasskey, passkeysSupported, usePasskey } from '../kit/passkey.js';
+import { ceremonyProblem, makePasskey, passkeysUsable, usePasskey } from '../kit/passkey.js';
 import { reliably } from './connection.js';
 import { ago, askFirst, listBox, when } from './devices.js';
 import { refusal } from './form.js';
@@ -91,12 +91,14 @@ export async function addPasskey(store, slot) {
 }
 
 /**
- * The sign-in form's other way in: a passkey alone (discoverable: no username). Resolves with the
- * login's answer (`/api/login`'s), after which the form's promise resolves as for a password.
+ * The sign-in form's other way in: a passkey alone (discoverable: no username). `signedIn` gets
+ * the login's answer (`/api/login`'s), and the form's promise resolves as for a password. Null
+ * where passkeys cannot be used.
+ * @param {import('../kit/config.js').Config} cfg
  * @param {(answer: import('./tokens.js').LoginAnswer) => void} signedIn
  */
-export function passkeySignIn(signedIn) {
-  if (!passkeysSupported()) return null;
+export function passkeySignIn(cfg, signedIn) {
+  if (!passkeysUsable(cfg.passkey_rp_id)) return null;
   const error = h('p', { class: 'error', role: 'alert' });
   const connection = h('div', { class: 'connection-slot' });
   const button = h('button', { type: 'button', class: 'passkey', onclick: go }, t.signInWithPasskey);
@@ -135,15 +137,18 @@ export function passkeySignIn(signedIn) {
 
 /**
  * The signed-in user's passkeys: a list under the page (`section`), and the offer to add one
- * after a password sign-in (`offer()`), shown once, not when the user has one already.
+ * after a password sign-in (`offer()`), shown once, not when the user has one already. Where
+ * passkeys cannot be used, the list still shows and removes them, and nothing offers to add one.
  * @param {import('./tokens.js').TokenStore} store
+ * @param {import('../kit/config.js').Config} cfg
  */
-export function passkeyList(store) {
+export function passkeyList(store, cfg) {
+  const usable = passkeysUsable(cfg.passkey_rp_id);
   const connection = h('div', { class: 'connection-slot' });
   const addButton = h('button', { type: 'button', class: 'add-passkey', onclick: () => add() }, t.addPasskey);
   const { section, list, note } = listBox(
     t.passkeys,
-    passkeysSupported() ? h('div', { class: 'list-actions' }, addButton, connection) : null,
+    usable ? h('div', { class: 'list-actions' }, addButton, connection) : null,
   );
   const offerSlot = h('div', { class: 'offer-slot' });
 
@@ -218,7 +223,7 @@ export function passkeyList(store) {
 
   /** After a password sign-in: offers to add a passkey, unless the user has one (or said not now). */
   async function offer() {
-    if (!offerWanted() || !passkeysSupported()) return;
+    if (!offerWanted() || !usable) return;
     const res = await call('/api/passkeys', { token: await store.fresh() }).catch(() => null);
     if (!res?.ok || !Array.isArray(res.body) || !offerWanted()) return;
     if (res.body.length) return offerDone();

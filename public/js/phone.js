@@ -94,7 +94,7 @@ export async function signedIn() {
     if (token) {
       const me = await reliably('/api/me', { token }, main);
       if (me?.ok) {
-        showAccount(me.body);
+        showAccount(me.body, cfg);
         if (!store.site) keepPhoneFresh(signedOutHere);
         return token;
       }
@@ -121,20 +121,24 @@ function signedOutHere() {
 
 /** Shows the final screens' account line and devices, without asking anyone to sign in. */
 export async function showAccountIfSignedIn() {
-  takeIdentity(await config());
+  const cfg = await config();
+  takeIdentity(cfg);
   const token = await store.fresh();
   if (!token) return;
   const me = await call('/api/me', { token }).catch(() => null);
-  if (me?.ok) showAccount(me.body);
+  if (me?.ok) showAccount(me.body, cfg);
 }
 
-/** @param {{ display_name: string }} user */
-function showAccount(user) {
+/**
+ * @param {{ display_name: string }} user
+ * @param {import('../kit/config.js').Config} cfg
+ */
+function showAccount(user, cfg) {
   devices = linkedDevices(store, () => {
     store.clear();
     location.reload();
   });
-  passkeys = passkeyList(store);
+  passkeys = passkeyList(store, cfg);
   const switchAccount = async () => {
     // Our own session is revoked on the server; a site's token is only forgotten here.
     const token = await store.fresh();

@@ -41,7 +41,7 @@ export function signIn(root, store, cfg, { refused = false, signedOut = false } 
       ],
       // The other way in sits inside the card, under the password's button.
       after: [
-        passkeySignIn((answer) => {
+        passkeySignIn(cfg, (answer) => {
           store.save(answer);
           resolve(answer.token);
         }),

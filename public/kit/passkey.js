@@ -6,9 +6,19 @@
  * means, as one word that each page puts into a sentence. No CDN, no library.
  */
 
-/** Whether this browser can run a WebAuthn ceremony at all. */
-export const passkeysSupported = () =>
-  typeof PublicKeyCredential === 'function' && typeof navigator.credentials?.get === 'function';
+/**
+ * Whether this page can use the passkeys of the relying party `rpId` (the server's
+ * `passkey_rp_id`): a browser with WebAuthn, a secure context, and a page whose host is the RP ID
+ * or under it, never an IP address (browsers refuse those as RP IDs). Where it cannot, the pages
+ * offer no passkey button that could only fail.
+ * @param {string | null} rpId
+ */
+export function passkeysUsable(rpId) {
+  if (!rpId || typeof PublicKeyCredential !== 'function' || !globalThis.isSecureContext) return false;
+  const host = location.hostname;
+  if (/^[\d.]+$/.test(host) || host.includes(':') || host.startsWith('[')) return false;
+  return host === rpId || host.endsWith(`.${rpId}`);
+}
 
 /**
  * base64url text as bytes.

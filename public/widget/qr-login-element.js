@@ -12,7 +12,7 @@ import { useAccent } from '../kit/brand.js';
 import { serverConfig } from '../kit/config.js';
 import { h, initial, setText } from '../kit/dom.js';
 import { browserLang, pickLang } from '../kit/lang.js';
-import { passkeysSupported } from '../kit/passkey.js';
+import { passkeysUsable } from '../kit/passkey.js';
 import { dataUrlText, drawSvg, logoImage, svgElement } from './images.js';
 import { passkeyLogin, qrLogin, typedCode } from './login.js';
 import { STRINGS } from './strings.js';
@@ -136,7 +136,7 @@ export class QrLoginElement extends HTMLElement {
   #drawn = '';
   /** The server whose logo is shown (or being fetched). */
   #logoFrom = '';
-  /** The server signs its own accounts in (`IDENTITY=accounts`), so a passkey can sign in here. */
+  /** A passkey can sign in here: the server's own accounts (`IDENTITY=accounts`), this page under its RP ID. */
   #passkeyServer = false;
   /** A passkey sign-in under way, or why the last one did not happen. */
   #passkey =
@@ -374,7 +374,7 @@ export class QrLoginElement extends HTMLElement {
     const config = await serverConfig(server);
     if (mine !== this.#generation || !config || !this.#root || !this.#ui) return;
     this.#development = config.development;
-    this.#passkeyServer = config.identity === 'accounts';
+    this.#passkeyServer = config.identity === 'accounts' && passkeysUsable(config.passkey_rp_id);
     useAccent(this.#root, config.site_accent, ':host');
     if (this.#logoFrom !== server) {
       this.#logoFrom = server;
@@ -537,7 +537,7 @@ export class QrLoginElement extends HTMLElement {
     const ui = this.#ui;
     if (!ui) return;
     const { phase, end } = this.#s;
-    const wanted = this.hasAttribute('passkey') && this.#passkeyServer && passkeysSupported();
+    const wanted = this.hasAttribute('passkey') && this.#passkeyServer;
     ui.passkey.hidden = !wanted || !(phase === 'waiting' || (phase === 'ended' && end !== 'origin'));
     setText(ui.passkeyButton, t.usePasskey);
     ui.passkeyButton.disabled = this.#passkey.busy;

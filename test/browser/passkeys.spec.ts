@@ -213,7 +213,10 @@ const scanUrlAt = (qr: NewQr, base = BASE) => `${base}/confirm?id=${qr.qrcode_id
 async function phoneStep(id: string, step: 'scan' | 'confirm', token: string, body?: unknown) {
   const res = await fetch(`${suite.app.base}/api/qrcodes/${id}/${step}`, {
     method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    headers: {
+      Authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -634,7 +637,7 @@ describe('the phishing-resistant path for the PC: <qr-login passkey>', () => {
         for (const scheme of ['light', 'dark'] as const) {
           await pc.page.emulateMedia({ colorScheme: scheme });
           await noSeriousA11yProblems(pc.page, `<qr-login passkey> (${scheme}, ${lang})`);
-          if ((scheme === 'light') === (lang === 'en')) await shot(pc.page, `widget-passkey-${scheme}-${lang}`);
+          if ((scheme === 'dark') === (lang === 'en')) await shot(pc.page, `widget-passkey-${scheme}-${lang}`);
         }
 
         // Cancelled on the phone: said in words; the QR stays.

@@ -79,6 +79,18 @@ async function phoneWithPasskey(user: [string, string] = ['dong', '111']) {
   return { ...phone, passkey: await addPasskey(phone.token) };
 }
 
+/** A login with number matching on (`MATCH_CODE=on`), scanned as `token`'s user: the number on the PC, and a wrong one. */
+async function scannedWithNumbers(token: string) {
+  const created = await app.fetch(
+    new Request(`${ORIGIN}/api/qrcodes`, { method: 'POST', headers: { 'CF-Connecting-IP': PC_IP } }),
+    { ...env, MATCH_CODE: 'on' },
+  );
+  const qr = (await created.json()) as QrBody;
+  const { body } = await scan(qr, token, 'passkey');
+  const { match_code: code } = (await (await status(qr)).json()) as { match_code: string };
+  return { qr, body, code, wrong: body.match_choices!.find((c) => c !== code) };
+}
+
 describe('CONFIRM_WITH=passkey', () => {
   it('the scan carries step_up for the user’s passkeys, bound to this QR; the confirm needs it', async () => {
     const { token, passkey } = await phoneWithPasskey();
@@ -212,14 +224,7 @@ describe('CONFIRM_WITH=passkey', () => {
 
   it('with number matching too: a missing passkey is refused before a wrong number is judged', async () => {
     const { token, passkey } = await phoneWithPasskey();
-    const created = await app.fetch(
-      new Request(`${ORIGIN}/api/qrcodes`, { method: 'POST', headers: { 'CF-Connecting-IP': PC_IP } }),
-      { ...env, MATCH_CODE: 'on' },
-    );
-    const qr = (await created.json()) as QrBody;
-    const { body } = await scan(qr, token, 'passkey');
-    const { match_code: code } = (await (await status(qr)).json()) as { match_code: string };
-    const wrong = body.match_choices!.find((c) => c !== code);
+    const { qr, body, code, wrong } = await scannedWithNumbers(token);
     expect(await errorOf(await confirm(qr, token, 'passkey', { match_code: wrong }))).toMatchObject({
       status: 403,
       error: 'step_up_required',
@@ -238,14 +243,7 @@ describe('CONFIRM_WITH=passkey', () => {
 
   it('a wrong number with a good passkey still ends the login as scan-cancel with match_failed', async () => {
     const { token, passkey } = await phoneWithPasskey();
-    const created = await app.fetch(
-      new Request(`${ORIGIN}/api/qrcodes`, { method: 'POST', headers: { 'CF-Connecting-IP': PC_IP } }),
-      { ...env, MATCH_CODE: 'on' },
-    );
-    const qr = (await created.json()) as QrBody;
-    const { body } = await scan(qr, token, 'passkey');
-    const { match_code: code } = (await (await status(qr)).json()) as { match_code: string };
-    const wrong = body.match_choices!.find((c) => c !== code);
+    const { qr, body, wrong } = await scannedWithNumbers(token);
     const res = await confirm(qr, token, 'passkey', {
       match_code: wrong,
       passkey: await passkey.assert(body.step_up!),
@@ -416,5 +414,15 @@ describe('the PC’s own passkey sign-in (<qr-login passkey>)', () => {
       vars,
     });
     expect(stranger.status).toBe(401);
+  });
+});
+
+describe('what the pages are told (/api/config)', () => {
+  it('names the RP ID, so that a page offers passkeys only on a host under it; null when it is unusable', async () => {
+    const rpId = async (vars = {}) =>
+      ((await (await call('/api/config', { vars })).json()) as { passkey_rp_id: string | null }).passkey_rp_id;
+    expect(await rpId()).toBe('login.example');
+    expect(await rpId({ PASSKEY_RP_ID: 'example' })).toBe('example');
+    expect(await rpId({ PASSKEY_RP_ID: 'evil.example' })).toBeNull();
   });
 });
