@@ -1,7 +1,7 @@
 /**
  * @module
  * The phone's "Linked devices": a disclosure under the page (never in the way of its main
- * screen), one row per device (same browser, system and IP: the sessions it signed in with
+ * screen; the user's passkeys are listed in it too, see `passkeys.js`), one row per device (same browser, system and IP: the sessions it signed in with
  * are grouped, with when it was last used), and a sign-out that asks before it acts.
  */
 import { call } from '../kit/api.js';
@@ -79,7 +79,15 @@ export function groupDevices(sessions) {
  * @param {() => void} onSignedOut this device signed itself out
  */
 export function linkedDevices(store, onSignedOut) {
-  const { section, list, note } = listBox(t.devices);
+  const list = h('ul', { class: 'devices' });
+  const note = h('p', { class: 'hint', 'aria-live': 'polite' });
+  const section = h(
+    'details',
+    { class: 'card devices-box' },
+    h('summary', {}, h('span', { class: 'summary-title' }, t.devices)),
+    list,
+    note,
+  );
   let waitingSince = 0;
   let tries = 0;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -175,26 +183,6 @@ export function linkedDevices(store, onSignedOut) {
       load();
     },
   };
-}
-
-/**
- * A disclosure under the page (never in the way of its main screen) holding a list, and a line
- * for what happened to it: the linked devices, the passkeys.
- * @param {string} title
- * @param {...import('../kit/dom.js').Children} more what goes under the list
- */
-export function listBox(title, ...more) {
-  const list = h('ul', { class: 'devices' });
-  const note = h('p', { class: 'hint', 'aria-live': 'polite' });
-  const section = h(
-    'details',
-    { class: 'card devices-box' },
-    h('summary', {}, h('span', { class: 'summary-title' }, title)),
-    list,
-    note,
-    more,
-  );
-  return { section, list, note };
 }
 
 /**

@@ -8,7 +8,7 @@ import { call } from '../kit/api.js';
 import { h, show } from '../kit/dom.js';
 import { ceremonyProblem, makePasskey, passkeysUsable, usePasskey } from '../kit/passkey.js';
 import { reliably } from './connection.js';
-import { ago, askFirst, listBox, when } from './devices.js';
+import { ago, askFirst, when } from './devices.js';
 import { refusal } from './form.js';
 import { t } from './i18n.js';
 
@@ -136,29 +136,41 @@ export function passkeySignIn(cfg, signedIn) {
 }
 
 /**
- * The signed-in user's passkeys: a list under the page (`section`), and the offer to add one
- * after a password sign-in (`offer()`), shown once, not when the user has one already. Where
- * passkeys cannot be used, the list still shows and removes them, and nothing offers to add one.
+ * The signed-in user's passkeys: a list inside the linked devices' disclosure `box` (one
+ * disclosure under the page, never in the way of its main screen), loaded when it opens, and the
+ * offer to add one after a password sign-in (`offer()`, shown in `offerSlot`), once, not when the
+ * user has one already. Where passkeys cannot be used, the list still shows and removes them, and
+ * nothing offers to add one.
  * @param {import('./tokens.js').TokenStore} store
  * @param {import('../kit/config.js').Config} cfg
+ * @param {HTMLDetailsElement} box
  */
-export function passkeyList(store, cfg) {
+export function passkeyList(store, cfg, box) {
   const usable = passkeysUsable(cfg.passkey_rp_id);
   const connection = h('div', { class: 'connection-slot' });
   const addButton = h('button', { type: 'button', class: 'add-passkey', onclick: () => add() }, t.addPasskey);
-  const { section, list, note } = listBox(
-    t.passkeys,
-    usable ? h('div', { class: 'list-actions' }, addButton, connection) : null,
+  const list = h('ul', { class: 'devices' });
+  const note = h('p', { class: 'hint', 'aria-live': 'polite' });
+  const heading = h('h2', { id: 'passkeys-title', tabindex: -1 }, t.passkeys);
+  box.append(
+    h(
+      'section',
+      { class: 'passkeys-part', 'aria-labelledby': 'passkeys-title' },
+      heading,
+      list,
+      note,
+      usable ? h('div', { class: 'list-actions' }, addButton, connection) : null,
+    ),
   );
   const offerSlot = h('div', { class: 'offer-slot' });
 
   async function load() {
     const res = await call('/api/passkeys', { token: await store.fresh() }).catch(() => null);
     if (!res?.ok || !Array.isArray(res.body)) {
-      if (section.open) note.textContent = res ? t.requestFailed : t.devicesOffline;
+      if (box.open) note.textContent = res ? t.requestFailed : t.devicesOffline;
       return null;
     }
-    if (section.open && (note.textContent === t.devicesOffline || note.textContent === t.requestFailed)) {
+    if (box.open && (note.textContent === t.devicesOffline || note.textContent === t.requestFailed)) {
       note.textContent = '';
     }
     if (!res.body.length) show(list, h('li', { class: 'empty' }, t.noPasskeys));
@@ -197,7 +209,7 @@ export function passkeyList(store, cfg) {
         if (res && (res.status === 204 || res.status === 404)) {
           note.textContent = t.passkeyRemoved(p.name);
           item.remove();
-          section.querySelector('summary')?.focus();
+          heading.focus();
           return load();
         }
         note.textContent = res ? refusal(res, { 403: t.passkeyStale }) : t.devicesOffline;
@@ -239,7 +251,7 @@ export function passkeyList(store, cfg) {
       if (added.ok) {
         offerDone();
         show(offerSlot, h('p', { class: 'card offer done', role: 'status' }, t.passkeyAdded(added.passkey.name)));
-        if (section.open) load();
+        if (box.open) load();
         return;
       }
       said.textContent = added.message;
@@ -265,8 +277,8 @@ export function passkeyList(store, cfg) {
     );
   }
 
-  section.addEventListener('toggle', () => {
-    if (section.open) load();
+  box.addEventListener('toggle', () => {
+    if (box.open) load();
   });
-  return { section, offerSlot, offer, load, hideOffer: () => show(offerSlot) };
+  return { offerSlot, offer, load };
 }

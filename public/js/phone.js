@@ -138,7 +138,7 @@ function showAccount(user, cfg) {
     store.clear();
     location.reload();
   });
-  passkeys = passkeyList(store, cfg);
+  passkeys = passkeyList(store, cfg, devices.section);
   const switchAccount = async () => {
     // Our own session is revoked on the server; a site's token is only forgotten here.
     const token = await store.fresh();
@@ -156,7 +156,6 @@ function showAccount(user, cfg) {
     ),
     passkeys.offerSlot,
     devices.section,
-    passkeys.section,
   );
 }
 

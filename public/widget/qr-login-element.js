@@ -136,8 +136,10 @@ export class QrLoginElement extends HTMLElement {
   #drawn = '';
   /** The server whose logo is shown (or being fetched). */
   #logoFrom = '';
-  /** A passkey can sign in here: the server's own accounts (`IDENTITY=accounts`), this page under its RP ID. */
+  /** The server signs its own accounts in (`IDENTITY=accounts`): a passkey can sign in. */
   #passkeyServer = false;
+  /** The passkeys' RP ID (`/api/config`): a page whose host is not under it cannot use them. */
+  #rpId = /** @type {string | null} */ (null);
   /** A passkey sign-in under way, or why the last one did not happen. */
   #passkey =
     /** @type {{ busy: boolean, problem: import('./login.js').PasskeyProblem | null, retryAfter: number }} */ ({
@@ -300,6 +302,9 @@ export class QrLoginElement extends HTMLElement {
       this.#emitStatus(statusDetail(s));
     } else if (step.kind === 'login') {
       clearInterval(this.#ticker);
+      // Signed in by the QR: a passkey ceremony still open in the browser has nothing left to do.
+      this.#passkeyAbort.abort();
+      this.#passkeyAbort = new AbortController();
       this.#signedIn(step.status, () => this.#emitStatus(statusDetail(step.status)));
     } else {
       // The session is over: grey the code, say why, offer a new one (never a silent refresh).
@@ -339,8 +344,11 @@ export class QrLoginElement extends HTMLElement {
    */
   async #usePasskey() {
     if (this.#passkey.busy || this.#s.phase === 'signed-in') return;
-    this.#passkey = { busy: true, problem: null, retryAfter: 0 };
+    // A page outside the RP ID (or on an IP address) is told so, not sent to a ceremony that must fail.
+    const usable = passkeysUsable(this.#rpId);
+    this.#passkey = { busy: usable, problem: usable ? null : 'unavailable', retryAfter: 0 };
     this.#render();
+    if (!usable) return;
     const result = await passkeyLogin(this.server, this.#passkeyAbort.signal);
     this.#passkey.busy = false;
     // Meanwhile the element may have left the page, or the QR signed someone in.
@@ -374,7 +382,8 @@ export class QrLoginElement extends HTMLElement {
     const config = await serverConfig(server);
     if (mine !== this.#generation || !config || !this.#root || !this.#ui) return;
     this.#development = config.development;
-    this.#passkeyServer = config.identity === 'accounts' && passkeysUsable(config.passkey_rp_id);
+    this.#passkeyServer = config.identity === 'accounts';
+    this.#rpId = config.passkey_rp_id;
     useAccent(this.#root, config.site_accent, ':host');
     if (this.#logoFrom !== server) {
       this.#logoFrom = server;
@@ -537,7 +546,7 @@ export class QrLoginElement extends HTMLElement {
     const ui = this.#ui;
     if (!ui) return;
     const { phase, end } = this.#s;
-    const wanted = this.hasAttribute('passkey') && this.#passkeyServer;
+    const wanted = this.hasAttribute('passkey') && this.#passkeyServer && typeof PublicKeyCredential === 'function';
     ui.passkey.hidden = !wanted || !(phase === 'waiting' || (phase === 'ended' && end !== 'origin'));
     setText(ui.passkeyButton, t.usePasskey);
     ui.passkeyButton.disabled = this.#passkey.busy;

@@ -44,13 +44,15 @@ const hostPort = await freePort();
 /** The Worker, as the browser reaches it, and a site of another origin under the same RP ID. */
 const BASE = `http://localhost:${workerPort}`;
 const HOST = `http://localhost:${hostPort}`;
+/** The same site by its IP address: allowed to embed the QR, but no host for passkeys. */
+const HOST_BY_IP = `http://127.0.0.1:${hostPort}`;
 const OAUTH_CLIENT = 'tv-app';
 useBrowser(
   {
     CONFIRM_WITH: 'passkey',
     PUBLIC_ORIGIN: BASE,
     PASSKEY_RP_ID: 'localhost',
-    ALLOWED_ORIGINS: HOST,
+    ALLOWED_ORIGINS: `${HOST},${HOST_BY_IP}`,
     OAUTH_CLIENTS: OAUTH_CLIENT,
   },
   workerPort,
@@ -65,6 +67,7 @@ const WORDS = {
     addPasskey: 'Add a passkey',
     notNow: 'Not now',
     passkeys: 'Passkeys',
+    devices: 'Linked devices',
     createPasskey: 'Create a passkey',
     confirm: EN.confirm,
     done: 'Done. The computer is now signed in.',
@@ -84,6 +87,7 @@ const WORDS = {
     addPasskey: '添加通行密钥',
     notNow: '以后再说',
     passkeys: '通行密钥',
+    devices: '已登录的设备',
     createPasskey: '创建通行密钥',
     confirm: ZH.confirm,
     done: '完成，电脑已登录。',
@@ -168,10 +172,10 @@ async function signInThrough(win: Window, user: typeof DONG, base = BASE, api = 
   return token;
 }
 
-/** Adds a passkey of this phone from the list under /link. */
+/** Adds a passkey of this phone from the list under /link (inside the linked devices' disclosure). */
 async function addPasskeyHere(page: Page, base = BASE) {
   await page.goto(`${base}/link`);
-  await page.getByText(T.passkeys, { exact: true }).click();
+  await page.getByText(T.devices, { exact: true }).click();
   await page.getByRole('button', { name: T.addPasskey, exact: true }).click();
   await page.getByText(T.added).waitFor();
 }
@@ -293,10 +297,11 @@ describe('passkeys on the phone', () => {
       [[idOf(credential), 'Chrome on Android']],
     );
 
-    // The list: name, when added, never used yet; removing asks first.
+    // The list, beside the linked devices: name, when added, never used yet; removing asks first.
     const openList = async () => {
       const lang = await inLang(page);
-      await page.getByText(WORDS[lang].passkeys, { exact: true }).click();
+      await page.getByText(WORDS[lang].devices, { exact: true }).click();
+      await page.getByRole('heading', { name: WORDS[lang].passkeys, exact: true }).waitFor();
       await page.getByText('Chrome on Android').waitFor();
     };
     await openList();
@@ -671,6 +676,13 @@ describe('the phishing-resistant path for the PC: <qr-login passkey>', () => {
         assert.ok(onPhone);
         await pc.close();
       }
+      // The same page by its IP address: allowed to embed the QR, but no host for passkeys.
+      const byIp = await open([HOST_BY_IP, BASE], { locale: 'en-US', viewport: DESKTOP });
+      await byIp.page.goto(`${HOST_BY_IP}/strict?passkey`);
+      await byIp.page.getByRole('button', { name: T.usePasskey, exact: true }).click();
+      await byIp.page.getByRole('alert').filter({ hasText: /not under the server's passkey domain/ }).waitFor();
+      await noSeriousA11yProblems(byIp.page, '<qr-login passkey> on a page outside the RP ID');
+      await byIp.close();
     } finally {
       await site.stop();
     }
