@@ -680,7 +680,10 @@ describe('the phishing-resistant path for the PC: <qr-login passkey>', () => {
       const byIp = await open([HOST_BY_IP, BASE], { locale: 'en-US', viewport: DESKTOP });
       await byIp.page.goto(`${HOST_BY_IP}/strict?passkey`);
       await byIp.page.getByRole('button', { name: T.usePasskey, exact: true }).click();
-      await byIp.page.getByRole('alert').filter({ hasText: /not under the server's passkey domain/ }).waitFor();
+      await byIp.page
+        .getByRole('alert')
+        .filter({ hasText: /not under the server's passkey domain/ })
+        .waitFor();
       await noSeriousA11yProblems(byIp.page, '<qr-login passkey> on a page outside the RP ID');
       await byIp.close();
     } finally {
