@@ -19,6 +19,7 @@ import { revocation } from './oauth/revoke';
 import { userinfo } from './oauth/userinfo';
 import { answers, openApiDocument } from './openapi/document';
 import { allowedOrigins } from './origins';
+import { pagesRpId } from './passkeys';
 import { passkeyRoutes } from './passkeys/routes';
 import { siteName } from './phone-context';
 import { accounts } from './routes/accounts';
@@ -83,7 +84,7 @@ app.get(
     responses: answers(
       200,
       ConfigAnswer,
-      "Identity source, site name, number matching, the site's accent and logo.",
+      "Identity source, site name, number matching, the site's accent and logo, the passkeys' RP ID.",
       [500],
     ),
   }),
@@ -97,6 +98,7 @@ app.get(
       identity_login_url: identity === 'jwt' ? (c.env.IDENTITY_LOGIN_URL ?? null) : null,
       site_accent: siteAccent(c.env),
       site_logo: siteLogo(c.env),
+      passkey_rp_id: pagesRpId(c),
     });
   },
 );

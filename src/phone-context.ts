@@ -42,9 +42,12 @@ export function placesDiffer(
   return na !== null && nb !== null && na !== nb;
 }
 
+/** Where the phone that sends this request is: its IP, country and city. */
+export const phonePlace = (c: Context<AppEnv>) => ({ ip: clientIp(c), ...clientPlace(c) });
+
 /** The extra members of the scan answer. */
 export function phoneContext(c: Context<AppEnv>, requester: Requester | undefined) {
-  const phone = { ip: clientIp(c), ...clientPlace(c) };
+  const phone = phonePlace(c);
   return {
     site_name: siteName(c.env),
     phone,

@@ -5,7 +5,11 @@
  * document can never drift from what the Worker accepts. Answers are described here too.
  */
 import * as v from 'valibot';
-import { STATUSES } from './login/state';
+import { STATUSES, STEP_UP_REASONS } from './login/state';
+import { RequestOptionsAnswer, StepUpBody } from './passkeys/schemas';
+import { isoTime, object, text } from './schema-kit';
+
+export { isoTime, object, text };
 
 /** The largest request body the API reads. */
 export const MAX_BODY_BYTES = 8 * 1024;
@@ -14,26 +18,6 @@ export const MAX_HEADER_BYTES = 8 * 1024;
 /** The longest `wait` a long-poll may ask for, in seconds. */
 export const MAX_WAIT_SECONDS = 30;
 export const DEFAULT_WAIT_SECONDS = 25;
-
-/** An object whose missing keys and wrong type say so in words. */
-export function object<T extends v.ObjectEntries>(entries: T, what = 'The request body') {
-  return v.object(entries, (issue) => {
-    const key = issue.expected?.startsWith('"') ? issue.expected.slice(1, -1) : null;
-    return key ? `\`${key}\` is required.` : `${what} must be a JSON object.`;
-  });
-}
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/;
-
-/** A string field of 1 to `max` characters with no control characters. */
-export const text = (name: string, max: number) =>
-  v.pipe(
-    v.string(`\`${name}\` is required and must be a string.`),
-    v.minLength(1, `\`${name}\` is required and must be a string.`),
-    v.maxLength(max, `\`${name}\` is longer than ${max} characters.`),
-    v.regex(NO_CONTROL_CHARACTERS, `\`${name}\` contains control characters.`),
-  );
 
 // ---------------------------------------------------------------- requests
 
@@ -78,10 +62,12 @@ export const LoginBody = object({
   password: text('password', 256),
 });
 
+/** `POST /api/qrcodes/:id/confirm`: the proofs the login asks for (see `PROOFS` in `login/state.ts`). */
 export const ConfirmBody = object({
   match_code: v.optional(
     v.pipe(v.string('`match_code` must be two digits.'), v.regex(/^\d{2}$/, '`match_code` must be two digits.')),
   ),
+  ...StepUpBody,
 });
 
 export const ResolveBody = object({
@@ -95,7 +81,6 @@ export const SidParam = object({ sid: v.pipe(v.string(), v.maxLength(64)) });
 
 // ---------------------------------------------------------------- answers (documentation)
 
-export const isoTime = v.pipe(v.string(), v.isoTimestamp());
 const status = v.picklist(STATUSES);
 
 export const ErrorAnswer = v.object({
@@ -158,6 +143,25 @@ export const PhoneAnswer = v.object({
   site_name: v.optional(v.string()),
   phone: v.optional(v.object({ ip: v.string(), country: v.nullable(v.string()), city: v.nullable(v.string()) })),
   location_differs: v.optional(v.boolean()),
+  typed: v.optional(
+    v.pipe(v.literal(true), v.description('The scanner reached this login by typing its code (`/api/codes/resolve`).')),
+  ),
+  step_up: v.optional(
+    v.pipe(
+      RequestOptionsAnswer,
+      v.description(
+        'A passkey is required to confirm (`CONFIRM_WITH`): request options for the user’s passkeys, the challenge bound to this QR.',
+      ),
+    ),
+  ),
+  step_up_reason: v.optional(
+    v.pipe(
+      v.picklist(STEP_UP_REASONS),
+      v.description(
+        'Why: `always` (`CONFIRM_WITH=passkey`), `location` (the location warning shows), `typed` (the code was typed).',
+      ),
+    ),
+  ),
 });
 
 export const LoginAnswer = v.object({ ...Tokens, user: UserAnswer });
@@ -190,6 +194,12 @@ export const ConfigAnswer = v.object({
   site_logo: v.pipe(
     v.nullable(v.string()),
     v.description('`SITE_LOGO`: a path of this Worker or an image `data:` URL; null when unset or refused.'),
+  ),
+  passkey_rp_id: v.pipe(
+    v.nullable(v.string()),
+    v.description(
+      'The passkeys’ RP ID (`PASSKEY_RP_ID`, default the public host): pages offer passkeys only on a host under it. Null when it is unusable.',
+    ),
   ),
 });
 

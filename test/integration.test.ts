@@ -147,6 +147,7 @@ describe('SCAN_URL_TEMPLATE and SITE_NAME', () => {
       identity_login_url: null,
       site_accent: null,
       site_logo: null,
+      passkey_rp_id: 'login.example',
     });
     const custom = await withEnv(
       '/api/config',

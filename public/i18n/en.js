@@ -84,4 +84,41 @@ export default {
   askSignOut: (name) => `Sign out ${name}? It will have to sign in again.`,
   askSignOutThis: 'Sign out this phone? You will have to sign in again.',
   devicesOffline: "Can't reach the server: the list is not up to date.",
+  signInWithPasskey: 'Sign in with a passkey',
+  orPassword: 'or',
+  passkeyCancelled: 'The passkey was not used: the request was cancelled or timed out. You can try again.',
+  passkeyUnavailable: 'Passkeys cannot be used on this page or this device.',
+  passkeyFailed: 'The passkey did not work. Please try again.',
+  passkeySignInRefused: 'This passkey could not sign you in. It may have been removed: sign in with your password.',
+  passkeyExists: 'This phone already has a passkey for this account.',
+  passkeyStale:
+    'For your safety, passkeys can only be changed within 10 minutes of signing in. Switch account, sign in again, then try again.',
+  passkeyNotAdded: 'The passkey could not be added. Please try again.',
+  /** @param {string} name */
+  passkeyAdded: (name) => `Passkey added: ${name}.`,
+  offerTitle: 'Sign in faster next time',
+  offerText: 'Add a passkey and sign in with your fingerprint, face or screen lock instead of a password.',
+  addPasskey: 'Add a passkey',
+  notNow: 'Not now',
+  passkeys: 'Passkeys',
+  noPasskeys: 'No passkeys yet.',
+  /** @param {string} when */
+  added: (when) => `added ${when}`,
+  neverUsed: 'never used',
+  remove: 'Remove',
+  /** @param {string} name */
+  askRemove: (name) => `Remove the passkey ${name}? You will no longer be able to use it here.`,
+  confirmRemove: 'Yes, remove',
+  keepPasskey: 'Keep',
+  /** @param {string} name */
+  passkeyRemoved: (name) => `${name} was removed.`,
+  stepUpAlways: 'This site asks for your passkey to approve sign-ins.',
+  stepUpLocation: 'The computer is in another place than your phone, so this site asks for your passkey.',
+  stepUpTyped: 'You typed the code, so this site asks for your passkey.',
+  stepUpHow: 'Confirm login opens your passkey: your fingerprint, face or screen lock.',
+  stepUpNoPasskey: 'You have no passkey yet: create one on this phone, then confirm with it.',
+  createPasskey: 'Create a passkey',
+  passkeyCreated: 'Passkey created. Now confirm with it.',
+  stepUpRefused:
+    'That passkey was not accepted: it may belong to another account, or be a copy. Nothing was confirmed. Try again with a passkey of this account.',
 };

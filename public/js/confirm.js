@@ -2,15 +2,17 @@
  * @module
  * /confirm?id=…: the phone page the QR opens. It scans, shows what asks to sign in (the site,
  * the computer, where, how long ago, scanned or typed) and counts down to the code's expiry,
- * then confirms or cancels. At expiry Confirm is disabled at once; what the phone did is
- * remembered, so opening the code again says so instead of "expired".
+ * then confirms or cancels; when the login asks for a passkey, Confirm runs the passkey first
+ * (`step-up.js`). At expiry Confirm is disabled at once; what the phone did is remembered, so
+ * opening the code again says so instead of "expired".
  */
 
 import { h, show } from '../kit/dom.js';
 import { reliably } from './connection.js';
 import { t } from './i18n.js';
 import { recall, remember } from './outcomes.js';
-import { config, devices, finish, main, showAccountIfSignedIn, signedIn, store } from './phone.js';
+import { config, devices, finish, main, passkeys, showAccountIfSignedIn, signedIn, store } from './phone.js';
+import { stepUp } from './step-up.js';
 import { wasTyped } from './typed.js';
 import { agentText } from './ua.js';
 
@@ -32,6 +34,9 @@ function outcome(res) {
   if (res.status === 400 && res.body?.error === 'invalid_qrcode_id') return () => finish(t.unknownCode, '', 'bad');
   if (res.status === 410) return () => finish(t.qrExpired, t.qrExpiredHint, 'bad');
   if (res.body?.error === 'match_failed') return () => finish(t.matchFailed, '', 'bad');
+  if (res.body?.error === 'step_up_failed' || res.body?.error === 'step_up_required') {
+    return () => finish(t.stepUpRefused, '', 'bad');
+  }
   if (res.status === 409 || res.status === 403) return () => finish(t.usedCode, '', 'bad');
   return () => finish(t.requestFailed, res.body?.message ?? '', 'bad');
 }
@@ -76,6 +81,9 @@ async function run() {
  * @property {string} [client_id]
  * @property {string} [site_name]
  * @property {boolean} [location_differs]
+ * @property {boolean} [typed] the Worker saw this user type the code
+ * @property {any} [step_up] request options: confirming needs a passkey
+ * @property {string} [step_up_reason]
  */
 
 /**
@@ -108,9 +116,18 @@ function review(token, scan, skew, cfg) {
   );
   const confirm = choices ? null : h('button', { type: 'button', onclick: () => step('confirm') }, t.confirm);
   const buttons = confirm ? [confirm, ...picks, cancel] : [...picks, cancel];
+  const guard = scan.step_up
+    ? stepUp({
+        options: scan.step_up,
+        reason: scan.step_up_reason,
+        store,
+        created: () => (confirm ?? picks[0])?.focus(),
+      })
+    : null;
   /** @param {boolean} on */
   const enable = (on) => {
     for (const b of buttons) b.disabled = !on;
+    guard?.enable(on);
   };
 
   function stop() {
@@ -125,6 +142,7 @@ function review(token, scan, skew, cfg) {
     // What is left to read is that it expired: the countdown and the advice for a confirm go.
     timer.hidden = true;
     for (const w of warnings) w.remove();
+    guard?.box.remove();
     show(connection);
     show(expiry, h('div', { class: 'expired', role: 'alert' }, h('h2', {}, t.qrExpired), h('p', {}, t.qrExpiredHint)));
   }
@@ -144,12 +162,35 @@ function review(token, scan, skew, cfg) {
   async function step(name, body) {
     if (ended) return;
     enable(false);
+    /** @type {Record<string, unknown> | undefined} */
+    let sent = body;
+    if (name === 'confirm' && guard) {
+      // The passkey first: a cancelled or failed ceremony sends nothing, and the user tries again.
+      const passkey = await guard.prove();
+      if (ended) return;
+      if (!passkey) return again();
+      sent = { ...body, passkey };
+    }
     // The view may have stayed open a while: the access token is renewed if it is about to expire.
     const current = (await store.fresh()) ?? token;
-    const res = await reliably(`/api/qrcodes/${id}/${name}`, { method: 'POST', token: current, body }, connection, {
+    let res = await reliably(`/api/qrcodes/${id}/${name}`, { method: 'POST', token: current, body: sent }, connection, {
       alive: () => !ended,
     });
     if (!res) return;
+    const refusedPasskey = res.body?.error === 'step_up_failed' || res.body?.error === 'step_up_required';
+    if (refusedPasskey && guard) {
+      // A fresh challenge for the next try (the refused one may have been spent); the new scan
+      // also says whether a try whose answer was lost went through after all.
+      const rescan = await reliably(`/api/qrcodes/${id}/scan`, { method: 'POST', token: current }, connection, {
+        alive: () => !ended,
+      });
+      if (!rescan) return;
+      if (rescan.ok && !ended) {
+        guard.refused(rescan.body?.step_up);
+        return again();
+      }
+      res = { ...rescan, retried: res.retried };
+    }
     const result = name === 'confirm' ? 'confirmed' : 'cancelled';
     // A try whose answer was lost may have gone through: the session then has already moved on
     // (409) or, confirmed and collected by the PC, is gone (410) before its expiry.
@@ -165,6 +206,13 @@ function review(token, scan, skew, cfg) {
     if (next) return next();
     store.clear();
     location.reload();
+  }
+
+  /** The view stays: the buttons work again, and Confirm (or the first number) has the focus back. */
+  function again() {
+    if (ended) return;
+    enable(true);
+    (confirm ?? picks[0])?.focus();
   }
 
   // The new view's heading takes the focus (a screen reader reads it); no button is pre-selected.
@@ -199,10 +247,11 @@ function review(token, scan, skew, cfg) {
         h('dt', {}, t.created),
         made,
         h('dt', {}, t.via),
-        h('dd', {}, wasTyped(id) ? t.viaTyped : t.viaScanned),
+        h('dd', {}, scan.typed || wasTyped(id) ? t.viaTyped : t.viaScanned),
       ),
       timer,
       warnings,
+      guard?.box,
       expiry,
       connection,
       actions,
@@ -211,6 +260,8 @@ function review(token, scan, skew, cfg) {
   tick();
   if (!ended) clock = setInterval(tick, 250);
   heading.focus();
+  // A user asked to make a passkey right here is not also offered one below.
+  if (!guard || scan.step_up?.allowCredentials?.length) passkeys?.offer();
 }
 
 run();

@@ -1,7 +1,7 @@
 /**
  * @module
  * The phone's "Linked devices": a disclosure under the page (never in the way of its main
- * screen), one row per device (same browser, system and IP: the sessions it signed in with
+ * screen; the user's passkeys are listed in it too, see `passkeys.js`), one row per device (same browser, system and IP: the sessions it signed in with
  * are grouped, with when it was last used), and a sign-out that asks before it acts.
  */
 import { call } from '../kit/api.js';
@@ -29,9 +29,9 @@ import { agentText } from './ua.js';
 
 /**
  * An ISO time, also the older `YYYY-MM-DD HH:MM:SS` (UTC) form, as milliseconds.
- * @param {string | undefined} iso
+ * @param {string | undefined | null} iso
  */
-const when = (iso) => Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(iso ?? '') ? (iso ?? '') : `${iso}Z`) || 0;
+export const when = (iso) => Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(iso ?? '') ? (iso ?? '') : `${iso}Z`) || 0;
 /** @param {Session} d */
 const lastUsed = (d) => Math.max(when(d.last_used_at), when(d.created_at));
 
@@ -40,7 +40,7 @@ const relative = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' });
  * "just now", "5 minutes ago", "yesterday" … in the page's language.
  * @param {number} ms
  */
-function ago(ms) {
+export function ago(ms) {
   const s = Math.round((ms - Date.now()) / 1000);
   if (s > -60) return t.justNow;
   const minutes = Math.round(s / 60);
@@ -131,30 +131,12 @@ export function linkedDevices(store, onSignedOut) {
       actions,
     );
     const label = `${t.signOut}: ${g.name}${g.current ? ` (${t.thisDevice})` : ''}`;
-    const ask = h('button', { type: 'button', 'aria-label': label, onclick: () => askFirst() }, t.signOut);
-    show(actions, ask);
-
-    function askFirst() {
-      const keep = h(
-        'button',
-        {
-          type: 'button',
-          onclick: () => {
-            show(actions, ask);
-            ask.focus();
-          },
-        },
-        t.keepSignedIn,
-      );
-      const yes = h('button', { type: 'button', class: 'danger', onclick: () => signOut(yes, keep) }, t.confirmSignOut);
-      show(
-        actions,
-        h('p', { class: 'ask', role: 'alert' }, g.current ? t.askSignOutThis : t.askSignOut(g.name)),
-        h('div', { class: 'ask-buttons' }, yes, keep),
-      );
-      // The safe choice holds the focus: Enter now keeps the device signed in.
-      keep.focus();
-    }
+    askFirst(actions, h('button', { type: 'button', 'aria-label': label }, t.signOut), {
+      question: g.current ? t.askSignOutThis : t.askSignOut(g.name),
+      yes: t.confirmSignOut,
+      keep: t.keepSignedIn,
+      act: signOut,
+    });
 
     /**
      * @param {HTMLButtonElement} yes
@@ -201,4 +183,32 @@ export function linkedDevices(store, onSignedOut) {
       load();
     },
   };
+}
+
+/**
+ * A row's button that asks before it acts: pressed, it gives way to the question and two
+ * buttons, the safe one (`keep`) holding the focus, so that Enter changes nothing. `act(yes,
+ * keep)` runs on yes, with both buttons to disable while it works.
+ * @param {HTMLElement} actions where the button, then the question, are shown
+ * @param {HTMLButtonElement} button
+ * @param {{ question: string, yes: string, keep: string, act: (yes: HTMLButtonElement, keep: HTMLButtonElement) => unknown }} words
+ */
+export function askFirst(actions, button, { question, yes, keep, act }) {
+  button.addEventListener('click', () => {
+    const no = h(
+      'button',
+      {
+        type: 'button',
+        onclick: () => {
+          show(actions, button);
+          button.focus();
+        },
+      },
+      keep,
+    );
+    const go = h('button', { type: 'button', class: 'danger', onclick: () => act(go, no) }, yes);
+    show(actions, h('p', { class: 'ask', role: 'alert' }, question), h('div', { class: 'ask-buttons' }, go, no));
+    no.focus();
+  });
+  show(actions, button);
 }

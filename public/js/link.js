@@ -6,7 +6,7 @@
 import { h, show } from '../kit/dom.js';
 import { formCard, refusal } from './form.js';
 import { t } from './i18n.js';
-import { main, signedIn, store } from './phone.js';
+import { main, passkeys, signedIn, store } from './phone.js';
 import { markTyped } from './typed.js';
 
 document.title = t.linkTitle;
@@ -52,6 +52,7 @@ async function run() {
     },
   });
   show(main, form);
+  passkeys?.offer();
 }
 
 run();

@@ -14,6 +14,7 @@ import { useAccent } from '../kit/brand.js';
 import { serverConfig } from '../kit/config.js';
 import { h, initial, show } from '../kit/dom.js';
 import { chosenLang, languageSwitch, markLang, rememberLang } from '../kit/lang.js';
+import { passkeysUsable } from '../kit/passkey.js';
 import { PC_RETRY } from '../widget/login.js';
 import { STRINGS } from '../widget/strings.js';
 import { keepPcFresh, PC_TOKEN_KEY, pcTokens } from './tokens.js';
@@ -59,6 +60,8 @@ let generation = 0;
 let retryNow = null;
 /** The site's name (`SITE_NAME`), for the window's title. */
 let siteName = '';
+/** The element offers the PC's own passkey: the server's accounts, and this page under the RP ID. */
+let passkeyHere = false;
 
 function render() {
   const t = STRINGS[lang];
@@ -102,6 +105,8 @@ function showQr(notice = '') {
   );
   widget = element;
   element.setAttribute('lang', lang);
+  // The same sign-in as on a site's page: a passkey from a phone nearby, where it can work here.
+  element.toggleAttribute('passkey', passkeyHere);
   if (notice) element.notice = STRINGS[lang][notice];
   let changes = 0;
   element.addEventListener('qr-login:status', () => {
@@ -240,6 +245,8 @@ else showQr();
 serverConfig(location.origin).then((config) => {
   if (!config) return;
   siteName = config.site_name;
+  passkeyHere = config.identity === 'accounts' && passkeysUsable(config.passkey_rp_id);
+  widget?.toggleAttribute('passkey', passkeyHere);
   useAccent(document, config.site_accent, ':root');
   render();
 });

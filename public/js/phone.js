@@ -3,7 +3,7 @@
  * What /confirm and /link share: the server's config and the site's look (accent, logo), who the
  * phone user is (one of this Worker's accounts, or with `IDENTITY=jwt` the site's own user, whose
  * token comes back in the `#token=` fragment), the language switch, the account line with the
- * linked devices, and the final screens.
+ * linked devices and the passkeys, and the final screens.
  */
 import { call } from '../kit/api.js';
 import { useAccent } from '../kit/brand.js';
@@ -13,6 +13,7 @@ import { languageSwitch } from '../kit/lang.js';
 import { reliably } from './connection.js';
 import { linkedDevices } from './devices.js';
 import { lang, setLang, t } from './i18n.js';
+import { passkeyList } from './passkeys.js';
 import { signIn } from './signin.js';
 import { keepPhoneFresh, phoneTokens, useSiteTokens } from './tokens.js';
 
@@ -68,6 +69,12 @@ export function config() {
  */
 export let devices = null;
 
+/**
+ * The signed-in user's passkeys (the list, and the offer after a password sign-in), once shown.
+ * @type {ReturnType<typeof passkeyList> | null}
+ */
+export let passkeys = null;
+
 /** @param {import('../kit/config.js').Config} cfg */
 function takeIdentity(cfg) {
   if (cfg.identity === 'jwt') useSiteTokens(arrived);
@@ -87,7 +94,7 @@ export async function signedIn() {
     if (token) {
       const me = await reliably('/api/me', { token }, main);
       if (me?.ok) {
-        showAccount(me.body);
+        showAccount(me.body, cfg);
         if (!store.site) keepPhoneFresh(signedOutHere);
         return token;
       }
@@ -114,19 +121,24 @@ function signedOutHere() {
 
 /** Shows the final screens' account line and devices, without asking anyone to sign in. */
 export async function showAccountIfSignedIn() {
-  takeIdentity(await config());
+  const cfg = await config();
+  takeIdentity(cfg);
   const token = await store.fresh();
   if (!token) return;
   const me = await call('/api/me', { token }).catch(() => null);
-  if (me?.ok) showAccount(me.body);
+  if (me?.ok) showAccount(me.body, cfg);
 }
 
-/** @param {{ display_name: string }} user */
-function showAccount(user) {
+/**
+ * @param {{ display_name: string }} user
+ * @param {import('../kit/config.js').Config} cfg
+ */
+function showAccount(user, cfg) {
   devices = linkedDevices(store, () => {
     store.clear();
     location.reload();
   });
+  passkeys = passkeyList(store, cfg, devices.section);
   const switchAccount = async () => {
     // Our own session is revoked on the server; a site's token is only forgotten here.
     const token = await store.fresh();
@@ -142,6 +154,7 @@ function showAccount(user) {
       h('span', {}, t.signedInAs(user.display_name)),
       h('button', { type: 'button', class: 'link', onclick: switchAccount }, t.switchAccount),
     ),
+    passkeys.offerSlot,
     devices.section,
   );
 }

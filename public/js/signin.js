@@ -1,12 +1,14 @@
 /**
  * @module
  * The phone's sign-in, shared by /confirm and /link. With this Worker's accounts: the form
- * (Username, Password, Sign in), resolving once signed in. With `IDENTITY=jwt`: a link to the
- * site's own login, which sends the browser back here with `#token=` (see `phone.js`).
+ * (Username, Password, Sign in) and, where the browser has passkeys, "Sign in with a passkey",
+ * resolving once signed in either way. With `IDENTITY=jwt`: a link to the site's own login,
+ * which sends the browser back here with `#token=` (see `phone.js`).
  */
 import { h, show } from '../kit/dom.js';
 import { formCard, refusal } from './form.js';
 import { t } from './i18n.js';
+import { offerAfterPasswordSignIn, passkeySignIn } from './passkeys.js';
 
 /**
  * @param {HTMLElement} root
@@ -37,7 +39,14 @@ export function signIn(root, store, cfg, { refused = false, signedOut = false } 
         h('label', { for: 'password' }, t.password),
         password,
       ],
-      after: cfg.development ? h('p', { class: 'hint' }, t.demoHint) : null,
+      // The other way in sits inside the card, under the password's button.
+      after: [
+        passkeySignIn(cfg, (answer) => {
+          store.save(answer);
+          resolve(answer.token);
+        }),
+        cfg.development ? h('p', { class: 'hint' }, t.demoHint) : null,
+      ],
       onSubmit: async (call) => {
         const res = await call('/api/login', {
           method: 'POST',
@@ -46,6 +55,7 @@ export function signIn(root, store, cfg, { refused = false, signedOut = false } 
         if (!res) return;
         if (!res.ok) return refusal(res, { 401: t.wrongPassword });
         store.save(res.body);
+        offerAfterPasswordSignIn();
         resolve(res.body.token);
       },
     });

@@ -20,6 +20,7 @@ import { call } from './api.js';
  * @property {string | null} identity_login_url
  * @property {Accent | null} site_accent
  * @property {string | null} site_logo
+ * @property {string | null} passkey_rp_id the passkeys' relying party (`PASSKEY_RP_ID`); null when they cannot be used
  */
 
 const HEX = /^#[0-9a-f]{6}$/;
@@ -41,6 +42,7 @@ export function readConfig(body) {
     // Only a #rrggbb pair ever reaches a style sheet.
     site_accent: HEX.test(accent?.color) && HEX.test(accent?.text) ? { color: accent.color, text: accent.text } : null,
     site_logo: typeof c.site_logo === 'string' && c.site_logo ? c.site_logo : null,
+    passkey_rp_id: typeof c.passkey_rp_id === 'string' && c.passkey_rp_id ? c.passkey_rp_id : null,
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * @module
- * The PC's side of a QR login, with no screen of its own: it asks the Worker for a code,
+ * The PC's side of a login, with no screen of its own. A QR login: it asks the Worker for a code,
  * long-polls the code's status (the server answers the moment something changes; nothing polls
  * on a timer), rides out lost connections with the PC's back-off, and tells the element what
  * happened, one step at a time. A page whose origin the Worker does not allow is told so, not
@@ -8,6 +8,7 @@
  */
 import { call, isAbort } from '../kit/api.js';
 import { persist } from '../kit/backoff.js';
+import { ceremonyProblem, usePasskey } from '../kit/passkey.js';
 
 const POLL_WAIT_S = 25;
 /** A long-poll that has not answered well after `wait` went through a dead connection. */
@@ -197,4 +198,46 @@ export async function typedCode(server, qr, signal) {
   // Scanned or ended meanwhile: the long-poll is about to say so.
   if (res?.status === 409 || res?.status === 410) return null;
   return 'failed';
+}
+
+/**
+ * Why a passkey sign-in did not happen: cancelled (or timed out, or no passkey there), refused
+ * by the Worker, impossible on this page (its address is outside the RP ID), too many tries, or
+ * anything else (the network included).
+ * @typedef {'cancelled' | 'refused' | 'unavailable' | 'rateLimited' | 'failed'} PasskeyProblem
+ */
+
+/**
+ * Signs in with a passkey from a phone nearby: the Worker's options (asked from this page's
+ * origin, which the Worker must allow), `navigator.credentials.get` with `hints: ["hybrid"]` (the
+ * browser draws its own QR and checks over Bluetooth that the phone is near: nothing can be
+ * relayed from far away), then the assertion to the Worker, which checks this page's origin.
+ * @param {string} server
+ * @param {AbortSignal} signal
+ * @returns {Promise<{ ok: true, answer: Status } | { ok: false, why: PasskeyProblem, retryAfter?: number }>}
+ */
+export async function passkeyLogin(server, signal) {
+  /** @param {import('../kit/api.js').Answer} res */
+  const refused = (res) => ({
+    ok: /** @type {const} */ (false),
+    why: /** @type {PasskeyProblem} */ (res.status === 429 ? 'rateLimited' : res.status < 500 ? 'refused' : 'failed'),
+    retryAfter: res.retryAfter || 60,
+  });
+  try {
+    const options = await call('/api/passkeys/login/options', { server, method: 'POST', signal });
+    if (!options.ok) return refused(options);
+    let assertion;
+    try {
+      assertion = await usePasskey(options.body, { hints: ['hybrid'], signal });
+    } catch (err) {
+      const problem = ceremonyProblem(err);
+      return { ok: false, why: problem === 'exists' ? 'failed' : problem };
+    }
+    const res = await call('/api/passkeys/login', { server, method: 'POST', body: assertion, signal });
+    if (!res.ok || !res.body?.token) return refused(res);
+    return { ok: true, answer: res.body };
+  } catch (err) {
+    if (isAbort(err)) return { ok: false, why: 'cancelled' };
+    return { ok: false, why: 'failed' };
+  }
 }

@@ -4,14 +4,17 @@
  * and for any site that embeds it. It runs a login (`login.js`: the protocol), says each state in
  * words in a `role="status"` region, draws the QR code as inline SVG (so a host page's strict CSP
  * needs no `img-src`), and hands the login token to the page in a `qr-login:login` event. It
- * keeps no login token itself.
+ * keeps no login token itself. With the `passkey` attribute it also offers "Use a passkey from
+ * your phone": the browser's own cross-device sign-in (`hints: ["hybrid"]`), which checks that
+ * the phone is near; its login comes in the same event, with `detail.via = "passkey"`.
  */
 import { useAccent } from '../kit/brand.js';
 import { serverConfig } from '../kit/config.js';
 import { h, initial, setText } from '../kit/dom.js';
 import { browserLang, pickLang } from '../kit/lang.js';
+import { passkeysUsable } from '../kit/passkey.js';
 import { dataUrlText, drawSvg, logoImage, svgElement } from './images.js';
-import { qrLogin, typedCode } from './login.js';
+import { passkeyLogin, qrLogin, typedCode } from './login.js';
 import { STRINGS } from './strings.js';
 import { applyStyles } from './styles.js';
 
@@ -42,7 +45,7 @@ const PHONE_UA = /Android.+Mobile|iPhone|iPod|Windows Phone|HarmonyOS.+Phone|Mob
 
 /**
  * The parts of the shadow tree that change, built once.
- * @param {{ refresh: () => void, retryNow: () => void, toggleTypedCode: () => void }} on
+ * @param {{ refresh: () => void, retryNow: () => void, toggleTypedCode: () => void, usePasskey: () => void }} on
  */
 function buildParts(on) {
   const qr = svgElement();
@@ -90,6 +93,8 @@ function buildParts(on) {
     userCode: h('p', { class: 'user-code' }),
     devText: h('span'),
     devUrl: h('a', { target: '_blank', rel: 'noopener' }),
+    passkeyButton: h('button', { type: 'button', class: 'passkey', part: 'passkey-button', onclick: on.usePasskey }),
+    passkeyError: h('p', { class: 'passkey-error', role: 'alert' }),
   };
   const match = h('p', { class: 'match' }, p.matchHint, p.matchCode);
   const overlay = h('div', { class: 'overlay', hidden: true }, p.avatar, p.scannerName, match);
@@ -100,14 +105,15 @@ function buildParts(on) {
   const code = h('div', { class: 'code', id: 'typed-code', hidden: true }, p.codeHint, p.userCode);
   const typed = h('div', { class: 'typed', hidden: true }, h('p', {}, p.cantScan), code);
   const dev = h('p', { class: 'dev-link', hidden: true }, p.devText, ' ', p.devUrl);
-  p.box.append(p.logo, p.phoneNote, frame, p.status, p.timer, retry, againRow, typed, dev);
-  return { ...p, match, overlay, done, frame, retry, againRow, code, typed, dev };
+  const passkey = h('div', { class: 'passkey-row', hidden: true }, p.passkeyButton, p.passkeyError);
+  p.box.append(p.logo, p.phoneNote, frame, p.status, p.timer, retry, againRow, typed, passkey, dev);
+  return { ...p, match, overlay, done, frame, retry, againRow, code, typed, passkey, dev };
 }
 
 /** @typedef {ReturnType<typeof buildParts>} Parts */
 
 export class QrLoginElement extends HTMLElement {
-  static observedAttributes = ['lang', 'server'];
+  static observedAttributes = ['lang', 'server', 'passkey'];
 
   /** @type {ShadowRoot | null} */
   #root = null;
@@ -130,6 +136,19 @@ export class QrLoginElement extends HTMLElement {
   #drawn = '';
   /** The server whose logo is shown (or being fetched). */
   #logoFrom = '';
+  /** The server signs its own accounts in (`IDENTITY=accounts`): a passkey can sign in. */
+  #passkeyServer = false;
+  /** The passkeys' RP ID (`/api/config`): a page whose host is not under it cannot use them. */
+  #rpId = /** @type {string | null} */ (null);
+  /** A passkey sign-in under way, or why the last one did not happen. */
+  #passkey =
+    /** @type {{ busy: boolean, problem: import('./login.js').PasskeyProblem | null, retryAfter: number }} */ ({
+      busy: false,
+      problem: null,
+      retryAfter: 0,
+    });
+  /** Ends a passkey ceremony under way (the element left the page). */
+  #passkeyAbort = new AbortController();
 
   /** The Worker's origin: the `server` attribute, else the origin this script came from. */
   get server() {
@@ -175,6 +194,9 @@ export class QrLoginElement extends HTMLElement {
     queueMicrotask(() => {
       if (this.isConnected) return;
       this.#stop();
+      this.#passkeyAbort.abort();
+      this.#passkeyAbort = new AbortController();
+      this.#passkey = { busy: false, problem: null, retryAfter: 0 };
       this.#phoneQuery?.removeEventListener('change', this.#phoneChanged);
       this.#phoneQuery = null;
     });
@@ -187,7 +209,7 @@ export class QrLoginElement extends HTMLElement {
    */
   attributeChangedCallback(name, before, after) {
     if (before === after || !this.#root) return;
-    if (name === 'lang') this.#render();
+    if (name === 'lang' || name === 'passkey') this.#render();
     if (name === 'server' && this.isConnected) {
       this.#development = false;
       this.refresh({ focus: false });
@@ -218,6 +240,7 @@ export class QrLoginElement extends HTMLElement {
       refresh: () => this.refresh(),
       retryNow: () => this.#retryNow?.(),
       toggleTypedCode: () => this.#toggleTypedCode(),
+      usePasskey: () => this.#usePasskey(),
     });
     this.#root.append(this.#ui.box);
   }
@@ -240,6 +263,7 @@ export class QrLoginElement extends HTMLElement {
     const mine = this.#generation;
     const notice = this.#notice;
     this.#notice = '';
+    if (!this.#passkey.busy) this.#passkey.problem = null;
     // The old code stays greyed under the skeleton, so the space and the focus stay where they were.
     this.#s = { phase: 'loading', notice, oldImg: previous.qr?.img ?? previous.oldImg ?? null };
     this.#render();
@@ -277,20 +301,11 @@ export class QrLoginElement extends HTMLElement {
       this.#render();
       this.#emitStatus(statusDetail(s));
     } else if (step.kind === 'login') {
-      const s = step.status;
       clearInterval(this.#ticker);
-      const user = s.user ?? s.scanner ?? {};
-      const hadFocus = this.#root?.activeElement != null;
-      Object.assign(this.#s, { phase: 'signed-in', user });
-      this.#render();
-      if (hadFocus) this.#ui?.status.focus();
-      this.#emitStatus(statusDetail(s));
-      /** @type {Record<string, unknown>} */
-      const detail = { token: s.token, user };
-      // A Worker that issues refresh tokens hands them over beside the access token.
-      if (s.refresh_token !== undefined) detail.refresh_token = s.refresh_token;
-      if (s.expires_in !== undefined) detail.expires_in = s.expires_in;
-      this.dispatchEvent(new CustomEvent('qr-login:login', { bubbles: true, composed: true, detail }));
+      // Signed in by the QR: a passkey ceremony still open in the browser has nothing left to do.
+      this.#passkeyAbort.abort();
+      this.#passkeyAbort = new AbortController();
+      this.#signedIn(step.status, () => this.#emitStatus(statusDetail(step.status)));
     } else {
       // The session is over: grey the code, say why, offer a new one (never a silent refresh).
       clearInterval(this.#ticker);
@@ -298,6 +313,57 @@ export class QrLoginElement extends HTMLElement {
       this.#render();
       if (step.status) this.#emitStatus(statusDetail(step.status));
     }
+  }
+
+  /**
+   * Signed in, by the QR or by a passkey (`via`): say so, then hand the tokens to the page.
+   * @param {import('./login.js').Status} s the answer that carries the tokens
+   * @param {() => void} before what to tell the page first (the QR's last status)
+   * @param {string} [via] said in the event's detail for a login that is not the QR's
+   */
+  #signedIn(s, before, via) {
+    const user = s.user ?? s.scanner ?? {};
+    const hadFocus = this.#root?.activeElement != null;
+    Object.assign(this.#s, { phase: 'signed-in', user });
+    this.#render();
+    if (hadFocus) this.#ui?.status.focus();
+    before();
+    /** @type {Record<string, unknown>} */
+    const detail = { token: s.token, user };
+    // A Worker that issues refresh tokens hands them over beside the access token.
+    if (s.refresh_token !== undefined) detail.refresh_token = s.refresh_token;
+    if (s.expires_in !== undefined) detail.expires_in = s.expires_in;
+    if (via) detail.via = via;
+    this.dispatchEvent(new CustomEvent('qr-login:login', { bubbles: true, composed: true, detail }));
+  }
+
+  /**
+   * "Use a passkey from your phone": the browser's cross-device sign-in. On success the code on
+   * screen is let go (nobody needs it) and the page gets its login; otherwise the code stays,
+   * and the words say why.
+   */
+  async #usePasskey() {
+    if (this.#passkey.busy || this.#s.phase === 'signed-in') return;
+    // A page outside the RP ID (or on an IP address) is told so, not sent to a ceremony that must fail.
+    const usable = passkeysUsable(this.#rpId);
+    this.#passkey = { busy: usable, problem: usable ? null : 'unavailable', retryAfter: 0 };
+    this.#render();
+    if (!usable) return;
+    const result = await passkeyLogin(this.server, this.#passkeyAbort.signal);
+    this.#passkey.busy = false;
+    // Meanwhile the element may have left the page, or the QR signed someone in.
+    const { phase } = /** @type {View} */ (this.#s);
+    if (!this.isConnected || phase === 'signed-in') return;
+    if (!result.ok) {
+      this.#passkey.problem = result.why;
+      this.#passkey.retryAfter = result.retryAfter ?? 0;
+      this.#render();
+      this.#ui?.passkeyButton.focus();
+      return;
+    }
+    this.#stop();
+    this.#s = { phase: 'signed-in' };
+    this.#signedIn(result.answer, () => {}, 'passkey');
   }
 
   /** @param {{ status: string, version: number, scanner?: User }} detail */
@@ -316,6 +382,8 @@ export class QrLoginElement extends HTMLElement {
     const config = await serverConfig(server);
     if (mine !== this.#generation || !config || !this.#root || !this.#ui) return;
     this.#development = config.development;
+    this.#passkeyServer = config.identity === 'accounts';
+    this.#rpId = config.passkey_rp_id;
     useAccent(this.#root, config.site_accent, ':host');
     if (this.#logoFrom !== server) {
       this.#logoFrom = server;
@@ -456,6 +524,8 @@ export class QrLoginElement extends HTMLElement {
     ui.phoneNote.hidden = !(this.#onPhone() && (phase === 'waiting' || phase === 'loading'));
     setText(ui.phoneNote, t.onPhone);
 
+    this.#renderPasskey(t);
+
     const scanUrl = s.qr?.scan_url;
     ui.dev.hidden = !(this.#development && scanUrl && (phase === 'waiting' || phase === 'scanned'));
     setText(ui.devText, t.devLink);
@@ -465,6 +535,30 @@ export class QrLoginElement extends HTMLElement {
     }
 
     if (focused && focused !== ui.status && !this.#visible(focused)) this.#focusQr();
+  }
+
+  /**
+   * The passkey button: asked for (`passkey`), usable (this browser, this server), and only while
+   * the code waits for a scan or has ended (someone who scanned is confirming on their phone).
+   * @param {Strings} t
+   */
+  #renderPasskey(t) {
+    const ui = this.#ui;
+    if (!ui) return;
+    const { phase, end } = this.#s;
+    const wanted = this.hasAttribute('passkey') && this.#passkeyServer && typeof PublicKeyCredential === 'function';
+    ui.passkey.hidden = !wanted || !(phase === 'waiting' || (phase === 'ended' && end !== 'origin'));
+    setText(ui.passkeyButton, t.usePasskey);
+    ui.passkeyButton.disabled = this.#passkey.busy;
+    const { problem, retryAfter } = this.#passkey;
+    const words = {
+      cancelled: t.passkeyCancelled,
+      refused: t.passkeyRefused,
+      unavailable: t.passkeyUnavailable,
+      failed: t.passkeyFailed,
+      rateLimited: t.passkeyRateLimited(retryAfter || 60),
+    };
+    setText(ui.passkeyError, problem ? words[problem] : '');
   }
 
   /** @param {Element} el */

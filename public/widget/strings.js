@@ -45,6 +45,14 @@ const en = {
   signedOut: 'You were signed out.',
   checking: 'Checking your sign-in…',
   language: 'Language',
+  usePasskey: 'Use a passkey from your phone',
+  passkeyCancelled: 'The passkey was not used. Try again, or scan the QR code.',
+  passkeyRefused: 'That passkey could not sign you in: it may have been removed. Scan the QR code instead.',
+  passkeyUnavailable:
+    "Passkeys cannot be used on this page: its address is not under the server's passkey domain (PASSKEY_RP_ID). Scan the QR code instead.",
+  passkeyFailed: 'The passkey did not work. Try again, or scan the QR code.',
+  /** @param {number} s */
+  passkeyRateLimited: (s) => `Too many passkey sign-ins from this network. Try again in ${s} s.`,
 };
 
 /** @type {typeof en} */
@@ -83,6 +91,12 @@ const zh = {
   signedOut: '你已退出登录。',
   checking: '正在确认登录状态…',
   language: '语言',
+  usePasskey: '使用手机上的通行密钥',
+  passkeyCancelled: '未使用通行密钥。请重试，或扫描二维码。',
+  passkeyRefused: '该通行密钥无法登录，可能已被删除。请改为扫描二维码。',
+  passkeyUnavailable: '此页面无法使用通行密钥：其地址不在服务器的通行密钥域名（PASSKEY_RP_ID）下。请改为扫描二维码。',
+  passkeyFailed: '通行密钥未能完成。请重试，或扫描二维码。',
+  passkeyRateLimited: (s) => `此网络的通行密钥登录过于频繁，请 ${s} 秒后再试。`,
 };
 
 /** @type {Record<import('../kit/lang.js').Lang, typeof en>} */

@@ -290,6 +290,25 @@ a {
 .dev-link a {
   color: inherit;
 }
+.passkey-row {
+  margin-top: 14px;
+}
+.passkey {
+  font-weight: 600;
+  white-space: normal;
+}
+.passkey:disabled {
+  opacity: 0.6;
+  cursor: default;
+}
+.passkey-error {
+  margin-top: 8px;
+  color: light-dark(#cf222e, #f85149);
+  font-size: 0.95rem;
+}
+.passkey-error:empty {
+  display: none;
+}
 `;
 
 /**

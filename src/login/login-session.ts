@@ -22,18 +22,23 @@ import {
   cancel,
   confirm,
   expireIfDue,
+  type GivenProofs,
   handOutOf,
   isOpen,
+  newMatchCode,
+  notedTyped,
   type Outcome,
   type PcView,
   type PhoneView,
   pcView,
   type Requester,
+  type ScanContext,
   type SessionRecord,
   type Step,
   scan,
   type UserRef,
   userCodeAllowed,
+  verifyProofs,
 } from './state';
 import { acceptWaiter, refuseWaiter, tellWaiters } from './waiters';
 
@@ -128,7 +133,7 @@ export class LoginSession extends DurableObject<Env> {
   /** Starts the session. Called once, by the Worker, right after `newUniqueId()`. */
   async create(init: CreateSession): Promise<PcView> {
     const now = Date.now();
-    const code = init.matchCode ? twoDigits() : null;
+    const matching = init.matchCode ? newMatchCode() : null;
     const rec: SessionRecord = {
       status: 'noscan',
       version: 0,
@@ -138,8 +143,9 @@ export class LoginSession extends DurableObject<Env> {
       poll_hash: init.pollHash,
       requester: init.requester,
       scanner: null,
-      match_code: code,
-      match_choices: code ? matchChoices(code) : null,
+      match_code: matching?.match_code ?? null,
+      match_choices: matching?.match_choices ?? null,
+      requires: matching ? ['match_code'] : [],
       user_code: init.userCode,
     };
     if (init.device) rec.device = newDeviceGrant(init.device.clientId, init.device.scope);
@@ -253,14 +259,27 @@ export class LoginSession extends DurableObject<Env> {
     return { ok: true, value: code };
   }
 
-  /** The phone scans: `noscan → scan-wait-confirm`. */
-  scan(user: UserRef): Promise<Outcome<PhoneView>> {
-    return this.#apply((rec, now) => scan(rec, user, now));
+  /** The phone scans: `noscan → scan-wait-confirm`; `context` fixes whether confirming will need a passkey. */
+  scan(user: UserRef, context: ScanContext): Promise<Outcome<PhoneView>> {
+    return this.#apply((rec, now) => scan(rec, user, now, context));
   }
 
-  /** The scanner confirms: `scan-wait-confirm → scan-confirm`, from the session `approverSid` (null: a site's token). */
-  confirm(user: UserRef, matchCode: string | undefined, approverSid: string | null): Promise<Outcome<PhoneView>> {
-    return this.#apply((rec, now) => confirm(rec, user, matchCode, now, approverSid));
+  /**
+   * The scanner confirms: `scan-wait-confirm → scan-confirm`, from the session `approverSid`
+   * (null: a site's token), with the proofs `given` (each verified before the step).
+   */
+  confirm(user: UserRef, given: GivenProofs, approverSid: string | null): Promise<Outcome<PhoneView>> {
+    return this.#apply((rec, now) => confirm(rec, user, verifyProofs(rec, given), now, approverSid));
+  }
+
+  /**
+   * `userId` reached this login by typing its code (`/api/codes/resolve`): remembered until the
+   * scan, for `CONFIRM_WITH=passkey-when-risky`. Not a change of state: no version, nobody told.
+   */
+  noteTyped(userId: string): void {
+    const rec = this.#current();
+    const next = rec && notedTyped(rec, userId);
+    if (next) this.ctx.storage.kv.put(RECORD_KEY, next);
   }
 
   /** The scanner cancels: `scan-wait-confirm → scan-cancel`. */
@@ -297,20 +316,4 @@ export class LoginSession extends DurableObject<Env> {
     if (Date.now() >= cleanupAt) return this.#erase(rec);
     return this.ctx.storage.setAlarm(cleanupAt);
   }
-}
-
-function twoDigits(): string {
-  return String(crypto.getRandomValues(new Uint32Array(1))[0]! % 100).padStart(2, '0');
-}
-
-/** Three distinct two-digit choices, the right one among them, in random order. */
-function matchChoices(code: string): string[] {
-  const choices = new Set([code]);
-  while (choices.size < 3) choices.add(twoDigits());
-  const list = [...choices];
-  for (let i = list.length - 1; i > 0; i--) {
-    const j = crypto.getRandomValues(new Uint32Array(1))[0]! % (i + 1);
-    [list[i], list[j]] = [list[j]!, list[i]!];
-  }
-  return list;
 }

@@ -9,6 +9,8 @@
  *     noscan | scan-wait-confirm ──(expires_at)──▶ expired
  */
 import type { ErrorCode } from '../errors';
+import type { ConfirmWith } from '../passkeys/relying-party';
+import { placesDiffer } from '../phone-context';
 
 export type SessionStatus = 'noscan' | 'scan-wait-confirm' | 'scan-confirm' | 'scan-cancel' | 'expired';
 
@@ -65,6 +67,16 @@ export interface SessionRecord {
   /** Number matching: the two digits the PC shows and the three the phone offers. */
   match_code: string | null;
   match_choices: string[] | null;
+  /**
+   * The proofs confirming needs beyond the scanner's tap (see `PROOFS`): the match code, set at
+   * creation; a passkey, set by the scan that binds the scanner and fixed from then on. Absent
+   * on a record of before this list (it then needs the match code when it has one).
+   */
+  requires?: ProofKind[];
+  /** Why a passkey is required, for the phone to say. */
+  step_up_reason?: StepUpReason | null;
+  /** Users who reached this login by typing its code (`/api/codes/resolve`), before anyone scanned. */
+  typed_by?: string[];
   /** The code to type, once the PC asked for one (its lookup object is named after it). */
   user_code: string | null;
   /** Present on a session that an OAuth device-flow client started. */
@@ -93,6 +105,117 @@ export const handOutOf = (rec: SessionRecord & { scanner: UserRef }): HandOut =>
 });
 
 export type CancelReason = 'cancelled' | 'match_failed';
+
+// ---------------------------------------------------------------- proofs
+
+/** What a proof that is missing or wrong answers, and whether a wrong one ends the login. */
+interface ProofRule {
+  missing: ErrorCode;
+  wrong: ErrorCode;
+  /** A wrong proof ends the login as `scan-cancel` for this reason; null: nothing changes, try again. */
+  wrongEnds: CancelReason | null;
+}
+
+/**
+ * The proofs a confirm may require beyond the scanner's tap, in the order they are judged, and
+ * what each answers when it is missing or wrong. A wrong match code is a guess at the number on
+ * the PC's screen: it ends the login. A wrong passkey may be a finger that slipped: nothing
+ * changes, and the phone tries again until the code expires. A new kind of proof is one entry
+ * here, the place that requires it, and its check in `verifyProofs` (or, for one the Worker
+ * checks, in `login/proofs.ts`).
+ */
+export const PROOFS = {
+  match_code: { missing: 'invalid_request', wrong: 'match_failed', wrongEnds: 'match_failed' },
+  passkey: { missing: 'step_up_required', wrong: 'step_up_failed', wrongEnds: null },
+} as const satisfies Record<string, ProofRule>;
+
+export type ProofKind = keyof typeof PROOFS;
+
+/** What the phone sent with its confirm: the number it picked, and the passkey the Worker verified for this QR. */
+export interface GivenProofs {
+  match_code?: string;
+  /** Set only by the Worker, after `verifyStepUp` held for this QR and this user. */
+  passkey?: { passkey: string };
+}
+
+/** Each proof's verdict, as `confirm` receives it: held (true), wrong (false), or not given (absent). */
+export type Verdicts = Partial<Record<ProofKind, boolean>>;
+
+/** The proofs `rec` requires, in the order of `PROOFS`. */
+export function requiredProofs(rec: SessionRecord): ProofKind[] {
+  const required = rec.requires ?? (rec.match_code !== null ? ['match_code'] : []);
+  return (Object.keys(PROOFS) as ProofKind[]).filter((kind) => required.includes(kind));
+}
+
+/**
+ * Verifies each proof given against the record, before the transition: the match code against
+ * the one the PC shows; a passkey arrives verified (the Worker checked it against the challenge
+ * bound to this QR, which this record cannot hold).
+ */
+export function verifyProofs(rec: SessionRecord, given: GivenProofs): Verdicts {
+  const verdicts: Verdicts = {};
+  if (given.match_code !== undefined) verdicts.match_code = given.match_code === rec.match_code;
+  if (given.passkey !== undefined) verdicts.passkey = true;
+  return verdicts;
+}
+
+/** Two random digits, `00` to `99`. */
+function twoDigits(): string {
+  return String(crypto.getRandomValues(new Uint32Array(1))[0]! % 100).padStart(2, '0');
+}
+
+/** Number matching for a new login: the code the PC shows, and three choices for the phone with it among them, in random order. */
+export function newMatchCode(): { match_code: string; match_choices: string[] } {
+  const code = twoDigits();
+  const choices = new Set([code]);
+  while (choices.size < 3) choices.add(twoDigits());
+  const list = [...choices];
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = crypto.getRandomValues(new Uint32Array(1))[0]! % (i + 1);
+    [list[i], list[j]] = [list[j]!, list[i]!];
+  }
+  return { match_code: code, match_choices: list };
+}
+
+/** Why a login asks for a passkey: always (`CONFIRM_WITH=passkey`), the location warning, or a typed code. */
+export const STEP_UP_REASONS = ['always', 'location', 'typed'] as const;
+export type StepUpReason = (typeof STEP_UP_REASONS)[number];
+
+/** What the scan that binds the scanner needs to know to fix the step-up: the policy, and where the phone is. */
+export interface ScanContext {
+  confirm_with: ConfirmWith;
+  phone: { ip: string; country: string | null };
+}
+
+/** Scanning without a step-up (`CONFIRM_WITH=tap`). */
+export const TAP: ScanContext = { confirm_with: 'tap', phone: { ip: '', country: null } };
+
+/**
+ * Whether `user`'s confirm of `rec` needs a passkey, and why: always with `passkey`; with
+ * `passkey-when-risky` when the location warning shows (the phone and the requester are in
+ * different countries or networks, as the phone is told) or when this user reached the login by
+ * typing its code (recorded by the Worker, never taken from the phone's word).
+ */
+export function stepUpReason(rec: SessionRecord, user: UserRef, context: ScanContext): StepUpReason | null {
+  if (context.confirm_with === 'passkey') return 'always';
+  if (context.confirm_with !== 'passkey-when-risky') return null;
+  if (placesDiffer(rec.requester, context.phone)) return 'location';
+  if (rec.typed_by?.includes(user.id)) return 'typed';
+  return null;
+}
+
+/** The most users a login remembers as having typed its code (each needed the code itself). */
+const MAX_TYPED_BY = 8;
+
+/**
+ * `rec` noting that `userId` reached it by typing its code; null when there is nothing to note
+ * (already noted, or someone has scanned: the step-up is fixed by then). Not a change of state.
+ */
+export function notedTyped(rec: SessionRecord, userId: string): SessionRecord | null {
+  const typed = rec.typed_by ?? [];
+  if (rec.status !== 'noscan' || typed.includes(userId) || typed.length >= MAX_TYPED_BY) return null;
+  return { ...rec, typed_by: [...typed, userId] };
+}
 
 /** What a step answers: a value, or an API error code. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: ErrorCode; retryAfter?: number };
@@ -142,6 +265,10 @@ export interface PhoneView {
   match_choices?: string[];
   /** The OAuth client that started a device-flow session. */
   client_id?: string;
+  /** The scanner reached the login by typing its code. */
+  typed?: true;
+  /** Confirming needs a passkey, for this reason (the Worker adds the request options). */
+  step_up_reason?: StepUpReason;
 }
 
 function phoneView(rec: SessionRecord, withRequester: boolean): PhoneView {
@@ -155,6 +282,8 @@ function phoneView(rec: SessionRecord, withRequester: boolean): PhoneView {
     if (rec.match_choices) view.match_choices = rec.match_choices;
     // A device-flow session names the program that asks (a CLI, a TV app), not only its User-Agent.
     if (rec.device) view.client_id = rec.device.client_id;
+    if (rec.scanner && rec.typed_by?.includes(rec.scanner.id)) view.typed = true;
+    if (requiredProofs(rec).includes('passkey')) view.step_up_reason = rec.step_up_reason ?? 'always';
   }
   return view;
 }
@@ -164,32 +293,44 @@ function refused<T>(rec: SessionRecord): Step<T> {
   return fail(rec.status === 'expired' ? 'qrcode_expired' : 'invalid_transition');
 }
 
-/** `noscan → scan-wait-confirm`, binding the scanner; repeating it as the scanner is harmless. */
-export function scan(rec: SessionRecord, user: UserRef, now: number): Step<PhoneView> {
+/**
+ * `noscan → scan-wait-confirm`, binding the scanner and fixing what confirming will need (a
+ * passkey, by `context`); repeating it as the scanner is harmless and changes neither.
+ */
+export function scan(rec: SessionRecord, user: UserRef, now: number, context: ScanContext = TAP): Step<PhoneView> {
   if (rec.status === 'noscan') {
-    const next = advance(rec, 'scan-wait-confirm', now, { scanner: user });
+    const reason = stepUpReason(rec, user, context);
+    const stepUp = reason ? { requires: [...requiredProofs(rec), 'passkey' as const], step_up_reason: reason } : {};
+    const next = advance(rec, 'scan-wait-confirm', now, { scanner: user, ...stepUp });
     return done(next, phoneView(next, true));
   }
   if (rec.status === 'scan-wait-confirm' && rec.scanner?.id === user.id) return done(null, phoneView(rec, true));
   return refused(rec);
 }
 
-/** `scan-wait-confirm → scan-confirm`, only by the scanner, with the right match code when asked. */
+/**
+ * `scan-wait-confirm → scan-confirm`, only by the scanner, with every proof the record requires
+ * already verified (`verifyProofs`). A missing proof is refused before any wrong one is judged,
+ * so that a retry with everything finds the login as it was.
+ */
 export function confirm(
   rec: SessionRecord,
   user: UserRef,
-  matchCode: string | undefined,
+  verdicts: Verdicts,
   now: number,
   approverSid: string | null = null,
 ): Step<PhoneView> {
   if (rec.status !== 'scan-wait-confirm') return refused(rec);
   if (rec.scanner?.id !== user.id) return fail('forbidden');
-  if (rec.match_code !== null) {
-    if (matchCode === undefined) return fail('invalid_request');
-    if (matchCode !== rec.match_code) {
-      const next = advance(rec, 'scan-cancel', now, { cancel_reason: 'match_failed' });
-      return { next, outcome: { ok: false, error: 'match_failed' } };
-    }
+  const required = requiredProofs(rec);
+  const missing = required.find((kind) => verdicts[kind] === undefined);
+  if (missing) return fail(PROOFS[missing].missing);
+  const wrong = required.find((kind) => verdicts[kind] === false);
+  if (wrong) {
+    const rule: ProofRule = PROOFS[wrong];
+    if (!rule.wrongEnds) return fail(rule.wrong);
+    const next = advance(rec, 'scan-cancel', now, { cancel_reason: rule.wrongEnds });
+    return { next, outcome: { ok: false, error: rule.wrong } };
   }
   const next = advance(rec, 'scan-confirm', now, { approver_sid: approverSid });
   return done(next, phoneView(next, false));

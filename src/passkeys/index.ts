@@ -12,7 +12,7 @@ import type { Context } from 'hono';
 import { userById } from '../accounts/users';
 import type { AppEnv } from '../app-env';
 import type { Env } from '../env';
-import { ApiError, type ErrorCode } from '../errors';
+import { ApiError, ConfigError, type ErrorCode } from '../errors';
 import { countPasskeyChallenge, countPasskeySignIn } from '../limits/limits';
 import type { UserRef } from '../login/state';
 import { callObject } from '../object-call';
@@ -48,6 +48,19 @@ export type { AssertionJson, RegistrationJson } from './webauthn';
 
 /** The relying party of this request. */
 export const relyingPartyOf = (c: Context<AppEnv>): RelyingParty => relyingParty(c.env, publicOrigin(c));
+
+/**
+ * The RP ID for the pages (`/api/config`), so that they offer passkeys only where a browser can
+ * use them; null when `PASSKEY_RP_ID` is unusable (every ceremony then answers a logged 500).
+ */
+export function pagesRpId(c: Context<AppEnv>): string | null {
+  try {
+    return relyingPartyOf(c).id;
+  } catch (err) {
+    if (err instanceof ConfigError) return null;
+    throw err;
+  }
+}
 
 /** `navigator.credentials.create`'s options, as `PublicKeyCredential.parseCreationOptionsFromJSON` reads them. */
 export interface CreationOptions {

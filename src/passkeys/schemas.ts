@@ -5,7 +5,7 @@
  * the answers, so that `GET /api/openapi.json` documents them from the schemas that validate.
  */
 import * as v from 'valibot';
-import { isoTime, object, text } from '../schemas';
+import { isoTime, object, text } from '../schema-kit';
 
 /** A base64url field of at most `max` characters (empty allowed with `min` 0). */
 const base64url = (name: string, max: number, min = 1) =>
@@ -58,6 +58,9 @@ export const AssertionBody = object(
     userHandle: v.optional(v.nullable(base64url('response.userHandle', 128, 0))),
   }),
 );
+
+/** What a confirm carries when the login asks for a passkey (`CONFIRM_WITH`): an assertion of one of the user's. */
+export const StepUpBody = { passkey: v.optional(AssertionBody) };
 
 /** `:id` of `DELETE /api/passkeys/:id`: anything else is no passkey (404). */
 export const PasskeyIdParam = object({ id: credentialId('id') });

@@ -1,8 +1,8 @@
 /**
  * @module
- * `POST /api/codes/resolve`: a signed-in phone turns a typed code into its QR id. Five
- * failed attempts by one user in ten minutes close the door for every code, right or wrong,
- * so that the answer never reveals a right guess.
+ * `POST /api/codes/resolve`: a signed-in phone turns a typed code into its QR id, and the login
+ * notes that this user typed it. Five failed attempts by one user in ten minutes close the door
+ * for every code, right or wrong, so that the answer never reveals a right guess.
  */
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
@@ -11,10 +11,11 @@ import { requireApprover } from '../auth/require-user';
 import { jsonBody } from '../body';
 import { ApiError } from '../errors';
 import { countUserCodeGuess } from '../limits/limits';
+import { callObject } from '../login/call-object';
 import { normalizeUserCode } from '../login/user-code';
 import { answers, bearerAuth } from '../openapi/document';
 import { ResolveAnswer, ResolveBody } from '../schemas';
-import { input } from '../validate';
+import { input, loginStub } from '../validate';
 
 export const codes = new Hono<AppEnv>().post(
   '/resolve',
@@ -36,6 +37,10 @@ export const codes = new Hono<AppEnv>().post(
     const qrcodeId = code ? await c.env.USER_CODE.get(c.env.USER_CODE.idFromName(code)).resolve() : null;
     if (!qrcodeId) throw new ApiError('invalid_user_code');
     await guess.giveBack(); // a right code is no failure
+    // The login learns that this user typed its code: the phone's word for it is not enough
+    // for `CONFIRM_WITH=passkey-when-risky`, and the confirm view says so.
+    const login = loginStub(c.env, qrcodeId);
+    await callObject(() => login.noteTyped(userId));
     return c.json({ qrcode_id: qrcodeId });
   },
 );

@@ -17,6 +17,7 @@ import { countQrcode } from '../limits/limits';
 import { ask } from '../login/call-object';
 import { handOut } from '../login/hand-out';
 import { longPoll } from '../login/long-poll';
+import { givenProofs, scanContext, withStepUp } from '../login/proofs';
 import { claimUserCode, qrTtlSeconds, startSession } from '../login/start';
 import { formatUserCode } from '../login/user-code';
 import { answers, bearerAuth } from '../openapi/document';
@@ -155,7 +156,10 @@ export const qrcodes = new Hono<AppEnv>()
     '/:id/scan',
     describeRoute({
       summary: 'The phone scans: noscan → scan-wait-confirm',
-      description: 'Answers what is asking to sign in, so the phone can show it before the user confirms.',
+      description:
+        'Answers what is asking to sign in, so the phone can show it before the user confirms. ' +
+        'When confirming needs a passkey (`CONFIRM_WITH`, fixed by the scan that binds the scanner), the answer carries ' +
+        '`step_up` (request options, the challenge bound to this QR; a repeated scan issues a fresh one) and `step_up_reason`.',
       tags: ['QR login'],
       security: bearerAuth,
       responses: answers(
@@ -169,8 +173,9 @@ export const qrcodes = new Hono<AppEnv>()
     withLogin,
     requireApprover,
     async (c) => {
-      const view = await ask(() => c.get('login').scan(c.get('user')));
-      return c.json({ ...view, ...phoneContext(c, view.requester) });
+      const context = scanContext(c);
+      const view = await ask(() => c.get('login').scan(c.get('user'), context));
+      return c.json({ ...(await withStepUp(c, c.req.param('id'), view)), ...phoneContext(c, view.requester) });
     },
   )
 
@@ -178,7 +183,11 @@ export const qrcodes = new Hono<AppEnv>()
     '/:id/confirm',
     describeRoute({
       summary: 'The scanner confirms: scan-wait-confirm → scan-confirm',
-      description: 'With number matching on, the body carries the `match_code` the PC shows.',
+      description:
+        'With number matching on, the body carries the `match_code` the PC shows; when the scan asked for a passkey, ' +
+        '`passkey`: the assertion (`PublicKeyCredential.toJSON()`) made with user verification. Without it 403 ' +
+        '`step_up_required`; a wrong, replayed, expired or another user’s assertion 403 `step_up_failed`: in both cases ' +
+        'nothing changes and the phone may try again until the code expires.',
       tags: ['QR login'],
       security: bearerAuth,
       responses: answers(
@@ -194,9 +203,10 @@ export const qrcodes = new Hono<AppEnv>()
     jsonBody({ optional: true }),
     input('json', ConfirmBody),
     async (c) => {
-      const { match_code } = c.req.valid('json');
-      const webhook = cancelledOnMismatch(c, { qrcode_id: c.req.param('id'), user: c.get('user') });
-      return c.json(await ask(() => c.get('login').confirm(c.get('user'), match_code, c.get('sid')).then(webhook)));
+      const qrcodeId = c.req.param('id');
+      const given = await givenProofs(c, qrcodeId, c.req.valid('json'));
+      const webhook = cancelledOnMismatch(c, { qrcode_id: qrcodeId, user: c.get('user') });
+      return c.json(await ask(() => c.get('login').confirm(c.get('user'), given, c.get('sid')).then(webhook)));
     },
   )
 

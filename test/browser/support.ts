@@ -49,12 +49,15 @@ function launch(): Promise<Browser> {
   });
 }
 
-/** Starts Chromium and the default server (with these variables) before the suite, stops them after. */
-export function useBrowser(vars: Record<string, string> = {}) {
+/**
+ * Starts Chromium and the default server (with these variables, on `port` if given) before the
+ * suite, stops them after.
+ */
+export function useBrowser(vars: Record<string, string> = {}, port?: number) {
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     seeded = freshStorage();
-    [suite.browser, suite.app] = await Promise.all([launch(), server(vars)]);
+    [suite.browser, suite.app] = await Promise.all([launch(), server(vars, port)]);
   });
   after(async () => {
     await suite.browser?.close();
@@ -64,13 +67,13 @@ export function useBrowser(vars: Record<string, string> = {}) {
   });
 }
 
-/** `wrangler dev` with its own fresh storage (a copy of the seeded one) and these variables. */
-export async function server(vars: Record<string, string> = {}): Promise<DevServer> {
+/** `wrangler dev` with its own fresh storage (a copy of the seeded one) and these variables (on `port`). */
+export async function server(vars: Record<string, string> = {}, port?: number): Promise<DevServer> {
   assert.ok(seeded, 'useBrowser() runs first');
   const dir = mkdtempSync(path.join(tmpdir(), 'qrcode-login-browser-'));
   cpSync(seeded.dir, dir, { recursive: true });
   copies.push(dir);
-  return startDev(dir, vars);
+  return startDev(dir, vars, port);
 }
 
 export interface Window {
@@ -405,8 +408,11 @@ export const strictPolicy = (worker: string) =>
 const SITE_CSS = `body { font-family: sans-serif; margin: 24px; }
 qr-login { --qr-login-accent: #6639ba; --qr-login-font: Georgia, serif; max-width: 380px; }`;
 
-/** `strict`: the page says the README's policy, so its own styles come from a file too. */
-const hostPage = (worker: string, server: string | null, strict: boolean) => `<!doctype html>
+/**
+ * `strict`: the page says the README's policy, so its own styles come from a file too;
+ * `passkey`: the element offers a passkey from the user's phone too.
+ */
+const hostPage = (worker: string, server: string | null, strict: boolean, passkey = false) => `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -420,7 +426,7 @@ const hostPage = (worker: string, server: string | null, strict: boolean) => `<!
   <main>
     <h1>Example shop</h1>
     <p>Sign in to see your orders.</p>
-    ${server ? `<qr-login server="${server}"></qr-login>` : '<qr-login></qr-login>'}
+    <qr-login${server ? ` server="${server}"` : ''}${passkey ? ' passkey' : ''}></qr-login>
   </main>
 </body>
 </html>`;
@@ -432,7 +438,8 @@ export interface HostSite {
 /**
  * Another site at `origin` whose page embeds `<qr-login>` from the Worker at `worker`: `/` (no
  * policy of its own), `/strict` (the README's strict CSP), and `/proxied`, which names its own
- * origin as `server` and passes `/api/*` on to the Worker.
+ * origin as `server` and passes `/api/*` on to the Worker. `?passkey` gives the element its
+ * `passkey` attribute.
  */
 export async function startHostSite(origin: string, worker: string): Promise<HostSite> {
   const http = await import('node:http');
@@ -447,7 +454,7 @@ export async function startHostSite(origin: string, worker: string): Promise<Hos
         'Content-Type': 'text/html; charset=utf-8',
         'Content-Security-Policy': strictPolicy(worker),
       });
-      res.end(hostPage(worker, null, true));
+      res.end(hostPage(worker, null, true, url.searchParams.has('passkey')));
       return;
     }
     if (url.pathname.startsWith('/api/')) {
@@ -473,7 +480,7 @@ export async function startHostSite(origin: string, worker: string): Promise<Hos
       return;
     }
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end(hostPage(worker, url.pathname === '/proxied' ? origin : null, false));
+    res.end(hostPage(worker, url.pathname === '/proxied' ? origin : null, false, url.searchParams.has('passkey')));
   });
   await new Promise<void>((resolve) => site.listen(Number(new URL(origin).port), '127.0.0.1', resolve));
   return {

@@ -11,12 +11,15 @@ import {
   confirm,
   expireIfDue,
   isOpen,
+  requiredProofs,
   type SessionRecord,
   type SessionStatus,
   STATUSES,
   scan,
   type UserRef,
+  verifyProofs,
 } from '../../src/login/state';
+import type { ConfirmWith } from '../../src/passkeys';
 import { act, ageSession, createQr, login, sessionObject, status, storedState } from '../helpers';
 
 /** The edges of the diagram, and nothing else. */
@@ -27,6 +30,8 @@ const EDGES = new Set([
   'noscan>expired',
   'scan-wait-confirm>expired',
 ]);
+/** What the Worker hands the object after `verifyStepUp` held. */
+const KEY = { passkey: 'a-passkey-id' };
 const isEnd = (s: SessionStatus) => s === 'scan-confirm' || s === 'scan-cancel' || s === 'expired';
 
 const USERS: UserRef[] = [
@@ -36,21 +41,34 @@ const USERS: UserRef[] = [
 ];
 
 type Op =
-  | { kind: 'scan' | 'cancel'; user: number }
-  | { kind: 'confirm'; user: number; match: string | undefined }
+  | { kind: 'scan'; user: number; confirmWith: ConfirmWith; far: boolean }
+  | { kind: 'cancel'; user: number }
+  | { kind: 'confirm'; user: number; match: string | undefined; passkey: boolean | undefined }
   | { kind: 'expire' }
   | { kind: 'clock'; ms: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constantFrom('scan' as const, 'cancel' as const), user: fc.integer({ min: 0, max: 2 }) }),
+  fc.record({
+    kind: fc.constant('scan' as const),
+    user: fc.integer({ min: 0, max: 2 }),
+    confirmWith: fc.constantFrom<ConfirmWith>('tap', 'passkey', 'passkey-when-risky'),
+    far: fc.boolean(),
+  }),
+  fc.record({ kind: fc.constant('cancel' as const), user: fc.integer({ min: 0, max: 2 }) }),
   fc.record({
     kind: fc.constant('confirm' as const),
     user: fc.integer({ min: 0, max: 2 }),
     match: fc.option(fc.constantFrom('47', '12', '00'), { nil: undefined }),
+    // A passkey the Worker verified (true), one it refused (false: the object never sees it), or none.
+    passkey: fc.option(fc.boolean(), { nil: undefined }),
   }),
   fc.record({ kind: fc.constant('expire' as const) }),
   fc.record({ kind: fc.constant('clock' as const), ms: fc.integer({ min: 0, max: 60_000 }) }),
 );
+
+/** The phone near the requester (same network), or far from it (another country). */
+const NEAR = { ip: '203.0.113.9', country: null };
+const FAR = { ip: '198.51.100.7', country: null };
 
 function record(matchCode: string | null): SessionRecord {
   return {
@@ -64,6 +82,7 @@ function record(matchCode: string | null): SessionRecord {
     scanner: null,
     match_code: matchCode,
     match_choices: matchCode ? ['12', matchCode, '90'] : null,
+    requires: matchCode ? ['match_code'] : [],
     user_code: null,
   };
 }
@@ -90,16 +109,32 @@ describe('the pure state machine', () => {
               rec = due;
             }
             const user = USERS[op.user]!;
+            // A passkey the Worker refused never reaches the object: that confirm is not made.
+            if (op.kind === 'confirm' && op.passkey === false) continue;
+            const given = op.kind === 'confirm' ? { match_code: op.match, ...(op.passkey && { passkey: KEY }) } : {};
             const step =
               op.kind === 'confirm'
-                ? confirm(rec, user, op.match, now)
+                ? confirm(rec, user, verifyProofs(rec, given), now)
                 : op.kind === 'scan'
-                  ? scan(rec, user, now)
+                  ? scan(rec, user, now, { confirm_with: op.confirmWith, phone: op.far ? FAR : NEAR })
                   : cancel(rec, user, now);
             next = step.next;
             if (step.outcome.ok) expect(STATUSES).toContain(step.outcome.value.status);
             // A refused step never changes anything, except a wrong match code, which cancels.
             if (!step.outcome.ok && step.outcome.error !== 'match_failed') expect(next).toBeNull();
+            // A confirm without a required passkey is refused whatever else it carries, and changes nothing.
+            if (op.kind === 'confirm' && requiredProofs(rec).includes('passkey') && !op.passkey) {
+              expect(next).toBeNull();
+            }
+            // Only a confirm that brought every required proof, each of them right, signs anyone in.
+            if (next?.status === 'scan-confirm') {
+              expect(requiredProofs(rec).every((kind) => verifyProofs(rec, given)[kind] === true)).toBe(true);
+            }
+            // The scan that binds fixes the step-up by CONFIRM_WITH; a passkey is never asked under tap.
+            if (next?.status === 'scan-wait-confirm' && op.kind === 'scan') {
+              const needed = op.confirmWith === 'passkey' || (op.confirmWith === 'passkey-when-risky' && op.far);
+              expect(requiredProofs(next).includes('passkey')).toBe(needed);
+            }
             // Past expires_at nothing but expiry ever happens.
             if (now >= rec.expires_at) expect(next).toBeNull();
             // Only the bound scanner can confirm or cancel.
@@ -112,8 +147,9 @@ describe('the pure state machine', () => {
             expect(next.version).toBe(rec.version + 1);
             expect(next.ended_at === null).toBe(isOpen(next.status));
             if (next.status === 'scan-wait-confirm') expect(next.scanner).not.toBeNull();
-            // Once bound, the scanner never changes.
+            // Once bound, the scanner never changes, nor what confirming needs.
             if (rec.scanner) expect(next.scanner).toEqual(rec.scanner);
+            if (rec.scanner) expect(requiredProofs(next)).toEqual(requiredProofs(rec));
             rec = next;
           }
         }
