@@ -28,9 +28,11 @@ export async function authenticate(env: Env, username: string, password: string)
   return ok && row ? { id: row.id, username: row.username, display_name: row.display_name } : null;
 }
 
-/** The account with this id, or null (deleted, or never ours). */
+/** The account with this id, or null (deleted, disabled, or never ours). */
 export async function userById(env: Env, id: string): Promise<UserRef | null> {
   return query(() =>
-    env.DB.prepare('SELECT id, username, display_name FROM users WHERE id = ?').bind(id).first<UserRef>(),
+    env.DB.prepare('SELECT id, username, display_name FROM users WHERE id = ? AND disabled_at IS NULL')
+      .bind(id)
+      .first<UserRef>(),
   );
 }

@@ -201,7 +201,7 @@ export async function signInWithPasskey(
   const userId = assertion.userHandle ? userIdOf(assertion.userHandle) : null;
   if (!userId) throw refuse('it does not say whose it is (it was not made for signing in without a username).');
   const user = await userById(c.env, userId);
-  if (!user) throw refuse('its account does not exist any more.');
+  if (!user) throw refuse('its account does not exist any more, or is disabled.');
   const stub = userSessions(c.env, user.id);
   const stored = await ask(() => stub.passkey(assertion.id));
   if (!stored) throw refuse('it is not registered here (it may have been removed).');

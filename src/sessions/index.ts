@@ -7,6 +7,7 @@
  * random bytes in base64url, all of it base64url text; only the SHA-256 of the whole is stored.
  */
 import type { Context } from 'hono';
+import { userById } from '../accounts/users';
 import type { AppEnv } from '../app-env';
 import { randomToken, sha256Hex } from '../crypto';
 import type { Env } from '../env';
@@ -122,6 +123,7 @@ const REFUSALS: Record<string, string> = {
   expired: 'This refresh token has expired: sign in again.',
   just_rotated: 'This refresh token was just rotated: use the one its refresh answered.',
   reused: 'This refresh token had already been used: its session is signed out.',
+  disabled: 'This account is disabled or was deleted: its session is signed out.',
 };
 
 /**
@@ -140,6 +142,12 @@ export async function refreshSession(c: Context<AppEnv>, token: string, clientId
       if (user) revoked(c, user, outcome.revoked);
     }
     return { ok: false, reason: REFUSALS[outcome.reason] ?? REFUSALS.unknown! };
+  }
+  // An account disabled (or deleted) since it signed in renews nothing: the session ends here,
+  // so its access token is the last, at most one access-token lifetime after the account closed.
+  if (identityMode(c.env) === 'accounts' && !(await userById(c.env, outcome.session.user.id))) {
+    revoked(c, outcome.session.user, await ask(async () => opened.stub.revoke(outcome.session.sid)));
+    return { ok: false, reason: REFUSALS.disabled! };
   }
   return { ok: true, tokens: await tokensOf(c, outcome.session, next.token) };
 }

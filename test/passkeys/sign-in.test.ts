@@ -186,6 +186,24 @@ describe('sign-in with a passkey alone', () => {
     expect((await signIn(await passkey.assert(await signInOptions()))).status).toBe(401);
   });
 
+  it('cannot sign in to a disabled account; it can again once the account is enabled', async () => {
+    const phone = await login('guang', '222');
+    const passkey = await addPasskey(phone.token);
+    const setDisabled = (at: string | null) =>
+      env.DB.prepare('UPDATE users SET disabled_at = ? WHERE id = ?').bind(at, 'u_guang').run();
+    await setDisabled(new Date().toISOString());
+    try {
+      expect(await errorOf(await signIn(await passkey.assert(await signInOptions())))).toMatchObject({
+        status: 401,
+        error: 'invalid_credentials',
+        message: expect.stringContaining('its account does not exist any more, or is disabled'),
+      });
+    } finally {
+      await setDisabled(null);
+    }
+    expect((await signIn(await passkey.assert(await signInOptions()))).status).toBe(200);
+  });
+
   it('does not exist with IDENTITY=jwt: the accounts are the site’s', async () => {
     const vars = {
       IDENTITY: 'jwt',

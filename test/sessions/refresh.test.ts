@@ -5,8 +5,10 @@
  * request gets one clear RFC 6749 error and changes nothing.
  */
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { hashPassword } from '../../src/accounts/passwords';
 import { api, bearer, login } from '../helpers';
 import {
   authorizeDevice,
@@ -134,6 +136,37 @@ describe('a refresh', () => {
     const oldSid = decodeJwt(old.token).sid as string;
     await inUserObject('u_dong', 'UPDATE sessions SET ends_at = ? WHERE sid = ?', Date.now() - 1, oldSid);
     expect(await oauthErrorOf(await refresh(old.refresh_token))).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('renews nothing once the account is disabled: the session is signed out, and says so', async () => {
+    // An account as `npm run accounts -- add` makes it, then disabled as `… disable` does.
+    const username = `closing-${crypto.randomUUID().slice(0, 8)}`;
+    await env.DB.prepare('INSERT INTO users (id, username, display_name, password_hash) VALUES (?, ?, ?, ?)')
+      .bind(`u_${username}`, username, 'Closing', await hashPassword('s3cret-pass'))
+      .run();
+    const signedIn = await login(username, 's3cret-pass');
+    const next = await refreshed(signedIn.refresh_token);
+    await env.DB.prepare('UPDATE users SET disabled_at = ? WHERE username = ?')
+      .bind(new Date().toISOString(), username)
+      .run();
+    const { res, events } = await withWebhooks(
+      formRequest('/oauth/token', { grant_type: REFRESH_GRANT, refresh_token: next.refresh_token }),
+    );
+    expect(await oauthErrorOf(res)).toEqual({
+      status: 400,
+      error: 'invalid_grant',
+      error_description: 'This account is disabled or was deleted: its session is signed out.',
+    });
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'session.revoked',
+        data: { sid: decodeJwt(signedIn.token).sid, user: { id: `u_${username}`, username, display_name: 'Closing' } },
+      }),
+    ]);
+    // Its last access token stops at once too; enabling the account again does not revive it.
+    expect((await me(next.access_token)).status).toBe(401);
+    await env.DB.prepare('UPDATE users SET disabled_at = NULL WHERE username = ?').bind(username).run();
+    expect(await oauthErrorOf(await refresh(next.refresh_token))).toMatchObject({ error: 'invalid_grant' });
   });
 
   it('never outlives SESSION_MAX_SECONDS, however often it is refreshed', async () => {
