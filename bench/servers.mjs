@@ -15,15 +15,24 @@ import { runtimePids } from './procfs.mjs';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
+const handedOut = new Set();
+
+/** A port free right now, never one this process handed out before (servers start side by side). */
+export async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const srv = net.createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const { port } = srv.address();
+        srv.close(() => resolve(port));
+      });
+      srv.on('error', reject);
     });
-    srv.on('error', reject);
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 const children = [];
@@ -100,7 +109,19 @@ export function bundles() {
  * held in the object, the design before issue 18), or 'dev' (`wrangler dev`).
  * RATE_LIMIT is off (the load comes from one address); `vars` adds `--var`s.
  */
-export async function startServer({ name, kind, bundleFile, persistRoot, vars = {}, args = [] }) {
+export async function startServer(options) {
+  // A port found free can still be taken by another process before the server binds it:
+  // then the server exits with EADDRINUSE and starts again on other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !String(error.message).includes('EADDRINUSE')) throw error;
+    }
+  }
+}
+
+async function startServerOnce({ name, kind, bundleFile, persistRoot, vars = {}, args = [] }) {
   const port = await freePort();
   const persist = path.join(persistRoot, name);
   const varArgs = Object.entries({ RATE_LIMIT: 'off', ...vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
