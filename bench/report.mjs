@@ -114,11 +114,11 @@ function floorTable(r, p) {
   p(
     '## Against the floor',
     '',
-    'The floor (`bench/floor/`) is a bare Worker doing the same whole login with the least the design needs: a plain `fetch` handler, one SQLite-backed object per login with one record write and its alarm per transition, one D1 insert and one EdDSA token per login, an EdDSA check on each phone request (no D1 read), and the same QR image. ' +
+    'The floor (`bench/floor/`) is a bare Worker doing the same whole login with the least the design needs: a plain `fetch` handler, one SQLite-backed object per login with one record write and its alarm per transition, one session row in the user’s object and one EdDSA token and refresh token per login (as the app keeps sessions since issue 16), an EdDSA check on each phone request (no session read), and the same QR image. ' +
       'It holds the PC’s wait as the app does since issue 18: the Worker waits on a WebSocket that the object accepted through the Hibernation API, so the object can be evicted while the PC waits, and a confirmed login is claimed by asking the object again. ' +
       'The *floor, wait held in the object* is the same Worker as the design was before issue 18: the wait a promise in the object, which keeps it loaded while the PC waits. ' +
       'All are served like `npm start` (production bundle, workerd, the local front in front of the Worker’s own socket, storage on disk) and measured in the same run, level by level right after the app. ' +
-      'The *floor with the contract* is the floor with what the app must have besides its own code: it reads the token’s linked-device row in D1 on each phone request ("a revoked token answers 401 at once"), empties the object with `deleteAll()` at the hand-out ("storage is empty within a minute"), and has static assets in front as the app has its pages (`[assets]` with `run_worker_first`, which locally puts Miniflare’s asset router on every request). The app’s gap to it is the app’s own code: Hono, its middleware and validation, and the features the floor does without.',
+      'The *floor with the contract* is the floor with what the app must have besides its own code: it asks the user’s object whether the token’s session is alive on each phone request ("a revoked token answers 401 at once"), empties the object with `deleteAll()` at the hand-out ("storage is empty within a minute"), and has static assets in front as the app has its pages (`[assets]` with `run_worker_first`, which locally puts Miniflare’s asset router on every request). The app’s gap to it is the app’s own code: Hono, its middleware and validation, and the features the floor does without.',
     '',
     '| | app (`npm start`) | floor | app ÷ floor | floor with the contract | app ÷ it | floor, wait held in the object | app ÷ it | target |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -387,11 +387,11 @@ function tokenSection(r, p) {
   p(
     '## 6. What the token check costs',
     '',
-    `Every request that checks a token verifies its signature and reads its linked-device session in D1 (so a revoked device is refused at once). ${int(t.requests)} sequential requests each on \`npm start\`:`,
+    `Every request that checks a token verifies its signature and asks the user’s sessions object whether its session is alive (so a revoked device is refused at once). ${int(t.requests)} sequential requests each on \`npm start\`:`,
     '',
     '| request | p50 | p99 |',
     '|---|---|---|',
-    `| \`GET /api/me\` (token verified, session read in D1) | ${f(t.me.p50, 2)} ms | ${f(t.me.p99, 2)} ms |`,
+    `| \`GET /api/me\` (token verified, session checked in the user’s object) | ${f(t.me.p50, 2)} ms | ${f(t.me.p99, 2)} ms |`,
     `| \`GET /api/config\` (no token) | ${f(t.config.p50, 2)} ms | ${f(t.config.p99, 2)} ms |`,
     `| the check, at p50 | ${f(t.costP50Ms, 2)} ms | |`,
     '',
