@@ -134,6 +134,16 @@ const REFUSALS: Record<string, string> = {
 export async function refreshSession(c: Context<AppEnv>, token: string, clientId: string | null): Promise<Refreshed> {
   const opened = await openRefreshToken(c.env, token);
   if (!opened) return { ok: false, reason: REFUSALS.unknown! };
+  // An account disabled (or deleted) since it signed in renews nothing: the session ends here, so
+  // its access token is the last, at most one access-token lifetime after the account closed.
+  // Asked before the rotation: D1 down is a 503 that spends nothing, not a token lost mid-rotation.
+  if (identityMode(c.env) === 'accounts') {
+    const current = await ask(async () => opened.stub.sessionOfRefresh(opened.hash));
+    if (current && current.client_id === clientId && !(await userById(c.env, current.user.id))) {
+      revoked(c, current.user, await ask(async () => opened.stub.revoke(current.sid)));
+      return { ok: false, reason: REFUSALS.disabled! };
+    }
+  }
   const next = await newRefreshToken(opened.stub.id);
   const outcome = await ask(async () => await opened.stub.refresh(opened.hash, next.hash, clientId));
   if (!outcome.ok) {
@@ -142,12 +152,6 @@ export async function refreshSession(c: Context<AppEnv>, token: string, clientId
       if (user) revoked(c, user, outcome.revoked);
     }
     return { ok: false, reason: REFUSALS[outcome.reason] ?? REFUSALS.unknown! };
-  }
-  // An account disabled (or deleted) since it signed in renews nothing: the session ends here,
-  // so its access token is the last, at most one access-token lifetime after the account closed.
-  if (identityMode(c.env) === 'accounts' && !(await userById(c.env, outcome.session.user.id))) {
-    revoked(c, outcome.session.user, await ask(async () => opened.stub.revoke(outcome.session.sid)));
-    return { ok: false, reason: REFUSALS.disabled! };
   }
   return { ok: true, tokens: await tokensOf(c, outcome.session, next.token) };
 }

@@ -88,6 +88,25 @@ describe('D1 unavailable', () => {
     await expectUnavailable(await app.fetch(req, { ...env, DB: brokenDb() }));
   });
 
+  it('a refresh answers 503 and spends nothing: the same refresh token works once D1 is back', async () => {
+    const { refresh_token } = await login('dong', '111');
+    const refresh = (bindings: typeof env) =>
+      app.fetch(
+        new Request('https://login.example/oauth/token', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token }),
+        }),
+        bindings,
+      );
+    const down = await refresh({ ...env, DB: brokenDb() });
+    expect(down.status).toBe(503);
+    expect(down.headers.get('Retry-After')).toMatch(/^\d+$/);
+    expect(await down.json()).toMatchObject({ error: 'temporarily_unavailable' });
+    // Not rotated: sent again later, it is neither "just rotated" nor reuse that signs the session out.
+    expect((await refresh(env)).status).toBe(200);
+  });
+
   it('is not on a signed-in request’s path: sessions are checked in the user’s object', async () => {
     const { token } = await login('dong', '111');
     const req = new Request('https://login.example/api/me', { headers: bearer(token) });
