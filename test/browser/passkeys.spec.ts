@@ -302,7 +302,11 @@ describe('passkeys on the phone', () => {
       const lang = await inLang(page);
       await page.getByText(WORDS[lang].devices, { exact: true }).click();
       await page.getByRole('heading', { name: WORDS[lang].passkeys, exact: true }).waitFor();
-      await page.getByText('Chrome on Android').waitFor();
+      // In the passkeys' region: the linked devices above name this phone the same way.
+      await page
+        .getByRole('region', { name: WORDS[lang].passkeys, exact: true })
+        .getByText('Chrome on Android')
+        .waitFor();
     };
     await openList();
     await page.getByText(/added just now · never used/).waitFor();

@@ -52,8 +52,9 @@ async function signInPc(page: Page) {
   const dong = await phoneUser(suite.app.base, 'dong', '111');
   assert.equal((await dong.scan(qr.qrcode_id)).status, 200);
   assert.equal((await dong.confirm(qr.qrcode_id)).status, 200);
-  await status(page, /东东/)
-    .or(status(page, /Signed in/))
+  // Signed in once the page holds its token ("东东 scanned the code" comes before it).
+  await page.waitForFunction((k) => localStorage.getItem(k) !== null, PC_KEY);
+  await status(page, /Signed in/)
     .first()
     .waitFor();
   return { qr, dong };
