@@ -21,7 +21,7 @@ import { handOut } from '../login/hand-out';
 import { startSession } from '../login/start';
 import { ownPagesOnly } from '../origin-guard';
 import { clientIp } from '../request-info';
-import { handleOAuthError, OAuthError, oauthJson, tokenAnswer } from './errors';
+import { handleOAuthError, OAuthError, oauthJson, postOnly, tokenAnswer } from './errors';
 import { formBody, formInput, publicClient } from './form';
 import { refreshGrant } from './refresh';
 import {
@@ -57,11 +57,6 @@ function openDeviceCode(env: Env, code: string) {
   }
   return { qrcodeId: match[1]!, session: env.LOGIN_SESSION.get(id), secret: match[2]! };
 }
-
-/** 405 for any other method on an OAuth endpoint. */
-const postOnly = () => {
-  throw new OAuthError('invalid_request', 'Use POST here.', 405, { Allow: 'POST' });
-};
 
 const TAGS = ['OAuth device flow (RFC 8628)'];
 const FORM_ERRORS = 'Form bodies only; errors are RFC 6749\'s `{ "error", "error_description" }`.';

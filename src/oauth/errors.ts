@@ -39,6 +39,11 @@ export class OAuthError extends Error {
   }
 }
 
+/** 405 for any other method on an OAuth endpoint (they all take POST only). */
+export const postOnly = (): never => {
+  throw new OAuthError('invalid_request', 'Use POST here.', 405, { Allow: 'POST' });
+};
+
 /** A JSON answer with the headers RFC 6749 §5.1 asks of anything that carries a token or a code. */
 export function oauthJson(c: Context<AppEnv>, body: object, status: ContentfulStatusCode = 200): Response {
   const res = c.json(body, status);

@@ -13,7 +13,7 @@ import { constantTimeEqual } from '../crypto';
 import { commaList, type Env } from '../env';
 import { ask, openRefreshToken } from '../sessions';
 import { tokenAudience, tokenIssuer } from '../tokens/signing';
-import { handleOAuthError, OAuthError, oauthJson } from './errors';
+import { handleOAuthError, OAuthError, oauthJson, postOnly } from './errors';
 import { formBody, formInput } from './form';
 import { IntrospectForm, IntrospectionAnswer, oauthAnswers } from './schemas';
 
@@ -115,7 +115,5 @@ export const introspection = new Hono<AppEnv>()
       });
     },
   )
-  .all('/oauth/introspect', () => {
-    throw new OAuthError('invalid_request', 'Use POST here.', 405, { Allow: 'POST' });
-  })
+  .all('/oauth/introspect', postOnly)
   .onError(handleOAuthError);

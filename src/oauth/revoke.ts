@@ -10,14 +10,10 @@ import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../app-env';
 import { liveAccessToken } from '../auth/access-token';
-import { ask, openRefreshToken, revoked, userSessions } from '../sessions';
-import { handleOAuthError, OAuthError } from './errors';
+import { ask, openRefreshToken, revokedIn, signOut } from '../sessions';
+import { handleOAuthError, postOnly } from './errors';
 import { formBody, formInput, publicClient } from './form';
 import { oauthAnswers, RevokeForm } from './schemas';
-
-const postOnly = () => {
-  throw new OAuthError('invalid_request', 'Use POST here.', 405, { Allow: 'POST' });
-};
 
 export const revocation = new Hono<AppEnv>()
   .post(
@@ -38,15 +34,11 @@ export const revocation = new Hono<AppEnv>()
       const refresh = await openRefreshToken(c.env, form.token);
       if (refresh) {
         const ended = await ask(async () => await refresh.stub.revokeByRefresh(refresh.hash, clientId));
-        if (ended.length > 0) {
-          const user = await ask(async () => await refresh.stub.user());
-          if (user) revoked(c, user, ended);
-        }
+        await revokedIn(c, refresh.stub, ended);
       } else {
         const live = await liveAccessToken(c, form.token);
         if (live && (clientId === null || live.session.client_id === clientId)) {
-          const { user } = live.session;
-          revoked(c, user, await ask(async () => await userSessions(c.env, user.id).revoke(live.session.sid)));
+          await signOut(c, live.session.user, live.session.sid);
         }
       }
       c.header('Cache-Control', 'no-store');

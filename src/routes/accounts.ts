@@ -16,7 +16,7 @@ import { countLoginAttempt } from '../limits/limits';
 import { answers, bearerAuth } from '../openapi/document';
 import { clientIp, deviceOf, requester } from '../request-info';
 import { DeviceAnswer, LoginAnswer, LoginBody, SidParam, UserAnswer } from '../schemas';
-import { ask, revoked, signIn, userSessions } from '../sessions';
+import { ask, signIn, signOut, userSessions } from '../sessions';
 import { ensureSigningKey } from '../tokens/signing';
 import { input } from '../validate';
 
@@ -97,10 +97,8 @@ export const accounts = new Hono<AppEnv>()
     async (c) => {
       const { sid } = c.req.valid('param');
       if (sid !== c.get('sid') && !mayApprove(c.get('via'))) throw new ApiError('forbidden', NOT_AN_APPROVER);
-      const user = c.get('user');
-      const ended = await ask(() => userSessions(c.env, user.id).revoke(sid));
+      const ended = await signOut(c, c.get('user'), sid);
       if (ended.length === 0) throw new ApiError('not_found', 'No such linked device of yours.');
-      revoked(c, user, ended);
       return c.body(null, 204);
     },
   )
@@ -116,8 +114,7 @@ export const accounts = new Hono<AppEnv>()
     requireUser,
     async (c) => {
       const sid = c.get('sid');
-      const user = c.get('user');
-      if (sid) revoked(c, user, await ask(() => userSessions(c.env, user.id).revoke(sid)));
+      if (sid) await signOut(c, c.get('user'), sid);
       return c.body(null, 204);
     },
   );

@@ -114,6 +114,20 @@ export function revoked(c: Context<AppEnv>, user: UserRef, sids: string[]): void
   for (const sid of sids) emit(c, 'session.revoked', { sid, user });
 }
 
+/** Signs `user`'s session `sid` out with every session it approved, and says so; the sessions that ended. */
+export async function signOut(c: Context<AppEnv>, user: UserRef, sid: string): Promise<string[]> {
+  const ended = await ask(async () => userSessions(c.env, user.id).revoke(sid));
+  revoked(c, user, ended);
+  return ended;
+}
+
+/** The same, for sessions ended in `stub` by a verb that names no user (a refresh token's). */
+export async function revokedIn(c: Context<AppEnv>, stub: UserSessionsStub, sids: string[]): Promise<void> {
+  if (sids.length === 0) return;
+  const user = await ask(() => stub.user());
+  if (user) revoked(c, user, sids);
+}
+
 /** The outcome of a refresh: new tokens, or why not (each is `invalid_grant`). */
 export type Refreshed = { ok: true; tokens: IssuedTokens } | { ok: false; reason: string };
 
@@ -140,17 +154,14 @@ export async function refreshSession(c: Context<AppEnv>, token: string, clientId
   if (identityMode(c.env) === 'accounts') {
     const current = await ask(async () => opened.stub.sessionOfRefresh(opened.hash));
     if (current && current.client_id === clientId && !(await userById(c.env, current.user.id))) {
-      revoked(c, current.user, await ask(async () => opened.stub.revoke(current.sid)));
+      await signOut(c, current.user, current.sid);
       return { ok: false, reason: REFUSALS.disabled! };
     }
   }
   const next = await newRefreshToken(opened.stub.id);
   const outcome = await ask(async () => await opened.stub.refresh(opened.hash, next.hash, clientId));
   if (!outcome.ok) {
-    if (outcome.revoked.length > 0) {
-      const user = await ask(() => opened.stub.user());
-      if (user) revoked(c, user, outcome.revoked);
-    }
+    await revokedIn(c, opened.stub, outcome.revoked);
     return { ok: false, reason: REFUSALS[outcome.reason] ?? REFUSALS.unknown! };
   }
   return { ok: true, tokens: await tokensOf(c, outcome.session, next.token) };

@@ -411,12 +411,15 @@ export class UserSessions extends DurableObject<Env> {
       )
       .toArray()
       .map((r) => r.sid);
-    for (const each of tree) {
-      this.#sql.exec('DELETE FROM sessions WHERE sid = ?', each);
-      this.#sql.exec('DELETE FROM rotated WHERE sid = ?', each);
-    }
+    for (const each of tree) this.#forget(each);
     this.#emptyIfNothingLeft();
     return tree;
+  }
+
+  /** Deletes session `sid` and the hashes it rotated out. */
+  #forget(sid: string): void {
+    this.#sql.exec('DELETE FROM sessions WHERE sid = ?', sid);
+    this.#sql.exec('DELETE FROM rotated WHERE sid = ?', sid);
   }
 
   /** Whether nothing is left to keep: no session, no passkey, no challenge. */
@@ -527,10 +530,7 @@ export class UserSessions extends DurableObject<Env> {
       .toArray()
       .filter((row) => now >= endOf(row))
       .map((row) => row.sid);
-    for (const sid of ended) {
-      sql.exec('DELETE FROM sessions WHERE sid = ?', sid);
-      sql.exec('DELETE FROM rotated WHERE sid = ?', sid);
-    }
+    for (const sid of ended) this.#forget(sid);
     sql.exec('DELETE FROM rotated WHERE expires_at <= ?', now);
     const sessionEnd = sql
       .exec<{ at: number | null }>(
