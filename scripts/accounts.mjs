@@ -11,7 +11,7 @@
  *                                            username does); nothing of it is deleted
  *   enable <username>                        it can sign in again
  *
- * The password is hashed here, by the Worker's own `hashPassword()` (src/accounts/passwords.ts,
+ * The password is hashed here, by the Worker's own `hashPassword()` (src/identity/passwords.ts,
  * bundled on the fly with the esbuild that wrangler brings), so the stored form is exactly the
  * Worker's. It never appears on a command line or in wrangler's output; the SQL carries the
  * hash. The remote database is changed through `wrangler d1 execute --remote`, one statement at
@@ -85,7 +85,7 @@ export const sqlString = (text) => `'${String(text).replaceAll("'", "''")}'`;
 async function workerHashPassword() {
   const esbuild = createRequire(path.join(ROOT, 'node_modules/wrangler/package.json'))('esbuild');
   const { outputFiles } = await esbuild.build({
-    entryPoints: [path.join(ROOT, 'src/accounts/passwords.ts')],
+    entryPoints: [path.join(ROOT, 'src/identity/passwords.ts')],
     bundle: true,
     write: false,
     format: 'esm',

@@ -81,7 +81,7 @@ async function main() {
         WRANGLER_SEND_METRICS: 'false',
         // Miniflare fetches Cloudflare's `Request.cf` sample at start-up (offline: a getaddrinfo
         // ENOTFOUND stack, twice). Behind the front the Worker ignores `request.cf` anyway
-        // (src/request-info.ts), so it is not fetched.
+        // (src/http/request-info.ts), so it is not fetched.
         CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false',
       },
     },

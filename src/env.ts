@@ -7,7 +7,7 @@ import type { RateLimiter } from './limits/rate-limiter';
 import type { LoginSession } from './login/login-session';
 import type { UserCode } from './login/user-code';
 import type { PasskeyChallenge } from './passkeys/passkey-challenge';
-import type { UserSessions } from './sessions/user-sessions';
+import type { UserSessions } from './user/user-object';
 import type { QueuedEvent } from './webhooks/events';
 
 export interface Env {

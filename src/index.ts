@@ -11,7 +11,7 @@ export { RateLimiter } from './limits/rate-limiter';
 export { LoginSession } from './login/login-session';
 export { UserCode } from './login/user-code';
 export { PasskeyChallenge } from './passkeys/passkey-challenge';
-export { UserSessions } from './sessions/user-sessions';
+export { UserSessions } from './user/user-object';
 
 export default {
   fetch: app.fetch,

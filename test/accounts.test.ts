@@ -3,8 +3,8 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { hashPassword, verifyPassword } from '../src/accounts/passwords';
 import { app } from '../src/app';
+import { hashPassword, verifyPassword } from '../src/identity/passwords';
 import { api, bearer, errorOf, freshIp, login, ORIGIN, postJson } from './helpers';
 import { devKey, enc, hmacToken, type Jwk, newKey, parts, signWith } from './signing';
 

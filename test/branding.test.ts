@@ -6,7 +6,7 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { app } from '../src/app';
-import { contrast } from '../src/branding';
+import { contrast } from '../src/pages/branding';
 import { ORIGIN } from './helpers';
 
 interface Config {

@@ -6,7 +6,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { app } from '../src/app';
-import { ipNetwork, placesDiffer } from '../src/phone-context';
+import { ipNetwork, placesDiffer } from '../src/http/request-info';
 import {
   act,
   api,

@@ -5,7 +5,7 @@
  */
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
-import { sha256Hex } from '../src/crypto';
+import { sha256Hex } from '../src/http/crypto';
 import { statusRequest } from '../src/login/long-poll';
 import {
   act,

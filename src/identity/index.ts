@@ -6,15 +6,15 @@
  * alive: the user's sessions object is asked on every request.
  */
 import type { Context } from 'hono';
-import type { AppEnv } from '../app-env';
-import { isOwnToken, liveAccessToken } from '../auth/access-token';
-import { ApiError } from '../errors';
+import type { AppEnv } from '../http/app-env';
+import { ApiError } from '../http/errors';
 import type { UserRef } from '../login/state';
-import type { SignInMethod } from '../sessions';
-import { identityMode } from './mode';
+import type { SignInMethod } from '../user';
+import { identityMode } from '../user/identity-source';
+import { isOwnToken, liveAccessToken } from './access-token';
 import { verifySiteToken } from './site-jwt';
 
-export { type IdentityMode, identityMode } from './mode';
+export { type IdentityMode, identityMode } from '../user/identity-source';
 
 export interface Identity {
   user: UserRef;

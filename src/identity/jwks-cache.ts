@@ -17,8 +17,8 @@
  * Keys are chosen by jose's `createLocalJWKSet` (by `kid`, `alg` and `use`, never by guessing).
  */
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { readBody } from '../body';
-import { ApiError } from '../errors';
+import { readBody } from '../http/body';
+import { ApiError } from '../http/errors';
 
 /** The shortest time a fetched set is trusted, whatever its Cache-Control says. */
 export const MIN_MAX_AGE_MS = 5 * 60_000;

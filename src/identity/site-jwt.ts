@@ -9,8 +9,8 @@
  */
 import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
 import type { Env } from '../env';
-import { ApiError, ConfigError, UnavailableError } from '../errors';
-import { describeError } from '../log-safe';
+import { ApiError, ConfigError, UnavailableError } from '../http/errors';
+import { describeError } from '../http/log-safe';
 import type { UserRef } from '../login/state';
 import { remoteKeys } from './jwks-cache';
 

@@ -7,8 +7,8 @@
  * machine.
  */
 import type { Env } from '../env';
-import { ApiError } from '../errors';
-import { describeError } from '../log-safe';
+import { ApiError } from '../http/errors';
+import { describeError } from '../http/log-safe';
 import type { Count, Counted, TakeResult } from './rate-limiter';
 
 export interface Limit {

@@ -3,9 +3,9 @@
  * How the Worker's routes call a login's Durable Object: the one place that says what a failure
  * of the object is (503, whatever the route), and how the object's answers become API answers.
  */
-import { ApiError } from '../errors';
+import { ApiError } from '../http/errors';
+import { callObject as reach } from '../http/object-call';
 import { rateLimited } from '../limits/limits';
-import { callObject as reach } from '../object-call';
 import type { Outcome } from './state';
 
 /**

@@ -4,7 +4,7 @@
  * record and the clock, applied by `LoginSession`. The checks run in a fixed order, as in
  * node-oidc-provider: unknown → expired → pending (or too fast) → denied → issue once.
  */
-import { constantTimeEqual } from '../crypto';
+import { constantTimeEqual } from '../http/crypto';
 import { type DeviceGrant, type HandOut, handOutOf, isOpen, type SessionRecord } from './state';
 
 /** The interval the device authorization answer announces, in seconds. */

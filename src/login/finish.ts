@@ -8,8 +8,8 @@
  * hand-out back, so that the client's retry still signs in instead of losing the login.
  */
 import type { Context } from 'hono';
-import type { AppEnv } from '../app-env';
-import { deviceOf } from '../request-info';
+import type { AppEnv } from '../http/app-env';
+import { deviceOf } from '../http/request-info';
 import { type IssuedTokens, signIn } from '../sessions';
 import { emit } from '../webhooks/events';
 import type { LoginSession } from './login-session';

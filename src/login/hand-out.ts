@@ -7,7 +7,7 @@
  * token it then cannot sign.
  */
 import type { Context } from 'hono';
-import type { AppEnv } from '../app-env';
+import type { AppEnv } from '../http/app-env';
 import type { IssuedTokens } from '../sessions';
 import { ensureSigningKey } from '../tokens/signing';
 import { type Finisher, finishLogin } from './finish';

@@ -14,8 +14,8 @@
  * at the end, and one `deleteAll()` when the login is handed out or cleaned up.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { constantTimeEqual } from '../crypto';
 import type { Env } from '../env';
+import { constantTimeEqual } from '../http/crypto';
 import { type DevicePoll, newDeviceGrant, pollDevice } from './device-grant';
 import { readStatusRequest, type StatusRequest, statusAnswer, waitingMs } from './long-poll';
 import {

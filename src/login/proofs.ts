@@ -7,7 +7,7 @@
  * object has not) before the object sees them.
  */
 import type { Context } from 'hono';
-import type { AppEnv } from '../app-env';
+import type { AppEnv } from '../http/app-env';
 import {
   type AssertionJson,
   confirmWith,
@@ -16,7 +16,7 @@ import {
   relyingPartyOf,
   verifyStepUp,
 } from '../passkeys';
-import { phonePlace } from '../phone-context';
+import { phonePlace } from './phone-context';
 import type { GivenProofs, PhoneView, ScanContext } from './state';
 
 /** What the binding scan needs to fix the step-up: `CONFIRM_WITH`, and where this phone is. */

@@ -5,12 +5,12 @@
  * that both get the same lifetime, `scan_url` and requester record.
  */
 import type { Context } from 'hono';
-import type { AppEnv } from '../app-env';
 import type { Env } from '../env';
-import { ConfigError } from '../errors';
-import { publicOrigin } from '../public-origin';
-import { requester } from '../request-info';
-import { seconds } from '../sessions/lifetimes';
+import type { AppEnv } from '../http/app-env';
+import { ConfigError } from '../http/errors';
+import { requester } from '../http/request-info';
+import { publicOrigin } from '../http/site';
+import { seconds } from '../tokens/lifetimes';
 import type { PcView } from './state';
 import { formatUserCode, newUserCode } from './user-code';
 

@@ -8,9 +8,9 @@
  *                                       └──cancel───▶ scan-cancel
  *     noscan | scan-wait-confirm ──(expires_at)──▶ expired
  */
-import type { ErrorCode } from '../errors';
+import type { ErrorCode } from '../http/errors';
+import { placesDiffer } from '../http/request-info';
 import type { ConfirmWith } from '../passkeys/relying-party';
-import { placesDiffer } from '../phone-context';
 
 export type SessionStatus = 'noscan' | 'scan-wait-confirm' | 'scan-confirm' | 'scan-cancel' | 'expired';
 

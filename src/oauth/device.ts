@@ -11,16 +11,16 @@
  */
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
-import type { AppEnv } from '../app-env';
-import { randomToken, sha256Hex } from '../crypto';
 import type { Env } from '../env';
+import type { AppEnv } from '../http/app-env';
+import { randomToken, sha256Hex } from '../http/crypto';
+import { ownPagesOnly } from '../http/origin-guard';
+import { clientIp } from '../http/request-info';
 import { countQrcode } from '../limits/limits';
 import { callObject } from '../login/call-object';
 import { DEVICE_POLL_INTERVAL_S, type DevicePoll } from '../login/device-grant';
 import { handOut } from '../login/hand-out';
 import { startSession } from '../login/start';
-import { ownPagesOnly } from '../origin-guard';
-import { clientIp } from '../request-info';
 import { handleOAuthError, OAuthError, oauthJson, postOnly, tokenAnswer } from './errors';
 import { formBody, formInput, publicClient } from './form';
 import { refreshGrant } from './refresh';

@@ -7,9 +7,9 @@
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { AppEnv } from '../app-env';
 import type { Env } from '../env';
-import { asApiError, JSON_CONTENT_TYPE } from '../errors';
+import type { AppEnv } from '../http/app-env';
+import { asApiError, JSON_CONTENT_TYPE } from '../http/errors';
 import type { DevicePollError } from '../login/device-grant';
 import type { IssuedTokens } from '../sessions';
 

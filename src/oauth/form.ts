@@ -11,9 +11,9 @@ import type { Env as HonoEnv } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { validator } from 'hono-openapi';
 import type { BaseIssue } from 'valibot';
-import type { AppEnv } from '../app-env';
-import { mediaType, readBody } from '../body';
 import { commaList, type Env } from '../env';
+import type { AppEnv } from '../http/app-env';
+import { mediaType, readBody } from '../http/body';
 import { OAuthError, type OAuthErrorCode } from './errors';
 
 const FORM_MEDIA = 'application/x-www-form-urlencoded';

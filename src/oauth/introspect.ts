@@ -7,12 +7,12 @@
  */
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
-import type { AppEnv } from '../app-env';
-import { liveAccessToken } from '../auth/access-token';
-import { constantTimeEqual } from '../crypto';
 import { commaList, type Env } from '../env';
-import { ask, openRefreshToken } from '../sessions';
+import type { AppEnv } from '../http/app-env';
+import { constantTimeEqual } from '../http/crypto';
+import { liveAccessToken } from '../identity/access-token';
 import { tokenAudience, tokenIssuer } from '../tokens/signing';
+import { ask, openRefreshToken } from '../user';
 import { handleOAuthError, OAuthError, oauthJson, postOnly } from './errors';
 import { formBody, formInput } from './form';
 import { IntrospectForm, IntrospectionAnswer, oauthAnswers } from './schemas';

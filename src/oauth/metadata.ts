@@ -8,9 +8,9 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
-import type { AppEnv } from '../app-env';
-import { JSON_CONTENT_TYPE } from '../errors';
-import { publicOrigin } from '../public-origin';
+import type { AppEnv } from '../http/app-env';
+import { JSON_CONTENT_TYPE } from '../http/errors';
+import { publicOrigin } from '../http/site';
 import { keyRing } from '../tokens/keys';
 import { tokenIssuer } from '../tokens/signing';
 import { DEVICE_CODE_GRANT, MetadataAnswer, oauthAnswers, REFRESH_TOKEN_GRANT, SCOPES } from './schemas';

@@ -6,7 +6,7 @@
  * is reused (RFC 9700 §4.14.2); every refusal is one `invalid_grant` with its reason.
  */
 import type { Context } from 'hono';
-import type { AppEnv } from '../app-env';
+import type { AppEnv } from '../http/app-env';
 import { refreshSession } from '../sessions';
 import { ensureSigningKey } from '../tokens/signing';
 import { OAuthError, tokenAnswer } from './errors';

@@ -8,9 +8,10 @@
  */
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
-import type { AppEnv } from '../app-env';
-import { liveAccessToken } from '../auth/access-token';
-import { ask, openRefreshToken, revokedIn, signOut } from '../sessions';
+import type { AppEnv } from '../http/app-env';
+import { liveAccessToken } from '../identity/access-token';
+import { revokedIn, signOut } from '../sessions';
+import { ask, openRefreshToken } from '../user';
 import { handleOAuthError, postOnly } from './errors';
 import { formBody, formInput, publicClient } from './form';
 import { oauthAnswers, RevokeForm } from './schemas';

@@ -6,8 +6,8 @@
  */
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
-import type { AppEnv } from '../app-env';
-import { liveAccessToken } from '../auth/access-token';
+import type { AppEnv } from '../http/app-env';
+import { liveAccessToken } from '../identity/access-token';
 import { handleOAuthError, OAuthError, oauthJson } from './errors';
 import { oauthAnswers, UserInfoAnswer } from './schemas';
 

@@ -9,27 +9,28 @@
  * counter in one step, checking both again. A refused ceremony changes nothing.
  */
 import type { Context } from 'hono';
-import { userById } from '../accounts/users';
-import type { AppEnv } from '../app-env';
 import type { Env } from '../env';
-import { ApiError, ConfigError, type ErrorCode } from '../errors';
+import type { AppEnv } from '../http/app-env';
+import { ApiError, ConfigError, type ErrorCode } from '../http/errors';
+import { callObject } from '../http/object-call';
+import { clientIp, deviceOf, requester } from '../http/request-info';
+import { publicOrigin } from '../http/site';
+import { userById } from '../identity/accounts';
 import { countPasskeyChallenge, countPasskeySignIn } from '../limits/limits';
 import type { UserRef } from '../login/state';
-import { callObject } from '../object-call';
-import { publicOrigin } from '../public-origin';
-import { clientIp, deviceOf, requester } from '../request-info';
-import { ask, type IssuedTokens, signIn, userSessions } from '../sessions';
+import { type IssuedTokens, signIn } from '../sessions';
 import { ensureSigningKey } from '../tokens/signing';
-import { deviceName } from './device-name';
-import { newSignInChallenge, signInChallengeObject } from './passkey-challenge';
-import { type RelyingParty, relyingParty } from './relying-party';
+import { ask, userSessions } from '../user';
 import {
   CHALLENGE_TTL_MS,
   type CreatedPasskey,
   type PasskeyDescriptor,
   type PasskeyInfo,
   type UseOutcome,
-} from './store';
+} from '../user/passkey-store';
+import { deviceName } from './device-name';
+import { newSignInChallenge, signInChallengeObject } from './passkey-challenge';
+import { type RelyingParty, relyingParty } from './relying-party';
 import {
   ALGORITHMS,
   type AssertionJson,
@@ -42,8 +43,8 @@ import {
   verifyRegistration,
 } from './webauthn';
 
+export type { PasskeyInfo } from '../user/passkey-store';
 export { type ConfirmWith, confirmWith, type RelyingParty, relyingParty } from './relying-party';
-export type { PasskeyInfo } from './store';
 export type { AssertionJson, RegistrationJson } from './webauthn';
 
 /** The relying party of this request. */

@@ -9,9 +9,9 @@
  * did not issue).
  */
 import { DurableObject } from 'cloudflare:workers';
-import { base64url, fromBase64url } from '../crypto';
 import type { Env } from '../env';
-import { CHALLENGE_TTL_MS } from './store';
+import { base64url, fromBase64url } from '../http/crypto';
+import { CHALLENGE_TTL_MS } from '../user/passkey-store';
 
 const KEY = 'challenge';
 

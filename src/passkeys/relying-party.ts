@@ -7,8 +7,8 @@
  * page hosting `<qr-login passkey>`). Also `CONFIRM_WITH`: what confirming a login needs.
  */
 import { commaList, type Env } from '../env';
-import { ConfigError } from '../errors';
-import { siteName } from '../phone-context';
+import { ConfigError } from '../http/errors';
+import { siteName } from '../http/site';
 
 /** The relying party of every ceremony: its id, its name, and the origins a ceremony may come from. */
 export interface RelyingParty {

@@ -9,14 +9,14 @@ import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { describeRoute } from 'hono-openapi';
 import * as v from 'valibot';
-import type { AppEnv } from '../app-env';
-import { requireApprover, requireUser } from '../auth/require-user';
-import { jsonBody } from '../body';
-import { ApiError } from '../errors';
+import type { AppEnv } from '../http/app-env';
+import { jsonBody } from '../http/body';
+import { ApiError } from '../http/errors';
+import { answers, bearerAuth } from '../http/openapi';
+import { input } from '../http/validate';
 import { identityMode } from '../identity';
-import { answers, bearerAuth } from '../openapi/document';
-import { LoginAnswer } from '../schemas';
-import { input } from '../validate';
+import { requireApprover, requireUser } from '../identity/require-user';
+import { LoginAnswer } from '../sessions/schemas';
 import {
   listPasskeys,
   registerPasskey,

@@ -5,7 +5,7 @@
  * the answers, so that `GET /api/openapi.json` documents them from the schemas that validate.
  */
 import * as v from 'valibot';
-import { isoTime, object, text } from '../schema-kit';
+import { isoTime, object, text } from '../http/schema-kit';
 
 /** A base64url field of at most `max` characters (empty allowed with `min` 0). */
 const base64url = (name: string, max: number, min = 1) =>

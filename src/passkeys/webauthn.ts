@@ -20,7 +20,7 @@ import {
   parseAuthenticatorData,
   parseClientDataJSON,
 } from '@oslojs/webauthn';
-import { base64url, fromBase64url } from '../crypto';
+import { base64url, fromBase64url } from '../http/crypto';
 import type { RelyingParty } from './relying-party';
 
 /**

@@ -1,56 +1,21 @@
 /**
  * @module
- * The Worker's side of a user's sessions: which object owns them (`<identity source>:<user id>`),
- * and the verbs the routes call, as thinly as they call `LoginSession`: sign in (a session and
+ * The Worker's side of a user's sessions (their object is `user/`): the verbs the routes call, as thinly as they call `LoginSession`: sign in (a session and
  * its two tokens), check, refresh, revoke, list. The refresh token names its user's object, so
  * no shared table is needed to find it: it is the object's id (64 hex digits) followed by 32
  * random bytes in base64url, all of it base64url text; only the SHA-256 of the whole is stored.
  */
 import type { Context } from 'hono';
-import { userById } from '../accounts/users';
-import type { AppEnv } from '../app-env';
-import { randomToken, sha256Hex } from '../crypto';
-import type { Env } from '../env';
-import { identityMode } from '../identity/mode';
+import type { AppEnv } from '../http/app-env';
+import { randomToken, sha256Hex } from '../http/crypto';
+import { userById } from '../identity/accounts';
 import type { UserRef } from '../login/state';
-import { callObject } from '../object-call';
 import { issueIdToken, issueToken, tokenTtlSeconds } from '../tokens/signing';
+import { ask, identityMode, openRefreshToken, userObjectId, userSessions } from '../user';
+import type { DeviceInfo, NewSession, SessionInfo, SignInMethod, UserSessions } from '../user/user-object';
 import { emit } from '../webhooks/events';
-import { adoptLegacySession } from './legacy';
-import type { DeviceInfo, NewSession, SessionInfo, SignInMethod, UserSessions } from './user-sessions';
-
-export { FIRST_HAND, type SessionInfo, type SignInMethod } from './user-sessions';
-
-const REFRESH_TOKEN = /^([0-9a-f]{64})([A-Za-z0-9_-]{43})$/;
 
 type UserSessionsStub = DurableObjectStub<UserSessions>;
-
-/** The object that owns `userId`'s sessions, under the configured identity source. */
-export function userObjectId(env: Env, userId: string): DurableObjectId {
-  return env.USER_SESSIONS.idFromName(`${identityMode(env)}:${userId}`);
-}
-
-export const userSessions = (env: Env, userId: string): UserSessionsStub =>
-  env.USER_SESSIONS.get(userObjectId(env, userId));
-
-/** Calls the user's object; a failure of the object is a 503. */
-export const ask = <T>(call: () => Promise<T>): Promise<T> => callObject('user sessions object', call);
-
-/** The object a refresh token belongs to and the token's hash, or null for anything that is not one of ours. */
-export async function openRefreshToken(
-  env: Env,
-  token: string,
-): Promise<{ stub: UserSessionsStub; hash: string } | null> {
-  const match = REFRESH_TOKEN.exec(token);
-  if (!match) return null;
-  let id: DurableObjectId;
-  try {
-    id = env.USER_SESSIONS.idFromString(match[1]!);
-  } catch {
-    return null;
-  }
-  return { stub: env.USER_SESSIONS.get(id), hash: await sha256Hex(token) };
-}
 
 /** A new refresh token for the user whose object is `objectId`, and its hash. */
 async function newRefreshToken(objectId: DurableObjectId): Promise<{ token: string; hash: string }> {
@@ -165,14 +130,4 @@ export async function refreshSession(c: Context<AppEnv>, token: string, clientId
     return { ok: false, reason: REFUSALS[outcome.reason] ?? REFUSALS.unknown! };
   }
   return { ok: true, tokens: await tokensOf(c, outcome.session, next.token) };
-}
-
-/** The live session `sid` of `userId` (each authenticated request asks), or null. */
-export async function checkSession(env: Env, userId: string, sid: string): Promise<SessionInfo | null> {
-  const stub = userSessions(env, userId);
-  const live = await ask(() => stub.check(sid));
-  if (live) return live;
-  // A session of the last version, still in D1: moved into the object the first time it is seen.
-  if (!(await ask(() => adoptLegacySession(env, stub, sid, userId)))) return null;
-  return ask(() => stub.check(sid));
 }

@@ -6,8 +6,8 @@
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import * as v from 'valibot';
-import type { AppEnv } from '../app-env';
-import { answers } from '../openapi/document';
+import type { AppEnv } from '../http/app-env';
+import { answers } from '../http/openapi';
 import { keyRing } from './keys';
 
 const JwksAnswer = v.object({

@@ -6,7 +6,7 @@
  * that names the secret to fix.
  */
 import type { Env } from '../env';
-import { ConfigError } from '../errors';
+import { ConfigError } from '../http/errors';
 
 export type SigningAlg = 'EdDSA' | 'ES256';
 

@@ -8,12 +8,12 @@
  */
 import type { Context } from 'hono';
 import { sign } from 'hono/jwt';
-import type { AppEnv } from '../app-env';
 import type { Env } from '../env';
+import type { AppEnv } from '../http/app-env';
+import { publicOrigin } from '../http/site';
 import type { UserRef } from '../login/state';
-import { publicOrigin } from '../public-origin';
-import { lifetimes } from '../sessions/lifetimes';
 import { keyRing } from './keys';
+import { lifetimes } from './lifetimes';
 
 const DEFAULT_AUDIENCE = 'qrcode-login';
 

@@ -6,9 +6,9 @@
  */
 import type { Context } from 'hono';
 import { decode, verify } from 'hono/jwt';
-import type { AppEnv } from '../app-env';
 import type { Env } from '../env';
-import { ApiError } from '../errors';
+import type { AppEnv } from '../http/app-env';
+import { ApiError } from '../http/errors';
 import { keyRing, type PublicJwk } from './keys';
 import { type TokenClaims, tokenAudience, tokenIssuer } from './signing';
 

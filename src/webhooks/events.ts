@@ -7,8 +7,9 @@
  * `waitUntil`. It never throws and never waits: a queue or an endpoint that is down cannot
  * delay or fail a login.
  */
-import { randomToken } from '../crypto';
+
 import type { Env } from '../env';
+import { randomToken } from '../http/crypto';
 import type { Outcome, Requester, UserRef } from '../login/state';
 import { webhookConfig } from './config';
 

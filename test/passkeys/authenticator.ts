@@ -6,7 +6,7 @@
  * private key (ES256 as an ASN.1 DER signature, RS256 as it is). Every part can be bent, to
  * make the bad inputs a real attacker (or a broken browser) would send.
  */
-import { base64url } from '../../src/crypto';
+import { base64url } from '../../src/http/crypto';
 
 // ---------------------------------------------------------------- a tiny CBOR encoder (RFC 8949)
 

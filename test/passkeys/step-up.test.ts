@@ -7,7 +7,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ApiError, ConfigError } from '../../src/errors';
+import { ApiError, ConfigError } from '../../src/http/errors';
 import { type AssertionJson, confirmWith, issueStepUp, relyingParty, verifyStepUp } from '../../src/passkeys';
 import { login, ORIGIN } from '../helpers';
 import { inUserObject } from '../sessions/support';

@@ -8,7 +8,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'c
 import { env } from 'cloudflare:workers';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/accounts/passwords';
+import { hashPassword } from '../../src/identity/passwords';
 import { api, bearer, login } from '../helpers';
 import {
   authorizeDevice,

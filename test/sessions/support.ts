@@ -6,7 +6,7 @@
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { app } from '../../src/app';
-import type { UserSessions } from '../../src/sessions/user-sessions';
+import type { UserSessions } from '../../src/user/user-object';
 import type { QueuedEvent } from '../../src/webhooks/events';
 import { ORIGIN } from '../helpers';
 import { postForm } from '../oauth/support';

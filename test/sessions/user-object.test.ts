@@ -8,7 +8,7 @@ import { env } from 'cloudflare:workers';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { app } from '../../src/app';
-import { resetLegacyDrain } from '../../src/sessions/legacy';
+import { resetLegacyDrain } from '../../src/user/legacy';
 import { api, bearer, login, ORIGIN } from '../helpers';
 import { devKey, signWith } from '../signing';
 import { inUserObject, userObject } from './support';

@@ -1,0 +1,54 @@
+/**
+ * @module
+ * Request validation with the contract's errors: `input()` runs a valibot schema of
+ * `schemas.ts` through hono-openapi's validator (so the same schema documents the route), and
+ * turns the first issue into 400 `invalid_request`, 400 `invalid_qrcode_id` (a path id) or 401
+ * `unauthorized` (a header credential), before any Durable Object is touched.
+ */
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { Context, Env as HonoEnv, ValidationTargets } from 'hono';
+import { validator } from 'hono-openapi';
+import type { Env } from '../env';
+import { ApiError, type ErrorCode } from './errors';
+
+const CODE_BY_TARGET: Partial<Record<keyof ValidationTargets, ErrorCode>> = {
+  param: 'invalid_qrcode_id',
+  header: 'unauthorized',
+};
+
+/** The first issue, said in words (a missing key says which). */
+function describe(issues: readonly StandardSchemaV1.Issue[]): string {
+  return issues[0]?.message ?? 'The request is malformed.';
+}
+
+/** A validator middleware for `target` that answers the contract's error on failure. */
+export function input<
+  S extends StandardSchemaV1,
+  T extends keyof ValidationTargets,
+  E extends HonoEnv,
+  P extends string,
+>(target: T, schema: S, code: ErrorCode = CODE_BY_TARGET[target] ?? 'invalid_request') {
+  return validator<S, T, E, P>(target, schema, (result) => {
+    if (!result.success) throw new ApiError(code, describe(result.error));
+  });
+}
+
+/** The login's object for a QR id, if this namespace issued it: never wakes one for a forged id. */
+export function loginStub(env: Env, id: string) {
+  let objectId: DurableObjectId;
+  try {
+    objectId = env.LOGIN_SESSION.idFromString(id);
+  } catch {
+    throw new ApiError('invalid_qrcode_id');
+  }
+  return env.LOGIN_SESSION.get(objectId);
+}
+
+/** The Bearer token of the `Authorization` header, or 401. */
+export function bearerToken(c: Context): string {
+  const header = c.req.header('Authorization') ?? '';
+  const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(header);
+  if (!match?.[1] || header.length > 4096)
+    throw new ApiError('unauthorized', 'Sign in first: a valid Bearer token is required.');
+  return match[1];
+}

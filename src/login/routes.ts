@@ -1,0 +1,229 @@
+/**
+ * @module
+ * The QR login session's routes: the PC creates a code, long-polls its status and may ask for a
+ * code to type; the phone scans, confirms or cancels. Each validates its input, then asks the
+ * session's Durable Object, which alone decides.
+ */
+import { Hono } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import { describeRoute } from 'hono-openapi';
+import type { AppEnv } from '../http/app-env';
+import { inBackground } from '../http/background';
+import { jsonBody } from '../http/body';
+import { randomToken, sha256Hex } from '../http/crypto';
+import { ApiError } from '../http/errors';
+import { answers, bearerAuth } from '../http/openapi';
+import { ownPagesOnly } from '../http/origin-guard';
+import { clientIp } from '../http/request-info';
+import { publicOrigin } from '../http/site';
+import { input, loginStub } from '../http/validate';
+import { requireApprover } from '../identity/require-user';
+import { countQrcode } from '../limits/limits';
+import { qrDataUrl } from '../qr/qr-image';
+import { cancelledOnMismatch, emit } from '../webhooks/events';
+import { ask } from './call-object';
+import { handOut } from './hand-out';
+import { longPoll } from './long-poll';
+import { phoneContext } from './phone-context';
+import { givenProofs, scanContext, withStepUp } from './proofs';
+import {
+  ConfirmBody,
+  CreatedQrAnswer,
+  DEFAULT_WAIT_SECONDS,
+  PhoneAnswer,
+  PollTokenHeader,
+  QrcodeIdParam,
+  StatusAnswer,
+  StatusQuery,
+  UserCodeAnswer,
+} from './schemas';
+import { claimUserCode, qrTtlSeconds, startSession } from './start';
+import { formatUserCode } from './user-code';
+
+/** Resolves `:id` to its session object, or 400 before any object wakes. */
+const withLogin = createMiddleware<AppEnv>(async (c, next) => {
+  c.set('login', loginStub(c.env, c.req.param('id') ?? ''));
+  await next();
+});
+
+/** The phone session that confirmed was signed out before the PC collected: nobody signs in. */
+const APPROVER_GONE = 'The phone that approved this sign-in was signed out before it completed: nobody was signed in.';
+
+const idParam = input('param', QrcodeIdParam);
+const pollHeader = input('header', PollTokenHeader);
+const pollHash = (c: { req: { header(name: string): string | undefined } }) =>
+  sha256Hex(c.req.header('X-Poll-Token') ?? '');
+
+export const qrcodes = new Hono<AppEnv>()
+  .post(
+    '/',
+    describeRoute({
+      summary: 'The PC asks for a QR code',
+      tags: ['QR login'],
+      responses: answers(201, CreatedQrAnswer, 'The new session: keep `poll_token`, show `img`.', [403, 429, 500]),
+    }),
+    ownPagesOnly,
+    async (c) => {
+      await countQrcode(c.env, clientIp(c));
+      const token = randomToken(32);
+      const started = await startSession(c, { pollHash: await sha256Hex(token), userCode: false });
+      return c.json(
+        {
+          qrcode_id: started.qrcodeId,
+          poll_token: token,
+          scan_url: started.scanUrl,
+          img: qrDataUrl(started.scanUrl),
+          status: started.view.status,
+          version: started.view.version,
+          expires_at: started.view.expires_at,
+        },
+        201,
+      );
+    },
+  )
+
+  .get(
+    '/:id/status',
+    describeRoute({
+      summary: 'The PC long-polls the state of its QR code',
+      description:
+        'Answers at once when the session is past `after`, else waits for a change (at most `wait` seconds). ' +
+        'In `scan-confirm` the first answer carries the token and ends the session; later ones are 410.',
+      tags: ['QR login'],
+      responses: answers(200, StatusAnswer, 'The current state.', [400, 401, 410, 429, 503]),
+    }),
+    idParam,
+    pollHeader,
+    input('query', StatusQuery),
+    withLogin,
+    async (c) => {
+      const login = c.get('login');
+      const { after, wait } = c.req.valid('query');
+      const poll = { pollHash: await pollHash(c), after: after ?? null, waitMs: wait ?? DEFAULT_WAIT_SECONDS * 1000 };
+      // The PC's request: its signal says when it hangs up; the wait's end outlives it.
+      const pc = { signal: c.req.raw.signal, keepAlive: (work: Promise<unknown>) => inBackground(c, work) };
+      const { answer, signedIn } = await handOut(
+        c,
+        login,
+        c.req.param('id'),
+        () => longPoll(login, poll, pc),
+        (view) => view.deliver,
+      );
+      const { deliver, ...view } = answer;
+      if (!deliver) return c.json(view);
+      // The phone session that confirmed was signed out before the PC collected: nobody signs in.
+      if (!signedIn) throw new ApiError('qrcode_expired', APPROVER_GONE);
+      const { token, refresh_token, expires_in, user } = signedIn;
+      return c.json({ ...view, token, refresh_token, expires_in, user });
+    },
+  )
+
+  .post(
+    '/:id/user-code',
+    describeRoute({
+      summary: 'The PC asks for a code to type (no camera on the phone)',
+      description: 'Made on demand, so a scanned QR costs one object. Asking again answers the same code.',
+      tags: ['QR login'],
+      responses: answers(200, UserCodeAnswer, 'The code and where to type it.', [400, 401, 409, 410]),
+    }),
+    idParam,
+    pollHeader,
+    withLogin,
+    async (c) => {
+      const stub = c.get('login');
+      const hash = await pollHash(c);
+      const verificationUrl = `${publicOrigin(c)}/link`;
+      const existing = await ask(() => stub.userCode(hash));
+      if (existing) return c.json({ user_code: formatUserCode(existing), verification_url: verificationUrl });
+      const id = c.req.param('id');
+      const ttlMs = qrTtlSeconds(c.env) * 1000;
+      // The code's object lives at most as long as a session can: the session forgets it earlier.
+      const claimed = await claimUserCode(c.env, id, Date.now() + ttlMs);
+      const forget = () => c.env.USER_CODE.get(c.env.USER_CODE.idFromName(claimed)).forget();
+      let code: string;
+      try {
+        code = await ask(() => stub.attachUserCode(hash, claimed));
+      } catch (err) {
+        await forget().catch(() => undefined);
+        throw err;
+      }
+      if (code !== claimed) await forget().catch(() => undefined);
+      return c.json({ user_code: formatUserCode(code), verification_url: verificationUrl });
+    },
+  )
+
+  .post(
+    '/:id/scan',
+    describeRoute({
+      summary: 'The phone scans: noscan → scan-wait-confirm',
+      description:
+        'Answers what is asking to sign in, so the phone can show it before the user confirms. ' +
+        'When confirming needs a passkey (`CONFIRM_WITH`, fixed by the scan that binds the scanner), the answer carries ' +
+        '`step_up` (request options, the challenge bound to this QR; a repeated scan issues a fresh one) and `step_up_reason`.',
+      tags: ['QR login'],
+      security: bearerAuth,
+      responses: answers(
+        200,
+        PhoneAnswer,
+        'The session, the requester and the phone’s own place.',
+        [400, 401, 409, 410],
+      ),
+    }),
+    idParam,
+    withLogin,
+    requireApprover,
+    async (c) => {
+      const context = scanContext(c);
+      const view = await ask(() => c.get('login').scan(c.get('user'), context));
+      return c.json({ ...(await withStepUp(c, c.req.param('id'), view)), ...phoneContext(c, view.requester) });
+    },
+  )
+
+  .post(
+    '/:id/confirm',
+    describeRoute({
+      summary: 'The scanner confirms: scan-wait-confirm → scan-confirm',
+      description:
+        'With number matching on, the body carries the `match_code` the PC shows; when the scan asked for a passkey, ' +
+        '`passkey`: the assertion (`PublicKeyCredential.toJSON()`) made with user verification. Without it 403 ' +
+        '`step_up_required`; a wrong, replayed, expired or another user’s assertion 403 `step_up_failed`: in both cases ' +
+        'nothing changes and the phone may try again until the code expires.',
+      tags: ['QR login'],
+      security: bearerAuth,
+      responses: answers(
+        200,
+        PhoneAnswer,
+        'Confirmed: the PC’s next status carries its token.',
+        [400, 401, 403, 409, 410],
+      ),
+    }),
+    idParam,
+    withLogin,
+    requireApprover,
+    jsonBody({ optional: true }),
+    input('json', ConfirmBody),
+    async (c) => {
+      const qrcodeId = c.req.param('id');
+      const given = await givenProofs(c, qrcodeId, c.req.valid('json'));
+      const webhook = cancelledOnMismatch(c, { qrcode_id: qrcodeId, user: c.get('user') });
+      return c.json(await ask(() => c.get('login').confirm(c.get('user'), given, c.get('sid')).then(webhook)));
+    },
+  )
+
+  .post(
+    '/:id/cancel',
+    describeRoute({
+      summary: 'The scanner cancels: scan-wait-confirm → scan-cancel',
+      tags: ['QR login'],
+      security: bearerAuth,
+      responses: answers(200, PhoneAnswer, 'Cancelled: nothing was signed in.', [400, 401, 403, 409, 410]),
+    }),
+    idParam,
+    withLogin,
+    requireApprover,
+    async (c) => {
+      const view = await ask(() => c.get('login').cancel(c.get('user')));
+      emit(c, 'login.cancelled', { qrcode_id: c.req.param('id'), user: c.get('user') });
+      return c.json(view);
+    },
+  );
