@@ -3,7 +3,7 @@
  */
 import { runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
-import type { SessionRecord } from '../src/login/state';
+import type { LoginRecord } from '../src/login/state';
 
 export const ORIGIN = 'https://login.example';
 export const PC_UA =
@@ -101,7 +101,7 @@ export function sessionObject(qr: QrBody | string) {
 /** Moves the session's clock forward: its `expires_at` (and any end) now lie `ms` in the past. */
 export async function ageSession(qr: QrBody | string, ms: number): Promise<void> {
   await runInDurableObject(sessionObject(qr), (_instance, state) => {
-    const rec = state.storage.kv.get<SessionRecord>('session');
+    const rec = state.storage.kv.get<LoginRecord>('session');
     if (!rec) throw new Error('no session to age');
     state.storage.kv.put('session', {
       ...rec,

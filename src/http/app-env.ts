@@ -4,8 +4,7 @@
  */
 import type { Env } from '../env';
 import type { LoginSession } from '../login/login-session';
-import type { UserRef } from '../login/state';
-import type { SignInMethod } from '../user/user-object';
+import type { SignInMethod, UserRef } from '../user/types';
 
 export interface AppEnv {
   Bindings: Env;

@@ -15,7 +15,7 @@
 import type { Context } from 'hono';
 import type { Env } from '../env';
 import type { Requester } from '../login/state';
-import type { DeviceInfo } from '../user/user-object';
+import type { SignInFrom } from '../user/types';
 import { constantTimeEqual } from './crypto';
 
 const MAX_USER_AGENT = 512;
@@ -59,7 +59,7 @@ export function placeOf(r: Pick<Requester, 'country' | 'city'>): string | null {
   return [r.city, r.country].filter(Boolean).join(', ') || null;
 }
 
-export function deviceOf(r: Requester): DeviceInfo {
+export function signInFrom(r: Requester): SignInFrom {
   return { user_agent: r.user_agent, ip: r.ip, place: placeOf(r) };
 }
 

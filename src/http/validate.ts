@@ -10,6 +10,7 @@ import type { Context, Env as HonoEnv, ValidationTargets } from 'hono';
 import { validator } from 'hono-openapi';
 import type { Env } from '../env';
 import { ApiError, type ErrorCode } from './errors';
+import { namedObject } from './named-object';
 
 const CODE_BY_TARGET: Partial<Record<keyof ValidationTargets, ErrorCode>> = {
   param: 'invalid_qrcode_id',
@@ -35,13 +36,9 @@ export function input<
 
 /** The login's object for a QR id, if this namespace issued it: never wakes one for a forged id. */
 export function loginStub(env: Env, id: string) {
-  let objectId: DurableObjectId;
-  try {
-    objectId = env.LOGIN_SESSION.idFromString(id);
-  } catch {
-    throw new ApiError('invalid_qrcode_id');
-  }
-  return env.LOGIN_SESSION.get(objectId);
+  const login = namedObject(env.LOGIN_SESSION, id);
+  if (!login) throw new ApiError('invalid_qrcode_id');
+  return login;
 }
 
 /** The Bearer token of the `Authorization` header, or 401. */

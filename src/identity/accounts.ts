@@ -4,7 +4,7 @@
  * (`disabled_at` set, by `npm run accounts -- disable`) is looked up as if it did not exist.
  */
 import type { Env } from '../env';
-import type { UserRef } from '../login/state';
+import type { UserRef } from '../user/types';
 import { query } from './d1';
 import { verifyPassword } from './passwords';
 

@@ -8,9 +8,9 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../http/app-env';
 import { ApiError } from '../http/errors';
-import type { UserRef } from '../login/state';
 import type { SignInMethod } from '../user';
 import { identityMode } from '../user/identity-source';
+import type { UserRef } from '../user/types';
 import { isOwnToken, liveAccessToken } from './access-token';
 import { verifySiteToken } from './site-jwt';
 

@@ -11,7 +11,7 @@ import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose'
 import type { Env } from '../env';
 import { ApiError, ConfigError, UnavailableError } from '../http/errors';
 import { describeError } from '../http/log-safe';
-import type { UserRef } from '../login/state';
+import type { UserRef } from '../user/types';
 import { remoteKeys } from './jwks-cache';
 
 const ASYMMETRIC = ['RS256', 'ES256', 'EdDSA'];

@@ -10,6 +10,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
+import { AlarmClock } from '../http/alarm-clock';
 
 /** One counter to count an event in: its name inside this object, its maximum and its window. */
 export interface Count {
@@ -36,8 +37,7 @@ interface Window {
 const PREFIX = 'c:';
 
 export class RateLimiter extends DurableObject<Env> {
-  /** The alarm as last read or set by this instance; undefined until known. */
-  #alarmAt: number | null | undefined;
+  readonly #alarm = new AlarmClock(this.ctx.storage);
 
   #window(key: string, windowMs: number, now: number): Window {
     const stored = this.ctx.storage.kv.get<Window>(PREFIX + key);
@@ -53,11 +53,7 @@ export class RateLimiter extends DurableObject<Env> {
    * committed together.
    */
   async take(counts: Count[]): Promise<TakeResult> {
-    if (this.#alarmAt === undefined) {
-      const stored = await this.ctx.storage.getAlarm();
-      // Another take may have set it while this one read.
-      if (this.#alarmAt === undefined) this.#alarmAt = stored;
-    }
+    await this.#alarm.know();
     const now = Date.now();
     const windows = counts.map((c) => this.#window(c.key, c.windowMs, now));
     const full = windows.filter((w, i) => w.count >= counts[i]!.max);
@@ -69,7 +65,7 @@ export class RateLimiter extends DurableObject<Env> {
       const w = windows[i]!;
       this.ctx.storage.kv.put(PREFIX + c.key, { ...w, count: w.count + 1 });
     });
-    await this.#alarmBy(Math.min(...windows.map((w) => w.start + w.windowMs)));
+    await this.#alarm.by(Math.min(...windows.map((w) => w.start + w.windowMs)));
     return { allowed: true, counted: windows.map((w, i) => ({ key: counts[i]!.key, start: w.start })) };
   }
 
@@ -83,19 +79,12 @@ export class RateLimiter extends DurableObject<Env> {
     }
   }
 
-  /** Makes sure an alarm rings no later than `at` (where it is must be known: `#alarmAt`). */
-  #alarmBy(at: number): Promise<void> | undefined {
-    if (this.#alarmAt != null && this.#alarmAt <= at) return;
-    this.#alarmAt = at;
-    return this.ctx.storage.setAlarm(at);
-  }
-
   /**
    * Deletes the finished windows and sets the next alarm; when every window is over, one
    * `deleteAll()` empties the storage instead (each `delete` is a billed row write).
    */
   override async alarm(): Promise<void> {
-    this.#alarmAt = null;
+    this.#alarm.rang();
     const now = Date.now();
     const windows = [...this.ctx.storage.kv.list<Window>({ prefix: PREFIX })];
     const open = windows.map(([, w]) => w.start + w.windowMs).filter((end) => now < end);
@@ -105,6 +94,6 @@ export class RateLimiter extends DurableObject<Env> {
       return;
     }
     for (const [key, w] of windows) if (now >= w.start + w.windowMs) this.ctx.storage.kv.delete(key);
-    return this.#alarmBy(Math.min(...open));
+    return this.#alarm.by(Math.min(...open));
   }
 }

@@ -4,7 +4,7 @@
  * of the object is (503, whatever the route), and how the object's answers become API answers.
  */
 import { ApiError } from '../http/errors';
-import { callObject as reach } from '../http/object-call';
+import { callObject } from '../http/object-call';
 import { rateLimited } from '../limits/limits';
 import type { Outcome } from './state';
 
@@ -12,7 +12,7 @@ import type { Outcome } from './state';
  * The login object's answer to `call`; a failure of the object is a 503 (see `object-call.ts`):
  * its state is in storage, so the client's retry continues where it was.
  */
-export const callObject = <T>(call: () => Promise<T>): Promise<T> => reach('login object', call);
+export const reachLogin = <T>(call: () => Promise<T>): Promise<T> => callObject('login object', call);
 
 /** The value of an object's outcome, or the API error it stands for (429 with its `Retry-After`). */
 export function outcomeValue<T>(outcome: Outcome<T>): T {
@@ -21,7 +21,7 @@ export function outcomeValue<T>(outcome: Outcome<T>): T {
   throw new ApiError(outcome.error);
 }
 
-/** `callObject` for the object's methods that answer an `Outcome`: the value, or its API error. */
-export async function ask<T>(call: () => Promise<Outcome<T>>): Promise<T> {
-  return outcomeValue(await callObject(call));
+/** `reachLogin` for the object's methods that answer an `Outcome`: the value, or its API error. */
+export async function askLogin<T>(call: () => Promise<Outcome<T>>): Promise<T> {
+  return outcomeValue(await reachLogin(call));
 }

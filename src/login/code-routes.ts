@@ -13,9 +13,9 @@ import { answers, bearerAuth } from '../http/openapi';
 import { input, loginStub } from '../http/validate';
 import { requireApprover } from '../identity/require-user';
 import { countUserCodeGuess } from '../limits/limits';
-import { callObject } from './call-object';
+import { reachLogin } from './call-object';
 import { ResolveAnswer, ResolveBody } from './schemas';
-import { normalizeUserCode } from './user-code';
+import { normalizeUserCode, userCodeObject } from './user-code';
 
 export const codes = new Hono<AppEnv>().post(
   '/resolve',
@@ -34,13 +34,13 @@ export const codes = new Hono<AppEnv>().post(
     // Counted as a failure before the look-up, so that concurrent guesses cannot all slip in.
     const guess = await countUserCodeGuess(c.env, userId);
     const code = normalizeUserCode(typed);
-    const qrcodeId = code ? await c.env.USER_CODE.get(c.env.USER_CODE.idFromName(code)).resolve() : null;
+    const qrcodeId = code ? await userCodeObject(c.env, code).resolve() : null;
     if (!qrcodeId) throw new ApiError('invalid_user_code');
     await guess.giveBack(); // a right code is no failure
     // The login learns that this user typed its code: the phone's word for it is not enough
     // for `CONFIRM_WITH=passkey-when-risky`, and the confirm view says so.
     const login = loginStub(c.env, qrcodeId);
-    await callObject(() => login.noteTyped(userId));
+    await reachLogin(() => login.noteTyped(userId));
     return c.json({ qrcode_id: qrcodeId });
   },
 );

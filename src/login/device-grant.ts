@@ -5,7 +5,7 @@
  * node-oidc-provider: unknown → expired → pending (or too fast) → denied → issue once.
  */
 import { constantTimeEqual } from '../http/crypto';
-import { type DeviceGrant, type HandOut, handOutOf, isOpen, type SessionRecord } from './state';
+import { type DeviceGrant, type HandOut, handOutOf, isOpen, type LoginRecord } from './state';
 
 /** The interval the device authorization answer announces, in seconds. */
 export const DEVICE_POLL_INTERVAL_S = 5;
@@ -39,11 +39,11 @@ export const newDeviceGrant = (clientId: string, scope: string | null = null): D
  * makes the code usable once.
  */
 export function pollDevice(
-  rec: SessionRecord | null,
+  rec: LoginRecord | null,
   secretHash: string,
   clientId: string,
   now: number,
-): { next: SessionRecord | null; outcome: DevicePoll } {
+): { next: LoginRecord | null; outcome: DevicePoll } {
   const refuse = (error: DevicePollError) => ({ next: null, outcome: { ok: false as const, error } });
 
   // Unknown: never issued, already used and ended, another client's, or not a device-flow session.

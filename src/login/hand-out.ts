@@ -1,41 +1,50 @@
 /**
  * @module
- * Handing out a confirmed login: the one way a client's poll (the PC's status, a device's token
- * poll) claims the login from its object and then finishes it (`finish.ts`). The claim is the
- * object's: it forgets the login as it answers, so of racing polls exactly one gets it. The
- * signing key is checked before, so that a misconfigured Worker never uses up a login whose
- * token it then cannot sign.
+ * Handing out a confirmed login: once the login's object has given a client's poll (the PC's
+ * status, a device's token poll) its one-time hand-out, the new device gets a session of its own
+ * in the user's object, its tokens, and the `login.succeeded` webhook. The session starts only
+ * while the phone session that confirmed is alive: if it was signed out in between, nobody is
+ * signed in (null). If the rest fails (the user's object unreachable, say), the login's object
+ * takes its hand-out back, so that the client's retry still signs in instead of losing the login.
+ *
+ * A caller checks the signing key (`ensureSigningKey`) before it claims the hand-out: a
+ * misconfigured Worker must not spend a login.
  */
 import type { Context } from 'hono';
 import type { AppEnv } from '../http/app-env';
-import type { IssuedTokens } from '../sessions';
-import { ensureSigningKey } from '../tokens/signing';
-import { type Finisher, finishLogin } from './finish';
+import { signInFrom } from '../http/request-info';
+import { type IssuedTokens, signIn } from '../sessions';
+import type { UserRef } from '../user/types';
+import { emit } from '../webhooks/events';
 import type { LoginSession } from './login-session';
-import type { HandOut, UserRef } from './state';
+import type { HandOut } from './state';
+
+/** Who the new device is: a PC (QR or typed code), or a device-flow client and its scope. */
+export type SignInVia = { via: 'qrcode' } | { via: 'device'; clientId: string; scope: string | null };
 
 /** A finished login: the new device's tokens, and who signed in. */
 export type SignedIn = IssuedTokens & { user: UserRef };
 
-/**
- * Asks the object with `claim`, and when its answer hands the login out (`handOutOf`), finishes
- * it as `finisher` says (a PC by default). Returns the object's answer, and the sign-in when there
- * was one: null when nothing was handed out, or when the phone session that approved it was
- * signed out in between (then nobody is signed in, and the login is over).
- */
-export async function handOut<T>(
+/** Signs in the device that collected `out` from login `qrcodeId`; null when the approving session is gone. */
+export async function handOut(
   c: Context<AppEnv>,
   login: DurableObjectStub<LoginSession>,
   qrcodeId: string,
-  claim: () => Promise<T>,
-  handOutOf: (answer: T) => HandOut | null | undefined,
-  finisher: (answer: T) => Finisher = () => ({ via: 'qrcode' }),
-): Promise<{ answer: T; signedIn: SignedIn | null }> {
-  ensureSigningKey(c.env);
-  const answer = await claim();
-  const out = handOutOf(answer);
-  if (!out) return { answer, signedIn: null };
-  // A failure here (the user's object unreachable) gives the login back: the client's retry still signs in.
-  const tokens = await finishLogin(c, login, qrcodeId, out, finisher(answer));
-  return { answer, signedIn: tokens && { ...tokens, user: out.user } };
+  { user, requester, approver }: HandOut,
+  device: SignInVia = { via: 'qrcode' },
+): Promise<SignedIn | null> {
+  let tokens: IssuedTokens | null;
+  try {
+    tokens = await signIn(c, user, device.via, {
+      from: signInFrom(requester),
+      approver,
+      ...(device.via === 'device' ? { clientId: device.clientId, scope: device.scope } : {}),
+    });
+  } catch (err) {
+    await login.undeliver().catch(() => false);
+    throw err;
+  }
+  if (!tokens) return null;
+  emit(c, 'login.succeeded', { qrcode_id: qrcodeId, sid: tokens.sid, user, requester });
+  return { ...tokens, user };
 }

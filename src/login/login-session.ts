@@ -16,6 +16,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { constantTimeEqual } from '../http/crypto';
+import type { UserRef } from '../user/types';
 import { type DevicePoll, newDeviceGrant, pollDevice } from './device-grant';
 import { readStatusRequest, type StatusRequest, statusAnswer, waitingMs } from './long-poll';
 import {
@@ -25,6 +26,7 @@ import {
   type GivenProofs,
   handOutOf,
   isOpen,
+  type LoginRecord,
   newMatchCode,
   notedTyped,
   type Outcome,
@@ -33,13 +35,12 @@ import {
   pcView,
   type Requester,
   type ScanContext,
-  type SessionRecord,
   type Step,
   scan,
-  type UserRef,
   userCodeAllowed,
   verifyProofs,
 } from './state';
+import { userCodeObject } from './user-code';
 import { acceptWaiter, refuseWaiter, tellWaiters } from './waiters';
 
 const RECORD_KEY = 'session';
@@ -66,12 +67,12 @@ export interface CreateSession {
 
 export class LoginSession extends DurableObject<Env> {
   /** The confirmed record just handed out, kept in memory in case the Worker cannot sign the PC in. */
-  #delivered: SessionRecord | null = null;
+  #delivered: LoginRecord | null = null;
   /** Times of recent immediate status answers, for the polling limit (a limit that "may" refuse: memory is enough). */
   #immediate: number[] = [];
 
-  #read(): SessionRecord | null {
-    return this.ctx.storage.kv.get<SessionRecord>(RECORD_KEY) ?? null;
+  #read(): LoginRecord | null {
+    return this.ctx.storage.kv.get<LoginRecord>(RECORD_KEY) ?? null;
   }
 
   /**
@@ -79,7 +80,7 @@ export class LoginSession extends DurableObject<Env> {
    * is never written (the stored one stays open until cleanup, and reads the same every time),
    * so expiry costs no row; the PCs that wait hear of it the first time it is seen.
    */
-  #current(): SessionRecord | null {
+  #current(): LoginRecord | null {
     const rec = this.#read();
     const expired = rec && expireIfDue(rec, Date.now());
     if (!expired) return rec;
@@ -93,7 +94,7 @@ export class LoginSession extends DurableObject<Env> {
    * `expires_at` (set at creation); at the end it moves to the cleanup, unless it already rings
    * within the contract's minute of the end (the alarm then re-arms itself if it rings too early).
    */
-  #commit(prev: SessionRecord, next: SessionRecord): Promise<void> | undefined {
+  #commit(prev: LoginRecord, next: LoginRecord): Promise<void> | undefined {
     this.ctx.storage.kv.put(RECORD_KEY, next);
     tellWaiters(this.ctx, pcView(next));
     if (isOpen(next.status) || next.ended_at === null) return;
@@ -106,7 +107,7 @@ export class LoginSession extends DurableObject<Env> {
    * 2026-02-24 on) and, on Cloudflare, the database's own metadata, which nothing else removes
    * and which would otherwise stay billed forever. Then the code to type, if there was one.
    */
-  async #erase(rec: SessionRecord | null): Promise<void> {
+  async #erase(rec: LoginRecord | null): Promise<void> {
     // Synchronous for what follows: from here on the session is gone, whatever else runs.
     const emptied = this.ctx.storage.deleteAll();
     tellWaiters(this.ctx, null);
@@ -116,14 +117,14 @@ export class LoginSession extends DurableObject<Env> {
 
   async #forgetUserCode(code: string): Promise<void> {
     try {
-      await this.env.USER_CODE.get(this.env.USER_CODE.idFromName(code)).forget();
+      await userCodeObject(this.env, code).forget();
     } catch (err) {
       // The code object also ends by its own alarm; this is only the early goodbye.
       console.warn('could not forget a user code', err);
     }
   }
 
-  async #apply<T>(step: (rec: SessionRecord, now: number) => Step<T>): Promise<Outcome<T>> {
+  async #apply<T>(step: (rec: LoginRecord, now: number) => Step<T>): Promise<Outcome<T>> {
     const rec = this.#current();
     const result = rec ? step(rec, Date.now()) : null;
     if (rec && result?.next) await this.#commit(rec, result.next);
@@ -134,7 +135,7 @@ export class LoginSession extends DurableObject<Env> {
   async create(init: CreateSession): Promise<PcView> {
     const now = Date.now();
     const matching = init.matchCode ? newMatchCode() : null;
-    const rec: SessionRecord = {
+    const rec: LoginRecord = {
       status: 'noscan',
       version: 0,
       created_at: now,
@@ -187,7 +188,7 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   /** The PC's view of `rec`; in `scan-confirm` it claims the login, and the session ends. */
-  async #answer(rec: SessionRecord): Promise<PcView> {
+  async #answer(rec: LoginRecord): Promise<PcView> {
     const view = pcView(rec);
     if (rec.status === 'scan-confirm' && rec.scanner) {
       // The token is handed out once: this answer claims it. The claim (emptying storage)
@@ -265,11 +266,11 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   /**
-   * The scanner confirms: `scan-wait-confirm → scan-confirm`, from the session `approverSid`
+   * The scanner confirms: `scan-wait-confirm → scan-confirm`, from the session `approver`
    * (null: a site's token), with the proofs `given` (each verified before the step).
    */
-  confirm(user: UserRef, given: GivenProofs, approverSid: string | null): Promise<Outcome<PhoneView>> {
-    return this.#apply((rec, now) => confirm(rec, user, verifyProofs(rec, given), now, approverSid));
+  confirm(user: UserRef, given: GivenProofs, approver: string | null): Promise<Outcome<PhoneView>> {
+    return this.#apply((rec, now) => confirm(rec, user, verifyProofs(rec, given), now, approver));
   }
 
   /**

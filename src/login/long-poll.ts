@@ -10,7 +10,7 @@
  * Also the wire between the two: the object is reached only through its namespace binding,
  * so nothing here can come from outside the Worker (docs/security.md).
  */
-import { callObject, outcomeValue } from './call-object';
+import { outcomeValue, reachLogin } from './call-object';
 import type { LoginSession } from './login-session';
 import { isOpen, type Outcome, type PcView } from './state';
 
@@ -141,7 +141,7 @@ export interface WaitingPc {
 type Waited = { answer: Outcome<PcView> } | { seen: PcView; heard: Heard };
 
 async function waitOn(login: DurableObjectStub<LoginSession>, ask: StatusAsk, signal: AbortSignal): Promise<Waited> {
-  const res = await callObject(() => login.fetch(statusRequest(ask, { mayWait: true, counted: true })));
+  const res = await reachLogin(() => login.fetch(statusRequest(ask, { mayWait: true, counted: true })));
   const socket = res.webSocket;
   if (!socket) return { answer: (await res.json()) as Outcome<PcView> };
   const seen = JSON.parse(decodeURIComponent(res.headers.get(STATE_HEADER) ?? '')) as PcView;
@@ -169,6 +169,6 @@ export async function longPoll(login: DurableObjectStub<LoginSession>, ask: Stat
   // A confirmed login to claim (the claim is the object's: of racing polls exactly one gets the
   // token, later ones 410), an expiry to apply, or the object went away under the wait (a reset,
   // a deploy): ask again, at once. Not the PC's request: it does not count toward its limit.
-  const again = await callObject(() => login.fetch(statusRequest(ask, { mayWait: false, counted: false })));
+  const again = await reachLogin(() => login.fetch(statusRequest(ask, { mayWait: false, counted: false })));
   return outcomeValue((await again.json()) as Outcome<PcView>);
 }

@@ -1,6 +1,6 @@
 /**
  * @module
- * The QR login session's routes: the PC creates a code, long-polls its status and may ask for a
+ * The QR login session's routes: the PC creates a code, long-polls its status and may askLogin for a
  * code to type; the phone scans, confirms or cancels. Each validates its input, then asks the
  * session's Durable Object, which alone decides.
  */
@@ -20,8 +20,9 @@ import { input, loginStub } from '../http/validate';
 import { requireApprover } from '../identity/require-user';
 import { countQrcode } from '../limits/limits';
 import { qrDataUrl } from '../qr/qr-image';
+import { ensureSigningKey } from '../tokens/signing';
 import { cancelledOnMismatch, emit } from '../webhooks/events';
-import { ask } from './call-object';
+import { askLogin } from './call-object';
 import { handOut } from './hand-out';
 import { longPoll } from './long-poll';
 import { phoneContext } from './phone-context';
@@ -37,8 +38,8 @@ import {
   StatusQuery,
   UserCodeAnswer,
 } from './schemas';
-import { claimUserCode, qrTtlSeconds, startSession } from './start';
-import { formatUserCode } from './user-code';
+import { claimUserCode, qrTtlSeconds, startLogin } from './start';
+import { formatUserCode, userCodeObject } from './user-code';
 
 /** Resolves `:id` to its session object, or 400 before any object wakes. */
 const withLogin = createMiddleware<AppEnv>(async (c, next) => {
@@ -66,7 +67,7 @@ export const qrcodes = new Hono<AppEnv>()
     async (c) => {
       await countQrcode(c.env, clientIp(c));
       const token = randomToken(32);
-      const started = await startSession(c, { pollHash: await sha256Hex(token), userCode: false });
+      const started = await startLogin(c, { pollHash: await sha256Hex(token), userCode: false });
       return c.json(
         {
           qrcode_id: started.qrcodeId,
@@ -102,15 +103,10 @@ export const qrcodes = new Hono<AppEnv>()
       const poll = { pollHash: await pollHash(c), after: after ?? null, waitMs: wait ?? DEFAULT_WAIT_SECONDS * 1000 };
       // The PC's request: its signal says when it hangs up; the wait's end outlives it.
       const pc = { signal: c.req.raw.signal, keepAlive: (work: Promise<unknown>) => inBackground(c, work) };
-      const { answer, signedIn } = await handOut(
-        c,
-        login,
-        c.req.param('id'),
-        () => longPoll(login, poll, pc),
-        (view) => view.deliver,
-      );
-      const { deliver, ...view } = answer;
+      ensureSigningKey(c.env);
+      const { deliver, ...view } = await longPoll(login, poll, pc);
       if (!deliver) return c.json(view);
+      const signedIn = await handOut(c, login, c.req.param('id'), deliver);
       // The phone session that confirmed was signed out before the PC collected: nobody signs in.
       if (!signedIn) throw new ApiError('qrcode_expired', APPROVER_GONE);
       const { token, refresh_token, expires_in, user } = signedIn;
@@ -133,16 +129,16 @@ export const qrcodes = new Hono<AppEnv>()
       const stub = c.get('login');
       const hash = await pollHash(c);
       const verificationUrl = `${publicOrigin(c)}/link`;
-      const existing = await ask(() => stub.userCode(hash));
+      const existing = await askLogin(() => stub.userCode(hash));
       if (existing) return c.json({ user_code: formatUserCode(existing), verification_url: verificationUrl });
       const id = c.req.param('id');
       const ttlMs = qrTtlSeconds(c.env) * 1000;
       // The code's object lives at most as long as a session can: the session forgets it earlier.
       const claimed = await claimUserCode(c.env, id, Date.now() + ttlMs);
-      const forget = () => c.env.USER_CODE.get(c.env.USER_CODE.idFromName(claimed)).forget();
+      const forget = () => userCodeObject(c.env, claimed).forget();
       let code: string;
       try {
-        code = await ask(() => stub.attachUserCode(hash, claimed));
+        code = await askLogin(() => stub.attachUserCode(hash, claimed));
       } catch (err) {
         await forget().catch(() => undefined);
         throw err;
@@ -174,7 +170,7 @@ export const qrcodes = new Hono<AppEnv>()
     requireApprover,
     async (c) => {
       const context = scanContext(c);
-      const view = await ask(() => c.get('login').scan(c.get('user'), context));
+      const view = await askLogin(() => c.get('login').scan(c.get('user'), context));
       return c.json({ ...(await withStepUp(c, c.req.param('id'), view)), ...phoneContext(c, view.requester) });
     },
   )
@@ -206,7 +202,7 @@ export const qrcodes = new Hono<AppEnv>()
       const qrcodeId = c.req.param('id');
       const given = await givenProofs(c, qrcodeId, c.req.valid('json'));
       const webhook = cancelledOnMismatch(c, { qrcode_id: qrcodeId, user: c.get('user') });
-      return c.json(await ask(() => c.get('login').confirm(c.get('user'), given, c.get('sid')).then(webhook)));
+      return c.json(await askLogin(() => c.get('login').confirm(c.get('user'), given, c.get('sid')).then(webhook)));
     },
   )
 
@@ -222,7 +218,7 @@ export const qrcodes = new Hono<AppEnv>()
     withLogin,
     requireApprover,
     async (c) => {
-      const view = await ask(() => c.get('login').cancel(c.get('user')));
+      const view = await askLogin(() => c.get('login').cancel(c.get('user')));
       emit(c, 'login.cancelled', { qrcode_id: c.req.param('id'), user: c.get('user') });
       return c.json(view);
     },

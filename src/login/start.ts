@@ -12,7 +12,7 @@ import { requester } from '../http/request-info';
 import { publicOrigin } from '../http/site';
 import { seconds } from '../tokens/lifetimes';
 import type { PcView } from './state';
-import { formatUserCode, newUserCode } from './user-code';
+import { formatUserCode, newUserCode, userCodeObject } from './user-code';
 
 const DEFAULT_QR_TTL_SECONDS = 120;
 
@@ -31,7 +31,7 @@ function scanUrl(env: Env, origin: string, id: string): string {
 export async function claimUserCode(env: Env, qrcodeId: string, expiresAt: number): Promise<string> {
   for (;;) {
     const code = newUserCode();
-    if (await env.USER_CODE.get(env.USER_CODE.idFromName(code)).claim(qrcodeId, expiresAt)) return code;
+    if (await userCodeObject(env, code).claim(qrcodeId, expiresAt)) return code;
   }
 }
 
@@ -46,7 +46,7 @@ export interface StartSessionOptions {
 }
 
 /** A session just started. */
-export interface StartedSession {
+export interface StartedLogin {
   qrcodeId: string;
   /** What the QR opens: `<origin>/confirm?id=<qrcode_id>`, or `SCAN_URL_TEMPLATE`'s link. */
   scanUrl: string;
@@ -59,7 +59,7 @@ export interface StartedSession {
 }
 
 /** Creates a session object for the request `c`: a new unique id, its record and its expiry alarm. */
-export async function startSession(c: Context<AppEnv>, options: StartSessionOptions): Promise<StartedSession> {
+export async function startLogin(c: Context<AppEnv>, options: StartSessionOptions): Promise<StartedLogin> {
   const origin = publicOrigin(c);
   const ttlSeconds = qrTtlSeconds(c.env);
   const id = c.env.LOGIN_SESSION.newUniqueId();

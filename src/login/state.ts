@@ -11,23 +11,17 @@
 import type { ErrorCode } from '../http/errors';
 import { placesDiffer } from '../http/request-info';
 import type { ConfirmWith } from '../passkeys/relying-party';
+import type { UserRef } from '../user/types';
 
-export type SessionStatus = 'noscan' | 'scan-wait-confirm' | 'scan-confirm' | 'scan-cancel' | 'expired';
+export type LoginStatus = 'noscan' | 'scan-wait-confirm' | 'scan-confirm' | 'scan-cancel' | 'expired';
 
-export const STATUSES: readonly SessionStatus[] = [
+export const STATUSES: readonly LoginStatus[] = [
   'noscan',
   'scan-wait-confirm',
   'scan-confirm',
   'scan-cancel',
   'expired',
 ];
-
-/** A signed-in user as the session shows them. */
-export interface UserRef {
-  id: string;
-  username: string;
-  display_name: string;
-}
 
 /** Who asked for the QR code, shown on the phone before it confirms. */
 export interface Requester {
@@ -53,8 +47,8 @@ export interface DeviceGrant {
 }
 
 /** Everything the session object stores. Times are epoch milliseconds. */
-export interface SessionRecord {
-  status: SessionStatus;
+export interface LoginRecord {
+  status: LoginStatus;
   version: number;
   created_at: number;
   expires_at: number;
@@ -87,6 +81,8 @@ export interface SessionRecord {
    * The session that confirmed (null for a site's own token): the login is handed out only
    * while it is alive.
    */
+  approver?: string | null;
+  /** @deprecated `approver` as a login stored by the last version names it (read, never written). */
   approver_sid?: string | null;
 }
 
@@ -98,10 +94,10 @@ export interface HandOut {
 }
 
 /** The hand-out of a confirmed record. */
-export const handOutOf = (rec: SessionRecord & { scanner: UserRef }): HandOut => ({
+export const handOutOf = (rec: LoginRecord & { scanner: UserRef }): HandOut => ({
   user: rec.scanner,
   requester: rec.requester,
-  approver: rec.approver_sid ?? null,
+  approver: rec.approver ?? rec.approver_sid ?? null,
 });
 
 export type CancelReason = 'cancelled' | 'match_failed';
@@ -142,7 +138,7 @@ export interface GivenProofs {
 export type Verdicts = Partial<Record<ProofKind, boolean>>;
 
 /** The proofs `rec` requires, in the order of `PROOFS`. */
-export function requiredProofs(rec: SessionRecord): ProofKind[] {
+export function requiredProofs(rec: LoginRecord): ProofKind[] {
   const required = rec.requires ?? (rec.match_code !== null ? ['match_code'] : []);
   return (Object.keys(PROOFS) as ProofKind[]).filter((kind) => required.includes(kind));
 }
@@ -152,7 +148,7 @@ export function requiredProofs(rec: SessionRecord): ProofKind[] {
  * the one the PC shows; a passkey arrives verified (the Worker checked it against the challenge
  * bound to this QR, which this record cannot hold).
  */
-export function verifyProofs(rec: SessionRecord, given: GivenProofs): Verdicts {
+export function verifyProofs(rec: LoginRecord, given: GivenProofs): Verdicts {
   const verdicts: Verdicts = {};
   if (given.match_code !== undefined) verdicts.match_code = given.match_code === rec.match_code;
   if (given.passkey !== undefined) verdicts.passkey = true;
@@ -196,7 +192,7 @@ export const TAP: ScanContext = { confirm_with: 'tap', phone: { ip: '', country:
  * different countries or networks, as the phone is told) or when this user reached the login by
  * typing its code (recorded by the Worker, never taken from the phone's word).
  */
-export function stepUpReason(rec: SessionRecord, user: UserRef, context: ScanContext): StepUpReason | null {
+export function stepUpReason(rec: LoginRecord, user: UserRef, context: ScanContext): StepUpReason | null {
   if (context.confirm_with === 'passkey') return 'always';
   if (context.confirm_with !== 'passkey-when-risky') return null;
   if (placesDiffer(rec.requester, context.phone)) return 'location';
@@ -211,7 +207,7 @@ const MAX_TYPED_BY = 8;
  * `rec` noting that `userId` reached it by typing its code; null when there is nothing to note
  * (already noted, or someone has scanned: the step-up is fixed by then). Not a change of state.
  */
-export function notedTyped(rec: SessionRecord, userId: string): SessionRecord | null {
+export function notedTyped(rec: LoginRecord, userId: string): LoginRecord | null {
   const typed = rec.typed_by ?? [];
   if (rec.status !== 'noscan' || typed.includes(userId) || typed.length >= MAX_TYPED_BY) return null;
   return { ...rec, typed_by: [...typed, userId] };
@@ -222,22 +218,17 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: ErrorCode;
 
 /** A step's result and, when the step changed the session, the record to store. */
 export interface Step<T> {
-  next: SessionRecord | null;
+  next: LoginRecord | null;
   outcome: Outcome<T>;
 }
 
 export const fail = <T>(error: ErrorCode): Step<T> => ({ next: null, outcome: { ok: false, error } });
-const done = <T>(next: SessionRecord | null, value: T): Step<T> => ({ next, outcome: { ok: true, value } });
+const done = <T>(next: LoginRecord | null, value: T): Step<T> => ({ next, outcome: { ok: true, value } });
 
 /** The states that still wait for someone; every other state is an end. */
-export const isOpen = (s: SessionStatus): boolean => s === 'noscan' || s === 'scan-wait-confirm';
+export const isOpen = (s: LoginStatus): boolean => s === 'noscan' || s === 'scan-wait-confirm';
 
-function advance(
-  rec: SessionRecord,
-  status: SessionStatus,
-  now: number,
-  patch: Partial<SessionRecord> = {},
-): SessionRecord {
+function advance(rec: LoginRecord, status: LoginStatus, now: number, patch: Partial<LoginRecord> = {}): LoginRecord {
   return {
     ...rec,
     ...patch,
@@ -252,13 +243,13 @@ function advance(
  * It ended at `expires_at`, whenever this is asked, so the expired record is the same every time
  * and never needs to be written (`LoginSession` leaves the open record in storage until cleanup).
  */
-export function expireIfDue(rec: SessionRecord, now: number): SessionRecord | null {
+export function expireIfDue(rec: LoginRecord, now: number): LoginRecord | null {
   return isOpen(rec.status) && now >= rec.expires_at ? advance(rec, 'expired', rec.expires_at) : null;
 }
 
 /** What `scan`, `confirm` and `cancel` answer on success. */
 export interface PhoneView {
-  status: SessionStatus;
+  status: LoginStatus;
   version: number;
   expires_at: string;
   requester?: Requester;
@@ -271,7 +262,7 @@ export interface PhoneView {
   step_up_reason?: StepUpReason;
 }
 
-function phoneView(rec: SessionRecord, withRequester: boolean): PhoneView {
+function phoneView(rec: LoginRecord, withRequester: boolean): PhoneView {
   const view: PhoneView = {
     status: rec.status,
     version: rec.version,
@@ -289,7 +280,7 @@ function phoneView(rec: SessionRecord, withRequester: boolean): PhoneView {
 }
 
 /** A phone's step on a session that has already ended answers 410 when it expired, else 409. */
-function refused<T>(rec: SessionRecord): Step<T> {
+function refused<T>(rec: LoginRecord): Step<T> {
   return fail(rec.status === 'expired' ? 'qrcode_expired' : 'invalid_transition');
 }
 
@@ -297,7 +288,7 @@ function refused<T>(rec: SessionRecord): Step<T> {
  * `noscan → scan-wait-confirm`, binding the scanner and fixing what confirming will need (a
  * passkey, by `context`); repeating it as the scanner is harmless and changes neither.
  */
-export function scan(rec: SessionRecord, user: UserRef, now: number, context: ScanContext = TAP): Step<PhoneView> {
+export function scan(rec: LoginRecord, user: UserRef, now: number, context: ScanContext = TAP): Step<PhoneView> {
   if (rec.status === 'noscan') {
     const reason = stepUpReason(rec, user, context);
     const stepUp = reason ? { requires: [...requiredProofs(rec), 'passkey' as const], step_up_reason: reason } : {};
@@ -314,11 +305,11 @@ export function scan(rec: SessionRecord, user: UserRef, now: number, context: Sc
  * so that a retry with everything finds the login as it was.
  */
 export function confirm(
-  rec: SessionRecord,
+  rec: LoginRecord,
   user: UserRef,
   verdicts: Verdicts,
   now: number,
-  approverSid: string | null = null,
+  approver: string | null = null,
 ): Step<PhoneView> {
   if (rec.status !== 'scan-wait-confirm') return refused(rec);
   if (rec.scanner?.id !== user.id) return fail('forbidden');
@@ -332,12 +323,12 @@ export function confirm(
     const next = advance(rec, 'scan-cancel', now, { cancel_reason: rule.wrongEnds });
     return { next, outcome: { ok: false, error: rule.wrong } };
   }
-  const next = advance(rec, 'scan-confirm', now, { approver_sid: approverSid });
+  const next = advance(rec, 'scan-confirm', now, { approver });
   return done(next, phoneView(next, false));
 }
 
 /** `scan-wait-confirm → scan-cancel`, only by the scanner. */
-export function cancel(rec: SessionRecord, user: UserRef, now: number): Step<PhoneView> {
+export function cancel(rec: LoginRecord, user: UserRef, now: number): Step<PhoneView> {
   if (rec.status !== 'scan-wait-confirm') return refused(rec);
   if (rec.scanner?.id !== user.id) return fail('forbidden');
   const next = advance(rec, 'scan-cancel', now, { cancel_reason: 'cancelled' });
@@ -345,14 +336,14 @@ export function cancel(rec: SessionRecord, user: UserRef, now: number): Step<Pho
 }
 
 /** The PC asks for a code to type: only while nobody has scanned (an ended session is 410). */
-export function userCodeAllowed(rec: SessionRecord): Outcome<string | null> {
+export function userCodeAllowed(rec: LoginRecord): Outcome<string | null> {
   if (rec.status === 'noscan') return { ok: true, value: rec.user_code };
   return { ok: false, error: isOpen(rec.status) ? 'invalid_transition' : 'qrcode_expired' };
 }
 
 /** What the PC's status poll answers. `deliver` asks the Worker to sign the scanner in. */
 export interface PcView {
-  status: SessionStatus;
+  status: LoginStatus;
   version: number;
   expires_at: string;
   /** Until the token is delivered, the PC learns only who to expect by name. */
@@ -363,7 +354,7 @@ export interface PcView {
   deliver?: HandOut;
 }
 
-export function pcView(rec: SessionRecord): PcView {
+export function pcView(rec: LoginRecord): PcView {
   const view: PcView = { status: rec.status, version: rec.version, expires_at: new Date(rec.expires_at).toISOString() };
   if (rec.scanner) view.scanner = { display_name: rec.scanner.display_name };
   if (rec.match_code !== null && rec.status === 'scan-wait-confirm') view.match_code = rec.match_code;

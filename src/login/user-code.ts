@@ -65,3 +65,7 @@ export class UserCode extends DurableObject<Env> {
     await this.forget();
   }
 }
+
+/** The object named after a typed code (it points to that code's login, while it lasts). */
+export const userCodeObject = (env: Env, code: string): DurableObjectStub<UserCode> =>
+  env.USER_CODE.get(env.USER_CODE.idFromName(code));

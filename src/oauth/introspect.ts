@@ -12,7 +12,7 @@ import type { AppEnv } from '../http/app-env';
 import { constantTimeEqual } from '../http/crypto';
 import { liveAccessToken } from '../identity/access-token';
 import { tokenAudience, tokenIssuer } from '../tokens/signing';
-import { ask, openRefreshToken } from '../user';
+import { askUser, openRefreshToken } from '../user';
 import { handleOAuthError, OAuthError, oauthJson, postOnly } from './errors';
 import { formBody, formInput } from './form';
 import { IntrospectForm, IntrospectionAnswer, oauthAnswers } from './schemas';
@@ -85,7 +85,7 @@ export const introspection = new Hono<AppEnv>()
       const common = { iss: tokenIssuer(c), aud: tokenAudience(c.env) };
       const refresh = await openRefreshToken(c.env, token);
       if (refresh) {
-        const session = await ask(async () => await refresh.stub.sessionOfRefresh(refresh.hash));
+        const session = await askUser(async () => await refresh.stub.sessionOfRefresh(refresh.hash));
         if (!session) return oauthJson(c, { active: false });
         return oauthJson(c, {
           active: true,

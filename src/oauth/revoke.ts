@@ -11,7 +11,7 @@ import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../http/app-env';
 import { liveAccessToken } from '../identity/access-token';
 import { revokedIn, signOut } from '../sessions';
-import { ask, openRefreshToken } from '../user';
+import { askUser, openRefreshToken } from '../user';
 import { handleOAuthError, postOnly } from './errors';
 import { formBody, formInput, publicClient } from './form';
 import { oauthAnswers, RevokeForm } from './schemas';
@@ -34,7 +34,7 @@ export const revocation = new Hono<AppEnv>()
       const clientId = form.client_id === undefined ? null : publicClient(c.env, form.client_id);
       const refresh = await openRefreshToken(c.env, form.token);
       if (refresh) {
-        const ended = await ask(async () => await refresh.stub.revokeByRefresh(refresh.hash, clientId));
+        const ended = await askUser(async () => await refresh.stub.revokeByRefresh(refresh.hash, clientId));
         await revokedIn(c, refresh.stub, ended);
       } else {
         const live = await liveAccessToken(c, form.token);

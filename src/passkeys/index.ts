@@ -13,14 +13,13 @@ import type { Env } from '../env';
 import type { AppEnv } from '../http/app-env';
 import { ApiError, ConfigError, type ErrorCode } from '../http/errors';
 import { callObject } from '../http/object-call';
-import { clientIp, deviceOf, requester } from '../http/request-info';
+import { clientIp, requester, signInFrom } from '../http/request-info';
 import { publicOrigin } from '../http/site';
 import { userById } from '../identity/accounts';
 import { countPasskeyChallenge, countPasskeySignIn } from '../limits/limits';
-import type { UserRef } from '../login/state';
 import { type IssuedTokens, signIn } from '../sessions';
 import { ensureSigningKey } from '../tokens/signing';
-import { ask, userSessions } from '../user';
+import { askUser, userSessions } from '../user';
 import {
   CHALLENGE_TTL_MS,
   type CreatedPasskey,
@@ -28,8 +27,9 @@ import {
   type PasskeyInfo,
   type UseOutcome,
 } from '../user/passkey-store';
-import { deviceName } from './device-name';
+import type { UserRef } from '../user/types';
 import { newSignInChallenge, signInChallengeObject } from './passkey-challenge';
+import { defaultPasskeyName } from './passkey-name';
 import { type RelyingParty, relyingParty } from './relying-party';
 import {
   ALGORITHMS,
@@ -121,7 +121,7 @@ export async function registrationOptions(c: Context<AppEnv>): Promise<CreationO
   const user = c.get('user');
   const sid = c.get('sid');
   const stub = userSessions(c.env, user.id);
-  const issued = await ask(() => stub.passkeyChallenge('register', registrationBinding(sid), sid));
+  const issued = await askUser(() => stub.passkeyChallenge('register', registrationBinding(sid), sid));
   if (!issued) throw new ApiError('forbidden', STALE_SIGN_IN);
   return {
     rp: { id: rp.id, name: rp.name },
@@ -137,7 +137,7 @@ export async function registrationOptions(c: Context<AppEnv>): Promise<CreationO
 }
 
 const ADD_REFUSALS = {
-  challenge: 'This passkey answers no registration of this session that is still open: ask for new options.',
+  challenge: 'This passkey answers no registration of this session that is still open: askUser for new options.',
   duplicate: 'This passkey is already registered.',
   too_many: 'You have as many passkeys as one account may keep: remove one first.',
 };
@@ -150,8 +150,8 @@ export async function registerPasskey(
 ): Promise<CreatedPasskey> {
   const passkey = await ceremony(() => verifyRegistration(json, relyingPartyOf(c)), 'invalid_request');
   const stub = userSessions(c.env, c.get('user').id);
-  const label = name ?? deviceName(requester(c).user_agent);
-  const added = await ask(async () => await stub.addPasskey(passkey, label, registrationBinding(c.get('sid'))));
+  const label = name ?? defaultPasskeyName(requester(c).user_agent);
+  const added = await askUser(async () => await stub.addPasskey(passkey, label, registrationBinding(c.get('sid'))));
   if (!added.ok) throw new ApiError('invalid_request', ADD_REFUSALS[added.reason]);
   return added.passkey;
 }
@@ -159,13 +159,13 @@ export async function registerPasskey(
 /** The user's passkeys, most recently used first. */
 export function listPasskeys(env: Env, userId: string): Promise<PasskeyInfo[]> {
   const stub = userSessions(env, userId);
-  return ask(() => stub.passkeys());
+  return askUser(() => stub.passkeys());
 }
 
 /** Removes one of the user's passkeys: 404 when it is not theirs, 403 from a sign-in too old. */
 export async function removePasskey(env: Env, userId: string, id: string, sid: string | null): Promise<void> {
   const stub = userSessions(env, userId);
-  const outcome = await ask(() => stub.removePasskey(id, sid));
+  const outcome = await askUser(() => stub.removePasskey(id, sid));
   if (outcome === 'unknown') throw new ApiError('not_found', 'You have no such passkey.');
   if (outcome === 'stale') throw new ApiError('forbidden', STALE_SIGN_IN);
 }
@@ -204,16 +204,16 @@ export async function signInWithPasskey(
   const user = await userById(c.env, userId);
   if (!user) throw refuse('its account does not exist any more, or is disabled.');
   const stub = userSessions(c.env, user.id);
-  const stored = await ask(() => stub.passkey(assertion.id));
+  const stored = await askUser(() => stub.passkey(assertion.id));
   if (!stored) throw refuse('it is not registered here (it may have been removed).');
   const use = await ceremony(() => verifyAssertion(assertion, stored, relyingPartyOf(c)), 'invalid_credentials');
   const challenge = signInChallengeObject(c.env, assertion.challenge);
   const taken =
     challenge !== null && (await callObject('passkey challenge object', () => challenge.take(assertion.challenge)));
   if (!taken) throw refuse('this sign-in request has expired or was already used: start again.');
-  const outcome = await ask(() => stub.usePasskey(assertion.id, use, null));
+  const outcome = await askUser(() => stub.usePasskey(assertion.id, use, null));
   if (outcome !== 'ok') throw refuse(USE_REFUSALS[outcome]);
-  const tokens = await signIn(c, user, 'passkey', { device: deviceOf(requester(c)) });
+  const tokens = await signIn(c, user, 'passkey', { from: signInFrom(requester(c)) });
   if (!tokens) throw new Error('a passkey sign-in has no approver to lose');
   return { tokens, user };
 }
@@ -231,7 +231,7 @@ export async function issueStepUp(
   qrcodeId: string,
 ): Promise<RequestOptions> {
   const stub = userSessions(env, user.id);
-  const issued = await ask(() => stub.passkeyChallenge('step-up', qrcodeId, null));
+  const issued = await askUser(() => stub.passkeyChallenge('step-up', qrcodeId, null));
   if (!issued) throw new Error('a step-up challenge is never refused');
   return {
     challenge: issued.challenge,
@@ -261,11 +261,11 @@ export async function verifyStepUp(
     throw new ApiError('step_up_failed', 'This passkey belongs to another account.');
   }
   const stub = userSessions(env, user.id);
-  const stored = await ask(() => stub.passkey(assertion.id));
+  const stored = await askUser(() => stub.passkey(assertion.id));
   if (!stored) throw new ApiError('step_up_failed', 'This passkey is not one of yours: use one you added here.');
   const use = await ceremony(() => verifyAssertion(assertion, stored, rp), 'step_up_failed');
   const expected = { value: assertion.challenge, purpose: 'step-up' as const, binding: qrcodeId };
-  const outcome = await ask(() => stub.usePasskey(assertion.id, use, expected));
+  const outcome = await askUser(() => stub.usePasskey(assertion.id, use, expected));
   if (outcome !== 'ok') throw new ApiError('step_up_failed', USE_REFUSALS[outcome]);
   return { passkey: assertion.id };
 }

@@ -11,6 +11,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { base64url, fromBase64url } from '../http/crypto';
+import { namedObject } from '../http/named-object';
 import { CHALLENGE_TTL_MS } from '../user/passkey-store';
 
 const KEY = 'challenge';
@@ -60,9 +61,5 @@ export function signInChallengeObject(env: Env, challenge: string): DurableObjec
   }
   if (bytes.byteLength !== 48) return null;
   const hex = Array.from(bytes.subarray(0, 32), (b) => b.toString(16).padStart(2, '0')).join('');
-  try {
-    return env.PASSKEY_CHALLENGE.get(env.PASSKEY_CHALLENGE.idFromString(hex));
-  } catch {
-    return null;
-  }
+  return namedObject(env.PASSKEY_CHALLENGE, hex);
 }

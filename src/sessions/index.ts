@@ -9,10 +9,10 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../http/app-env';
 import { randomToken, sha256Hex } from '../http/crypto';
 import { userById } from '../identity/accounts';
-import type { UserRef } from '../login/state';
-import { issueIdToken, issueToken, tokenTtlSeconds } from '../tokens/signing';
-import { ask, identityMode, openRefreshToken, userObjectId, userSessions } from '../user';
-import type { DeviceInfo, NewSession, SessionInfo, SignInMethod, UserSessions } from '../user/user-object';
+import { accessTtlSeconds, issueIdToken, issueToken } from '../tokens/signing';
+import { askUser, identityMode, openRefreshToken, userObjectId, userSessions } from '../user';
+import type { NewSession, SessionInfo, SignInFrom, SignInMethod, UserRef } from '../user/types';
+import type { UserSessions } from '../user/user-object';
 import { emit } from '../webhooks/events';
 
 type UserSessionsStub = DurableObjectStub<UserSessions>;
@@ -34,8 +34,8 @@ export interface IssuedTokens {
 
 /** What a new session needs besides the user and how they signed in. */
 export interface SignInOptions {
-  device: DeviceInfo;
-  approvedBy?: string | null;
+  from: SignInFrom;
+  approver?: string | null;
   clientId?: string | null;
   scope?: string | null;
 }
@@ -49,7 +49,7 @@ async function tokensOf(c: Context<AppEnv>, session: SessionInfo, refreshToken: 
     sid: session.sid,
     token: await issueToken(c, session.user, session.sid, session.client_id),
     refresh_token: refreshToken,
-    expires_in: tokenTtlSeconds(c.env),
+    expires_in: accessTtlSeconds(c.env),
   };
   if (wantsIdToken(session)) {
     issued.id_token = await issueIdToken(c, session.user, session.sid, session.client_id!, session.created_at);
@@ -70,7 +70,7 @@ export async function signIn(
   const objectId = userObjectId(c.env, user.id);
   const refresh = await newRefreshToken(objectId);
   const init: NewSession = { user, via, refreshHash: refresh.hash, ...options };
-  const session = await ask(() => c.env.USER_SESSIONS.get(objectId).start(init));
+  const session = await askUser(() => c.env.USER_SESSIONS.get(objectId).start(init));
   return session ? tokensOf(c, session, refresh.token) : null;
 }
 
@@ -81,7 +81,7 @@ export function revoked(c: Context<AppEnv>, user: UserRef, sids: string[]): void
 
 /** Signs `user`'s session `sid` out with every session it approved, and says so; the sessions that ended. */
 export async function signOut(c: Context<AppEnv>, user: UserRef, sid: string): Promise<string[]> {
-  const ended = await ask(async () => userSessions(c.env, user.id).revoke(sid));
+  const ended = await askUser(async () => userSessions(c.env, user.id).revoke(sid));
   revoked(c, user, ended);
   return ended;
 }
@@ -89,7 +89,7 @@ export async function signOut(c: Context<AppEnv>, user: UserRef, sid: string): P
 /** The same, for sessions ended in `stub` by a verb that names no user (a refresh token's). */
 export async function revokedIn(c: Context<AppEnv>, stub: UserSessionsStub, sids: string[]): Promise<void> {
   if (sids.length === 0) return;
-  const user = await ask(() => stub.user());
+  const user = await askUser(() => stub.user());
   if (user) revoked(c, user, sids);
 }
 
@@ -117,14 +117,14 @@ export async function refreshSession(c: Context<AppEnv>, token: string, clientId
   // its access token is the last, at most one access-token lifetime after the account closed.
   // Asked before the rotation: D1 down is a 503 that spends nothing, not a token lost mid-rotation.
   if (identityMode(c.env) === 'accounts') {
-    const current = await ask(async () => opened.stub.sessionOfRefresh(opened.hash));
+    const current = await askUser(async () => opened.stub.sessionOfRefresh(opened.hash));
     if (current && current.client_id === clientId && !(await userById(c.env, current.user.id))) {
       await signOut(c, current.user, current.sid);
       return { ok: false, reason: REFUSALS.disabled! };
     }
   }
   const next = await newRefreshToken(opened.stub.id);
-  const outcome = await ask(async () => await opened.stub.refresh(opened.hash, next.hash, clientId));
+  const outcome = await askUser(async () => await opened.stub.refresh(opened.hash, next.hash, clientId));
   if (!outcome.ok) {
     await revokedIn(c, opened.stub, outcome.revoked);
     return { ok: false, reason: REFUSALS[outcome.reason] ?? REFUSALS.unknown! };

@@ -10,16 +10,16 @@ import type { AppEnv } from '../http/app-env';
 import { jsonBody } from '../http/body';
 import { ApiError } from '../http/errors';
 import { answers, bearerAuth } from '../http/openapi';
-import { clientIp, deviceOf, requester } from '../http/request-info';
+import { clientIp, requester, signInFrom } from '../http/request-info';
 import { input } from '../http/validate';
 import { identityMode } from '../identity';
 import { authenticate } from '../identity/accounts';
 import { mayApprove, NOT_AN_APPROVER, requireUser } from '../identity/require-user';
 import { countLoginAttempt } from '../limits/limits';
 import { ensureSigningKey } from '../tokens/signing';
-import { ask, userSessions } from '../user';
+import { askUser, userSessions } from '../user';
 import { signIn, signOut } from '.';
-import { DeviceAnswer, LoginAnswer, LoginBody, SidParam, UserAnswer } from './schemas';
+import { LoginAnswer, LoginBody, SessionAnswer, SidParam, UserAnswer } from './schemas';
 
 export const accounts = new Hono<AppEnv>()
   .post(
@@ -48,7 +48,7 @@ export const accounts = new Hono<AppEnv>()
       });
       if (!user) throw new ApiError('invalid_credentials');
       const returned = attempt.giveBack(); // a success is no failure (returned while the session opens)
-      const tokens = await signIn(c, user, 'password', { device: deviceOf(requester(c)) });
+      const tokens = await signIn(c, user, 'password', { from: signInFrom(requester(c)) });
       await returned;
       if (!tokens) throw new Error('a password sign-in has no approver to lose');
       const { token, refresh_token, expires_in } = tokens;
@@ -74,12 +74,12 @@ export const accounts = new Hono<AppEnv>()
       summary: 'Linked devices: the user’s live sessions',
       tags: ['Linked devices'],
       security: bearerAuth,
-      responses: answers(200, v.array(DeviceAnswer), 'Most recently used first.', [401, 503]),
+      responses: answers(200, v.array(SessionAnswer), 'Most recently used first.', [401, 503]),
     }),
     requireUser,
     async (c) => {
       const stub = userSessions(c.env, c.get('user').id);
-      return c.json(await ask(() => stub.list(c.get('sid'))));
+      return c.json(await askUser(() => stub.list(c.get('sid'))));
     },
   )
 

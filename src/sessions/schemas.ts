@@ -31,7 +31,7 @@ export const Tokens = {
 
 export const LoginAnswer = v.object({ ...Tokens, user: UserAnswer });
 
-export const DeviceAnswer = v.object({
+export const SessionAnswer = v.object({
   sid: v.string(),
   created_at: isoTime,
   last_used_at: isoTime,

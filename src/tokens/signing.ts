@@ -11,7 +11,7 @@ import { sign } from 'hono/jwt';
 import type { Env } from '../env';
 import type { AppEnv } from '../http/app-env';
 import { publicOrigin } from '../http/site';
-import type { UserRef } from '../login/state';
+import type { UserRef } from '../user/types';
 import { keyRing } from './keys';
 import { lifetimes } from './lifetimes';
 
@@ -20,7 +20,7 @@ const DEFAULT_AUDIENCE = 'qrcode-login';
 type EnvContext = Context<AppEnv>;
 
 /** Lifetime of an access token (`JWT_TTL_SECONDS`, default fifteen minutes). */
-export const tokenTtlSeconds = (env: Env): number => lifetimes(env).accessTtlSeconds;
+export const accessTtlSeconds = (env: Env): number => lifetimes(env).accessTtlSeconds;
 
 /** `iss` of our tokens: `TOKEN_ISSUER`, default the public origin. */
 export const tokenIssuer = (c: EnvContext): string => c.env.TOKEN_ISSUER || publicOrigin(c);
@@ -60,7 +60,7 @@ export async function issueToken(c: EnvContext, user: UserRef, sid: string, clie
     name: user.display_name,
     sid,
     iat,
-    exp: iat + tokenTtlSeconds(c.env),
+    exp: iat + accessTtlSeconds(c.env),
     iss: tokenIssuer(c),
     aud: tokenAudience(c.env),
     jti: crypto.randomUUID(),
@@ -84,7 +84,7 @@ export async function issueIdToken(
       iss: tokenIssuer(c),
       sub: user.id,
       aud: clientId,
-      exp: iat + tokenTtlSeconds(c.env),
+      exp: iat + accessTtlSeconds(c.env),
       iat,
       auth_time: Math.floor(authTimeMs / 1000),
       sid,

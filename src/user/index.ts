@@ -8,21 +8,24 @@
 
 import type { Env } from '../env';
 import { sha256Hex } from '../http/crypto';
+import { namedObject } from '../http/named-object';
 import { callObject } from '../http/object-call';
 import { identityMode } from './identity-source';
 import { adoptLegacySession } from './legacy';
-import type { SessionInfo, UserSessions } from './user-object';
+import type { SessionInfo } from './types';
+import type { UserSessions } from './user-object';
 
 export { type IdentityMode, identityMode } from './identity-source';
 export {
-  type DeviceInfo,
   FIRST_HAND,
-  type LinkedDevice,
   type NewSession,
-  RECENT_SIGN_IN_MS,
   type SessionInfo,
+  type SessionListing,
+  type SignInFrom,
   type SignInMethod,
-} from './user-object';
+  type UserRef,
+} from './types';
+export { RECENT_SIGN_IN_MS } from './user-object';
 
 const REFRESH_TOKEN = /^([0-9a-f]{64})([A-Za-z0-9_-]{43})$/;
 
@@ -37,7 +40,7 @@ export const userSessions = (env: Env, userId: string): UserSessionsStub =>
   env.USER_SESSIONS.get(userObjectId(env, userId));
 
 /** Calls the user's object; a failure of the object is a 503. */
-export const ask = <T>(call: () => Promise<T>): Promise<T> => callObject('user sessions object', call);
+export const askUser = <T>(call: () => Promise<T>): Promise<T> => callObject('user object', call);
 
 /** The object a refresh token belongs to and the token's hash, or null for anything that is not one of ours. */
 export async function openRefreshToken(
@@ -46,21 +49,16 @@ export async function openRefreshToken(
 ): Promise<{ stub: UserSessionsStub; hash: string } | null> {
   const match = REFRESH_TOKEN.exec(token);
   if (!match) return null;
-  let id: DurableObjectId;
-  try {
-    id = env.USER_SESSIONS.idFromString(match[1]!);
-  } catch {
-    return null;
-  }
-  return { stub: env.USER_SESSIONS.get(id), hash: await sha256Hex(token) };
+  const stub = namedObject(env.USER_SESSIONS, match[1]!);
+  return stub && { stub, hash: await sha256Hex(token) };
 }
 
 /** The live session `sid` of `userId` (each authenticated request asks), or null. */
 export async function checkSession(env: Env, userId: string, sid: string): Promise<SessionInfo | null> {
   const stub = userSessions(env, userId);
-  const live = await ask(() => stub.check(sid));
+  const live = await askUser(() => stub.check(sid));
   if (live) return live;
   // A session of the last version, still in D1: moved into the object the first time it is seen.
-  if (!(await ask(() => adoptLegacySession(env, stub, sid, userId)))) return null;
-  return ask(() => stub.check(sid));
+  if (!(await askUser(() => adoptLegacySession(env, stub, sid, userId)))) return null;
+  return askUser(() => stub.check(sid));
 }

@@ -10,7 +10,8 @@
  */
 import type { Env } from '../env';
 import { describeError } from '../http/log-safe';
-import type { ImportedSession, UserSessions } from './user-object';
+import type { ImportedSession } from './types';
+import type { UserSessions } from './user-object';
 
 const LEGACY_SID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -55,7 +56,7 @@ export async function adoptLegacySession(
     sid: row.sid,
     user: { id: row.user_id, username: row.username, display_name: row.display_name },
     via: row.via,
-    device: { user_agent: row.user_agent, ip: row.ip, place: row.place },
+    from: { user_agent: row.user_agent, ip: row.ip, place: row.place },
     created_at: Date.parse(row.created_at),
     ends_at: Date.parse(row.expires_at),
   };

@@ -8,9 +8,10 @@
  * delay or fail a login.
  */
 
-import type { Env } from '../env';
+import { type BackgroundContext, inBackground } from '../http/background';
 import { randomToken } from '../http/crypto';
-import type { Outcome, Requester, UserRef } from '../login/state';
+import type { Outcome, Requester } from '../login/state';
+import type { UserRef } from '../user/types';
 import { webhookConfig } from './config';
 
 /** Each event type and its `data`. */
@@ -46,10 +47,7 @@ export function asQueuedEvent(body: unknown): QueuedEvent | null {
 }
 
 /** What `emit` needs of a request's context; every Hono `Context` of this app has it. */
-export interface EmitContext {
-  env: Env;
-  readonly executionCtx: { waitUntil(promise: Promise<unknown>): void };
-}
+export type EmitContext = BackgroundContext;
 
 /** A new event as it is queued: a fresh `webhook-id`, and its body fixed once. */
 export function queuedEvent<T extends EventType>(type: T, data: EventData[T], now = new Date()): QueuedEvent {
@@ -81,13 +79,7 @@ export function emit<T extends EventType>(c: EmitContext, type: T, data: EventDa
       console.error(`webhook ${type} not sent: the WEBHOOKS queue binding is missing (see wrangler.toml).`);
       return;
     }
-    const event = queuedEvent(type, data);
-    const sent = send(queue, event);
-    try {
-      c.executionCtx.waitUntil(sent);
-    } catch {
-      // No execution context (a direct call in a script): the send runs on by itself.
-    }
+    inBackground(c, send(queue, queuedEvent(type, data)));
   } catch (err) {
     console.error(`webhook ${type} not queued:`, err);
   }

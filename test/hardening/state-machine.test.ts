@@ -11,15 +11,15 @@ import {
   confirm,
   expireIfDue,
   isOpen,
+  type LoginRecord,
+  type LoginStatus,
   requiredProofs,
-  type SessionRecord,
-  type SessionStatus,
   STATUSES,
   scan,
-  type UserRef,
   verifyProofs,
 } from '../../src/login/state';
 import type { ConfirmWith } from '../../src/passkeys';
+import type { UserRef } from '../../src/user/types';
 import { act, ageSession, createQr, login, sessionObject, status, storedState } from '../helpers';
 
 /** The edges of the diagram, and nothing else. */
@@ -32,7 +32,7 @@ const EDGES = new Set([
 ]);
 /** What the Worker hands the object after `verifyStepUp` held. */
 const KEY = { passkey: 'a-passkey-id' };
-const isEnd = (s: SessionStatus) => s === 'scan-confirm' || s === 'scan-cancel' || s === 'expired';
+const isEnd = (s: LoginStatus) => s === 'scan-confirm' || s === 'scan-cancel' || s === 'expired';
 
 const USERS: UserRef[] = [
   { id: 'u1', username: 'dong', display_name: '东东' },
@@ -70,7 +70,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 const NEAR = { ip: '203.0.113.9', country: null };
 const FAR = { ip: '198.51.100.7', country: null };
 
-function record(matchCode: string | null): SessionRecord {
+function record(matchCode: string | null): LoginRecord {
   return {
     status: 'noscan',
     version: 0,
@@ -94,7 +94,7 @@ describe('the pure state machine', () => {
         let rec = record(code);
         let now = 0;
         for (const op of ops) {
-          let next: SessionRecord | null = null;
+          let next: LoginRecord | null = null;
           if (op.kind === 'clock') {
             now += op.ms;
             continue;
@@ -171,9 +171,9 @@ const AFTER_STEP = { scan: 'scan-wait-confirm', confirm: 'scan-confirm', cancel:
  * The stored record's status and version as the object reads it (an open record past
  * `expires_at` reads as expired: expiry is never written), or null when storage is empty.
  */
-async function stored(qr: string): Promise<{ status: SessionStatus; version: number } | null> {
+async function stored(qr: string): Promise<{ status: LoginStatus; version: number } | null> {
   return runInDurableObject(sessionObject(qr), (_o, state) => {
-    const kept = state.storage.kv.get<SessionRecord>('session');
+    const kept = state.storage.kv.get<LoginRecord>('session');
     const rec = kept && (expireIfDue(kept, Date.now()) ?? kept);
     return rec ? { status: rec.status, version: rec.version } : null;
   });
@@ -194,13 +194,13 @@ describe('the real session object', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(liveOpArb, { minLength: 1, maxLength: 10 }), async (ops) => {
         const qr = await createQr();
-        let seen: SessionStatus = 'noscan';
+        let seen: LoginStatus = 'noscan';
         let version = 0;
         let delivered = 0;
         let gone = false;
         // Each op is awaited and makes at most one change, and the stored record is read after
         // every op: so every change is seen, and each must be one edge with one more version.
-        const observe = (s: SessionStatus, v: number) => {
+        const observe = (s: LoginStatus, v: number) => {
           expect(STATUSES).toContain(s);
           if (v === version) expect(s).toBe(seen);
           else {
@@ -220,7 +220,7 @@ describe('the real session object', () => {
               continue;
             }
             expect(res.status).toBe(200);
-            const body = (await res.json()) as { status: SessionStatus; version: number; token?: string };
+            const body = (await res.json()) as { status: LoginStatus; version: number; token?: string };
             observe(body.status, body.version);
             if (body.token) {
               expect(body.status).toBe('scan-confirm');
@@ -242,7 +242,7 @@ describe('the real session object', () => {
             const res = await act(qr, op.kind, tokens[op.user]!);
             expect([200, 403, 409, 410]).toContain(res.status);
             if (res.status === 200) {
-              const body = (await res.json()) as { status: SessionStatus; version: number };
+              const body = (await res.json()) as { status: LoginStatus; version: number };
               expect(body.status).toBe(AFTER_STEP[op.kind]);
               observe(body.status, body.version);
             }

@@ -4,7 +4,7 @@
  */
 import { runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
-import type { SessionRecord } from '../../src/login/state';
+import type { LoginRecord } from '../../src/login/state';
 import { act, api, freshIp, login, ORIGIN, sessionObject } from '../helpers';
 
 export const CLIENT_ID = 'test-cli';
@@ -77,17 +77,17 @@ export async function phoneAnswers(
 }
 
 /** What the device's session object stores, or null once it is gone. */
-export function storedRecord(auth: WithQr): Promise<SessionRecord | null> {
+export function storedRecord(auth: WithQr): Promise<LoginRecord | null> {
   return runInDurableObject(
     sessionObject(qrcodeIdOf(auth)),
-    (_instance, state) => state.storage.kv.get<SessionRecord>('session') ?? null,
+    (_instance, state) => state.storage.kv.get<LoginRecord>('session') ?? null,
   );
 }
 
 /** Moves the device's last poll `ms` into the past, as if the client had waited that long. */
 export async function waitedSinceLastPoll(auth: WithQr, ms: number): Promise<void> {
   await runInDurableObject(sessionObject(qrcodeIdOf(auth)), (_instance, state) => {
-    const rec = state.storage.kv.get<SessionRecord>('session');
+    const rec = state.storage.kv.get<LoginRecord>('session');
     if (!rec?.device?.last_poll_at) throw new Error('no poll to move back');
     state.storage.kv.put('session', { ...rec, device: { ...rec.device, last_poll_at: rec.device.last_poll_at - ms } });
   });

@@ -6,18 +6,18 @@
  * is reused (RFC 9700 §4.14.2); every refusal is one `invalid_grant` with its reason.
  */
 import type { Context } from 'hono';
-import type { AppEnv } from '../http/app-env';
-import { refreshSession } from '../sessions';
-import { ensureSigningKey } from '../tokens/signing';
-import { OAuthError, tokenAnswer } from './errors';
-import { publicClient } from './form';
+import type { AppEnv } from '../../http/app-env';
+import { refreshSession } from '../../sessions';
+import { ensureSigningKey } from '../../tokens/signing';
+import { OAuthError, tokenAnswer } from '../errors';
+import { publicClient } from '../form';
 
 export interface RefreshForm {
   refresh_token?: string;
   client_id?: string;
 }
 
-export async function refreshGrant(c: Context<AppEnv>, form: RefreshForm): Promise<Response> {
+export async function refreshTokenGrant(c: Context<AppEnv>, form: RefreshForm): Promise<Response> {
   if (!form.refresh_token) throw new OAuthError('invalid_request', '`refresh_token` is required.');
   // A page's session has no client; a device-flow client names itself, and must be registered.
   const clientId = form.client_id === undefined ? null : publicClient(c.env, form.client_id);

@@ -2,9 +2,9 @@
  * A passkey registered without a name is named after the browser and device it was made on.
  */
 import { describe, expect, it } from 'vitest';
-import { deviceName } from '../../src/passkeys/device-name';
+import { defaultPasskeyName } from '../../src/passkeys/passkey-name';
 
-describe('deviceName', () => {
+describe('defaultPasskeyName', () => {
   it.each([
     [
       'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36',
@@ -31,6 +31,6 @@ describe('deviceName', () => {
     ['curl/8.5.0', 'Passkey'],
     ['', 'Passkey'],
   ])('%s → %s', (ua, name) => {
-    expect(deviceName(ua)).toBe(name);
+    expect(defaultPasskeyName(ua)).toBe(name);
   });
 });

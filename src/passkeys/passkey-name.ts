@@ -29,7 +29,7 @@ const SYSTEMS: [RegExp, string][] = [
 const first = (list: [RegExp, string][], ua: string) => list.find(([pattern]) => pattern.test(ua))?.[1];
 
 /** "Browser on System", or whichever half is known, or "Passkey". */
-export function deviceName(userAgent: string): string {
+export function defaultPasskeyName(userAgent: string): string {
   const browser = first(BROWSERS, userAgent);
   const system = first(SYSTEMS, userAgent);
   if (browser && system) return `${browser} on ${system}`;

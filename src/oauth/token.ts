@@ -1,0 +1,45 @@
+/**
+ * @module
+ * `POST /oauth/token` (RFC 6749 §3.2): one route that reads the form and hands it to its grant,
+ * one file each under `grants/`, each with its checks in order and its own refusals.
+ */
+import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
+import type { AppEnv } from '../http/app-env';
+import { handleOAuthError, postOnly } from './errors';
+import { formBody, formInput } from './form';
+import { deviceCodeGrant } from './grants/device-code';
+import { refreshTokenGrant } from './grants/refresh-token';
+import { oauthAnswers, REFRESH_TOKEN_GRANT, TokenAnswer, TokenForm } from './schemas';
+
+const FORM_ERRORS = 'Form bodies only; errors are RFC 6749\'s `{ "error", "error_description" }`.';
+
+export const tokenEndpoint = new Hono<AppEnv>()
+  .post(
+    '/oauth/token',
+    describeRoute({
+      summary: 'The device polls for its token; any client refreshes its tokens',
+      description:
+        'Device code grant: `authorization_pending` until the phone confirms, `slow_down` when polled sooner than the interval ' +
+        '(which then grows by 5 s), `access_denied` after a cancel (or when the approving phone was signed out), ' +
+        '`expired_token` after expiry; the tokens once, then `invalid_grant`. Refresh token grant: new tokens, the refresh ' +
+        'token rotated; a rotated token sent again more than 10 s later signs its session out. ' +
+        `${FORM_ERRORS}`,
+      tags: ['OAuth device flow (RFC 8628)'],
+      responses: oauthAnswers(
+        200,
+        TokenAnswer,
+        'Signed in: a JWT like every token this Worker issues, and a refresh token.',
+        [400, 401, 405, 408, 500, 503],
+      ),
+    }),
+    formBody,
+    formInput(TokenForm),
+    async (c) => {
+      const form = c.req.valid('form');
+      // `TokenForm` admits only the grants served here.
+      return form.grant_type === REFRESH_TOKEN_GRANT ? refreshTokenGrant(c, form) : deviceCodeGrant(c, form);
+    },
+  )
+  .all('/oauth/token', postOnly)
+  .onError(handleOAuthError);

@@ -1,0 +1,81 @@
+/**
+ * @module
+ * The words of a user's object: who the user is (`UserRef`, as every token and webhook names
+ * them), how a session signed in, where from, and what the object's verbs answer.
+ */
+
+/** A signed-in user as tokens, sessions and webhooks name them. */
+export interface UserRef {
+  id: string;
+  username: string;
+  display_name: string;
+}
+
+/** How a session signed in. */
+export type SignInMethod = 'password' | 'passkey' | 'site' | 'qrcode' | 'device';
+
+/**
+ * Sessions that signed in on the phone itself: only they may approve logins and sign other
+ * devices out. A session that a QR login or the device flow made (a PC, a CLI) may not, so a
+ * stolen PC token cannot approve new logins nor sign the phone out.
+ */
+export const FIRST_HAND: readonly SignInMethod[] = ['password', 'passkey', 'site'];
+
+/** Where a session was signed in from. */
+export interface SignInFrom {
+  user_agent: string;
+  ip: string;
+  place: string | null;
+}
+
+/** What the Worker asks of a new session. */
+export interface NewSession {
+  user: UserRef;
+  via: SignInMethod;
+  from: SignInFrom;
+  /** SHA-256 (hex) of the new refresh token; only the hash is stored. */
+  refreshHash: string;
+  /** The session that approved this login (the phone's), which must still be alive. */
+  approver?: string | null;
+  /** The OAuth client of a device-flow session: its refresh token is bound to it. */
+  clientId?: string | null;
+  /** The scope a device-flow client was granted (`openid` brings an id_token). */
+  scope?: string | null;
+}
+
+/** A session taken over from the last version's D1 table: no refresh token, its old end. */
+export interface ImportedSession {
+  sid: string;
+  user: UserRef;
+  via: 'password' | 'qrcode';
+  from: SignInFrom;
+  created_at: number;
+  ends_at: number;
+}
+
+/** A live session, as the verbs answer it. */
+export interface SessionInfo {
+  sid: string;
+  via: SignInMethod;
+  user: UserRef;
+  client_id: string | null;
+  scope: string | null;
+  /** When the user signed in (epoch ms): an id_token's `auth_time`. */
+  created_at: number;
+}
+
+/** A linked device as `GET /api/sessions` lists it. */
+export interface SessionListing extends SignInFrom {
+  sid: string;
+  created_at: string;
+  last_used_at: string;
+  via: SignInMethod;
+  current: boolean;
+}
+
+/** Why a refresh was refused (each is `invalid_grant` to the client). */
+export type RefreshRefusal = 'unknown' | 'other_client' | 'expired' | 'just_rotated' | 'reused';
+
+export type RefreshOutcome =
+  | { ok: true; session: SessionInfo }
+  | { ok: false; reason: RefreshRefusal; revoked: string[] };
