@@ -1,7 +1,7 @@
 /**
  * A fault a person causes all the time: a PC closes its tab while its long-poll waits. The
  * Worker closes the WebSocket it waited on, so the login's object keeps no socket of a PC that
- * left. On Cloudflare (and in the Workers runtime's tests, test/waiting.test.ts) the platform
+ * left. On Cloudflare (and in the Workers runtime's tests, test/login/waiting.test.ts) the platform
  * cancels the request at once and `request.signal` tells the Worker. Local workerd notices a
  * closed connection only when it answers, so under `npm start` the Worker closes the socket
  * when the PC's wait ends: until then it counts toward the four waiters of the QR, and a fifth

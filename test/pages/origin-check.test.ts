@@ -4,8 +4,8 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { app } from '../src/app';
-import { ORIGIN } from './helpers';
+import { app } from '../../src/app';
+import { ORIGIN } from '../helpers';
 
 const SITE = 'https://shop.example';
 

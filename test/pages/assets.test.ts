@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { app } from '../src/app';
+import { app } from '../../src/app';
 
 const assets = {
   fetch: async () => new Response('export {};', { headers: { 'Content-Type': 'text/javascript' } }),

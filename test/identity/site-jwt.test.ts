@@ -5,9 +5,9 @@
 import { env } from 'cloudflare:workers';
 import { decodeJwt, exportJWK, type JWK, SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
-import { app } from '../src/app';
-import { clearJwksCache } from '../src/identity/jwks-cache';
-import { bearer, createQr, errorOf, ORIGIN, PC_UA, type QrBody } from './helpers';
+import { app } from '../../src/app';
+import { clearJwksCache } from '../../src/identity/jwks-cache';
+import { bearer, createQr, errorOf, ORIGIN, PC_UA, type QrBody } from '../helpers';
 
 const SERVER = inject('identityServer');
 const ISSUER = 'https://site.example';

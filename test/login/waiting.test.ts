@@ -5,8 +5,8 @@
  */
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
-import { sha256Hex } from '../src/http/crypto';
-import { statusRequest } from '../src/login/long-poll';
+import { sha256Hex } from '../../src/http/crypto';
+import { statusRequest } from '../../src/login/long-poll';
 import {
   act,
   ageSession,
@@ -19,7 +19,7 @@ import {
   status,
   stillPending,
   storedState,
-} from './helpers';
+} from '../helpers';
 
 /** The sockets the login's object holds open. */
 const socketsOf = (qr: QrBody) =>

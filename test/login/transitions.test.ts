@@ -18,7 +18,7 @@ import {
   status,
   stillPending,
   storedState,
-} from './helpers';
+} from '../helpers';
 
 const dong = () => login('dong', '111');
 const guang = () => login('guang', '222');

@@ -5,9 +5,9 @@
  */
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { app } from '../src/app';
-import { contrast } from '../src/pages/branding';
-import { ORIGIN } from './helpers';
+import { app } from '../../src/app';
+import { contrast } from '../../src/pages/branding';
+import { ORIGIN } from '../helpers';
 
 interface Config {
   site_accent: { color: string; text: string } | null;

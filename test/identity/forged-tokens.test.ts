@@ -5,7 +5,7 @@
  */
 import { expect, it } from 'vitest';
 import { act, api, bearer, createQr, errorOf, login, postJson, userCodeOf } from '../helpers';
-import { devKey, enc, hmacToken, newKey, parts, signWith } from '../signing';
+import { devKey, enc, hmacToken, newKey, parts, signWith } from '../tokens/support';
 
 it('refuses every forged, expired or damaged token with 401 on every signed-in route', async () => {
   const { token } = await login('dong', '111');

@@ -4,8 +4,8 @@
  * with swagger-parser, which needs Node.)
  */
 import { describe, expect, it } from 'vitest';
-import { app } from '../src/app';
-import { api } from './helpers';
+import { app } from '../../src/app';
+import { api } from '../helpers';
 
 type Operation = { parameters?: { in: string; name: string }[]; requestBody?: unknown; responses: object };
 type Doc = { openapi: string; paths: Record<string, Record<string, Operation>> };

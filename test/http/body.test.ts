@@ -3,8 +3,8 @@
  * (`test/faults/slow-body.spec.ts` sends a body at one byte a second to a real server.)
  */
 import { describe, expect, it } from 'vitest';
-import { BODY_DEADLINE_MS, readBody } from '../src/http/body';
-import { ApiError } from '../src/http/errors';
+import { BODY_DEADLINE_MS, readBody } from '../../src/http/body';
+import { ApiError } from '../../src/http/errors';
 
 /** A body that sends `first` and then nothing more, ever. */
 function stalled(first: string): ReadableStream<Uint8Array> {

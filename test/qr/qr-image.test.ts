@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import jsQR from 'jsqr';
 import { describe, expect, it } from 'vitest';
-import { maskPenalty, qrDataUrl, qrMatrix } from '../src/qr/qr-image';
+import { maskPenalty, qrDataUrl, qrMatrix } from '../../src/qr/qr-image';
 
 const ID = 'a0df8a3d855b6944fc2358bdb383fb9dd64549bf00f4f08a7917d7013093e49c';
 const ORIGINS = [

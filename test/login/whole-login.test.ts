@@ -2,7 +2,7 @@
  * One whole login exactly as a PC and a phone make it, through the Worker's front door.
  */
 import { expect, it } from 'vitest';
-import { api, bearer, postJson } from './helpers';
+import { api, bearer, postJson } from '../helpers';
 
 it('a phone signs a PC in: create, long-poll, sign in on the phone, scan, confirm, token', async () => {
   // The PC asks for a QR code and starts waiting for it to change.

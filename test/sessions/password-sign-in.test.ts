@@ -3,10 +3,10 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { app } from '../src/app';
-import { hashPassword, verifyPassword } from '../src/identity/passwords';
-import { api, bearer, errorOf, freshIp, login, ORIGIN, postJson } from './helpers';
-import { devKey, enc, hmacToken, type Jwk, newKey, parts, signWith } from './signing';
+import { app } from '../../src/app';
+import { hashPassword, verifyPassword } from '../../src/identity/passwords';
+import { api, bearer, errorOf, freshIp, login, ORIGIN, postJson } from '../helpers';
+import { devKey, enc, hmacToken, type Jwk, newKey, parts, signWith } from '../tokens/support';
 
 const TOKEN_ISSUER = ORIGIN;
 const TOKEN_AUDIENCE = 'qrcode-login';

@@ -5,9 +5,9 @@
 import { env } from 'cloudflare:workers';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { app } from '../src/app';
-import { api, bearer, login, ORIGIN } from './helpers';
-import { devKey, type Jwk, newKey, parts } from './signing';
+import { app } from '../../src/app';
+import { api, bearer, login, ORIGIN } from '../helpers';
+import { devKey, type Jwk, newKey, parts } from './support';
 
 const request = (path: string, init?: RequestInit) => new Request(`${ORIGIN}${path}`, init);
 

@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { app } from '../../src/app';
 import { resetLegacyDrain } from '../../src/user/legacy';
 import { api, bearer, login, ORIGIN } from '../helpers';
-import { devKey, signWith } from '../signing';
-import { inUserObject, userObject } from './support';
+import { inUserObject, userObject } from '../sessions/support';
+import { devKey, signWith } from '../tokens/support';
 
 const me = (token: string) => api('/api/me', { headers: bearer(token) });
 

@@ -5,7 +5,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { app } from '../src/app';
+import { app } from '../../src/app';
 import {
   act,
   api,
@@ -18,7 +18,7 @@ import {
   status,
   stillPending,
   userCodeOf,
-} from './helpers';
+} from '../helpers';
 
 const attempt = (ip: string, username: string, password: string) =>
   postJson('/api/login', { username, password }, { 'CF-Connecting-IP': ip });
