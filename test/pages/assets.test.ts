@@ -23,7 +23,7 @@ describe('static files', () => {
   });
 
   it('do not open the pages or other scripts to other origins', async () => {
-    for (const path of ['/', '/confirm?id=x', '/link', '/js/pc.js', '/widgets.js', '/widget.json', '/kits/x.js']) {
+    for (const path of ['/', '/confirm?id=x', '/link', '/pages/pc.js', '/widgets.js', '/widget.json', '/kits/x.js']) {
       const res = await get(path);
       expect(res.headers.get('Access-Control-Allow-Origin')).toBeNull();
       expect(res.headers.get('X-Frame-Options')).toBe('DENY');
