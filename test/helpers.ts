@@ -112,7 +112,7 @@ export async function ageSession(qr: QrBody | string, ms: number): Promise<void>
   });
 }
 
-/** Everything the session object stores (its record, and whether an alarm is set). */
+/** Everything the login's object stores (its record, and whether an alarm is set). */
 export async function storedState(qr: QrBody | string) {
   return runInDurableObject(sessionObject(qr), async (_instance, state) => ({
     keys: [...state.storage.kv.list()].map(([key]) => key),

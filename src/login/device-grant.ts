@@ -1,6 +1,6 @@
 /**
  * @module
- * The OAuth device flow's token poll (RFC 8628 §3.4–3.5) as a pure function of the session
+ * The OAuth device flow's token poll (RFC 8628 §3.4–3.5) as a pure function of the login
  * record and the clock, applied by `LoginSession`. The checks run in a fixed order, as in
  * node-oidc-provider: unknown → expired → pending (or too fast) → denied → issue once.
  */
@@ -25,7 +25,7 @@ export type DevicePoll =
   | ({ ok: true; scope: string | null } & HandOut)
   | { ok: false; error: DevicePollError; interval?: number };
 
-/** The grant a new device-flow session starts with. */
+/** The grant a new device-flow login starts with. */
 export const newDeviceGrant = (clientId: string, scope: string | null = null): DeviceGrant => ({
   client_id: clientId,
   interval_s: DEVICE_POLL_INTERVAL_S,
@@ -35,7 +35,7 @@ export const newDeviceGrant = (clientId: string, scope: string | null = null): D
 
 /**
  * One token poll. `next` is the record to store (only the poll's time and interval: no state
- * changes here, so no version bump); on success the caller ends the session, which is what
+ * changes here, so no version bump); on success the caller ends the login, which is what
  * makes the code usable once.
  */
 export function pollDevice(
@@ -46,7 +46,7 @@ export function pollDevice(
 ): { next: LoginRecord | null; outcome: DevicePoll } {
   const refuse = (error: DevicePollError) => ({ next: null, outcome: { ok: false as const, error } });
 
-  // Unknown: never issued, already used and ended, another client's, or not a device-flow session.
+  // Unknown: never issued, already used and ended, another client's, or not a device-flow login.
   const grant = rec?.device;
   if (!rec || !grant || !constantTimeEqual(rec.poll_hash, secretHash) || grant.client_id !== clientId) {
     return refuse('invalid_grant');

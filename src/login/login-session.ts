@@ -1,8 +1,8 @@
 /**
  * @module
- * `LoginSession`: the Durable Object that owns one QR login session. It is the only place
- * where the session's state lives and changes: it stores the record (so eviction or a restart
- * loses nothing), applies the transitions of `state.ts`, ends open sessions with an alarm at
+ * `LoginSession`: the Durable Object that owns one QR login. It is the only place
+ * where the login's state lives and changes: it stores the record (so eviction or a restart
+ * loses nothing), applies the transitions of `state.ts`, ends open logins with an alarm at
  * `expires_at`, empties its storage after the end, and tells the PCs that wait on it of each
  * change. A waiting PC is a WebSocket it accepted through the Hibernation API (`waiters.ts`),
  * held at the other end by the Worker (`long-poll.ts`): nothing of a waiter lives in its
@@ -43,10 +43,11 @@ import {
 import { userCodeObject } from './user-code';
 import { acceptWaiter, refuseWaiter, tellWaiters } from './waiters';
 
+/** The record's storage key (named before logins were called logins; stored logins keep it). */
 const RECORD_KEY = 'session';
-/** How long an ended session stays readable (so the PC learns how it ended) before cleanup. */
+/** How long an ended login stays readable (so the PC learns how it ended) before cleanup. */
 export const CLEANUP_DELAY_MS = 30_000;
-/** The contract's bound: storage is empty within this long of the session's end. */
+/** The contract's bound: storage is empty within this long of the login's end. */
 const EMPTY_WITHIN_MS = 60_000;
 /** A client that ignores the long-poll: more immediate status answers than this in the window may get 429. */
 const IMMEDIATE_POLL_LIMIT = 30;
@@ -54,8 +55,8 @@ const IMMEDIATE_POLL_WINDOW_MS = 10_000;
 /** A `wait` shorter than this is answered about as soon as `wait=0`: it counts as immediate too. */
 const SHORT_WAIT_MS = 1000;
 
-/** What the Worker passes when it creates a session. */
-export interface CreateSession {
+/** What the Worker passes when it creates a login. */
+export interface CreateLogin {
   pollHash: string;
   ttlMs: number;
   requester: Requester;
@@ -76,7 +77,7 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   /**
-   * The record as it stands: an open session past `expires_at` reads as `expired`. That record
+   * The record as it stands: an open login past `expires_at` reads as `expired`. That record
    * is never written (the stored one stays open until cleanup, and reads the same every time),
    * so expiry costs no row; the PCs that wait hear of it the first time it is seen.
    */
@@ -90,7 +91,7 @@ export class LoginSession extends DurableObject<Env> {
 
   /**
    * Stores a change of state and tells every waiting PC, synchronously, so that no other request
-   * runs between a decision and its write. While a session is open its alarm stays at
+   * runs between a decision and its write. While a login is open its alarm stays at
    * `expires_at` (set at creation); at the end it moves to the cleanup, unless it already rings
    * within the contract's minute of the end (the alarm then re-arms itself if it rings too early).
    */
@@ -103,12 +104,12 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   /**
-   * Forgets the session: one `deleteAll()` takes the record, the alarm (compatibility date
+   * Forgets the login: one `deleteAll()` takes the record, the alarm (compatibility date
    * 2026-02-24 on) and, on Cloudflare, the database's own metadata, which nothing else removes
    * and which would otherwise stay billed forever. Then the code to type, if there was one.
    */
   async #erase(rec: LoginRecord | null): Promise<void> {
-    // Synchronous for what follows: from here on the session is gone, whatever else runs.
+    // Synchronous for what follows: from here on the login is gone, whatever else runs.
     const emptied = this.ctx.storage.deleteAll();
     tellWaiters(this.ctx, null);
     await emptied;
@@ -131,8 +132,8 @@ export class LoginSession extends DurableObject<Env> {
     return result ? result.outcome : { ok: false, error: 'qrcode_expired' };
   }
 
-  /** Starts the session. Called once, by the Worker, right after `newUniqueId()`. */
-  async create(init: CreateSession): Promise<PcView> {
+  /** Starts the login. Called once, by the Worker, right after `newUniqueId()`. */
+  async create(init: CreateLogin): Promise<PcView> {
     const now = Date.now();
     const matching = init.matchCode ? newMatchCode() : null;
     const rec: LoginRecord = {
@@ -160,7 +161,7 @@ export class LoginSession extends DurableObject<Env> {
    * past `after` (or `after` is null), when the PC may not wait, or when a confirmed login waits
    * to be handed out; else accepts a WebSocket to wait on (at most four at once), on which the
    * next state is sent. The answer in `scan-confirm` carries `deliver` (the Worker signs the
-   * token) and ends the session: every later one is 410.
+   * token) and ends the login: every later one is 410.
    */
   override async fetch(request: Request): Promise<Response> {
     const ask = readStatusRequest(request);
@@ -187,7 +188,7 @@ export class LoginSession extends DurableObject<Env> {
     return acceptWaiter(this.ctx, view, now + waitingMs(view, ask.waitMs, now));
   }
 
-  /** The PC's view of `rec`; in `scan-confirm` it claims the login, and the session ends. */
+  /** The PC's view of `rec`; in `scan-confirm` it claims the login, and the login ends. */
   async #answer(rec: LoginRecord): Promise<PcView> {
     const view = pcView(rec);
     if (rec.status === 'scan-confirm' && rec.scanner) {
@@ -205,7 +206,7 @@ export class LoginSession extends DurableObject<Env> {
 
   /**
    * The Worker could not finish the sign-in it was handed (D1 was down): put the confirmed
-   * session back, so that the PC's retry gets its token instead of a lost login. Only the
+   * login back, so that the PC's retry gets its token instead of a lost login. Only the
    * claim that just happened can be undone, and only while nothing replaced it.
    */
   async undeliver(): Promise<boolean> {
@@ -234,7 +235,7 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   /**
-   * The code to type already given to this session (`value: null` when none yet). Only the PC
+   * The code to type already given to this login (`value: null` when none yet). Only the PC
    * (its poll token) may ask, and only before anyone scanned.
    */
   async userCode(pollHash: string): Promise<Outcome<string | null>> {
@@ -245,7 +246,7 @@ export class LoginSession extends DurableObject<Env> {
   }
 
   /**
-   * Gives the session the code the Worker just claimed for it, unless it got one in the meantime
+   * Gives the login the code the Worker just claimed for it, unless it got one in the meantime
    * (then that one is answered, and the Worker lets its own claim go). Not a change of state:
    * no new version, nobody told.
    */

@@ -87,11 +87,11 @@ function readState(data: unknown): PcView | null {
   }
 }
 
-/** Milliseconds until an open session expires; infinite for one that has ended. */
+/** Milliseconds until an open login expires; infinite for one that has ended. */
 const untilExpiry = (view: PcView, now: number): number =>
   isOpen(view.status) ? Date.parse(view.expires_at) - now : Number.POSITIVE_INFINITY;
 
-/** How long a PC that saw `view` waits: `waitMs`, and never past an open session's expiry. */
+/** How long a PC that saw `view` waits: `waitMs`, and never past an open login's expiry. */
 export const waitingMs = (view: PcView, waitMs: number, now: number): number =>
   Math.max(0, Math.min(waitMs, untilExpiry(view, now)));
 

@@ -1,6 +1,6 @@
 /**
  * @module
- * The QR login session's routes: the PC creates a code, long-polls its status and may askLogin for a
+ * The QR login's routes: the PC creates a code, long-polls its status and may ask for a
  * code to type; the phone scans, confirms or cancels. Each validates its input, then asks the
  * session's Durable Object, which alone decides.
  */
@@ -41,7 +41,7 @@ import {
 import { claimUserCode, qrTtlSeconds, startLogin } from './start';
 import { formatUserCode, userCodeObject } from './user-code';
 
-/** Resolves `:id` to its session object, or 400 before any object wakes. */
+/** Resolves `:id` to its login's object, or 400 before any object wakes. */
 const withLogin = createMiddleware<AppEnv>(async (c, next) => {
   c.set('login', loginStub(c.env, c.req.param('id') ?? ''));
   await next();
@@ -61,7 +61,7 @@ export const qrcodes = new Hono<AppEnv>()
     describeRoute({
       summary: 'The PC asks for a QR code',
       tags: ['QR login'],
-      responses: answers(201, CreatedQrAnswer, 'The new session: keep `poll_token`, show `img`.', [403, 429, 500]),
+      responses: answers(201, CreatedQrAnswer, 'The new login: keep `poll_token`, show `img`.', [403, 429, 500]),
     }),
     ownPagesOnly,
     async (c) => {
@@ -88,8 +88,8 @@ export const qrcodes = new Hono<AppEnv>()
     describeRoute({
       summary: 'The PC long-polls the state of its QR code',
       description:
-        'Answers at once when the session is past `after`, else waits for a change (at most `wait` seconds). ' +
-        'In `scan-confirm` the first answer carries the token and ends the session; later ones are 410.',
+        'Answers at once when the login is past `after`, else waits for a change (at most `wait` seconds). ' +
+        'In `scan-confirm` the first answer carries the token and ends the login; later ones are 410.',
       tags: ['QR login'],
       responses: answers(200, StatusAnswer, 'The current state.', [400, 401, 410, 429, 503]),
     }),
@@ -133,7 +133,7 @@ export const qrcodes = new Hono<AppEnv>()
       if (existing) return c.json({ user_code: formatUserCode(existing), verification_url: verificationUrl });
       const id = c.req.param('id');
       const ttlMs = qrTtlSeconds(c.env) * 1000;
-      // The code's object lives at most as long as a session can: the session forgets it earlier.
+      // The code's object lives at most as long as a login can: the login forgets it earlier.
       const claimed = await claimUserCode(c.env, id, Date.now() + ttlMs);
       const forget = () => userCodeObject(c.env, claimed).forget();
       let code: string;
@@ -161,7 +161,7 @@ export const qrcodes = new Hono<AppEnv>()
       responses: answers(
         200,
         PhoneAnswer,
-        'The session, the requester and the phone’s own place.',
+        'The login, the requester and the phone’s own place.',
         [400, 401, 409, 410],
       ),
     }),

@@ -1,6 +1,6 @@
 /**
  * @module
- * Starting a QR login session: the one place that makes a session object, whoever asks for it
+ * Starting a QR login: the one place that makes a login's object, whoever asks for it
  * (the PC's `POST /api/qrcodes`, the device flow's `POST /oauth/device_authorization`), so
  * that both get the same lifetime, `scan_url` and requester record.
  */
@@ -16,7 +16,7 @@ import { formatUserCode, newUserCode, userCodeObject } from './user-code';
 
 const DEFAULT_QR_TTL_SECONDS = 120;
 
-/** Lifetime of a new session, in seconds. */
+/** Lifetime of a new login, in seconds. */
 export const qrTtlSeconds = (env: Env): number => seconds(env.QR_TTL_SECONDS, DEFAULT_QR_TTL_SECONDS);
 
 /** What the QR opens: `SCAN_URL_TEMPLATE` with `{id}`, else `<origin>/confirm?id=<id>`. */
@@ -27,7 +27,7 @@ function scanUrl(env: Env, origin: string, id: string): string {
   return template.replaceAll('{id}', id);
 }
 
-/** Points a fresh code to type at the session; a clash (one in 2.6 × 10^10) just draws again. */
+/** Points a fresh code to type at the login; a clash (one in 2.6 × 10^10) just draws again. */
 export async function claimUserCode(env: Env, qrcodeId: string, expiresAt: number): Promise<string> {
   for (;;) {
     const code = newUserCode();
@@ -35,17 +35,17 @@ export async function claimUserCode(env: Env, qrcodeId: string, expiresAt: numbe
   }
 }
 
-/** What the caller asks of a new session. */
-export interface StartSessionOptions {
+/** What the caller asks of a new login. */
+export interface StartLoginOptions {
   /** SHA-256 (hex) of the poll secret that only the asking client holds. */
   pollHash: string;
   /** Make the code to type now (the device flow needs it at once). */
   userCode: boolean;
-  /** The OAuth client of a device-flow session, and the scope it asked for. */
+  /** The OAuth client of a device-flow login, and the scope it asked for. */
   device?: { clientId: string; scope: string | null };
 }
 
-/** A session just started. */
+/** A login just started. */
 export interface StartedLogin {
   qrcodeId: string;
   /** What the QR opens: `<origin>/confirm?id=<qrcode_id>`, or `SCAN_URL_TEMPLATE`'s link. */
@@ -58,13 +58,13 @@ export interface StartedLogin {
   view: PcView;
 }
 
-/** Creates a session object for the request `c`: a new unique id, its record and its expiry alarm. */
-export async function startLogin(c: Context<AppEnv>, options: StartSessionOptions): Promise<StartedLogin> {
+/** Creates a login's object for the request `c`: a new unique id, its record and its expiry alarm. */
+export async function startLogin(c: Context<AppEnv>, options: StartLoginOptions): Promise<StartedLogin> {
   const origin = publicOrigin(c);
   const ttlSeconds = qrTtlSeconds(c.env);
   const id = c.env.LOGIN_SESSION.newUniqueId();
   const qrcodeId = id.toString();
-  // Before anything is created: a misconfigured template must not leave a session behind.
+  // Before anything is created: a misconfigured template must not leave a login behind.
   const url = scanUrl(c.env, origin, qrcodeId);
   const userCode = options.userCode ? await claimUserCode(c.env, qrcodeId, Date.now() + ttlSeconds * 1000) : null;
   const view = await c.env.LOGIN_SESSION.get(id).create({

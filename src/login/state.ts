@@ -1,6 +1,6 @@
 /**
  * @module
- * The QR login session's state machine, as pure functions of a record and the clock.
+ * The QR login's state machine, as pure functions of a record and the clock.
  * The Durable Object (`login-session.ts`) stores the record and applies these steps; keeping
  * them pure keeps every transition of the diagram in one readable place:
  *
@@ -46,7 +46,7 @@ export interface DeviceGrant {
   scope?: string | null;
 }
 
-/** Everything the session object stores. Times are epoch milliseconds. */
+/** Everything the login's object stores. Times are epoch milliseconds. */
 export interface LoginRecord {
   status: LoginStatus;
   version: number;
@@ -239,7 +239,7 @@ function advance(rec: LoginRecord, status: LoginStatus, now: number, patch: Part
 }
 
 /**
- * Expiry, checked on every request and by the alarm: at `expires_at` an open session is `expired`.
+ * Expiry, checked on every request and by the alarm: at `expires_at` an open login is `expired`.
  * It ended at `expires_at`, whenever this is asked, so the expired record is the same every time
  * and never needs to be written (`LoginSession` leaves the open record in storage until cleanup).
  */
@@ -254,7 +254,7 @@ export interface PhoneView {
   expires_at: string;
   requester?: Requester;
   match_choices?: string[];
-  /** The OAuth client that started a device-flow session. */
+  /** The OAuth client that started a device-flow login. */
   client_id?: string;
   /** The scanner reached the login by typing its code. */
   typed?: true;
@@ -271,7 +271,7 @@ function phoneView(rec: LoginRecord, withRequester: boolean): PhoneView {
   if (withRequester) {
     view.requester = rec.requester;
     if (rec.match_choices) view.match_choices = rec.match_choices;
-    // A device-flow session names the program that asks (a CLI, a TV app), not only its User-Agent.
+    // A device-flow login names the program that asks (a CLI, a TV app), not only its User-Agent.
     if (rec.device) view.client_id = rec.device.client_id;
     if (rec.scanner && rec.typed_by?.includes(rec.scanner.id)) view.typed = true;
     if (requiredProofs(rec).includes('passkey')) view.step_up_reason = rec.step_up_reason ?? 'always';
@@ -335,7 +335,7 @@ export function cancel(rec: LoginRecord, user: UserRef, now: number): Step<Phone
   return done(next, phoneView(next, false));
 }
 
-/** The PC asks for a code to type: only while nobody has scanned (an ended session is 410). */
+/** The PC asks for a code to type: only while nobody has scanned (an ended login is 410). */
 export function userCodeAllowed(rec: LoginRecord): Outcome<string | null> {
   if (rec.status === 'noscan') return { ok: true, value: rec.user_code };
   return { ok: false, error: isOpen(rec.status) ? 'invalid_transition' : 'qrcode_expired' };

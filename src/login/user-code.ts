@@ -1,7 +1,7 @@
 /**
  * @module
  * The code to type (RFC 8628's `user_code`): 8 letters from 20 consonants, and `UserCode`,
- * the Durable Object named after one code that points to its QR session. No global table:
+ * the Durable Object named after one code that points to its QR login. No global table:
  * each code's object lives exactly as long as its session and forgets it at the end.
  */
 import { DurableObject } from 'cloudflare:workers';

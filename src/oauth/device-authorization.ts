@@ -26,7 +26,7 @@ export const deviceAuthorization = new Hono<AppEnv>()
   .post(
     '/oauth/device_authorization',
     describeRoute({
-      summary: 'A device asks to be signed in: a new QR session for the phone to scan or type',
+      summary: 'A device asks to be signed in: a new QR login for the phone to scan or type',
       description: `Show the QR of \`verification_uri_complete\`, or \`user_code\` and \`verification_uri\`. ${FORM_ERRORS}`,
       tags: TAGS,
       responses: oauthAnswers(

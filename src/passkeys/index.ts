@@ -137,7 +137,7 @@ export async function registrationOptions(c: Context<AppEnv>): Promise<CreationO
 }
 
 const ADD_REFUSALS = {
-  challenge: 'This passkey answers no registration of this session that is still open: askUser for new options.',
+  challenge: 'This passkey answers no registration of this session that is still open: ask for new options.',
   duplicate: 'This passkey is already registered.',
   too_many: 'You have as many passkeys as one account may keep: remove one first.',
 };

@@ -1,6 +1,6 @@
 /**
  * Bad requests of every kind, as one table: each answers its documented status and error,
- * none answers 500, and none with a bad QR id wakes (or creates) a session object.
+ * none answers 500, and none with a bad QR id wakes (or creates) a login's object.
  */
 import { listDurableObjectIds } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
@@ -12,7 +12,7 @@ interface Row {
   send: () => Promise<Response>;
   status: number;
   error?: string;
-  /** The id is bad: no session object may be created for it. */
+  /** The id is bad: no login's object may be created for it. */
   badId?: boolean;
   allow?: string;
 }

@@ -1,5 +1,5 @@
 /**
- * Faults in the middle of a login: the session object evicted or reset under a waiting poll,
+ * Faults in the middle of a login: the login's object evicted or reset under a waiting poll,
  * D1 failing, and the user's sessions object failing. The client hears a clean answer (the state, or 503 with Retry-After, never a
  * stack) and its next request continues where the session was.
  */
@@ -37,7 +37,7 @@ async function expectUnavailable(res: Response) {
   expect(text).not.toMatch(/Error:|stack|D1_ERROR|\n\s+at /);
 }
 
-describe('the session object under faults', () => {
+describe('the login’s object under faults', () => {
   it('evicted while a PC long-polls: the poll ends on time, the next poll continues, the login completes', async () => {
     const qr = await createQr();
     const { token } = await login('dong', '111');

@@ -1,5 +1,5 @@
 /**
- * Requests that meet at the same moment: the session object decides each race once, and
+ * Requests that meet at the same moment: the login's object decides each race once, and
  * what every party hears agrees with the state it ends in.
  */
 import { runDurableObjectAlarm } from 'cloudflare:test';

@@ -1,5 +1,5 @@
 /**
- * Property tests of the session's state machine: first the pure steps of `state.ts`, then the
+ * Property tests of the login's state machine: first the pure steps of `state.ts`, then the
  * real Durable Object through the Worker, with random sequences of phone steps, polls, alarms,
  * evictions and clock jumps. Whatever happens, only the edges of the diagram are ever taken.
  */
@@ -188,7 +188,7 @@ const liveOpArb: fc.Arbitrary<LiveOp> = fc.oneof(
   fc.record({ kind: fc.constant('age' as const), ms: fc.constantFrom(1_000, 60_000, 125_000) }),
 );
 
-describe('the real session object', () => {
+describe('the real login object', () => {
   it('keeps to the diagram under random steps, polls, alarms, evictions and clock jumps', async () => {
     const tokens = [(await login('dong', '111')).token, (await login('guang', '222')).token];
     await fc.assert(

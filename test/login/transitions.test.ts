@@ -1,5 +1,5 @@
 /**
- * The QR login session, through the Worker as the PC and the phone use it: every transition
+ * The QR login, through the Worker as the PC and the phone use it: every transition
  * of the diagram, every refused one, expiry, the long-poll and the one-time token.
  */
 import { evictDurableObject, listDurableObjectIds, runDurableObjectAlarm } from 'cloudflare:test';
@@ -151,7 +151,7 @@ describe('the transitions of the diagram', () => {
 });
 
 describe('expiry', () => {
-  it('the alarm ends an open session as expired and wakes the waiting poll', async () => {
+  it('the alarm ends an open login as expired and wakes the waiting poll', async () => {
     const qr = await createQr();
     const waiting = status(qr, '?after=0&wait=30');
     expect(await stillPending(waiting)).toBe(true);

@@ -135,7 +135,7 @@ describe('number matching (MATCH_CODE=on)', () => {
     expect(await (await status(qr)).json()).toHaveProperty('token');
   });
 
-  it('a wrong pick ends the session as scan-cancel with 409 match_failed', async () => {
+  it('a wrong pick ends the login as scan-cancel with 409 match_failed', async () => {
     const { qr, token, code, choices } = await scannedWithChoices();
     const wrong = choices.find((c) => c !== code);
     expect(await errorOf(await act(qr, 'confirm', token, { match_code: wrong }))).toMatchObject({
@@ -146,7 +146,7 @@ describe('number matching (MATCH_CODE=on)', () => {
     expect(await errorOf(await act(qr, 'confirm', token, { match_code: code }))).toMatchObject({ status: 409 });
   });
 
-  it('a missing pick is 400 and leaves the session as it was', async () => {
+  it('a missing pick is 400 and leaves the login as it was', async () => {
     const { qr, token, code } = await scannedWithChoices();
     expect(await errorOf(await act(qr, 'confirm', token))).toMatchObject({ status: 400, error: 'invalid_request' });
     expect(await errorOf(await act(qr, 'confirm', token, { match_code: 47 }))).toMatchObject({ status: 400 });
@@ -154,7 +154,7 @@ describe('number matching (MATCH_CODE=on)', () => {
     expect((await act(qr, 'confirm', token, { match_code: code })).status).toBe(200);
   });
 
-  it('does not apply to a device-flow session: no choices on the phone, and a confirm without a number signs the device in', async () => {
+  it('does not apply to a device-flow login: no choices on the phone, and a confirm without a number signs the device in', async () => {
     const res = await app.fetch(
       new Request(`${ORIGIN}/oauth/device_authorization`, {
         method: 'POST',

@@ -86,7 +86,7 @@ describe('the OpenAPI document', () => {
 });
 
 describe('POST /oauth/device_authorization', () => {
-  it('starts a QR session the phone scans or types, and records the client and the device', async () => {
+  it('starts a QR login the phone scans or types, and records the client and the device', async () => {
     const auth = await authorizeDevice();
     expect(auth.device_code).toMatch(/^[0-9a-f]{64}\.[A-Za-z0-9_-]{43}$/);
     // The secret half of the device code is stored only as its SHA-256.
@@ -228,7 +228,7 @@ describe('POST /oauth/token', () => {
         'invalid_grant',
       ],
       [
-        "a PC's QR session with its poll token",
+        "a PC's QR login with its poll token",
         { grant_type: DEVICE_CODE_GRANT, device_code: `${pcQr.qrcode_id}.${pcQr.poll_token}`, client_id: CLIENT_ID },
         400,
         'invalid_grant',
@@ -330,7 +330,7 @@ describe('POST /oauth/token', () => {
     expect(await (await act(pc, 'scan', token)).json()).not.toHaveProperty('client_id');
   });
 
-  it('can also be long-polled as a QR session with its secret; whichever collects the login first gets it', async () => {
+  it('can also be long-polled as a QR login with its secret; whichever collects the login first gets it', async () => {
     const auth = await authorizeDevice();
     const [id, secret] = auth.device_code.split('.') as [string, string];
     const { token } = await login();

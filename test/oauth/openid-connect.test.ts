@@ -1,7 +1,7 @@
 /**
  * OpenID Connect for device-flow clients, driven by openid-client with no extra configuration:
  * the device flow with `openid` yields an id_token the library validates, userinfo answers for
- * the same subject, a refresh rotates the refresh token, revocation ends the session, and a
+ * the same subject, a refresh rotates the refresh token, revocation ends the login, and a
  * site's backend introspects with HTTP Basic.
  */
 import * as client from 'openid-client';

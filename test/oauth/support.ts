@@ -76,7 +76,7 @@ export async function phoneAnswers(
   return token;
 }
 
-/** What the device's session object stores, or null once it is gone. */
+/** What the device's login's object stores, or null once it is gone. */
 export function storedRecord(auth: WithQr): Promise<LoginRecord | null> {
   return runInDurableObject(
     sessionObject(qrcodeIdOf(auth)),
