@@ -16,10 +16,16 @@
  * slow bodies and large pages behave as without it.
  *
  * One exception: a request body is forwarded up to one byte past the Worker's limit and no
- * further (the rest is read and dropped). The Worker refuses such a body with its 400 after
- * reading that far, in its own shape (`{ error, message }`, or RFC 6749's on `/oauth/`); had the
- * front kept writing, the runtime would close the connection under it while it wrote, and the
- * client would get a 503 or a reset instead of that 400.
+ * further (the rest is read and dropped), and the request behind ends there: one that declared a
+ * larger `Content-Length` goes on with `Content-Length` one byte past the limit. The Worker
+ * refuses such a body with its 400, in its own shape (`{ error, message }`, or RFC 6749's on
+ * `/oauth/`). Had the front kept writing, the runtime would close the connection under it while
+ * it wrote, and the client would get a 503 or a reset instead of that 400; had it declared the
+ * client's length and stopped writing, `wrangler dev` (which answers only once the whole body it
+ * was promised has arrived) would never answer.
+ *
+ * A runtime that has not begun its answer `UPSTREAM_TIMEOUT_MS` after the request is cut off,
+ * and the client gets a 503 `service_unavailable` instead of waiting forever.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -31,6 +37,12 @@ export const MAX_BODY_BYTES = 8 * 1024;
 
 /** How long the rest of a body that the Worker already answered is read before the connection closes. */
 const LINGER_MS = 5_000;
+
+/**
+ * How long the runtime may take to begin its answer: longer than the longest long-poll (30 s)
+ * and a body's 10 s deadline together.
+ */
+export const UPSTREAM_TIMEOUT_MS = 45_000;
 
 /** Headers that describe one hop, or that only the platform (here: this front) may set. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'te', 'trailer']);
@@ -51,24 +63,23 @@ export function addressOf(socket) {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
-function unavailable(res) {
-  const body = JSON.stringify({
-    error: 'service_unavailable',
-    message: 'The local runtime is not answering yet; try again shortly.',
-  });
+/** The front's own 503, in the API's error shape; ended as an early answer (`endAfterBody`). */
+function unavailable(req, res, message = 'The local runtime is not answering yet; try again shortly.') {
   res.writeHead(503, {
     'Content-Type': 'application/json; charset=utf-8',
     'Retry-After': '1',
     'Cache-Control': 'no-store',
   });
-  res.end(body);
+  if (!req.complete) res.shouldKeepAlive = false;
+  res.write(JSON.stringify({ error: 'service_unavailable', message }));
+  endAfterBody(req, res);
 }
 
 /**
  * Streams the client's body to the runtime, at most `MAX_BODY_BYTES + 1` bytes of it: enough for
- * the Worker to see that it is too large. What comes after is read and dropped, so the client can
- * finish sending and read the answer. A body without `Content-Length` ends there; one with it is
- * refused by the Worker from its header alone, and the connection behind it is not reused.
+ * the Worker to see that it is too large. The request behind ends there (its `Content-Length`, if
+ * any, says as much: `startFront`); what comes after is read and dropped, so the client can
+ * finish sending and read the answer.
  */
 function forwardBody(req, upstream) {
   let forwarded = 0;
@@ -86,7 +97,7 @@ function forwardBody(req, upstream) {
     const more = upstream.write(part);
     if (forwarded > MAX_BODY_BYTES) {
       stop();
-      if (req.headers['content-length'] === undefined) upstream.end();
+      upstream.end();
     } else if (!more) {
       req.pause();
       upstream.once('drain', () => req.resume());
@@ -111,9 +122,10 @@ function endAfterBody(req, res) {
 
 /**
  * Listens on `host`:`port` and forwards every request to the runtime at `target`
- * (`{ host, port }`). Resolves once listening, with the URL clients use and `close()`.
+ * (`{ host, port }`), which must begin each answer within `upstreamTimeoutMs`. Resolves once
+ * listening, with the URL clients use and `close()`.
  */
-export async function startFront({ host, port, target, secret }) {
+export async function startFront({ host, port, target, secret, upstreamTimeoutMs = UPSTREAM_TIMEOUT_MS }) {
   const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 256 });
   const server = http.createServer((req, res) => {
     const headers = {};
@@ -125,6 +137,8 @@ export async function startFront({ host, port, target, secret }) {
     }
     headers['cf-connecting-ip'] = addressOf(req.socket);
     headers[FRONT_HEADER] = secret;
+    // A body declared too large is cut to one byte past the limit (`forwardBody`): so is its length.
+    if (Number(req.headers['content-length']) > MAX_BODY_BYTES) headers['content-length'] = String(MAX_BODY_BYTES + 1);
     const upstream = http.request({
       host: target.host,
       port: target.port,
@@ -133,7 +147,13 @@ export async function startFront({ host, port, target, secret }) {
       headers,
       agent,
     });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      upstream.destroy(new Error('the local runtime did not answer in time'));
+    }, upstreamTimeoutMs);
     upstream.on('response', (answer) => {
+      clearTimeout(timer);
       const out = [];
       for (let i = 0; i < answer.rawHeaders.length; i += 2) {
         if (!HOP_BY_HOP.has(answer.rawHeaders[i].toLowerCase()))
@@ -153,11 +173,14 @@ export async function startFront({ host, port, target, secret }) {
       if (early) answer.once('end', () => endAfterBody(req, res));
     });
     upstream.on('error', () => {
-      if (!res.headersSent) unavailable(res);
-      else res.destroy();
+      clearTimeout(timer);
+      if (res.headersSent) return res.destroy();
+      const late = `The local runtime did not answer within ${upstreamTimeoutMs / 1000} s; try again shortly.`;
+      unavailable(req, res, timedOut ? late : undefined);
     });
     // The client went away (a long-poll given up, a page closed): so does the request behind it.
     res.on('close', () => {
+      clearTimeout(timer);
       if (!res.writableFinished) upstream.destroy();
     });
     forwardBody(req, upstream);
