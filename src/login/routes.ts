@@ -158,12 +158,7 @@ export const qrcodes = new Hono<AppEnv>()
         '`step_up` (request options, the challenge bound to this QR; a repeated scan issues a fresh one) and `step_up_reason`.',
       tags: ['QR login'],
       security: bearerAuth,
-      responses: answers(
-        200,
-        PhoneAnswer,
-        'The login, the requester and the phone’s own place.',
-        [400, 401, 409, 410],
-      ),
+      responses: answers(200, PhoneAnswer, 'The login, the requester and the phone’s own place.', [400, 401, 409, 410]),
     }),
     idParam,
     withLogin,
