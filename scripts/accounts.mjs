@@ -32,7 +32,7 @@ const USAGE = `usage: npm run accounts -- add <username> [--name "Display name"]
        npm run accounts -- enable <username> [--local | --remote]
 options: --persist-to DIR (the local storage, default .wrangler/state), --config FILE (default wrangler.toml)`;
 
-// The limits of the sign-in form (src/schemas.ts), so that every account made here can sign in.
+// The limits of the sign-in form (`LoginBody` in src/sessions/schemas.ts), so that every account made here can sign in.
 const MAX_USERNAME = 64;
 const MAX_PASSWORD = 256;
 const MAX_NAME = 128;

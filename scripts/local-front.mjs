@@ -32,7 +32,7 @@ import http from 'node:http';
 
 export const FRONT_HEADER = 'x-local-front';
 
-/** The Worker's body limit (`MAX_BODY_BYTES` in src/schemas.ts): it refuses any body larger. */
+/** The Worker's body limit (`MAX_BODY_BYTES` in src/http/body.ts): it refuses any body larger. */
 export const MAX_BODY_BYTES = 8 * 1024;
 
 /** How long the rest of a body that the Worker already answered is read before the connection closes. */

@@ -21,7 +21,7 @@ export interface Env {
   PASSKEY_CHALLENGE: DurableObjectNamespace<PasskeyChallenge>;
   /** Shared counters behind the request limits, one object per counted key. */
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
-  /** The accounts of `IDENTITY=accounts` (and, until drained, the last version's sessions: see sessions/legacy.ts). */
+  /** The accounts of `IDENTITY=accounts` (and, until drained, the last version's sessions: see user/legacy.ts). */
   DB: D1Database;
   /** The pages in `public/`. */
   ASSETS: Fetcher;

@@ -1,6 +1,6 @@
 /**
  * @module
- * The building blocks of the API's schemas (`schemas.ts` and each feature's own): an object whose
+ * The building blocks of the API's schemas (each capability's `schemas.ts`): an object whose
  * missing keys say so in words, a text field without control characters, an ISO time. A module
  * of its own so that a feature's schemas and the shared ones can use each other.
  */

@@ -1,7 +1,7 @@
 /**
  * @module
  * Request validation with the contract's errors: `input()` runs a valibot schema of
- * `schemas.ts` through hono-openapi's validator (so the same schema documents the route), and
+ * a capability's `schemas.ts` through hono-openapi's validator (so the same schema documents the route), and
  * turns the first issue into 400 `invalid_request`, 400 `invalid_qrcode_id` (a path id) or 401
  * `unauthorized` (a header credential), before any Durable Object is touched.
  */

@@ -3,7 +3,7 @@
  * The OAuth endpoints' request bodies (RFC 6749 §3.2, Appendix B): only
  * `application/x-www-form-urlencoded`, at most 8 KB arrived within 10 s, each parameter at most
  * once, a parameter sent without a value treated as absent (RFC 6749 §3.1), then validated by
- * the schemas of `schemas.ts` with RFC 6749's errors. Which clients may use the device flow
+ * the schemas of `oauth/schemas.ts` with RFC 6749's errors. Which clients may use the device flow
  * (`OAUTH_CLIENTS`) is checked here too.
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
