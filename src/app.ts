@@ -18,6 +18,7 @@ import { oauthMetadata } from './oauth/metadata';
 import { revocation } from './oauth/revoke';
 import { userinfo } from './oauth/userinfo';
 import { answers, openApiDocument } from './openapi/document';
+import { changesFromOwnPagesOnly } from './origin-guard';
 import { allowedOrigins } from './origins';
 import { pagesRpId } from './passkeys';
 import { passkeyRoutes } from './passkeys/routes';
@@ -73,6 +74,10 @@ app.use('/api/*', async (c, next) => {
   // Hono's c.json says only `application/json`: name the charset, as the contract says bodies are UTF-8.
   if (c.res.headers.get('Content-Type') === 'application/json') c.header('Content-Type', JSON_CONTENT_TYPE);
 });
+
+// Another site's page may neither change anything nor spend a visitor's allowance (origin-guard.ts).
+app.use('/api/*', changesFromOwnPagesOnly);
+app.use('/oauth/*', changesFromOwnPagesOnly);
 
 app.use('/api/*', onlyJsonBodies);
 
