@@ -10,6 +10,7 @@ import type { AppEnv } from './http/app-env';
 import { MAX_BODY_BYTES, MAX_HEADER_BYTES, onlyJsonBodies } from './http/body';
 import { ApiError, handleError, JSON_CONTENT_TYPE } from './http/errors';
 import { answers, openApiDocument } from './http/openapi';
+import { changesFromOwnPagesOnly } from './http/origin-guard';
 import { allowedOrigins } from './http/origins';
 import { siteName } from './http/site';
 import { identityMode } from './identity';
@@ -74,6 +75,10 @@ app.use('/api/*', async (c, next) => {
   // Hono's c.json says only `application/json`: name the charset, as the contract says bodies are UTF-8.
   if (c.res.headers.get('Content-Type') === 'application/json') c.header('Content-Type', JSON_CONTENT_TYPE);
 });
+
+// Another site's page may neither change anything nor spend a visitor's allowance (origin-guard.ts).
+app.use('/api/*', changesFromOwnPagesOnly);
+app.use('/oauth/*', changesFromOwnPagesOnly);
 
 app.use('/api/*', onlyJsonBodies);
 

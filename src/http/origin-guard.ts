@@ -16,6 +16,10 @@
  *   pass.
  * - with neither header (a CLI, curl, a site's backend), nothing is refused: they are no
  *   visitor's browser, and the per-IP limit counts them as their own.
+ *
+ * `app.ts` puts every request under `/api/` and `/oauth/` that may change something or spend an
+ * allowance (any method but GET, HEAD and OPTIONS) behind it (`changesFromOwnPagesOnly`), so that
+ * a new route is guarded without a word.
  */
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
@@ -55,4 +59,13 @@ export const ownPagesOnly = createMiddleware<AppEnv>(async (c, next) => {
   const reason = crossSiteReason(c);
   if (reason) throw new ApiError('forbidden', reason);
   await next();
+});
+
+/** Methods that change nothing and spend nothing (OPTIONS: a preflight, which CORS answers). */
+const READS = ['GET', 'HEAD', 'OPTIONS'];
+
+/** `ownPagesOnly` for every request that may change something or spend an allowance: any method but a read. */
+export const changesFromOwnPagesOnly = createMiddleware<AppEnv>(async (c, next) => {
+  if (READS.includes(c.req.method)) return next();
+  return ownPagesOnly(c, next);
 });

@@ -71,6 +71,11 @@ export interface LoginRecord {
   step_up_reason?: StepUpReason | null;
   /** Users who reached this login by typing its code (`/api/codes/resolve`), before anyone scanned. */
   typed_by?: string[];
+  /**
+   * More users typed the code than `typed_by` holds: whoever scans is treated as having typed it
+   * (a typed code's step-up is never lost to a full list).
+   */
+  typed_by_more?: boolean;
   /** The code to type, once the PC asked for one (its lookup object is named after it). */
   user_code: string | null;
   /** Present on a session that an OAuth device-flow client started. */
@@ -186,6 +191,10 @@ export interface ScanContext {
 /** Scanning without a step-up (`CONFIRM_WITH=tap`). */
 export const TAP: ScanContext = { confirm_with: 'tap', phone: { ip: '', country: null } };
 
+/** Whether `userId` reached `rec` by typing its code, or may have: everyone may once the list overflowed. */
+const typedBy = (rec: LoginRecord, userId: string): boolean =>
+  rec.typed_by?.includes(userId) === true || rec.typed_by_more === true;
+
 /**
  * Whether `user`'s confirm of `rec` needs a passkey, and why: always with `passkey`; with
  * `passkey-when-risky` when the location warning shows (the phone and the requester are in
@@ -196,7 +205,7 @@ export function stepUpReason(rec: LoginRecord, user: UserRef, context: ScanConte
   if (context.confirm_with === 'passkey') return 'always';
   if (context.confirm_with !== 'passkey-when-risky') return null;
   if (placesDiffer(rec.requester, context.phone)) return 'location';
-  if (rec.typed_by?.includes(user.id)) return 'typed';
+  if (typedBy(rec, user.id)) return 'typed';
   return null;
 }
 
@@ -206,10 +215,12 @@ const MAX_TYPED_BY = 8;
 /**
  * `rec` noting that `userId` reached it by typing its code; null when there is nothing to note
  * (already noted, or someone has scanned: the step-up is fixed by then). Not a change of state.
+ * A typist beyond the list's room is not forgotten: from then on every scanner counts as one.
  */
 export function notedTyped(rec: LoginRecord, userId: string): LoginRecord | null {
   const typed = rec.typed_by ?? [];
-  if (rec.status !== 'noscan' || typed.includes(userId) || typed.length >= MAX_TYPED_BY) return null;
+  if (rec.status !== 'noscan' || typedBy(rec, userId)) return null;
+  if (typed.length >= MAX_TYPED_BY) return { ...rec, typed_by_more: true };
   return { ...rec, typed_by: [...typed, userId] };
 }
 
@@ -273,7 +284,7 @@ function phoneView(rec: LoginRecord, withRequester: boolean): PhoneView {
     if (rec.match_choices) view.match_choices = rec.match_choices;
     // A device-flow login names the program that asks (a CLI, a TV app), not only its User-Agent.
     if (rec.device) view.client_id = rec.device.client_id;
-    if (rec.scanner && rec.typed_by?.includes(rec.scanner.id)) view.typed = true;
+    if (rec.scanner && typedBy(rec, rec.scanner.id)) view.typed = true;
     if (requiredProofs(rec).includes('passkey')) view.step_up_reason = rec.step_up_reason ?? 'always';
   }
   return view;

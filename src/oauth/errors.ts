@@ -17,6 +17,7 @@ export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
   | 'invalid_token'
+  | 'insufficient_scope'
   | 'invalid_scope'
   | 'unsupported_grant_type'
   | DevicePollError

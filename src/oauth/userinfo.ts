@@ -1,8 +1,9 @@
 /**
  * @module
  * `GET /oauth/userinfo` (OpenID Connect Core 1.0 §5.3): who an access token signs in, for a
- * device-flow client that asked for `openid`. Any live access token of ours is accepted; a
- * missing, invalid or signed-out one is 401 with `WWW-Authenticate: Bearer` (RFC 6750 §3).
+ * device-flow client that was granted `openid`. A missing, invalid or signed-out token is 401
+ * with `WWW-Authenticate: Bearer`; a live one issued without `openid` (a page's, or a device
+ * token without it) is 403 `insufficient_scope` (RFC 6750 §3.1).
  */
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
@@ -28,6 +29,7 @@ export const userinfo = new Hono<AppEnv>()
       security: [{ bearerAuth: [] }],
       responses: oauthAnswers(200, UserInfoAnswer, 'The signed-in user.', [
         [401, { codes: ['invalid_token'], description: 'No access token, or not a live one (RFC 6750 §3.1).' }],
+        [403, { codes: ['insufficient_scope'], description: 'Issued without `openid` (RFC 6750 §3.1).' }],
         503,
       ]),
     }),
@@ -41,6 +43,11 @@ export const userinfo = new Hono<AppEnv>()
       const token = BEARER.exec(header)?.[1];
       const live = token ? await liveAccessToken(c, token) : null;
       if (!live) throw invalidToken('The access token is invalid, expired or its session was signed out.');
+      if (!(live.session.scope ?? '').split(' ').includes('openid')) {
+        throw new OAuthError('insufficient_scope', 'This access token was issued without the openid scope.', 403, {
+          'WWW-Authenticate': 'Bearer error="insufficient_scope"',
+        });
+      }
       const { claims } = live;
       return oauthJson(c, { sub: claims.sub, name: claims.name, preferred_username: claims.username });
     },

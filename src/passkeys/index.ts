@@ -142,7 +142,10 @@ const ADD_REFUSALS = {
   too_many: 'You have as many passkeys as one account may keep: remove one first.',
 };
 
-/** Registers the browser's new credential for the signed-in user; `name` defaults to the device's. */
+/**
+ * Registers the browser's new credential for the signed-in user; `name` defaults to the device's.
+ * 403 when the user has a passkey and this session signed in too long ago, checked again now.
+ */
 export async function registerPasskey(
   c: Context<AppEnv>,
   json: RegistrationJson,
@@ -151,8 +154,12 @@ export async function registerPasskey(
   const passkey = await ceremony(() => verifyRegistration(json, relyingPartyOf(c)), 'invalid_request');
   const stub = userSessions(c.env, c.get('user').id);
   const label = name ?? defaultPasskeyName(requester(c).user_agent);
-  const added = await askUser(async () => await stub.addPasskey(passkey, label, registrationBinding(c.get('sid'))));
-  if (!added.ok) throw new ApiError('invalid_request', ADD_REFUSALS[added.reason]);
+  const sid = c.get('sid');
+  const added = await askUser(async () => await stub.addPasskey(passkey, label, registrationBinding(sid), sid));
+  if (!added.ok) {
+    if (added.reason === 'stale') throw new ApiError('forbidden', STALE_SIGN_IN);
+    throw new ApiError('invalid_request', ADD_REFUSALS[added.reason]);
+  }
   return added.passkey;
 }
 

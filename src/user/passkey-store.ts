@@ -77,7 +77,7 @@ export type CreatedPasskey = Omit<PasskeyInfo, 'last_used_at'>;
 
 export type AddOutcome =
   | { ok: true; passkey: CreatedPasskey }
-  | { ok: false; reason: 'challenge' | 'duplicate' | 'too_many' };
+  | { ok: false; reason: 'challenge' | 'duplicate' | 'too_many' | 'stale' };
 
 /** A use that held (`ok`), or why not: no such passkey, a challenge spent, expired or of another purpose, a counter behind. */
 export type UseOutcome = 'ok' | 'unknown' | 'challenge' | 'counter';

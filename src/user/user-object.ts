@@ -155,9 +155,15 @@ export class UserSessions extends DurableObject<Env> {
     return issued;
   }
 
-  /** Stores a registered passkey, spending the registration challenge bound to `binding`. */
-  addPasskey(passkey: NewPasskey, name: string, binding: string): AddOutcome {
-    return this.#passkeys.add(passkey, name, binding, Date.now());
+  /**
+   * Stores a registered passkey, spending the registration challenge bound to `binding`: `stale`
+   * when session `sid` may not change passkeys now (checked again here, not only when the
+   * options were issued: a registration may come minutes after them).
+   */
+  addPasskey(passkey: NewPasskey, name: string, binding: string, sid: string | null): AddOutcome {
+    const now = Date.now();
+    if (!this.#mayChangePasskeys(sid, now)) return { ok: false, reason: 'stale' };
+    return this.#passkeys.add(passkey, name, binding, now);
   }
 
   /** The stored key of this user's passkey `id`, or null. */

@@ -158,15 +158,18 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
 
 describe('GET /oauth/userinfo', () => {
   it('names the user of a live access token, and refuses any other with WWW-Authenticate: Bearer', async () => {
-    const signedIn = await login();
-    const res = await api('/oauth/userinfo', { headers: bearer(signedIn.token) });
+    // A device token granted openid (one without it is 403 insufficient_scope: userinfo-scope.test.ts).
+    const device = await authorizeDevice(CLIENT_ID, 'openid');
+    await phoneAnswers(device, 'confirm');
+    const signedIn = (await (await pollToken(device.device_code)).json()) as Refreshed;
+    const res = await api('/oauth/userinfo', { headers: bearer(signedIn.access_token) });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ sub: 'u_dong', name: '东东', preferred_username: 'dong' });
     const none = await api('/oauth/userinfo');
     expect(none.status).toBe(401);
     expect(none.headers.get('WWW-Authenticate')).toBe('Bearer');
     await revoke(signedIn.refresh_token);
-    const revoked = await api('/oauth/userinfo', { headers: bearer(signedIn.token) });
+    const revoked = await api('/oauth/userinfo', { headers: bearer(signedIn.access_token) });
     expect(revoked.headers.get('WWW-Authenticate')).toMatch(/^Bearer error="invalid_token"/);
     expect(await oauthErrorOf(revoked)).toMatchObject({ status: 401, error: 'invalid_token' });
   });
