@@ -13,7 +13,6 @@ import { jsonBody } from '../http/body';
 import { randomToken, sha256Hex } from '../http/crypto';
 import { ApiError } from '../http/errors';
 import { answers, bearerAuth } from '../http/openapi';
-import { ownPagesOnly } from '../http/origin-guard';
 import { clientIp } from '../http/request-info';
 import { publicOrigin } from '../http/site';
 import { input, loginStub } from '../http/validate';
@@ -63,7 +62,6 @@ export const qrcodes = new Hono<AppEnv>()
       tags: ['QR login'],
       responses: answers(201, CreatedQrAnswer, 'The new login: keep `poll_token`, show `img`.', [403, 429, 500]),
     }),
-    ownPagesOnly,
     async (c) => {
       await countQrcode(c.env, clientIp(c));
       const token = randomToken(32);

@@ -10,7 +10,6 @@ import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../http/app-env';
 import { randomToken, sha256Hex } from '../http/crypto';
-import { ownPagesOnly } from '../http/origin-guard';
 import { clientIp } from '../http/request-info';
 import { countQrcode } from '../limits/limits';
 import { DEVICE_POLL_INTERVAL_S } from '../login/device-grant';
@@ -36,7 +35,6 @@ export const deviceAuthorization = new Hono<AppEnv>()
         [400, 401, 403, 405, 408, 429, 500, 503],
       ),
     }),
-    ownPagesOnly,
     formBody,
     formInput(DeviceAuthorizationForm),
     async (c) => {
