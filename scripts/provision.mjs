@@ -10,8 +10,9 @@
  *   3. with webhooks on (`WEBHOOK_URL` in `[vars]`, or given with `--var WEBHOOK_URL:…` as to
  *      `npm run deploy`), every queue of `[[queues.*]]`, dead-letter queue included; with
  *      webhooks off none, since `npm run deploy` then leaves them out;
- *   4. the secret `SIGNING_KEY`, only if the Worker has none: a new Ed25519 key (`npm run
- *      keygen`) handed to `wrangler secret put` on its stdin, never shown and never on disk.
+ *   4. the secret `SIGNING_KEY`, only if the Worker has none: a new set of an Ed25519 and an
+ *      RSA key (`npm run keygen`) handed to `wrangler secret put` on its stdin, never shown and
+ *      never on disk.
  *      A Worker that does not exist yet is created by that command as an empty draft, which
  *      `npm run deploy` then replaces.
  *
@@ -21,7 +22,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { newSigningKey } from './keygen.mjs';
+import { newSigningKeySet } from './keygen.mjs';
 import { cliVars, database, queueNames, readConfig, webhooksOn } from './project-config.mjs';
 import { jsonOf, mustRun, OperatorError, ROOT, shortPath, shown, wrangler } from './run-wrangler.mjs';
 
@@ -136,10 +137,10 @@ export async function provision({
   }
   if (secrets.includes('SIGNING_KEY')) log('  SIGNING_KEY is set (rotate it with `npm run keygen`, see the README)');
   else {
-    const key = dryRun ? null : await newSigningKey('EdDSA');
+    const key = dryRun ? null : await newSigningKeySet('EdDSA');
     change(
       ['secret', 'put', 'SIGNING_KEY'],
-      'only if not set: a new EdDSA key from `npm run keygen` on its stdin',
+      'only if not set: new Ed25519 and RSA keys from `npm run keygen` on its stdin',
       key ?? undefined,
     );
   }

@@ -10,8 +10,9 @@
  * `IDENTITY_ISSUER` and `IDENTITY_AUDIENCE` become `iss` and `aud`; with
  * `IDENTITY_JWT_SECRET` it signs HS256 with that secret's UTF-8 bytes, as the Worker reads it.
  * With `IDENTITY_JWKS_URL` the site's private key signs: `--key FILE`, a private JWK (RS256,
- * ES256 or EdDSA; `npm run keygen --silent > site-key.json` makes an EdDSA one), and `--jwks`
- * prints the public JWKS of that key, to serve at `IDENTITY_JWKS_URL`, instead of a token.
+ * ES256 or EdDSA) or a set of them, whose first key signs (`npm run keygen --silent >
+ * site-key.json` makes a set of an EdDSA and an RS256 key), and `--jwks` prints the public
+ * JWKS of those keys, to serve at `IDENTITY_JWKS_URL`, instead of a token.
  *
  * The token alone goes to stdout (`TOKEN=$(npm run site-token --silent -- --sub alice)`); a
  * line saying what it is goes to stderr when that is a terminal.
@@ -63,19 +64,28 @@ export async function identitySettings(vars = {}) {
 /** The signing key and algorithm: the site's private JWK, or the shared secret. */
 async function signingKey(settings, keyFile) {
   if (keyFile) {
-    let jwk;
+    let file;
     try {
-      jwk = JSON.parse(readFileSync(keyFile, 'utf8'));
+      file = JSON.parse(readFileSync(keyFile, 'utf8'));
     } catch (err) {
       throw new OperatorError(`--key ${keyFile} is not a JWK file: ${err.message}`);
     }
-    if (!jwk.d) throw new OperatorError(`--key ${keyFile} is a public key: the private JWK (with "d") signs`);
-    const alg =
-      jwk.alg ?? { OKP: 'EdDSA', RSA: 'RS256' }[jwk.kty] ?? (jwk.kty === 'EC' && jwk.crv === 'P-256' ? 'ES256' : null);
-    if (!['RS256', 'ES256', 'EdDSA'].includes(alg)) {
-      throw new OperatorError(`--key ${keyFile}: the Worker accepts RS256, ES256 and EdDSA, not ${alg ?? jwk.kty}`);
-    }
-    return { key: await importJWK(jwk, alg), alg, kid: jwk.kid, jwk };
+    // One JWK, or a JWK set (what `npm run keygen` prints): its first key signs.
+    const jwks = Array.isArray(file?.keys) ? file.keys : [file];
+    const keys = jwks.map((jwk) => {
+      if (!jwk?.d) throw new OperatorError(`--key ${keyFile} is a public key: the private JWK (with "d") signs`);
+      const alg =
+        jwk.alg ??
+        { OKP: 'EdDSA', RSA: 'RS256' }[jwk.kty] ??
+        (jwk.kty === 'EC' && jwk.crv === 'P-256' ? 'ES256' : null);
+      if (!['RS256', 'ES256', 'EdDSA'].includes(alg)) {
+        throw new OperatorError(`--key ${keyFile}: the Worker accepts RS256, ES256 and EdDSA, not ${alg ?? jwk.kty}`);
+      }
+      return { alg, kid: jwk.kid, jwk };
+    });
+    if (keys.length === 0) throw new OperatorError(`--key ${keyFile} has no key in its "keys"`);
+    const [{ alg, kid, jwk }] = keys;
+    return { key: await importJWK(jwk, alg), alg, kid, keys };
   }
   if (settings.IDENTITY_JWKS_URL) {
     throw new OperatorError(
@@ -101,12 +111,15 @@ async function signingKey(settings, keyFile) {
 /** The token (or, with `jwks`, the public JWKS) as text. */
 export async function siteToken(opts) {
   const settings = await identitySettings(opts.vars);
-  const { key, alg, kid, jwk } = await signingKey(settings, opts.key);
+  const { key, alg, kid, keys } = await signingKey(settings, opts.key);
   if (opts.jwks) {
-    const { d, p, q, dp, dq, qi, ...rest } = jwk;
-    const pub = { ...(await exportJWK(await importJWK(rest, alg))), kid, alg, use: 'sig' };
+    const published = [];
+    for (const { alg, kid, jwk } of keys) {
+      const { d, p, q, dp, dq, qi, ...rest } = jwk;
+      published.push({ ...(await exportJWK(await importJWK(rest, alg))), kid, alg, use: 'sig' });
+    }
     return {
-      text: JSON.stringify({ keys: [pub] }),
+      text: JSON.stringify({ keys: published }),
       note: `the public JWKS of ${opts.key}: serve it at IDENTITY_JWKS_URL`,
     };
   }

@@ -194,19 +194,21 @@ async function demoSetup(db, splitSqlQuery, demo) {
 /** A reason not to start that the user can act on: printed without a stack. */
 export class StartError extends Error {}
 
-/** The `kid` of the signing key committed in `.dev.vars`: anyone can read it. */
-export const DEVELOPMENT_KID = 'development-key-do-not-deploy';
+/** The `kid`s of the signing keys committed in `.dev.vars`: anyone can read them. */
+export const DEVELOPMENT_KIDS = ['development-key-do-not-deploy', 'development-rsa-key-do-not-deploy'];
 
 export function isLoopback(host) {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
   return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(h);
 }
 
-function kidOf(jwk) {
+/** The `kid`s of a signing key's value: one JWK, or a JWK set `{"keys": […]}`. */
+function kidsOf(value) {
   try {
-    return JSON.parse(jwk ?? '').kid ?? null;
+    const parsed = JSON.parse(value ?? '');
+    return (Array.isArray(parsed?.keys) ? parsed.keys : [parsed]).map((k) => k?.kid);
   } catch {
-    return null;
+    return [];
   }
 }
 
@@ -216,10 +218,11 @@ function kidOf(jwk) {
  * only serve this machine.
  */
 export function exposureProblem(host, bindings) {
-  if (isLoopback(host) || kidOf(bindings.SIGNING_KEY) !== DEVELOPMENT_KID) return null;
+  const committed = kidsOf(bindings.SIGNING_KEY).filter((kid) => DEVELOPMENT_KIDS.includes(kid));
+  if (isLoopback(host) || committed.length === 0) return null;
   return [
     `refusing to listen on ${host}: the signing key is the development key committed in .dev.vars`,
-    `(kid "${DEVELOPMENT_KID}"), so anyone who has read this repository could sign tokens for this server.`,
+    `(kid ${committed.map((kid) => `"${kid}"`).join(', ')}), so anyone who has read this repository could sign tokens for this server.`,
     'Set the secret SIGNING_KEY to a key of your own, made by `npm run keygen` (keep it: tokens die with it):',
     '  export SIGNING_KEY="$(npm run keygen --silent)"',
     `  npm start -- --ip ${host}`,

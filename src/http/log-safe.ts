@@ -39,12 +39,16 @@ const SHAPES: [RegExp, string][] = [
   [/whsec_[A-Za-z0-9+/=]+/g, `whsec_${REDACTED}`],
 ];
 
-/** The secret strings a variable's value holds: itself, its JWK's private members, each `id:secret`'s secret. */
+/** The secret strings a variable's value holds: itself, its JWKs' private members, each `id:secret`'s secret. */
 function piecesOf(value: string): string[] {
   const pieces = [value, value.replace(/^whsec_/, '')];
   try {
-    const jwk = JSON.parse(value) as Record<string, unknown>;
-    for (const member of PRIVATE_JWK_MEMBERS) if (typeof jwk[member] === 'string') pieces.push(jwk[member]);
+    const parsed = JSON.parse(value) as { keys?: unknown } & Record<string, unknown>;
+    // One JWK, or a JWK set (`{"keys": […]}`) whose every key counts.
+    const jwks = (Array.isArray(parsed?.keys) ? parsed.keys : [parsed]) as (Record<string, unknown> | null)[];
+    for (const jwk of jwks) {
+      for (const member of PRIVATE_JWK_MEMBERS) if (typeof jwk?.[member] === 'string') pieces.push(jwk[member]);
+    }
   } catch {
     for (const pair of value.split(',')) pieces.push(pair.trim(), pair.slice(pair.indexOf(':') + 1).trim());
   }

@@ -1,7 +1,8 @@
 /**
  * @module
- * `GET /.well-known/jwks.json`: the public halves of the signing keys (current and previous),
- * so that any backend verifies our tokens without a shared secret. Never a private part.
+ * `GET /.well-known/jwks.json`: the public halves of the signing keys (every key of
+ * `SIGNING_KEY`, Ed25519 or P-256 and RSA, then those of `SIGNING_KEY_PREVIOUS`), so that any
+ * backend verifies our tokens without a shared secret. Never a private part.
  */
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
@@ -13,12 +14,14 @@ import { keyRing } from './keys';
 const JwksAnswer = v.object({
   keys: v.array(
     v.object({
-      kty: v.picklist(['OKP', 'EC']),
-      crv: v.picklist(['Ed25519', 'P-256']),
-      x: v.string(),
+      kty: v.picklist(['OKP', 'EC', 'RSA']),
+      crv: v.optional(v.picklist(['Ed25519', 'P-256'])),
+      x: v.optional(v.string()),
       y: v.optional(v.string()),
+      n: v.optional(v.string()),
+      e: v.optional(v.string()),
       kid: v.string(),
-      alg: v.picklist(['EdDSA', 'ES256']),
+      alg: v.picklist(['EdDSA', 'ES256', 'RS256']),
       use: v.literal('sig'),
     }),
   ),
@@ -29,7 +32,12 @@ export const jwks = new Hono<AppEnv>().get(
   describeRoute({
     summary: 'The public keys that verify every token this Worker issues',
     tags: ['Tokens'],
-    responses: answers(200, JwksAnswer, 'The current key, and the previous one during a rotation.', [500]),
+    responses: answers(
+      200,
+      JwksAnswer,
+      'The current keys (Ed25519 or P-256, and RSA), and the previous ones during a rotation.',
+      [500],
+    ),
   }),
   (c) => {
     c.header('Cache-Control', 'public, max-age=300');

@@ -15,18 +15,17 @@ import { type TokenClaims, tokenAudience, tokenIssuer } from './signing';
 const IMPORT_PARAMS = {
   EdDSA: { name: 'Ed25519' },
   ES256: { name: 'ECDSA', namedCurve: 'P-256' },
+  RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
 } as const;
 
 const imported = new Map<string, Promise<CryptoKey>>();
 
 function publicKey(jwk: PublicJwk): Promise<CryptoKey> {
-  const cacheKey = `${jwk.kid}:${jwk.x}:${jwk.y ?? ''}`;
+  const { kid: _kid, alg, use: _use, ...material } = jwk;
+  const cacheKey = `${jwk.kid}:${JSON.stringify(material)}`;
   let key = imported.get(cacheKey);
   if (!key) {
-    const { kty, crv, x, y } = jwk;
-    key = crypto.subtle.importKey('jwk', { kty, crv, x, ...(y ? { y } : {}) }, IMPORT_PARAMS[jwk.alg], false, [
-      'verify',
-    ]);
+    key = crypto.subtle.importKey('jwk', material, IMPORT_PARAMS[alg], false, ['verify']);
     imported.set(cacheKey, key);
   }
   return key;

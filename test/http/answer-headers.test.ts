@@ -6,6 +6,7 @@ import { env } from 'cloudflare:workers';
 import { expect, it } from 'vitest';
 import { app } from '../../src/app';
 import { act, api, bearer, createQr, freshIp, postJson, type QrBody, status } from '../helpers';
+import { devKey, devRsaKey } from '../tokens/support';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -18,8 +19,10 @@ function brokenDb(): D1Database {
 }
 
 it('every API answer is UTF-8 JSON; token answers are no-store; errors leak nothing', async () => {
-  const secret = (JSON.parse(env.SIGNING_KEY ?? '{}') as { d?: string }).d ?? '';
+  const secret = devKey().d ?? '';
+  const rsaSecret = devRsaKey().d ?? '';
   expect(secret.length).toBeGreaterThanOrEqual(32);
+  expect(rsaSecret.length).toBeGreaterThanOrEqual(256);
   const answers: [string, Response][] = [];
   const keep = async (name: string, res: Promise<Response>) => {
     const r = await res;
@@ -109,7 +112,8 @@ it('every API answer is UTF-8 JSON; token answers are no-store; errors leak noth
     if (('token' in body || 'poll_token' in body) && res.headers.get('Cache-Control') !== 'no-store')
       failures.push(`${name}: token without no-store`);
     if (res.status >= 400) {
-      if (text.includes(secret) || text.includes('private-part')) failures.push(`${name}: leaks the signing key`);
+      if (text.includes(secret) || text.includes(rsaSecret) || text.includes('private-part'))
+        failures.push(`${name}: leaks the signing key`);
       if (/stack/i.test(text)) failures.push(`${name}: mentions a stack`);
       if (/\bat [^\s]+ \(|\n\s*at /.test(text) || /\bat .*:\d+:\d+/.test(text)) failures.push(`${name}: stack line`);
       if (/Error:/.test(text)) failures.push(`${name}: raw error text`);

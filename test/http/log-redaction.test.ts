@@ -8,12 +8,19 @@ import { SignJWT } from 'jose';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { app } from '../../src/app';
 import { bearer, freshIp, login } from '../helpers';
+import { devKeys, PRIVATE_MEMBERS } from '../tokens/support';
 
 const WEBHOOK_SECRET = `whsec_${btoa('a-webhook-secret-that-must-stay-secret!')}`;
 const SITE_SECRET = 'the-site-and-the-worker-share-this-secret-0123456789';
 const INTROSPECTION_SECRET = 'an-introspection-secret-0123';
 const SIGNING_KEY = env.SIGNING_KEY ?? '';
-const D = (JSON.parse(SIGNING_KEY || '{}') as { d?: string }).d ?? '';
+// The private members of the development keys (Ed25519 and RSA): each is a secret on its own.
+const PRIVATE_PARTS = Object.fromEntries(
+  devKeys().flatMap((k) =>
+    PRIVATE_MEMBERS.filter((m) => k[m]).map((m) => [`${k.alg} ${m}`, k[m] as string] as [string, string]),
+  ),
+);
+const D = PRIVATE_PARTS['EdDSA d'] ?? '';
 
 const lines: string[] = [];
 beforeEach(() => {
@@ -48,6 +55,7 @@ const run = (path: string, init: RequestInit, bindings: Partial<typeof env>) =>
 
 it('errors that carry secrets and tokens are logged without them', async () => {
   expect(D.length).toBeGreaterThanOrEqual(32);
+  expect(Object.keys(PRIVATE_PARTS)).toContain('RS256 qi');
   const { token, refresh_token } = await login('dong', '111');
   const siteToken = await new SignJWT({ sub: 'u-7' })
     .setProtectedHeader({ alg: 'HS256' })
@@ -56,7 +64,7 @@ it('errors that carry secrets and tokens are logged without them', async () => {
     .setExpirationTime('10m')
     .sign(new TextEncoder().encode(SITE_SECRET));
   const everything =
-    `key ${SIGNING_KEY}, d ${D}, ${WEBHOOK_SECRET}, ${SITE_SECRET}, ${INTROSPECTION_SECRET}, ` +
+    `key ${SIGNING_KEY}, private parts ${Object.values(PRIVATE_PARTS).join(' ')}, ${WEBHOOK_SECRET}, ${SITE_SECRET}, ${INTROSPECTION_SECRET}, ` +
     `Bearer ${token}, ${siteToken}, refresh ${refresh_token}`;
   const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
 
@@ -122,7 +130,7 @@ it('errors that carry secrets and tokens are logged without them', async () => {
   const log = lines.join('\n');
   const secrets = {
     SIGNING_KEY,
-    d: D,
+    ...PRIVATE_PARTS,
     WEBHOOK_SECRET,
     SITE_SECRET,
     INTROSPECTION_SECRET,

@@ -31,8 +31,9 @@ let jwksHost: Server;
 const keyFile = path.join(dir, 'site-key.json');
 
 beforeAll(async () => {
-  // The site's key pair for the JWKS server: `npm run keygen` makes the private half,
-  // `npm run site-token -- --key … --jwks` gives the public JWKS the site serves.
+  // The site's key pairs for the JWKS server: `npm run keygen` makes the private halves (a P-256
+  // key, which signs, and an RSA one), `npm run site-token -- --key … --jwks` gives the public
+  // JWKS the site serves.
   const key = await runScript('scripts/keygen.mjs', ['--alg', 'ES256', '--kid', 'shop-1']);
   writeFileSync(keyFile, key.stdout);
   const jwks = await runScript('scripts/site-token.mjs', ['--key', keyFile, '--jwks']);
@@ -191,11 +192,15 @@ describe('npm run app-scan (IDENTITY_JWKS_URL)', () => {
 });
 
 describe('npm run site-token', () => {
-  it('prints the public JWKS of a key, never its private part', async () => {
+  it('prints the public JWKS of the keys, never a private part', async () => {
     const ran = await runScript('scripts/site-token.mjs', ['--key', keyFile, '--jwks']);
     const { keys } = JSON.parse(ran.stdout) as { keys: Record<string, string>[] };
-    const priv = JSON.parse(readFileSync(keyFile, 'utf8'));
-    expect(keys).toEqual([{ kty: 'EC', crv: 'P-256', x: priv.x, y: priv.y, kid: 'shop-1', alg: 'ES256', use: 'sig' }]);
+    const [ec, rsa] = (JSON.parse(readFileSync(keyFile, 'utf8')) as { keys: Record<string, string>[] }).keys;
+    expect(keys).toEqual([
+      { kty: 'EC', crv: 'P-256', x: ec?.x, y: ec?.y, kid: 'shop-1', alg: 'ES256', use: 'sig' },
+      { kty: 'RSA', n: rsa?.n, e: 'AQAB', kid: 'shop-1-rsa', alg: 'RS256', use: 'sig' },
+    ]);
+    for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(ran.stdout).not.toContain(`"${member}"`);
   });
 
   it(

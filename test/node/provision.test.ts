@@ -71,14 +71,13 @@ describe('npm run provision', () => {
     const account = fake.account();
     expect(account.databases).toEqual([{ uuid: expect.any(String), name: 'qrcode-login' }]);
     expect(readFileSync(fake.config, 'utf8')).toContain(`database_id = "${account.databases[0]?.uuid}"`);
-    // A private Ed25519 key with a kid, as `npm run keygen` makes, went to the secret (its value was never printed).
-    expect(account.worker?.secrets.SIGNING_KEY).toEqual({
-      kty: 'OKP',
-      crv: 'Ed25519',
-      alg: 'EdDSA',
-      kid: expect.any(String),
-      private: true,
-    });
+    // A private Ed25519 key and a private RSA-2048 one, each with a kid, as `npm run keygen` makes
+    // them, went to the secret (its value was never printed).
+    const { keys } = account.worker?.secrets.SIGNING_KEY ?? {};
+    expect(keys).toEqual([
+      { kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', kid: expect.any(String), private: true },
+      { kty: 'RSA', alg: 'RS256', kid: `${keys?.[0]?.kid}-rsa`, bits: 2048, private: true },
+    ]);
     expect(first.stdout).not.toMatch(/"d"\s*:/);
     expect(account.queues).toEqual([]);
     expect(changes(account.calls).map((c) => c.slice(0, 3).join(' '))).toEqual([

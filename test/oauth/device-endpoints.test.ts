@@ -58,7 +58,7 @@ describe('metadata (RFC 8414)', () => {
       response_types_supported: [],
       scopes_supported: ['openid', 'profile', 'offline_access'],
       subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: ['EdDSA'],
+      id_token_signing_alg_values_supported: ['EdDSA', 'RS256'],
       token_endpoint_auth_methods_supported: ['none'],
       revocation_endpoint_auth_methods_supported: ['none'],
       introspection_endpoint_auth_methods_supported: ['client_secret_basic'],

@@ -40,7 +40,7 @@ describe('openid-client, OpenID Connect', () => {
       userinfo_endpoint: `${ORIGIN}/oauth/userinfo`,
       revocation_endpoint: `${ORIGIN}/oauth/revoke`,
       introspection_endpoint: `${ORIGIN}/oauth/introspect`,
-      id_token_signing_alg_values_supported: ['EdDSA'],
+      id_token_signing_alg_values_supported: ['EdDSA', 'RS256'],
       scopes_supported: expect.arrayContaining(['openid', 'offline_access']),
     });
   });

@@ -17,14 +17,33 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 export interface FakeAccount {
   databases: { uuid: string; name: string }[];
   queues: string[];
-  /** The Worker's secrets: for SIGNING_KEY what the key is, never the key itself. */
+  /** The Worker's secrets: for SIGNING_KEY what its keys are, never the keys themselves. */
   worker: {
-    secrets: Record<string, { kty?: string; crv?: string; alg?: string; kid?: string; private?: boolean }>;
+    secrets: Record<string, { keys?: KeyFacts[] } & KeyFacts>;
   } | null;
   /** Each deploy: the config it named, whether that file existed then, and whether it had queues. */
   deploys: { config: string | null; existed: boolean; queues: boolean }[];
   calls: string[][];
 }
+
+/** What a JWK is, without its value: an RSA key's `bits` are the length of its modulus. */
+export interface KeyFacts {
+  kty?: string;
+  crv?: string;
+  alg?: string;
+  kid?: string;
+  bits?: number;
+  private?: boolean;
+}
+
+const factsOf = (jwk: Record<string, string>): KeyFacts => ({
+  kty: jwk.kty,
+  crv: jwk.crv,
+  alg: jwk.alg,
+  kid: jwk.kid,
+  ...(jwk.n ? { bits: Buffer.from(jwk.n, 'base64url').length * 8 } : {}),
+  private: typeof jwk.d === 'string',
+});
 
 export const emptyAccount = (): FakeAccount => ({ databases: [], queues: [], worker: null, deploys: [], calls: [] });
 
@@ -123,7 +142,7 @@ if (group === 'd1' && verb === 'list') {
   let facts = {};
   try {
     const jwk = JSON.parse(value);
-    facts = { kty: jwk.kty, crv: jwk.crv, alg: jwk.alg, kid: jwk.kid, private: typeof jwk.d === 'string' };
+    facts = Array.isArray(jwk.keys) ? { keys: jwk.keys.map(factsOf) } : factsOf(jwk);
   } catch {
     // not a JWK: only its presence is recorded
   }

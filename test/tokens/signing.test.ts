@@ -1,13 +1,14 @@
 /**
  * Our tokens are verifiable by anyone: EdDSA (or ES256) signatures, the public keys at
- * `/.well-known/jwks.json`, and key rotation through `SIGNING_KEY_PREVIOUS`.
+ * `/.well-known/jwks.json`, and key rotation through `SIGNING_KEY_PREVIOUS`, with a single
+ * key (the form from before the RSA key). The JWK sets and RS256: keys.test.ts.
  */
 import { env } from 'cloudflare:workers';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { app } from '../../src/app';
 import { api, bearer, login, ORIGIN } from '../helpers';
-import { devKey, type Jwk, newKey, parts } from './support';
+import { devKey, devRsaKey, type Jwk, newKey, PRIVATE_MEMBERS, parts } from './support';
 
 const request = (path: string, init?: RequestInit) => new Request(`${ORIGIN}${path}`, init);
 
@@ -26,17 +27,23 @@ const meWith = (token: string, keys: Partial<typeof env>) =>
   app.fetch(request('/api/me', { headers: bearer(token) }), { ...env, ...keys });
 
 describe('GET /.well-known/jwks.json', () => {
-  it('publishes the public key with kid, alg and use, cacheable by anyone, never the private part', async () => {
+  it('publishes the Ed25519 and the RSA key with kid, alg and use, cacheable by anyone, never a private part', async () => {
     const res = await api('/.well-known/jwks.json');
     expect(res.status).toBe(200);
     expect(res.headers.get('Cache-Control')).toBe('public, max-age=300');
     expect(res.headers.get('Access-Control-Allow-Origin')).toBe('*');
     const text = await res.text();
     const { keys } = JSON.parse(text) as { keys: Jwk[] };
-    const { d, ...publicPart } = devKey();
-    expect(keys).toEqual([{ ...publicPart, use: 'sig' }]);
-    expect(text).not.toContain(d!);
-    expect(text).not.toContain('"d"');
+    const ed = devKey();
+    const rsa = devRsaKey();
+    expect(keys).toEqual([
+      { kty: 'OKP', crv: 'Ed25519', x: ed.x, kid: 'development-key-do-not-deploy', alg: 'EdDSA', use: 'sig' },
+      { kty: 'RSA', n: rsa.n, e: 'AQAB', kid: 'development-rsa-key-do-not-deploy', alg: 'RS256', use: 'sig' },
+    ]);
+    for (const member of PRIVATE_MEMBERS) {
+      expect(text).not.toContain(`"${member}"`);
+      for (const key of [ed, rsa]) if (key[member]) expect(text).not.toContain(key[member]);
+    }
   });
 
   it('lets a backend verify a token with jose alone: the published key, EdDSA, iss and aud', async () => {

@@ -1,6 +1,6 @@
 /**
  * Test-side token making: signs any header and claims with the development key (`.dev.vars`), a
- * stranger's key, or an HMAC, so that tests can build every forgery a verifier must refuse.
+ * stranger's key (Ed25519, P-256 or RSA), or an HMAC, so that tests can build every forgery a verifier must refuse.
  */
 import { env } from 'cloudflare:workers';
 
@@ -22,36 +22,50 @@ export interface Jwk extends JsonWebKey {
   alg: string;
 }
 
-/** The committed development key the Worker signs with in tests. */
-export const devKey = (): Jwk => JSON.parse(env.SIGNING_KEY ?? '{}');
+/** The committed development keys (`.dev.vars`: a JWK set of an Ed25519 and an RSA key). */
+export const devKeys = (): Jwk[] => (JSON.parse(env.SIGNING_KEY ?? '{"keys":[]}') as { keys: Jwk[] }).keys;
 
-/** A fresh key pair (Ed25519 or P-256) as JWKs, with `kid`. */
-export async function newKey(alg: 'EdDSA' | 'ES256' = 'EdDSA', kid = crypto.randomUUID()) {
-  const params = alg === 'EdDSA' ? { name: 'Ed25519' } : { name: 'ECDSA', namedCurve: 'P-256' };
+/** The committed development key the Worker signs access tokens with in tests (Ed25519). */
+export const devKey = (): Jwk => devKeys().find((k) => k.alg === 'EdDSA') as Jwk;
+
+/** The committed development RSA key (RS256). */
+export const devRsaKey = (): Jwk => devKeys().find((k) => k.alg === 'RS256') as Jwk;
+
+/** The members of a JWK that are private (RFC 7518 §6.2.2, §6.3.2). */
+export const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const;
+
+export type KeyAlg = 'EdDSA' | 'ES256' | 'RS256';
+const PARAMS = {
+  EdDSA: { name: 'Ed25519' },
+  ES256: { name: 'ECDSA', namedCurve: 'P-256' },
+  RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]) },
+};
+
+/** A fresh key pair (Ed25519, P-256, or RSA of `bits`) as JWKs, with `kid`. */
+export async function newKey(alg: KeyAlg = 'EdDSA', kid: string = crypto.randomUUID(), bits = 2048) {
+  const params = alg === 'RS256' ? { ...PARAMS.RS256, modulusLength: bits } : PARAMS[alg];
   const pair = (await crypto.subtle.generateKey(params, true, ['sign', 'verify'])) as CryptoKeyPair;
   const priv = (await crypto.subtle.exportKey('jwk', pair.privateKey)) as JsonWebKey;
   const pub = (await crypto.subtle.exportKey('jwk', pair.publicKey)) as JsonWebKey;
-  const clean = (k: JsonWebKey) => ({ kty: k.kty, crv: k.crv, x: k.x, ...(k.y ? { y: k.y } : {}) });
+  const clean = (k: JsonWebKey) =>
+    k.kty === 'RSA' ? { kty: k.kty, n: k.n, e: k.e } : { kty: k.kty, crv: k.crv, x: k.x, ...(k.y ? { y: k.y } : {}) };
+  const secret = Object.fromEntries(
+    PRIVATE_MEMBERS.filter((m) => priv[m] !== undefined).map((m) => [m, priv[m]]),
+  ) as Partial<Jwk>;
   return {
-    privateJwk: { ...clean(priv), d: priv.d, kid, alg, use: 'sig' } as Jwk,
+    privateJwk: { ...clean(priv), ...secret, kid, alg, use: 'sig' } as Jwk,
     publicJwk: { ...clean(pub), kid, alg, use: 'sig' } as Jwk,
   };
 }
 
-/** Signs `header.claims` with a private JWK (EdDSA or ES256), whatever the header says. */
+/** Signs `header.claims` with a private JWK (EdDSA, ES256 or RS256), whatever the header says. */
 export async function signWith(jwk: Jwk, header: object, claims: object): Promise<string> {
   const data = `${enc(header)}.${enc(claims)}`;
-  const ec = jwk.kty === 'EC';
+  const params = jwk.kty === 'RSA' ? PARAMS.RS256 : jwk.kty === 'EC' ? PARAMS.ES256 : PARAMS.EdDSA;
   const { kid: _kid, alg: _alg, use: _use, ...material } = jwk as Jwk & { use?: string };
-  const key = await crypto.subtle.importKey(
-    'jwk',
-    material,
-    ec ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'Ed25519' },
-    false,
-    ['sign'],
-  );
+  const key = await crypto.subtle.importKey('jwk', material, params, false, ['sign']);
   const sig = await crypto.subtle.sign(
-    ec ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'Ed25519' },
+    jwk.kty === 'EC' ? { name: 'ECDSA', hash: 'SHA-256' } : params.name,
     key,
     new TextEncoder().encode(data),
   );
