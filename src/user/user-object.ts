@@ -30,7 +30,7 @@ import {
   PasskeyStore,
   type UseOutcome,
 } from './passkey-store';
-import { SESSION_SCHEMA, SessionStore } from './session-store';
+import { addMissingColumns, SESSION_SCHEMA, SessionStore } from './session-store';
 import type { ImportedSession, NewSession, RefreshOutcome, SessionInfo, SessionListing, UserRef } from './types';
 
 /**
@@ -58,6 +58,7 @@ export class UserSessions extends DurableObject<Env> {
 
   #makeTables(): void {
     this.ctx.storage.sql.exec(SESSION_SCHEMA + PASSKEY_SCHEMA);
+    addMissingColumns(this.ctx.storage.sql);
     this.#ready = true;
   }
 
@@ -110,12 +111,28 @@ export class UserSessions extends DurableObject<Env> {
     return this.#read(null, () => this.#sessions.check(sid, Date.now()));
   }
 
-  /** Rotates a refresh token (see `SessionStore.refresh`); a reused one ends its session tree. */
-  refresh(hash: string, nextHash: string, clientId: string | null): RefreshOutcome {
+  /** Whether refreshes are limited (`RATE_LIMIT=off` turns every limit off, for load tests). */
+  get #limited(): boolean {
+    return this.env.RATE_LIMIT !== 'off';
+  }
+
+  /**
+   * Rotates a refresh token of the family whose part hashes to `family` (see
+   * `SessionStore.refresh`); a reused one ends its session tree.
+   */
+  refresh(hash: string, nextHash: string, clientId: string | null, family: string | null = null): RefreshOutcome {
     if (!this.#stored) return { ok: false, reason: 'unknown', revoked: [] };
-    const outcome = this.#sessions.refresh(hash, nextHash, clientId, Date.now());
+    const outcome = this.#sessions.refresh(hash, nextHash, family, clientId, Date.now(), this.#limited);
     if (!outcome.ok && outcome.revoked.length > 0) this.#emptyIfNothingLeft();
     return outcome;
+  }
+
+  /**
+   * Before a refresh that asks D1 first: the live session whose current refresh token has this
+   * hash, for `clientId`, and the seconds it must wait for its refresh rate (0: none); or null.
+   */
+  refreshable(hash: string, clientId: string | null): { session: SessionInfo; retryAfter: number } | null {
+    return this.#read(null, () => this.#sessions.refreshable(hash, clientId, Date.now(), this.#limited));
   }
 
   /** The live session whose current refresh token has this hash (introspection), or null. */
@@ -123,10 +140,10 @@ export class UserSessions extends DurableObject<Env> {
     return this.#read(null, () => this.#sessions.sessionOfRefresh(hash, Date.now()));
   }
 
-  /** Signs out the session whose refresh token (current or rotated) has this hash; the sessions ended. */
-  revokeByRefresh(hash: string, clientId: string | null): string[] {
+  /** Signs out the session whose refresh token (current, rotated, or older of its family) has this hash; the sessions ended. */
+  revokeByRefresh(hash: string, clientId: string | null, family: string | null = null): string[] {
     if (!this.#stored) return [];
-    const sid = this.#sessions.sidOfRefresh(hash);
+    const sid = this.#sessions.sidOfRefresh(hash, family);
     const client = sid ? this.#sessions.clientOf(sid) : undefined;
     // RFC 7009 §2.1: a client revokes only its own tokens (a page's session has no client).
     if (!sid || client === undefined || (clientId !== null && client !== clientId)) return [];
