@@ -75,7 +75,8 @@ async function tokensOf(c: Context<AppEnv>, session: SessionInfo, refreshToken: 
 
 /**
  * Starts a session for `user` and hands out its tokens. Null when the login was approved by a
- * session that has since been signed out: then nobody is signed in.
+ * session that has since been signed out: then nobody is signed in. A session that the user's
+ * object ended to make room (a user keeps at most 50) is announced as signed out.
  */
 export async function signIn(
   c: Context<AppEnv>,
@@ -86,8 +87,11 @@ export async function signIn(
   const objectId = userObjectId(c.env, user.id);
   const refresh = await newRefreshToken(objectId);
   const init: NewSession = { user, via, refreshHash: refresh.hash, family: refresh.family, ...options };
-  const session = await askUser(() => c.env.USER_SESSIONS.get(objectId).start(init));
-  return session ? tokensOf(c, session, refresh.token) : null;
+  const started = await askUser(() => c.env.USER_SESSIONS.get(objectId).start(init));
+  if (!started) return null;
+  // A user keeps at most MAX_SESSIONS: the least recently used ended to make room.
+  revoked(c, user, started.ended);
+  return tokensOf(c, started.session, refresh.token);
 }
 
 /** Tells the site's backend that these sessions ended. */

@@ -42,6 +42,11 @@ export const ROTATED_KEPT = 10;
  */
 export const REFRESH_LIMIT = 10;
 export const REFRESH_WINDOW_MS = 60_000;
+/**
+ * The most sessions one user keeps: a sign-in past it first ends the least recently used
+ * session that approved none (see `start`), so the devices list and the object stay bounded.
+ */
+export const MAX_SESSIONS = 50;
 /** `last_used_at` is written at most this often per session, so a check rarely writes. */
 const LAST_USED_GRANULARITY_MS = 10 * 60_000;
 
@@ -167,11 +172,13 @@ export class SessionStore {
   }
 
   /**
-   * Starts a session for a login; its end. With `approver`, only while that session is alive:
-   * a login whose approver was signed out between the confirm and the hand-out gets none (null).
+   * Starts a session for a login; its end, and the sessions it ended to stay within
+   * `MAX_SESSIONS`. With `approver`, only while that session is alive: a login whose approver
+   * was signed out between the confirm and the hand-out gets none (null).
    */
-  start(init: NewSession, now: number): { info: SessionInfo; endsAt: number } | null {
+  start(init: NewSession, now: number): { info: SessionInfo; endsAt: number; ended: string[] } | null {
     if (init.approver && !this.live(init.approver, now)) return null;
+    const ended = this.#makeRoom(init.approver ?? null, now);
     const { refreshTtlMs, sessionMaxMs } = this.lifetimes();
     const row: SessionRow = {
       // 16 random bytes, base64url (the last version's ids were UUIDs).
@@ -193,7 +200,39 @@ export class SessionStore {
       generation: 0,
     };
     this.#insert(row, init.user);
-    return { info: this.#info(row), endsAt: endOf(row) };
+    return { info: this.#info(row), endsAt: endOf(row), ended };
+  }
+
+  /**
+   * Makes room for one more session: forgets ended ones, then, while `MAX_SESSIONS` are live,
+   * ends the least recently used one that approved no live session (its end ends nothing else),
+   * never `keep` (the approver of the session to start). The sessions ended.
+   */
+  #makeRoom(keep: string | null, now: number): string[] {
+    type Seen = Pick<SessionRow, 'sid' | 'parent' | 'last_used_at' | 'created_at' | 'ends_at' | 'refresh_expires_at'>;
+    const rows = this.sql()
+      .exec<Seen & Record<string, SqlStorageValue>>(
+        'SELECT sid, parent, last_used_at, created_at, ends_at, refresh_expires_at FROM sessions',
+      )
+      .toArray();
+    if (rows.length < MAX_SESSIONS) return [];
+    for (const row of rows) if (now >= endOf(row)) this.#forget(row.sid);
+    const live = rows.filter((row) => now < endOf(row));
+    const approved = new Map<string, number>();
+    for (const row of live) if (row.parent) approved.set(row.parent, (approved.get(row.parent) ?? 0) + 1);
+    const idleFirst = (a: Seen, b: Seen) =>
+      a.last_used_at - b.last_used_at || a.created_at - b.created_at || (a.sid < b.sid ? -1 : 1);
+    const ended: string[] = [];
+    while (live.length >= MAX_SESSIONS) {
+      const leaves = live.filter((row) => row.sid !== keep && !approved.get(row.sid));
+      const idlest = leaves.sort(idleFirst)[0];
+      if (!idlest) break;
+      this.#forget(idlest.sid);
+      ended.push(idlest.sid);
+      live.splice(live.indexOf(idlest), 1);
+      if (idlest.parent) approved.set(idlest.parent, (approved.get(idlest.parent) ?? 1) - 1);
+    }
+    return ended;
   }
 
   /** Takes over a session of the last version's D1 table (see `legacy.ts`); false if it already ended. */
@@ -437,13 +476,21 @@ export class SessionStore {
     return this.sql().exec('SELECT 1 FROM sessions LIMIT 1').toArray().length === 0;
   }
 
-  /** The user's live sessions, most recently used first. */
+  /**
+   * The user's live sessions, most recently used first: at most `MAX_SESSIONS` (an object from
+   * before the cap may hold more until its next sign-in makes room).
+   */
   list(currentSid: string | null, now: number): SessionListing[] {
     const iso = (ms: number) => new Date(ms).toISOString();
     return this.sql()
-      .exec<SessionRow>('SELECT * FROM sessions ORDER BY last_used_at DESC, created_at DESC, sid')
+      .exec<SessionRow>(
+        `SELECT * FROM sessions WHERE ends_at > ? AND (refresh_expires_at IS NULL OR refresh_expires_at > ?)
+         ORDER BY last_used_at DESC, created_at DESC, sid LIMIT ?`,
+        now,
+        now,
+        MAX_SESSIONS,
+      )
       .toArray()
-      .filter((row) => now < endOf(row))
       .map((row) => ({
         sid: row.sid,
         created_at: iso(row.created_at),

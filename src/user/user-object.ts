@@ -87,15 +87,17 @@ export class UserSessions extends DurableObject<Env> {
   // ---------------------------------------------------------------- sessions
 
   /**
-   * Starts a session for a login. With `approver`, only while that session is alive: a login
-   * whose approver was signed out between the confirm and the hand-out gets no session (null).
+   * Starts a session for a login, and says which sessions it ended to stay within
+   * `MAX_SESSIONS` (the least recently used first). With `approver`, only while that session is
+   * alive: a login whose approver was signed out between the confirm and the hand-out gets no
+   * session (null).
    */
-  async start(init: NewSession): Promise<SessionInfo | null> {
+  async start(init: NewSession): Promise<{ session: SessionInfo; ended: string[] } | null> {
     await this.#alarm.know();
     const started = this.#sessions.start(init, Date.now());
     if (!started) return null;
     await this.#alarm.by(started.endsAt);
-    return started.info;
+    return { session: started.info, ended: started.ended };
   }
 
   /** Takes over a session of the last version's D1 table (see `legacy.ts`); false if it already ended. */
@@ -160,7 +162,7 @@ export class UserSessions extends DurableObject<Env> {
     return ended;
   }
 
-  /** The user's live sessions, most recently used first. */
+  /** The user's live sessions, most recently used first (at most `MAX_SESSIONS`). */
   list(currentSid: string | null): SessionListing[] {
     return this.#read([], () => this.#sessions.list(currentSid, Date.now()));
   }
