@@ -143,15 +143,18 @@ function tooFast(retryAfter: number): ApiError {
 export async function refreshSession(c: Context<AppEnv>, token: string, clientId: string | null): Promise<Refreshed> {
   const opened = await openRefreshToken(c.env, token);
   if (!opened) return { ok: false, reason: REFUSALS.unknown! };
-  // An account disabled (or deleted) since it signed in renews nothing: the session ends here, so
-  // its access token is the last, at most one access-token lifetime after the account closed.
-  // Asked before the rotation: D1 down is a 503 that spends nothing, not a token lost mid-rotation.
+  // An account disabled (or deleted) since it signed in renews nothing, and the first refresh of
+  // any of its sessions ends all of them at once: from then on none of its phones approves a
+  // login (the hand-out needs its approver alive), and no access token of it is renewed, so each
+  // is the last, at most one access-token lifetime after the account closed. Asked before the
+  // rotation: D1 down is a 503 that spends nothing, not a token lost mid-rotation.
   if (identityMode(c.env) === 'accounts') {
     const current = await askUser(async () => opened.stub.refreshable(opened.hash, clientId));
     // Too fast: refused before D1 is read.
     if (current && current.retryAfter > 0) throw tooFast(current.retryAfter);
     if (current && !(await userById(c.env, current.session.user.id))) {
-      await signOut(c, current.session.user, current.session.sid);
+      const ended = await askUser(async () => opened.stub.closeAccount());
+      revoked(c, current.session.user, ended);
       return { ok: false, reason: REFUSALS.disabled! };
     }
   }

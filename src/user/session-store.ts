@@ -465,6 +465,16 @@ export class SessionStore {
     return tree;
   }
 
+  /** Ends every session of the user (the account was disabled or deleted); the sessions that ended. */
+  revokeAll(): string[] {
+    const all = this.sql()
+      .exec<{ sid: string }>('SELECT sid FROM sessions')
+      .toArray()
+      .map((r) => r.sid);
+    for (const sid of all) this.#forget(sid);
+    return all;
+  }
+
   /** Deletes session `sid` and the hashes it rotated out. */
   #forget(sid: string): void {
     this.sql().exec('DELETE FROM sessions WHERE sid = ?', sid);

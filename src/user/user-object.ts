@@ -162,6 +162,17 @@ export class UserSessions extends DurableObject<Env> {
     return ended;
   }
 
+  /**
+   * The account was found disabled or deleted (a refresh asked D1): every session of it ends at
+   * once, so none of them approves a login any more (the hand-out starts a session only while
+   * its approver is alive). The sessions that ended.
+   */
+  closeAccount(): string[] {
+    const ended = this.#read([], () => this.#sessions.revokeAll());
+    if (ended.length > 0) this.#emptyIfNothingLeft();
+    return ended;
+  }
+
   /** The user's live sessions, most recently used first (at most `MAX_SESSIONS`). */
   list(currentSid: string | null): SessionListing[] {
     return this.#read([], () => this.#sessions.list(currentSid, Date.now()));
