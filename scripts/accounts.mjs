@@ -204,7 +204,7 @@ export async function accounts(opts, { log = console.log } = {}) {
     if (!rows.length) throw new OperatorError(`${place} has no account named "${opts.username}"`);
     log(
       disabling
-        ? `disabled ${opts.username} in ${place}: it can no longer sign in, and its sessions end at their next refresh (an access token already issued lives out its last minutes, 15 by default)`
+        ? `disabled ${opts.username} in ${place}: it can no longer sign in, and the first refresh of any of its sessions ends all of them (an access token already issued lives out its last minutes, 15 by default)`
         : `enabled ${opts.username} in ${place}: it can sign in again`,
     );
     return rows;

@@ -34,7 +34,9 @@ export const revocation = new Hono<AppEnv>()
       const clientId = form.client_id === undefined ? null : publicClient(c.env, form.client_id);
       const refresh = await openRefreshToken(c.env, form.token);
       if (refresh) {
-        const ended = await askUser(async () => await refresh.stub.revokeByRefresh(refresh.hash, clientId));
+        const ended = await askUser(
+          async () => await refresh.stub.revokeByRefresh(refresh.hash, clientId, refresh.family),
+        );
         await revokedIn(c, refresh.stub, ended);
       } else {
         const live = await liveAccessToken(c, form.token);

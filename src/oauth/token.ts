@@ -12,6 +12,10 @@ import { deviceCodeGrant } from './grants/device-code';
 import { refreshTokenGrant } from './grants/refresh-token';
 import { oauthAnswers, REFRESH_TOKEN_GRANT, TokenAnswer, TokenForm } from './schemas';
 
+const TOO_FAST = {
+  codes: ['rate_limited'],
+  description: 'A session refreshed 10 times in the last minute; see `Retry-After`. Nothing was spent.',
+};
 const FORM_ERRORS = 'Form bodies only; errors are RFC 6749\'s `{ "error", "error_description" }`.';
 
 export const tokenEndpoint = new Hono<AppEnv>()
@@ -23,14 +27,15 @@ export const tokenEndpoint = new Hono<AppEnv>()
         'Device code grant: `authorization_pending` until the phone confirms, `slow_down` when polled sooner than the interval ' +
         '(which then grows by 5 s), `access_denied` after a cancel (or when the approving phone was signed out), ' +
         '`expired_token` after expiry; the tokens once, then `invalid_grant`. Refresh token grant: new tokens, the refresh ' +
-        'token rotated; a rotated token sent again more than 10 s later signs its session out. ' +
+        'token rotated; a rotated token sent again more than 10 s later signs its session out; a session refreshed ' +
+        '10 times in the last minute gets `429 rate_limited` with `Retry-After`, and nothing is spent. ' +
         `${FORM_ERRORS}`,
       tags: ['OAuth device flow (RFC 8628)'],
       responses: oauthAnswers(
         200,
         TokenAnswer,
         'Signed in: a JWT like every token this Worker issues, and a refresh token.',
-        [400, 401, 405, 408, 500, 503],
+        [400, 401, 405, 408, [429, TOO_FAST], 500, 503],
       ),
     }),
     formBody,

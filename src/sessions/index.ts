@@ -2,25 +2,41 @@
  * @module
  * The Worker's side of a user's sessions (their object is `user/`): the verbs the routes call, as thinly as they call `LoginSession`: sign in (a session and
  * its two tokens), check, refresh, revoke, list. The refresh token names its user's object, so
- * no shared table is needed to find it: it is the object's id (64 hex digits) followed by 32
- * random bytes in base64url, all of it base64url text; only the SHA-256 of the whole is stored.
+ * no shared table is needed to find it: it is the object's id (64 hex digits) followed by 43
+ * random base64url characters (258 bits), all of it base64url text; only the SHA-256 of the
+ * whole is stored. The first 21 of those are the session's refresh family, the same in each of
+ * its tokens (the object keeps their SHA-256 too, to know a reused token whose hash it has
+ * forgotten); the 22 after them are new at each rotation.
  */
 import type { Context } from 'hono';
 import type { AppEnv } from '../http/app-env';
 import { randomToken, sha256Hex } from '../http/crypto';
+import { ApiError } from '../http/errors';
 import { userById } from '../identity/accounts';
 import { accessTtlSeconds, issueIdToken, issueToken } from '../tokens/signing';
-import { askUser, identityMode, openRefreshToken, userObjectId, userSessions } from '../user';
+import { askUser, FAMILY_CHARS, identityMode, openRefreshToken, userObjectId, userSessions } from '../user';
 import type { NewSession, SessionInfo, SignInFrom, SignInMethod, UserRef } from '../user/types';
 import type { UserSessions } from '../user/user-object';
 import { emit } from '../webhooks/events';
 
 type UserSessionsStub = DurableObjectStub<UserSessions>;
 
-/** A new refresh token for the user whose object is `objectId`, and its hash. */
-async function newRefreshToken(objectId: DurableObjectId): Promise<{ token: string; hash: string }> {
-  const token = `${objectId.toString()}${randomToken(32)}`;
-  return { token, hash: await sha256Hex(token) };
+/** `n` random base64url characters (6 random bits each). */
+const randomChars = (n: number): string => randomToken(Math.ceil((n * 6) / 8)).slice(0, n);
+
+/** The 43 random characters after the object's id: the family's 21, then the token's own 22. */
+const TOKEN_CHARS = 43;
+
+/**
+ * A new refresh token for the user whose object is `objectId`, its hash and its family's hash:
+ * of a new family (a sign-in), or of `familyPart`'s (a rotation).
+ */
+async function newRefreshToken(
+  objectId: DurableObjectId,
+  familyPart = randomChars(FAMILY_CHARS),
+): Promise<{ token: string; hash: string; family: string }> {
+  const token = `${objectId.toString()}${familyPart}${randomChars(TOKEN_CHARS - FAMILY_CHARS)}`;
+  return { token, hash: await sha256Hex(token), family: await sha256Hex(familyPart) };
 }
 
 /** What a login answers: the access token, the refresh token, and (with `openid`) an id_token. */
@@ -59,7 +75,8 @@ async function tokensOf(c: Context<AppEnv>, session: SessionInfo, refreshToken: 
 
 /**
  * Starts a session for `user` and hands out its tokens. Null when the login was approved by a
- * session that has since been signed out: then nobody is signed in.
+ * session that has since been signed out: then nobody is signed in. A session that the user's
+ * object ended to make room (a user keeps at most 50) is announced as signed out.
  */
 export async function signIn(
   c: Context<AppEnv>,
@@ -69,9 +86,12 @@ export async function signIn(
 ): Promise<IssuedTokens | null> {
   const objectId = userObjectId(c.env, user.id);
   const refresh = await newRefreshToken(objectId);
-  const init: NewSession = { user, via, refreshHash: refresh.hash, ...options };
-  const session = await askUser(() => c.env.USER_SESSIONS.get(objectId).start(init));
-  return session ? tokensOf(c, session, refresh.token) : null;
+  const init: NewSession = { user, via, refreshHash: refresh.hash, family: refresh.family, ...options };
+  const started = await askUser(() => c.env.USER_SESSIONS.get(objectId).start(init));
+  if (!started) return null;
+  // A user keeps at most MAX_SESSIONS: the least recently used ended to make room.
+  revoked(c, user, started.ended);
+  return tokensOf(c, started.session, refresh.token);
 }
 
 /** Tells the site's backend that these sessions ended. */
@@ -105,27 +125,43 @@ const REFUSALS: Record<string, string> = {
   disabled: 'This account is disabled or was deleted: its session is signed out.',
 };
 
+/** A session that refreshes faster than anyone needs: 429 with `Retry-After`, and nothing is spent. */
+function tooFast(retryAfter: number): ApiError {
+  return new ApiError(
+    'rate_limited',
+    `This session has refreshed too often: try again in ${retryAfter} s (its refresh token still works).`,
+    { 'Retry-After': String(retryAfter) },
+  );
+}
+
 /**
  * Rotates `token` (RFC 6749 §6, RFC 9700 §4.14): the answer carries its successor, and the
  * session's access token is renewed. A reused token signs its session out (and says so to the
- * webhook).
+ * webhook). A session that refreshed 10 times in the last minute is refused with 429 and its
+ * `Retry-After` (an `ApiError`), before anything is read or spent.
  */
 export async function refreshSession(c: Context<AppEnv>, token: string, clientId: string | null): Promise<Refreshed> {
   const opened = await openRefreshToken(c.env, token);
   if (!opened) return { ok: false, reason: REFUSALS.unknown! };
-  // An account disabled (or deleted) since it signed in renews nothing: the session ends here, so
-  // its access token is the last, at most one access-token lifetime after the account closed.
-  // Asked before the rotation: D1 down is a 503 that spends nothing, not a token lost mid-rotation.
+  // An account disabled (or deleted) since it signed in renews nothing, and the first refresh of
+  // any of its sessions ends all of them at once: from then on none of its phones approves a
+  // login (the hand-out needs its approver alive), and no access token of it is renewed, so each
+  // is the last, at most one access-token lifetime after the account closed. Asked before the
+  // rotation: D1 down is a 503 that spends nothing, not a token lost mid-rotation.
   if (identityMode(c.env) === 'accounts') {
-    const current = await askUser(async () => opened.stub.sessionOfRefresh(opened.hash));
-    if (current && current.client_id === clientId && !(await userById(c.env, current.user.id))) {
-      await signOut(c, current.user, current.sid);
+    const current = await askUser(async () => opened.stub.refreshable(opened.hash, clientId));
+    // Too fast: refused before D1 is read.
+    if (current && current.retryAfter > 0) throw tooFast(current.retryAfter);
+    if (current && !(await userById(c.env, current.session.user.id))) {
+      const ended = await askUser(async () => opened.stub.closeAccount());
+      revoked(c, current.session.user, ended);
       return { ok: false, reason: REFUSALS.disabled! };
     }
   }
-  const next = await newRefreshToken(opened.stub.id);
-  const outcome = await askUser(async () => await opened.stub.refresh(opened.hash, next.hash, clientId));
+  const next = await newRefreshToken(opened.stub.id, opened.familyPart);
+  const outcome = await askUser(async () => await opened.stub.refresh(opened.hash, next.hash, clientId, opened.family));
   if (!outcome.ok) {
+    if (outcome.reason === 'rate_limited') throw tooFast(outcome.retryAfter ?? 1);
     await revokedIn(c, opened.stub, outcome.revoked);
     return { ok: false, reason: REFUSALS[outcome.reason] ?? REFUSALS.unknown! };
   }

@@ -74,7 +74,10 @@ export const accounts = new Hono<AppEnv>()
       summary: 'Linked devices: the user’s live sessions',
       tags: ['Linked devices'],
       security: bearerAuth,
-      responses: answers(200, v.array(SessionAnswer), 'Most recently used first.', [401, 503]),
+      description:
+        'A user keeps at most 50 sessions: a sign-in past that ends the least recently used one that approved none ' +
+        '(with `session.revoked`), so the list has at most 50 entries.',
+      responses: answers(200, v.array(SessionAnswer), 'Most recently used first; at most 50.', [401, 503]),
     }),
     requireUser,
     async (c) => {

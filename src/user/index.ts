@@ -28,6 +28,11 @@ export {
 export { RECENT_SIGN_IN_MS } from './user-object';
 
 const REFRESH_TOKEN = /^([0-9a-f]{64})([A-Za-z0-9_-]{43})$/;
+/**
+ * A refresh token's random part begins with its family's: this many characters, the same in
+ * every token of one session (see `session-store.ts`); the 22 after them are the token's own.
+ */
+export const FAMILY_CHARS = 21;
 
 type UserSessionsStub = DurableObjectStub<UserSessions>;
 
@@ -42,15 +47,22 @@ export const userSessions = (env: Env, userId: string): UserSessionsStub =>
 /** Calls the user's object; a failure of the object is a 503. */
 export const askUser = <T>(call: () => Promise<T>): Promise<T> => callObject('user object', call);
 
-/** The object a refresh token belongs to and the token's hash, or null for anything that is not one of ours. */
-export async function openRefreshToken(
-  env: Env,
-  token: string,
-): Promise<{ stub: UserSessionsStub; hash: string } | null> {
+/** What a refresh token names: its object, the token's hash, its family's part and that part's hash. */
+export interface OpenedRefreshToken {
+  stub: UserSessionsStub;
+  hash: string;
+  familyPart: string;
+  family: string;
+}
+
+/** The object a refresh token belongs to, its hash and family, or null for anything that is not one of ours. */
+export async function openRefreshToken(env: Env, token: string): Promise<OpenedRefreshToken | null> {
   const match = REFRESH_TOKEN.exec(token);
   if (!match) return null;
   const stub = namedObject(env.USER_SESSIONS, match[1]!);
-  return stub && { stub, hash: await sha256Hex(token) };
+  if (!stub) return null;
+  const familyPart = match[2]!.slice(0, FAMILY_CHARS);
+  return { stub, hash: await sha256Hex(token), familyPart, family: await sha256Hex(familyPart) };
 }
 
 /** The live session `sid` of `userId` (each authenticated request asks), or null. */

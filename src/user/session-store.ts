@@ -2,9 +2,21 @@
  * @module
  * A user's sessions as two tables of that user's own object (`user-object.ts`): `sessions`, one
  * row per signed-in device (how it signed in, which session approved it, where it was, the
- * SHA-256 of its current refresh token, when it ends), and `rotated`, the hashes each session's
- * refresh tokens rotated out, kept to tell reuse (theft) from a race. Every verb is synchronous
- * SQL, so the object's single thread makes each one atomic.
+ * SHA-256 of its current refresh token, its refresh family and generation, when it ends), and
+ * `rotated`, the hashes of each session's last `ROTATED_KEPT` refresh tokens rotated out, kept
+ * to tell reuse (theft) from a race. Every verb is synchronous SQL, so the object's single
+ * thread makes each one atomic.
+ *
+ * A session's refresh tokens are one family: each token is the object's id, then the family's
+ * 21 random characters (the same in every token of the session), then 22 of its own (see
+ * `sessions/index.ts`). The object keeps the SHA-256 of the family's part, so a token whose hash
+ * it no longer keeps (older than the last `ROTATED_KEPT` rotations) is still known as one of
+ * that session's, and reuse of it still ends the session: the history is bounded, detection is
+ * not. The price: once a session has forgotten some, a token of its family that is neither its
+ * current one nor a kept one is taken for a forgotten one, a mangled copy too; only a holder of
+ * one of its tokens can make such a token, and that holder can sign the session out anyway. A
+ * session refreshes at most `REFRESH_LIMIT` times in `REFRESH_WINDOW_MS`, counted from the
+ * rotations kept.
  */
 import { randomToken } from '../http/crypto';
 import type { Lifetimes } from '../tokens/lifetimes';
@@ -21,6 +33,20 @@ import type {
 
 /** A refresh token sent again within this time of its rotation is two tabs racing, not theft. */
 export const REUSE_GRACE_MS = 10_000;
+/** A session's newest rotated-out refresh tokens kept by hash (each with when it was rotated). */
+export const ROTATED_KEPT = 10;
+/**
+ * At most this many refreshes of one session in `REFRESH_WINDOW_MS` (a page renews once per
+ * access token, every fifteen minutes): more is `429`, and nothing rotates. Counted from the
+ * rotated rows, so `ROTATED_KEPT` is at least this.
+ */
+export const REFRESH_LIMIT = 10;
+export const REFRESH_WINDOW_MS = 60_000;
+/**
+ * The most sessions one user keeps: a sign-in past it first ends the least recently used
+ * session that approved none (see `start`), so the devices list and the object stay bounded.
+ */
+export const MAX_SESSIONS = 50;
 /** `last_used_at` is written at most this often per session, so a check rarely writes. */
 const LAST_USED_GRANULARITY_MS = 10 * 60_000;
 
@@ -41,6 +67,10 @@ export interface SessionRow {
   refresh_expires_at: number | null;
   /** When the current refresh token was issued (the login, or the last refresh). */
   refreshed_at: number;
+  /** SHA-256 of the refresh family's part of its tokens (null: a session of an earlier version, until it refreshes). */
+  family: string | null;
+  /** How many times its refresh token rotated (since it had a family). */
+  generation: number;
   [key: string]: SqlStorageValue;
 }
 
@@ -59,7 +89,9 @@ export const SESSION_SCHEMA = `
     ends_at INTEGER NOT NULL,
     refresh_hash TEXT UNIQUE,
     refresh_expires_at INTEGER,
-    refreshed_at INTEGER NOT NULL
+    refreshed_at INTEGER NOT NULL,
+    family TEXT,
+    generation INTEGER NOT NULL DEFAULT 0
   );
   -- No index on parent: a user's sessions are few, and every index entry is a billed row
   -- written at each sign-in (an insert here writes 3 rows: the row, sid's and refresh_hash's).
@@ -68,16 +100,39 @@ export const SESSION_SCHEMA = `
     hash TEXT PRIMARY KEY,
     sid TEXT NOT NULL,
     rotated_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL
+    expires_at INTEGER NOT NULL,
+    generation INTEGER
   );
   CREATE INDEX IF NOT EXISTS rotated_by_sid ON rotated(sid);
 `;
+
+/** Columns that tables made by an earlier version lack (`ALTER TABLE … ADD COLUMN`, once). */
+const ADDED_COLUMNS: [table: string, column: string, definition: string][] = [
+  ['sessions', 'family', 'TEXT'],
+  ['sessions', 'generation', 'INTEGER NOT NULL DEFAULT 0'],
+  // Null for a hash rotated out before families: kept until its own end, as it was.
+  ['rotated', 'generation', 'INTEGER'],
+];
+
+/** Brings tables made by an earlier version up to date (after `SESSION_SCHEMA`). */
+export function addMissingColumns(sql: SqlStorage): void {
+  for (const [table, column, definition] of ADDED_COLUMNS) {
+    const has = sql.exec('SELECT 1 FROM pragma_table_info(?) WHERE name = ?', table, column).toArray().length > 0;
+    if (!has) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
+}
 
 /** A session's end: its longest life, or its refresh token's idle end, whichever comes first. */
 export const endOf = (row: Pick<SessionRow, 'ends_at' | 'refresh_expires_at'>): number =>
   row.refresh_expires_at === null ? row.ends_at : Math.min(row.ends_at, row.refresh_expires_at);
 
 const USER_KEY = 'user';
+
+const refuse = (reason: RefreshRefusal, revoked: string[] = []): RefreshOutcome & { ok: false } => ({
+  ok: false,
+  reason,
+  revoked,
+});
 
 export class SessionStore {
   constructor(
@@ -117,11 +172,13 @@ export class SessionStore {
   }
 
   /**
-   * Starts a session for a login; its end. With `approver`, only while that session is alive:
-   * a login whose approver was signed out between the confirm and the hand-out gets none (null).
+   * Starts a session for a login; its end, and the sessions it ended to stay within
+   * `MAX_SESSIONS`. With `approver`, only while that session is alive: a login whose approver
+   * was signed out between the confirm and the hand-out gets none (null).
    */
-  start(init: NewSession, now: number): { info: SessionInfo; endsAt: number } | null {
+  start(init: NewSession, now: number): { info: SessionInfo; endsAt: number; ended: string[] } | null {
     if (init.approver && !this.live(init.approver, now)) return null;
+    const ended = this.#makeRoom(init.approver ?? null, now);
     const { refreshTtlMs, sessionMaxMs } = this.lifetimes();
     const row: SessionRow = {
       // 16 random bytes, base64url (the last version's ids were UUIDs).
@@ -139,9 +196,43 @@ export class SessionStore {
       refresh_hash: init.refreshHash,
       refresh_expires_at: now + Math.min(refreshTtlMs, sessionMaxMs),
       refreshed_at: now,
+      family: init.family,
+      generation: 0,
     };
     this.#insert(row, init.user);
-    return { info: this.#info(row), endsAt: endOf(row) };
+    return { info: this.#info(row), endsAt: endOf(row), ended };
+  }
+
+  /**
+   * Makes room for one more session: forgets ended ones, then, while `MAX_SESSIONS` are live,
+   * ends the least recently used one that approved no live session (its end ends nothing else),
+   * never `keep` (the approver of the session to start). The sessions ended.
+   */
+  #makeRoom(keep: string | null, now: number): string[] {
+    type Seen = Pick<SessionRow, 'sid' | 'parent' | 'last_used_at' | 'created_at' | 'ends_at' | 'refresh_expires_at'>;
+    const rows = this.sql()
+      .exec<Seen & Record<string, SqlStorageValue>>(
+        'SELECT sid, parent, last_used_at, created_at, ends_at, refresh_expires_at FROM sessions',
+      )
+      .toArray();
+    if (rows.length < MAX_SESSIONS) return [];
+    for (const row of rows) if (now >= endOf(row)) this.#forget(row.sid);
+    const live = rows.filter((row) => now < endOf(row));
+    const approved = new Map<string, number>();
+    for (const row of live) if (row.parent) approved.set(row.parent, (approved.get(row.parent) ?? 0) + 1);
+    const idleFirst = (a: Seen, b: Seen) =>
+      a.last_used_at - b.last_used_at || a.created_at - b.created_at || (a.sid < b.sid ? -1 : 1);
+    const ended: string[] = [];
+    while (live.length >= MAX_SESSIONS) {
+      const leaves = live.filter((row) => row.sid !== keep && !approved.get(row.sid));
+      const idlest = leaves.sort(idleFirst)[0];
+      if (!idlest) break;
+      this.#forget(idlest.sid);
+      ended.push(idlest.sid);
+      live.splice(live.indexOf(idlest), 1);
+      if (idlest.parent) approved.set(idlest.parent, (approved.get(idlest.parent) ?? 1) - 1);
+    }
+    return ended;
   }
 
   /** Takes over a session of the last version's D1 table (see `legacy.ts`); false if it already ended. */
@@ -162,6 +253,8 @@ export class SessionStore {
         refresh_hash: null,
         refresh_expires_at: null,
         refreshed_at: session.created_at,
+        family: null,
+        generation: 0,
       },
       session.user,
     );
@@ -171,7 +264,8 @@ export class SessionStore {
   #insert(row: SessionRow, user: UserRef): void {
     this.sql().exec(
       `INSERT INTO sessions (sid, via, parent, client_id, scope, user_agent, ip, place, created_at, last_used_at,
-         ends_at, refresh_hash, refresh_expires_at, refreshed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         ends_at, refresh_hash, refresh_expires_at, refreshed_at, family, generation)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.sid,
       row.via,
       row.parent,
@@ -186,6 +280,8 @@ export class SessionStore {
       row.refresh_hash,
       row.refresh_expires_at,
       row.refreshed_at,
+      row.family,
+      row.generation,
     );
     // The name shown on the devices list and in webhooks follows the latest sign-in.
     const known = this.user();
@@ -205,23 +301,62 @@ export class SessionStore {
   }
 
   /**
-   * Rotates a refresh token: the one whose hash is `hash` stops working and `nextHash` takes its
-   * place. The checks run in a fixed order (as node-oidc-provider's refresh grant): found →
-   * issued to this client → not expired → not already rotated (within 10 s of its rotation: two
-   * tabs racing, refused and nothing else; later: theft, and the whole session is revoked) →
-   * rotate.
+   * Rotates a refresh token: the one whose hash is `hash` (of the family whose part hashes to
+   * `family`) stops working and `nextHash` takes its place. The checks run in a fixed order (as
+   * node-oidc-provider's refresh grant): found → issued to this client → not expired → not
+   * already rotated (within 10 s of its rotation: two tabs racing, refused and nothing else;
+   * later: theft, and the whole session is revoked) → not refreshed `REFRESH_LIMIT` times in
+   * the last `REFRESH_WINDOW_MS` (when `limited`; refused with the seconds to wait, nothing
+   * spent) → rotate, forgetting the hash rotated out `ROTATED_KEPT` rotations ago.
    */
-  refresh(hash: string, nextHash: string, clientId: string | null, now: number): RefreshOutcome {
-    const refuse = (reason: RefreshRefusal, revoked: string[] = []): RefreshOutcome => ({ ok: false, reason, revoked });
+  refresh(
+    hash: string,
+    nextHash: string,
+    family: string | null,
+    clientId: string | null,
+    now: number,
+    limited: boolean,
+  ): RefreshOutcome {
     const row = this.#byRefresh(hash);
-    if (!row) {
-      const old = this.sql()
-        .exec<{ sid: string; rotated_at: number; expires_at: number }>(
-          'SELECT sid, rotated_at, expires_at FROM rotated WHERE hash = ?',
-          hash,
-        )
-        .toArray()[0];
-      if (!old) return refuse('unknown');
+    if (!row) return this.#notCurrent(hash, family, clientId, now);
+    if (row.client_id !== clientId) return refuse('other_client');
+    if (now >= endOf(row)) return refuse('expired');
+    const wait = limited ? this.#refreshWait(row.sid, now) : 0;
+    if (wait > 0) return { ...refuse('rate_limited'), retryAfter: wait };
+    const { refreshTtlMs } = this.lifetimes();
+    this.sql().exec(
+      'INSERT INTO rotated (hash, sid, rotated_at, expires_at, generation) VALUES (?, ?, ?, ?, ?)',
+      hash,
+      row.sid,
+      now,
+      row.refresh_expires_at ?? row.ends_at,
+      row.generation,
+    );
+    // A session of an earlier version takes the family of the token it refreshes with.
+    this.sql().exec(
+      `UPDATE sessions SET refresh_hash = ?, refresh_expires_at = ?, last_used_at = ?, refreshed_at = ?,
+         family = COALESCE(family, ?), generation = generation + 1 WHERE sid = ?`,
+      nextHash,
+      Math.min(now + refreshTtlMs, row.ends_at),
+      now,
+      now,
+      family,
+      row.sid,
+    );
+    // The family tells the older ones (see `#notCurrent`).
+    this.sql().exec('DELETE FROM rotated WHERE sid = ? AND generation <= ?', row.sid, row.generation - ROTATED_KEPT);
+    return { ok: true, session: this.#info(row) };
+  }
+
+  /** A refresh with a token that is not its session's current one (see `refresh`). */
+  #notCurrent(hash: string, family: string | null, clientId: string | null, now: number): RefreshOutcome {
+    const old = this.sql()
+      .exec<{ sid: string; rotated_at: number; expires_at: number }>(
+        'SELECT sid, rotated_at, expires_at FROM rotated WHERE hash = ?',
+        hash,
+      )
+      .toArray()[0];
+    if (old) {
       const session = this.#row(old.sid);
       if (!session) return refuse('unknown');
       if (session.client_id !== clientId) return refuse('other_client');
@@ -229,25 +364,66 @@ export class SessionStore {
       if (now - old.rotated_at <= REUSE_GRACE_MS) return refuse('just_rotated');
       return refuse('reused', this.revokeTree(old.sid));
     }
-    if (row.client_id !== clientId) return refuse('other_client');
-    if (now >= endOf(row)) return refuse('expired');
-    const { refreshTtlMs } = this.lifetimes();
-    this.sql().exec(
-      'INSERT INTO rotated (hash, sid, rotated_at, expires_at) VALUES (?, ?, ?, ?)',
-      hash,
-      row.sid,
-      now,
-      row.refresh_expires_at ?? row.ends_at,
-    );
-    this.sql().exec(
-      'UPDATE sessions SET refresh_hash = ?, refresh_expires_at = ?, last_used_at = ?, refreshed_at = ? WHERE sid = ?',
-      nextHash,
-      Math.min(now + refreshTtlMs, row.ends_at),
-      now,
-      now,
-      row.sid,
-    );
-    return { ok: true, session: this.#info(row) };
+    // Not kept: a token of a session's family rotated out before the last `ROTATED_KEPT` (or
+    // one made up by someone who holds a token of that family), or none of ours.
+    const session = this.#forgetful(family);
+    if (!session) return refuse('unknown');
+    if (session.client_id !== clientId) return refuse('other_client');
+    if (now >= endOf(session)) return refuse('expired');
+    // It was rotated out before the oldest one kept: if that one is within the grace, it may be too.
+    const oldest = this.sql()
+      .exec<{ at: number | null }>(
+        'SELECT MIN(rotated_at) AS at FROM rotated WHERE sid = ? AND generation IS NOT NULL',
+        session.sid,
+      )
+      .one().at;
+    if (oldest !== null && now - oldest <= REUSE_GRACE_MS) return refuse('just_rotated');
+    return refuse('reused', this.revokeTree(session.sid));
+  }
+
+  /**
+   * The session of this family if it has forgotten some of its tokens' hashes: one that rotated
+   * more than `ROTATED_KEPT` times. Until then every token it was given is its current one or a
+   * kept one, so a token of its family that is neither was never issued (a mangled copy): it is
+   * refused, and changes nothing.
+   */
+  #forgetful(family: string | null): SessionRow | null {
+    if (family === null) return null;
+    const row = this.sql().exec<SessionRow>('SELECT * FROM sessions WHERE family = ?', family).toArray()[0];
+    return row && row.generation > ROTATED_KEPT ? row : null;
+  }
+
+  /**
+   * Seconds until session `sid` may refresh again: 0 while it refreshed fewer than
+   * `REFRESH_LIMIT` times in the last `REFRESH_WINDOW_MS`, else until the oldest of those that
+   * count leaves the window.
+   */
+  #refreshWait(sid: string, now: number): number {
+    const counted = this.sql()
+      .exec<{ rotated_at: number }>(
+        'SELECT rotated_at FROM rotated WHERE sid = ? AND rotated_at > ? ORDER BY rotated_at DESC LIMIT 1 OFFSET ?',
+        sid,
+        now - REFRESH_WINDOW_MS,
+        REFRESH_LIMIT - 1,
+      )
+      .toArray()[0];
+    return counted ? Math.max(1, Math.ceil((counted.rotated_at + REFRESH_WINDOW_MS - now) / 1000)) : 0;
+  }
+
+  /**
+   * Before a refresh that must first ask D1 (is the account still open?): the live session whose
+   * current refresh token has this hash, for `clientId`, and the seconds it must wait (0: none),
+   * so that a refresh refused for its rate reads nothing. Null when the refresh will be refused.
+   */
+  refreshable(
+    hash: string,
+    clientId: string | null,
+    now: number,
+    limited: boolean,
+  ): { session: SessionInfo; retryAfter: number } | null {
+    const row = this.#byRefresh(hash);
+    if (!row || row.client_id !== clientId || now >= endOf(row)) return null;
+    return { session: this.#info(row), retryAfter: limited ? this.#refreshWait(row.sid, now) : 0 };
   }
 
   /** The live session whose current refresh token has this hash (introspection), or null. */
@@ -257,11 +433,12 @@ export class SessionStore {
     return { ...this.#info(row), issued_at: row.refreshed_at, expires_at: endOf(row) };
   }
 
-  /** The session whose refresh token (current or rotated) has this hash, or null. */
-  sidOfRefresh(hash: string): string | null {
+  /** The session whose refresh token (current, rotated, or older of its family) has this hash, or null. */
+  sidOfRefresh(hash: string, family: string | null): string | null {
     return (
       this.#byRefresh(hash)?.sid ??
       this.sql().exec<{ sid: string }>('SELECT sid FROM rotated WHERE hash = ?', hash).toArray()[0]?.sid ??
+      this.#forgetful(family)?.sid ??
       null
     );
   }
@@ -288,6 +465,16 @@ export class SessionStore {
     return tree;
   }
 
+  /** Ends every session of the user (the account was disabled or deleted); the sessions that ended. */
+  revokeAll(): string[] {
+    const all = this.sql()
+      .exec<{ sid: string }>('SELECT sid FROM sessions')
+      .toArray()
+      .map((r) => r.sid);
+    for (const sid of all) this.#forget(sid);
+    return all;
+  }
+
   /** Deletes session `sid` and the hashes it rotated out. */
   #forget(sid: string): void {
     this.sql().exec('DELETE FROM sessions WHERE sid = ?', sid);
@@ -299,13 +486,21 @@ export class SessionStore {
     return this.sql().exec('SELECT 1 FROM sessions LIMIT 1').toArray().length === 0;
   }
 
-  /** The user's live sessions, most recently used first. */
+  /**
+   * The user's live sessions, most recently used first: at most `MAX_SESSIONS` (an object from
+   * before the cap may hold more until its next sign-in makes room).
+   */
   list(currentSid: string | null, now: number): SessionListing[] {
     const iso = (ms: number) => new Date(ms).toISOString();
     return this.sql()
-      .exec<SessionRow>('SELECT * FROM sessions ORDER BY last_used_at DESC, created_at DESC, sid')
+      .exec<SessionRow>(
+        `SELECT * FROM sessions WHERE ends_at > ? AND (refresh_expires_at IS NULL OR refresh_expires_at > ?)
+         ORDER BY last_used_at DESC, created_at DESC, sid LIMIT ?`,
+        now,
+        now,
+        MAX_SESSIONS,
+      )
       .toArray()
-      .filter((row) => now < endOf(row))
       .map((row) => ({
         sid: row.sid,
         created_at: iso(row.created_at),

@@ -35,6 +35,8 @@ export interface NewSession {
   from: SignInFrom;
   /** SHA-256 (hex) of the new refresh token; only the hash is stored. */
   refreshHash: string;
+  /** SHA-256 (hex) of its family's part, which every later token of the session shares. */
+  family: string;
   /** The session that approved this login (the phone's), which must still be alive. */
   approver?: string | null;
   /** The OAuth client of a device-flow session: its refresh token is bound to it. */
@@ -73,9 +75,10 @@ export interface SessionListing extends SignInFrom {
   current: boolean;
 }
 
-/** Why a refresh was refused (each is `invalid_grant` to the client). */
-export type RefreshRefusal = 'unknown' | 'other_client' | 'expired' | 'just_rotated' | 'reused';
+/** Why a refresh was refused (each is `invalid_grant` to the client, but `rate_limited`: 429). */
+export type RefreshRefusal = 'unknown' | 'other_client' | 'expired' | 'just_rotated' | 'reused' | 'rate_limited';
 
 export type RefreshOutcome =
   | { ok: true; session: SessionInfo }
-  | { ok: false; reason: RefreshRefusal; revoked: string[] };
+  /** `retryAfter`: the seconds a `rate_limited` refresh must wait. */
+  | { ok: false; reason: RefreshRefusal; revoked: string[]; retryAfter?: number };

@@ -11,7 +11,9 @@
  * Each verb decides and writes in one synchronous step (SQLite calls are synchronous), so
  * concurrent calls cannot interleave: of two refreshes of one token exactly one rotates it. An
  * alarm at the earliest end forgets ended sessions and expired challenges, and empties the
- * storage once nothing is left: no session, no passkey, no challenge.
+ * storage once nothing is left: no session, no passkey, no challenge. Only a verb that writes
+ * (a session started, a ceremony's challenge) makes the tables, and it sets that alarm; a verb
+ * that only reads answers "nothing" from an object without tables and makes none.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
@@ -28,7 +30,7 @@ import {
   PasskeyStore,
   type UseOutcome,
 } from './passkey-store';
-import { SESSION_SCHEMA, SessionStore } from './session-store';
+import { addMissingColumns, SESSION_SCHEMA, SessionStore } from './session-store';
 import type { ImportedSession, NewSession, RefreshOutcome, SessionInfo, SessionListing, UserRef } from './types';
 
 /**
@@ -48,26 +50,54 @@ export class UserSessions extends DurableObject<Env> {
   );
   readonly #passkeys = new PasskeyStore(() => this.#sql);
 
+  /** The tables, made by the first verb that writes (one that starts a session or a ceremony). */
   get #sql(): SqlStorage {
-    if (!this.#ready) {
-      this.ctx.storage.sql.exec(SESSION_SCHEMA + PASSKEY_SCHEMA);
-      this.#ready = true;
-    }
+    if (!this.#ready) this.#makeTables();
     return this.ctx.storage.sql;
+  }
+
+  #makeTables(): void {
+    this.ctx.storage.sql.exec(SESSION_SCHEMA + PASSKEY_SCHEMA);
+    addMissingColumns(this.ctx.storage.sql);
+    this.#ready = true;
+  }
+
+  /**
+   * Whether this object stores anything. A verb that only reads asks first and answers "nothing"
+   * for an object without tables (never used, or emptied by its alarm): a revoked device's
+   * request, or a junk refresh token naming the object, must not make tables that no alarm
+   * would ever clean up again.
+   */
+  get #stored(): boolean {
+    if (this.#ready) return true;
+    const found = this.ctx.storage.sql
+      .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'")
+      .toArray();
+    if (found.length === 0) return false;
+    // Tables an earlier version made are brought up to date (storage that exists already).
+    this.#makeTables();
+    return true;
+  }
+
+  /** `read()` when the object stores anything, else `nothing` (and nothing is written). */
+  #read<T>(nothing: T, read: () => T): T {
+    return this.#stored ? read() : nothing;
   }
 
   // ---------------------------------------------------------------- sessions
 
   /**
-   * Starts a session for a login. With `approver`, only while that session is alive: a login
-   * whose approver was signed out between the confirm and the hand-out gets no session (null).
+   * Starts a session for a login, and says which sessions it ended to stay within
+   * `MAX_SESSIONS` (the least recently used first). With `approver`, only while that session is
+   * alive: a login whose approver was signed out between the confirm and the hand-out gets no
+   * session (null).
    */
-  async start(init: NewSession): Promise<SessionInfo | null> {
+  async start(init: NewSession): Promise<{ session: SessionInfo; ended: string[] } | null> {
     await this.#alarm.know();
     const started = this.#sessions.start(init, Date.now());
     if (!started) return null;
     await this.#alarm.by(started.endsAt);
-    return started.info;
+    return { session: started.info, ended: started.ended };
   }
 
   /** Takes over a session of the last version's D1 table (see `legacy.ts`); false if it already ended. */
@@ -80,24 +110,42 @@ export class UserSessions extends DurableObject<Env> {
 
   /** The live session `sid` (each authenticated request asks), marked used at most every ten minutes. */
   check(sid: string): SessionInfo | null {
-    return this.#sessions.check(sid, Date.now());
+    return this.#read(null, () => this.#sessions.check(sid, Date.now()));
   }
 
-  /** Rotates a refresh token (see `SessionStore.refresh`); a reused one ends its session tree. */
-  refresh(hash: string, nextHash: string, clientId: string | null): RefreshOutcome {
-    const outcome = this.#sessions.refresh(hash, nextHash, clientId, Date.now());
+  /** Whether refreshes are limited (`RATE_LIMIT=off` turns every limit off, for load tests). */
+  get #limited(): boolean {
+    return this.env.RATE_LIMIT !== 'off';
+  }
+
+  /**
+   * Rotates a refresh token of the family whose part hashes to `family` (see
+   * `SessionStore.refresh`); a reused one ends its session tree.
+   */
+  refresh(hash: string, nextHash: string, clientId: string | null, family: string | null = null): RefreshOutcome {
+    if (!this.#stored) return { ok: false, reason: 'unknown', revoked: [] };
+    const outcome = this.#sessions.refresh(hash, nextHash, family, clientId, Date.now(), this.#limited);
     if (!outcome.ok && outcome.revoked.length > 0) this.#emptyIfNothingLeft();
     return outcome;
   }
 
-  /** The live session whose current refresh token has this hash (introspection), or null. */
-  sessionOfRefresh(hash: string): (SessionInfo & { issued_at: number; expires_at: number }) | null {
-    return this.#sessions.sessionOfRefresh(hash, Date.now());
+  /**
+   * Before a refresh that asks D1 first: the live session whose current refresh token has this
+   * hash, for `clientId`, and the seconds it must wait for its refresh rate (0: none); or null.
+   */
+  refreshable(hash: string, clientId: string | null): { session: SessionInfo; retryAfter: number } | null {
+    return this.#read(null, () => this.#sessions.refreshable(hash, clientId, Date.now(), this.#limited));
   }
 
-  /** Signs out the session whose refresh token (current or rotated) has this hash; the sessions ended. */
-  revokeByRefresh(hash: string, clientId: string | null): string[] {
-    const sid = this.#sessions.sidOfRefresh(hash);
+  /** The live session whose current refresh token has this hash (introspection), or null. */
+  sessionOfRefresh(hash: string): (SessionInfo & { issued_at: number; expires_at: number }) | null {
+    return this.#read(null, () => this.#sessions.sessionOfRefresh(hash, Date.now()));
+  }
+
+  /** Signs out the session whose refresh token (current, rotated, or older of its family) has this hash; the sessions ended. */
+  revokeByRefresh(hash: string, clientId: string | null, family: string | null = null): string[] {
+    if (!this.#stored) return [];
+    const sid = this.#sessions.sidOfRefresh(hash, family);
     const client = sid ? this.#sessions.clientOf(sid) : undefined;
     // RFC 7009 §2.1: a client revokes only its own tokens (a page's session has no client).
     if (!sid || client === undefined || (clientId !== null && client !== clientId)) return [];
@@ -109,14 +157,25 @@ export class UserSessions extends DurableObject<Env> {
    * ended (empty when `sid` is not a session of this user).
    */
   revoke(sid: string): string[] {
-    const ended = this.#sessions.revokeTree(sid);
+    const ended = this.#read([], () => this.#sessions.revokeTree(sid));
     if (ended.length > 0) this.#emptyIfNothingLeft();
     return ended;
   }
 
-  /** The user's live sessions, most recently used first. */
+  /**
+   * The account was found disabled or deleted (a refresh asked D1): every session of it ends at
+   * once, so none of them approves a login any more (the hand-out starts a session only while
+   * its approver is alive). The sessions that ended.
+   */
+  closeAccount(): string[] {
+    const ended = this.#read([], () => this.#sessions.revokeAll());
+    if (ended.length > 0) this.#emptyIfNothingLeft();
+    return ended;
+  }
+
+  /** The user's live sessions, most recently used first (at most `MAX_SESSIONS`). */
   list(currentSid: string | null): SessionListing[] {
-    return this.#sessions.list(currentSid, Date.now());
+    return this.#read([], () => this.#sessions.list(currentSid, Date.now()));
   }
 
   /** The user as last signed in (for webhooks about a session), or null for a user with no session. */
@@ -161,29 +220,32 @@ export class UserSessions extends DurableObject<Env> {
    * options were issued: a registration may come minutes after them).
    */
   addPasskey(passkey: NewPasskey, name: string, binding: string, sid: string | null): AddOutcome {
-    const now = Date.now();
-    if (!this.#mayChangePasskeys(sid, now)) return { ok: false, reason: 'stale' };
-    return this.#passkeys.add(passkey, name, binding, now);
+    // No tables, so no challenge: refused as a spent one is.
+    return this.#read({ ok: false, reason: 'challenge' }, () => {
+      const now = Date.now();
+      if (!this.#mayChangePasskeys(sid, now)) return { ok: false, reason: 'stale' };
+      return this.#passkeys.add(passkey, name, binding, now);
+    });
   }
 
   /** The stored key of this user's passkey `id`, or null. */
   passkey(id: string): PasskeyKey | null {
-    return this.#passkeys.key(id);
+    return this.#read(null, () => this.#passkeys.key(id));
   }
 
   /** Records a use of passkey `id` whose assertion held (see `PasskeyStore.use`). */
   usePasskey(id: string, use: PasskeyUse, challenge: ExpectedChallenge | null): UseOutcome {
-    return this.#passkeys.use(id, use, challenge, Date.now());
+    return this.#read('unknown', () => this.#passkeys.use(id, use, challenge, Date.now()));
   }
 
   /** The user's passkeys, most recently used first. */
   passkeys(): PasskeyInfo[] {
-    return this.#passkeys.list();
+    return this.#read([], () => this.#passkeys.list());
   }
 
   /** Removes passkey `id`: `stale` when `sid` may not change passkeys now, `unknown` when there is no such passkey. */
   removePasskey(id: string, sid: string | null): 'removed' | 'unknown' | 'stale' {
-    if (!this.#passkeys.key(id)) return 'unknown';
+    if (!this.passkey(id)) return 'unknown';
     if (!this.#mayChangePasskeys(sid, Date.now())) return 'stale';
     this.#passkeys.remove(id);
     this.#emptyIfNothingLeft();
@@ -194,7 +256,7 @@ export class UserSessions extends DurableObject<Env> {
 
   /** Whether nothing is left to keep: no session, no passkey, no challenge. */
   #isEmpty(): boolean {
-    return this.#sessions.isEmpty() && this.#passkeys.isEmpty();
+    return !this.#stored || (this.#sessions.isEmpty() && this.#passkeys.isEmpty());
   }
 
   /** When the last thing to keep is gone, the alarm empties the object now. */
@@ -209,7 +271,9 @@ export class UserSessions extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.#alarm.rang();
     const now = Date.now();
-    const ends = [this.#sessions.forgetEnded(now), this.#passkeys.forgetExpired(now)].filter((at) => at !== null);
+    const ends = this.#read([], () => [this.#sessions.forgetEnded(now), this.#passkeys.forgetExpired(now)]).filter(
+      (at) => at !== null,
+    );
     if (ends.length > 0) {
       await this.#alarm.by(Math.min(...ends));
       return;
