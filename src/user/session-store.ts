@@ -3,45 +3,21 @@
  * A user's sessions as two tables of that user's own object (`user-object.ts`): `sessions`, one
  * row per signed-in device (how it signed in, which session approved it, where it was, the
  * SHA-256 of its current refresh token, its refresh family and generation, when it ends), and
- * `rotated`, the hashes of each session's last `ROTATED_KEPT` refresh tokens rotated out, kept
- * to tell reuse (theft) from a race. Every verb is synchronous SQL, so the object's single
+ * `rotated`, the hashes of each session's refresh tokens rotated out (its verbs, the refresh
+ * families, are `refresh-families.ts`). Every verb is synchronous SQL, so the object's single
  * thread makes each one atomic.
- *
- * A session's refresh tokens are one family: each token is the object's id, then the family's
- * 21 random characters (the same in every token of the session), then 22 of its own (see
- * `sessions/index.ts`). The object keeps the SHA-256 of the family's part, so a token whose hash
- * it no longer keeps (older than the last `ROTATED_KEPT` rotations) is still known as one of
- * that session's, and reuse of it still ends the session: the history is bounded, detection is
- * not. The price: once a session has forgotten some, a token of its family that is neither its
- * current one nor a kept one is taken for a forgotten one, a mangled copy too; only a holder of
- * one of its tokens can make such a token, and that holder can sign the session out anyway. A
- * session refreshes at most `REFRESH_LIMIT` times in `REFRESH_WINDOW_MS`, counted from the
- * rotations kept.
  */
 import { randomToken } from '../http/crypto';
 import type { Lifetimes } from '../tokens/lifetimes';
 import type {
   ImportedSession,
   NewSession,
-  RefreshOutcome,
-  RefreshRefusal,
   SessionInfo,
   SessionListing,
   SignInMethod,
   UserRef,
 } from './types';
 
-/** A refresh token sent again within this time of its rotation is two tabs racing, not theft. */
-export const REUSE_GRACE_MS = 10_000;
-/** A session's newest rotated-out refresh tokens kept by hash (each with when it was rotated). */
-export const ROTATED_KEPT = 10;
-/**
- * At most this many refreshes of one session in `REFRESH_WINDOW_MS` (a page renews once per
- * access token, every fifteen minutes): more is `429`, and nothing rotates. Counted from the
- * rotated rows, so `ROTATED_KEPT` is at least this.
- */
-export const REFRESH_LIMIT = 10;
-export const REFRESH_WINDOW_MS = 60_000;
 /**
  * The most sessions one user keeps: a sign-in past it first ends the least recently used
  * session that approved none (see `start`), so the devices list and the object stay bounded.
@@ -128,12 +104,6 @@ export const endOf = (row: Pick<SessionRow, 'ends_at' | 'refresh_expires_at'>): 
 
 const USER_KEY = 'user';
 
-const refuse = (reason: RefreshRefusal, revoked: string[] = []): RefreshOutcome & { ok: false } => ({
-  ok: false,
-  reason,
-  revoked,
-});
-
 export class SessionStore {
   constructor(
     private readonly sql: () => SqlStorage,
@@ -141,11 +111,11 @@ export class SessionStore {
     private readonly lifetimes: () => Lifetimes,
   ) {}
 
-  #row(sid: string): SessionRow | null {
+  row(sid: string): SessionRow | null {
     return this.sql().exec<SessionRow>('SELECT * FROM sessions WHERE sid = ?', sid).toArray()[0] ?? null;
   }
 
-  #byRefresh(hash: string): SessionRow | null {
+  byRefresh(hash: string): SessionRow | null {
     return this.sql().exec<SessionRow>('SELECT * FROM sessions WHERE refresh_hash = ?', hash).toArray()[0] ?? null;
   }
 
@@ -154,7 +124,7 @@ export class SessionStore {
     return this.kv().get<UserRef>(USER_KEY) ?? null;
   }
 
-  #info(row: SessionRow): SessionInfo {
+  info(row: SessionRow): SessionInfo {
     return {
       sid: row.sid,
       via: row.via,
@@ -167,7 +137,7 @@ export class SessionStore {
 
   /** The live session `sid`, or null (unknown, revoked, ended). */
   live(sid: string, now: number): SessionRow | null {
-    const row = this.#row(sid);
+    const row = this.row(sid);
     return row && now < endOf(row) ? row : null;
   }
 
@@ -200,7 +170,7 @@ export class SessionStore {
       generation: 0,
     };
     this.#insert(row, init.user);
-    return { info: this.#info(row), endsAt: endOf(row), ended };
+    return { info: this.info(row), endsAt: endOf(row), ended };
   }
 
   /**
@@ -238,7 +208,7 @@ export class SessionStore {
   /** Takes over a session of the last version's D1 table (see `legacy.ts`); false if it already ended. */
   adopt(session: ImportedSession, now: number): boolean {
     if (now >= session.ends_at) return false;
-    if (this.#row(session.sid)) return true;
+    if (this.row(session.sid)) return true;
     this.#insert(
       {
         sid: session.sid,
@@ -297,161 +267,18 @@ export class SessionStore {
     if (now - row.last_used_at >= LAST_USED_GRANULARITY_MS) {
       this.sql().exec('UPDATE sessions SET last_used_at = ? WHERE sid = ?', now, sid);
     }
-    return this.#info(row);
-  }
-
-  /**
-   * Rotates a refresh token: the one whose hash is `hash` (of the family whose part hashes to
-   * `family`) stops working and `nextHash` takes its place. The checks run in a fixed order (as
-   * node-oidc-provider's refresh grant): found → issued to this client → not expired → not
-   * already rotated (within 10 s of its rotation: two tabs racing, refused and nothing else;
-   * later: theft, and the whole session is revoked) → not refreshed `REFRESH_LIMIT` times in
-   * the last `REFRESH_WINDOW_MS` (when `limited`; refused with the seconds to wait, nothing
-   * spent) → rotate, forgetting the hash rotated out `ROTATED_KEPT` rotations ago.
-   */
-  refresh(
-    hash: string,
-    nextHash: string,
-    family: string | null,
-    clientId: string | null,
-    now: number,
-    limited: boolean,
-  ): RefreshOutcome {
-    const row = this.#byRefresh(hash);
-    if (!row) return this.#notCurrent(hash, family, clientId, now);
-    if (row.client_id !== clientId) return refuse('other_client');
-    if (now >= endOf(row)) return refuse('expired');
-    const wait = limited ? this.#refreshWait(row.sid, now) : 0;
-    if (wait > 0) return { ...refuse('rate_limited'), retryAfter: wait };
-    const { refreshTtlMs } = this.lifetimes();
-    this.sql().exec(
-      'INSERT INTO rotated (hash, sid, rotated_at, expires_at, generation) VALUES (?, ?, ?, ?, ?)',
-      hash,
-      row.sid,
-      now,
-      row.refresh_expires_at ?? row.ends_at,
-      row.generation,
-    );
-    // A session of an earlier version takes the family of the token it refreshes with.
-    this.sql().exec(
-      `UPDATE sessions SET refresh_hash = ?, refresh_expires_at = ?, last_used_at = ?, refreshed_at = ?,
-         family = COALESCE(family, ?), generation = generation + 1 WHERE sid = ?`,
-      nextHash,
-      Math.min(now + refreshTtlMs, row.ends_at),
-      now,
-      now,
-      family,
-      row.sid,
-    );
-    // The family tells the older ones (see `#notCurrent`).
-    this.sql().exec('DELETE FROM rotated WHERE sid = ? AND generation <= ?', row.sid, row.generation - ROTATED_KEPT);
-    return { ok: true, session: this.#info(row) };
-  }
-
-  /** A refresh with a token that is not its session's current one (see `refresh`). */
-  #notCurrent(hash: string, family: string | null, clientId: string | null, now: number): RefreshOutcome {
-    const old = this.sql()
-      .exec<{ sid: string; rotated_at: number; expires_at: number }>(
-        'SELECT sid, rotated_at, expires_at FROM rotated WHERE hash = ?',
-        hash,
-      )
-      .toArray()[0];
-    if (old) {
-      const session = this.#row(old.sid);
-      if (!session) return refuse('unknown');
-      if (session.client_id !== clientId) return refuse('other_client');
-      if (now >= old.expires_at || now >= endOf(session)) return refuse('expired');
-      if (now - old.rotated_at <= REUSE_GRACE_MS) return refuse('just_rotated');
-      return refuse('reused', this.revokeTree(old.sid));
-    }
-    // Not kept: a token of a session's family rotated out before the last `ROTATED_KEPT` (or
-    // one made up by someone who holds a token of that family), or none of ours.
-    const session = this.#forgetful(family);
-    if (!session) return refuse('unknown');
-    if (session.client_id !== clientId) return refuse('other_client');
-    if (now >= endOf(session)) return refuse('expired');
-    // It was rotated out before the oldest one kept: if that one is within the grace, it may be too.
-    const oldest = this.sql()
-      .exec<{ at: number | null }>(
-        'SELECT MIN(rotated_at) AS at FROM rotated WHERE sid = ? AND generation IS NOT NULL',
-        session.sid,
-      )
-      .one().at;
-    if (oldest !== null && now - oldest <= REUSE_GRACE_MS) return refuse('just_rotated');
-    return refuse('reused', this.revokeTree(session.sid));
-  }
-
-  /**
-   * The session of this family if it has forgotten some of its tokens' hashes: one that rotated
-   * more than `ROTATED_KEPT` times. Until then every token it was given is its current one or a
-   * kept one, so a token of its family that is neither was never issued (a mangled copy): it is
-   * refused, and changes nothing.
-   */
-  #forgetful(family: string | null): SessionRow | null {
-    if (family === null) return null;
-    const row = this.sql().exec<SessionRow>('SELECT * FROM sessions WHERE family = ?', family).toArray()[0];
-    return row && row.generation > ROTATED_KEPT ? row : null;
-  }
-
-  /**
-   * Seconds until session `sid` may refresh again: 0 while it refreshed fewer than
-   * `REFRESH_LIMIT` times in the last `REFRESH_WINDOW_MS`, else until the oldest of those that
-   * count leaves the window.
-   */
-  #refreshWait(sid: string, now: number): number {
-    const counted = this.sql()
-      .exec<{ rotated_at: number }>(
-        'SELECT rotated_at FROM rotated WHERE sid = ? AND rotated_at > ? ORDER BY rotated_at DESC LIMIT 1 OFFSET ?',
-        sid,
-        now - REFRESH_WINDOW_MS,
-        REFRESH_LIMIT - 1,
-      )
-      .toArray()[0];
-    return counted ? Math.max(1, Math.ceil((counted.rotated_at + REFRESH_WINDOW_MS - now) / 1000)) : 0;
-  }
-
-  /**
-   * Before a refresh that must first ask D1 (is the account still open?): the live session whose
-   * current refresh token has this hash, for `clientId`, and the seconds it must wait (0: none),
-   * so that a refresh refused for its rate reads nothing. Null when the refresh will be refused.
-   */
-  refreshable(
-    hash: string,
-    clientId: string | null,
-    now: number,
-    limited: boolean,
-  ): { session: SessionInfo; retryAfter: number } | null {
-    const row = this.#byRefresh(hash);
-    if (!row || row.client_id !== clientId || now >= endOf(row)) return null;
-    return { session: this.#info(row), retryAfter: limited ? this.#refreshWait(row.sid, now) : 0 };
-  }
-
-  /** The live session whose current refresh token has this hash (introspection), or null. */
-  sessionOfRefresh(hash: string, now: number): (SessionInfo & { issued_at: number; expires_at: number }) | null {
-    const row = this.#byRefresh(hash);
-    if (!row || now >= endOf(row)) return null;
-    return { ...this.#info(row), issued_at: row.refreshed_at, expires_at: endOf(row) };
-  }
-
-  /** The session whose refresh token (current, rotated, or older of its family) has this hash, or null. */
-  sidOfRefresh(hash: string, family: string | null): string | null {
-    return (
-      this.#byRefresh(hash)?.sid ??
-      this.sql().exec<{ sid: string }>('SELECT sid FROM rotated WHERE hash = ?', hash).toArray()[0]?.sid ??
-      this.#forgetful(family)?.sid ??
-      null
-    );
+    return this.info(row);
   }
 
   /** The client a session signed in to (null for a page's session), or undefined for no such session. */
   clientOf(sid: string): string | null | undefined {
-    const row = this.#row(sid);
+    const row = this.row(sid);
     return row ? row.client_id : undefined;
   }
 
   /** Ends `sid` and every session it approved, and theirs in turn; the sessions that ended. */
   revokeTree(sid: string): string[] {
-    if (!this.#row(sid)) return [];
+    if (!this.row(sid)) return [];
     const tree = this.sql()
       .exec<{ sid: string }>(
         `WITH RECURSIVE tree(sid) AS (

@@ -30,6 +30,7 @@ import {
   PasskeyStore,
   type UseOutcome,
 } from './passkey-store';
+import { RefreshFamilies } from './refresh-families';
 import { addMissingColumns, SESSION_SCHEMA, SessionStore } from './session-store';
 import type { ImportedSession, NewSession, RefreshOutcome, SessionInfo, SessionListing, UserRef } from './types';
 
@@ -46,6 +47,11 @@ export class UserSessions extends DurableObject<Env> {
   readonly #sessions = new SessionStore(
     () => this.#sql,
     () => this.ctx.storage.kv,
+    () => lifetimes(this.env),
+  );
+  readonly #refresh = new RefreshFamilies(
+    () => this.#sql,
+    this.#sessions,
     () => lifetimes(this.env),
   );
   readonly #passkeys = new PasskeyStore(() => this.#sql);
@@ -124,7 +130,7 @@ export class UserSessions extends DurableObject<Env> {
    */
   refresh(hash: string, nextHash: string, clientId: string | null, family: string | null = null): RefreshOutcome {
     if (!this.#stored) return { ok: false, reason: 'unknown', revoked: [] };
-    const outcome = this.#sessions.refresh(hash, nextHash, family, clientId, Date.now(), this.#limited);
+    const outcome = this.#refresh.refresh(hash, nextHash, family, clientId, Date.now(), this.#limited);
     if (!outcome.ok && outcome.revoked.length > 0) this.#emptyIfNothingLeft();
     return outcome;
   }
@@ -134,18 +140,18 @@ export class UserSessions extends DurableObject<Env> {
    * hash, for `clientId`, and the seconds it must wait for its refresh rate (0: none); or null.
    */
   refreshable(hash: string, clientId: string | null): { session: SessionInfo; retryAfter: number } | null {
-    return this.#read(null, () => this.#sessions.refreshable(hash, clientId, Date.now(), this.#limited));
+    return this.#read(null, () => this.#refresh.refreshable(hash, clientId, Date.now(), this.#limited));
   }
 
   /** The live session whose current refresh token has this hash (introspection), or null. */
   sessionOfRefresh(hash: string): (SessionInfo & { issued_at: number; expires_at: number }) | null {
-    return this.#read(null, () => this.#sessions.sessionOfRefresh(hash, Date.now()));
+    return this.#read(null, () => this.#refresh.sessionOfRefresh(hash, Date.now()));
   }
 
   /** Signs out the session whose refresh token (current, rotated, or older of its family) has this hash; the sessions ended. */
   revokeByRefresh(hash: string, clientId: string | null, family: string | null = null): string[] {
     if (!this.#stored) return [];
-    const sid = this.#sessions.sidOfRefresh(hash, family);
+    const sid = this.#refresh.sidOfRefresh(hash, family);
     const client = sid ? this.#sessions.clientOf(sid) : undefined;
     // RFC 7009 §2.1: a client revokes only its own tokens (a page's session has no client).
     if (!sid || client === undefined || (clientId !== null && client !== clientId)) return [];
