@@ -1,8 +1,10 @@
 /**
  * @module
- * `GET /oauth/userinfo` (OpenID Connect Core 1.0 §5.3): who an access token signs in, for a
- * device-flow client that asked for `openid`. Any live access token of ours is accepted; a
- * missing, invalid or signed-out one is 401 with `WWW-Authenticate: Bearer` (RFC 6750 §3).
+ * `GET /oauth/userinfo` (OpenID Connect Core 1.0 §5.3): who an access token signs in. A client's
+ * token (device flow or code flow) must have been issued with `openid` (403 `insufficient_scope`
+ * otherwise); a code-flow client gets `name` and `preferred_username` only with `profile`. A
+ * page's own token answers too. A missing, invalid or signed-out token is 401 with
+ * `WWW-Authenticate: Bearer` (RFC 6750 §3).
  */
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
@@ -28,6 +30,7 @@ export const userinfo = new Hono<AppEnv>()
       security: [{ bearerAuth: [] }],
       responses: oauthAnswers(200, UserInfoAnswer, 'The signed-in user.', [
         [401, { codes: ['invalid_token'], description: 'No access token, or not a live one (RFC 6750 §3.1).' }],
+        [403, { codes: ['insufficient_scope'], description: 'A client’s access token issued without `openid`.' }],
         503,
       ]),
     }),
@@ -41,7 +44,16 @@ export const userinfo = new Hono<AppEnv>()
       const token = BEARER.exec(header)?.[1];
       const live = token ? await liveAccessToken(c, token) : null;
       if (!live) throw invalidToken('The access token is invalid, expired or its session was signed out.');
-      const { claims } = live;
+      const { claims, session } = live;
+      const scope = (session.scope ?? '').split(' ');
+      // A client's token answers only with `openid`; a page's own token (no client) names its user.
+      if (session.client_id !== null && !scope.includes('openid')) {
+        throw new OAuthError('insufficient_scope', 'This access token was issued without the openid scope.', 403, {
+          'WWW-Authenticate': 'Bearer error="insufficient_scope", scope="openid"',
+        });
+      }
+      // A code-flow client learns the profile only with `profile` (a device-flow client always did).
+      if (session.via === 'oidc' && !scope.includes('profile')) return oauthJson(c, { sub: claims.sub });
       return oauthJson(c, { sub: claims.sub, name: claims.name, preferred_username: claims.username });
     },
   )

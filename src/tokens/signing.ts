@@ -3,13 +3,15 @@
  * Issuing the Worker's tokens (to the PC after a QR login, to the phone after a password login,
  * from the OAuth token endpoint): JWTs signed through `hono/jwt` with `SIGNING_KEY`, header
  * `typ`, `alg`, `kid`. Access tokens carry `sub`, `username`, `preferred_username`, `name`,
- * `sid`, `iat`, `exp`, `iss`, `aud`, `jti` (and `client_id` for a device-flow client); an
- * OpenID Connect id_token carries `aud` = the client and `auth_time`.
+ * `sid`, `iat`, `exp`, `iss`, `aud`, `jti` (and `client_id` for a client's token); an OpenID
+ * Connect id_token carries `aud` = the client, `auth_time`, `sid`, and for the code flow `nonce`
+ * and `at_hash`.
  */
 import type { Context } from 'hono';
 import { sign } from 'hono/jwt';
 import type { Env } from '../env';
 import type { AppEnv } from '../http/app-env';
+import { base64url } from '../http/crypto';
 import { publicOrigin } from '../http/site';
 import type { UserRef } from '../user/types';
 import { keyRing } from './keys';
@@ -69,28 +71,57 @@ export async function issueToken(c: EnvContext, user: UserRef, sid: string, clie
   return sign({ ...claims }, current);
 }
 
-/** An OpenID Connect id_token (Core 1.0 §2) for a device-flow client that asked for `openid`. */
-export async function issueIdToken(
-  c: EnvContext,
-  user: UserRef,
-  sid: string,
-  clientId: string,
-  authTimeMs: number,
-): Promise<string> {
+/** The algorithms a client may ask its id_tokens to be signed with (`id_token_signed_response_alg`). */
+export type IdTokenAlg = 'RS256' | 'ES256' | 'EdDSA';
+
+/** What an id_token says besides the issuer and the times. */
+export interface IdTokenClaims {
+  user: UserRef;
+  /** The session the id_token names: a browser's single sign-on session for a code-flow client. */
+  sid: string;
+  clientId: string;
+  /** When the user signed in (scanned), epoch ms. */
+  authTimeMs: number;
+  /** The authorization request's `nonce`, when it sent one. */
+  nonce?: string | null;
+  /** The access token issued beside it, for `at_hash`. */
+  accessToken?: string;
+  /** Whether `name` and `preferred_username` are said (the `profile` scope); default yes. */
+  profile?: boolean;
+  /**
+   * The client's `id_token_signed_response_alg`. Until the RSA key lands beside the Ed25519 one
+   * (see keys.ts), every id_token is signed with the current key whatever is asked.
+   */
+  alg?: IdTokenAlg;
+}
+
+/** The hash `at_hash` uses for a signing algorithm (OpenID Connect Core §3.1.3.6; SHA-512 for Ed25519). */
+const AT_HASH = { RS256: 'SHA-256', ES256: 'SHA-256', EdDSA: 'SHA-512' } as const;
+
+/** `at_hash`: the left half of the access token's hash, base64url. */
+async function atHash(accessToken: string, alg: keyof typeof AT_HASH): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest(AT_HASH[alg], new TextEncoder().encode(accessToken)));
+  return base64url(digest.subarray(0, digest.length / 2));
+}
+
+/** An OpenID Connect id_token (Core 1.0 §2): for a device-flow client that asked for `openid`, or a code-flow client. */
+export async function issueIdToken(c: EnvContext, claims: IdTokenClaims): Promise<string> {
   const { current } = keyRing(c.env);
   const iat = Math.floor(Date.now() / 1000);
-  return sign(
-    {
-      iss: tokenIssuer(c),
-      sub: user.id,
-      aud: clientId,
-      exp: iat + accessTtlSeconds(c.env),
-      iat,
-      auth_time: Math.floor(authTimeMs / 1000),
-      sid,
-      name: user.display_name,
-      preferred_username: user.username,
-    },
-    current,
-  );
+  const payload: Record<string, unknown> = {
+    iss: tokenIssuer(c),
+    sub: claims.user.id,
+    aud: claims.clientId,
+    exp: iat + accessTtlSeconds(c.env),
+    iat,
+    auth_time: Math.floor(claims.authTimeMs / 1000),
+    sid: claims.sid,
+  };
+  if (claims.nonce) payload.nonce = claims.nonce;
+  if (claims.accessToken) payload.at_hash = await atHash(claims.accessToken, current.alg);
+  if (claims.profile !== false) {
+    payload.name = claims.user.display_name;
+    payload.preferred_username = claims.user.username;
+  }
+  return sign(payload, current);
 }

@@ -12,14 +12,15 @@ import { ApiError } from '../http/errors';
 import { keyRing, type PublicJwk } from './keys';
 import { type TokenClaims, tokenAudience, tokenIssuer } from './signing';
 
-const IMPORT_PARAMS = {
+export const IMPORT_PARAMS = {
   EdDSA: { name: 'Ed25519' },
   ES256: { name: 'ECDSA', namedCurve: 'P-256' },
 } as const;
 
 const imported = new Map<string, Promise<CryptoKey>>();
 
-function publicKey(jwk: PublicJwk): Promise<CryptoKey> {
+/** The imported public key of `jwk` (kept per isolate). */
+export function publicKey(jwk: PublicJwk): Promise<CryptoKey> {
   const cacheKey = `${jwk.kid}:${jwk.x}:${jwk.y ?? ''}`;
   let key = imported.get(cacheKey);
   if (!key) {

@@ -107,6 +107,7 @@ export class SessionStore {
       client_id: row.client_id,
       scope: row.scope,
       created_at: row.created_at,
+      approver: row.parent,
     };
   }
 
@@ -123,6 +124,7 @@ export class SessionStore {
   start(init: NewSession, now: number): { info: SessionInfo; endsAt: number } | null {
     if (init.approver && !this.live(init.approver, now)) return null;
     const { refreshTtlMs, sessionMaxMs } = this.lifetimes();
+    const endsAt = Math.min(now + sessionMaxMs, init.endsAt ?? Number.POSITIVE_INFINITY);
     const row: SessionRow = {
       // 16 random bytes, base64url (the last version's ids were UUIDs).
       sid: randomToken(16),
@@ -133,11 +135,11 @@ export class SessionStore {
       user_agent: init.from.user_agent,
       ip: init.from.ip,
       place: init.from.place,
-      created_at: now,
+      created_at: init.authTime ?? now,
       last_used_at: now,
-      ends_at: now + sessionMaxMs,
+      ends_at: endsAt,
       refresh_hash: init.refreshHash,
-      refresh_expires_at: now + Math.min(refreshTtlMs, sessionMaxMs),
+      refresh_expires_at: init.refreshHash === null ? null : Math.min(now + refreshTtlMs, endsAt),
       refreshed_at: now,
     };
     this.#insert(row, init.user);

@@ -1,0 +1,263 @@
+/**
+ * @module
+ * What the OpenID Provider keeps in the user's object, beside the sessions (`session-store.ts`):
+ * three tables of its own, created the first time a browser signs in through `/oauth/authorize`
+ * (never by a read: a user who never used it has none).
+ *
+ * - `oidc_codes`: each authorization code's SHA-256 with what it is bound to (the client, the
+ *   redirect URI, the PKCE challenge, the nonce, the scope), the browser's session and its
+ *   `auth_time`; 60 seconds to use it, once. An exchanged code remembers the grant it made
+ *   (`used_by`) for ten minutes more, so that a second use revokes that grant (RFC 6749 §4.1.2).
+ * - `oidc_cookies`: the SHA-256 of each single sign-on cookie and the browser session it names.
+ *   A cookie is worth exactly as much as that session: the session store says whether it lives.
+ * - `oidc_grants`: the name of the client each grant (a child session) signed in to, as the
+ *   linked devices list it under the browser's session.
+ *
+ * Every method is synchronous SQL, so each check and its write happen in one step of the object.
+ */
+import { constantTimeEqual } from '../http/crypto';
+import type { SessionListing } from './types';
+
+/** How long a code may be exchanged after it was issued. */
+export const CODE_TTL_MS = 60_000;
+/** How long a code is remembered after its end, so that a late second use still revokes its grant. */
+const REPLAY_MEMORY_MS = 10 * 60_000;
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS oidc_codes (
+    hash TEXT PRIMARY KEY,
+    binding TEXT NOT NULL,
+    browser_sid TEXT NOT NULL,
+    auth_time INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_by TEXT
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS oidc_cookies (hash TEXT PRIMARY KEY, sid TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS oidc_grants (sid TEXT PRIMARY KEY, client_name TEXT NOT NULL) WITHOUT ROWID;
+`;
+
+/**
+ * An authorization request as the checks of `/oauth/authorize` left it: what the code will be
+ * bound to, and what the sign-in must satisfy (`prompt`, `max_age`). It travels signed in the
+ * authorize page's `authorization`, and in the record of the QR login made for it.
+ */
+export interface AuthorizationRequest {
+  client_id: string;
+  redirect_uri: string;
+  /** The known scopes asked for, `openid` among them (unknown ones are dropped). */
+  scope: string;
+  state: string | null;
+  nonce: string | null;
+  /** The S256 PKCE challenge. */
+  code_challenge: string;
+  /** Seconds: a sign-in older than this needs a new scan. */
+  max_age: number | null;
+  /** `login` asks for a new scan whatever the browser's session; `consent` is the phone's confirm. */
+  prompt: 'login' | 'consent' | null;
+  /** When the authorize request came (epoch seconds): the page may replace its QR for 10 minutes. */
+  iat: number;
+}
+
+/** A QR login made for an authorization request: the client it signs in to, and the request. */
+export interface OidcLogin {
+  client_id: string;
+  client_name: string;
+  request: AuthorizationRequest;
+}
+
+/** What an authorization code is bound to (OpenID Connect Core §3.1.2, RFC 7636). */
+export interface CodeBinding {
+  client_id: string;
+  /** As the linked devices show the grant. */
+  client_name: string;
+  redirect_uri: string;
+  /** The S256 PKCE challenge. */
+  code_challenge: string;
+  nonce: string | null;
+  /** The scope granted: the known scopes of the request, `openid` among them. */
+  scope: string;
+}
+
+/** A new code: the SHA-256 of its value, and its binding. */
+export interface NewCode {
+  hash: string;
+  binding: CodeBinding;
+}
+
+/** What the token endpoint presents with a code (the verifier already hashed to its S256 challenge). */
+export interface CodePresented {
+  client_id: string;
+  redirect_uri: string;
+  verifier_challenge: string;
+}
+
+/** Why a code was refused: each is `invalid_grant` to the client. */
+export type CodeRefusal = 'unknown' | 'other_client' | 'reused' | 'expired' | 'redirect_uri' | 'verifier';
+
+export interface StoredCode {
+  binding: CodeBinding;
+  browser_sid: string;
+  auth_time: number;
+}
+
+export type CodeJudgement =
+  | { ok: true; code: StoredCode }
+  | { ok: false; reason: CodeRefusal /** The grant a reused code made, to revoke. */; usedBy: string | null };
+
+interface CodeRow extends StoredCode {
+  expires_at: number;
+  used_by: string | null;
+}
+
+export class OidcStore {
+  /** Whether the tables exist in this instance's storage (forgotten when the storage is emptied). */
+  #ready = false;
+
+  constructor(private readonly sql: () => SqlStorage) {}
+
+  /** Whether the tables exist; with `create`, makes them first. */
+  #tables(create: boolean): boolean {
+    if (this.#ready) return true;
+    const sql = this.sql();
+    if (create) sql.exec(SCHEMA);
+    else if (
+      sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'oidc_codes'").toArray().length === 0
+    ) {
+      return false;
+    }
+    this.#ready = true;
+    return true;
+  }
+
+  /** The storage was emptied: the tables are gone. */
+  emptied(): void {
+    this.#ready = false;
+  }
+
+  /** Keeps a cookie's hash for the browser session `sid`. */
+  addCookie(hash: string, sid: string): void {
+    this.#tables(true);
+    this.sql().exec('INSERT OR REPLACE INTO oidc_cookies (hash, sid) VALUES (?, ?)', hash, sid);
+  }
+
+  /** The browser session a cookie names (alive or not: the session store says), or null. */
+  cookieSid(hash: string): string | null {
+    if (!this.#tables(false)) return null;
+    return (
+      this.sql().exec<{ sid: string }>('SELECT sid FROM oidc_cookies WHERE hash = ?', hash).toArray()[0]?.sid ?? null
+    );
+  }
+
+  /** Keeps a new code of the browser session `browserSid`; when its row may be forgotten. */
+  addCode(code: NewCode, browserSid: string, authTime: number, now: number): number {
+    this.#tables(true);
+    const expiresAt = now + CODE_TTL_MS;
+    this.sql().exec(
+      'INSERT INTO oidc_codes (hash, binding, browser_sid, auth_time, expires_at, used_by) VALUES (?, ?, ?, ?, ?, NULL)',
+      code.hash,
+      JSON.stringify(code.binding),
+      browserSid,
+      authTime,
+      expiresAt,
+    );
+    return expiresAt + REPLAY_MEMORY_MS;
+  }
+
+  /**
+   * Judges a code presented at the token endpoint, in a fixed order (as node-oidc-provider's
+   * grant does): known → issued to this client → not used before (a second use names the grant
+   * to revoke) → not expired → the same redirect URI → the PKCE verifier. A refusal spends
+   * nothing.
+   */
+  judge(hash: string, presented: CodePresented, now: number): CodeJudgement {
+    const refuse = (reason: CodeRefusal, usedBy: string | null = null): CodeJudgement => ({
+      ok: false,
+      reason,
+      usedBy,
+    });
+    if (!this.#tables(false)) return refuse('unknown');
+    const row = this.sql()
+      .exec<{ binding: string; browser_sid: string; auth_time: number; expires_at: number; used_by: string | null }>(
+        'SELECT binding, browser_sid, auth_time, expires_at, used_by FROM oidc_codes WHERE hash = ?',
+        hash,
+      )
+      .toArray()[0];
+    if (!row) return refuse('unknown');
+    const code: CodeRow = { ...row, binding: JSON.parse(row.binding) as CodeBinding };
+    if (code.binding.client_id !== presented.client_id) return refuse('other_client');
+    if (code.used_by !== null) return refuse('reused', code.used_by);
+    if (now >= code.expires_at) return refuse('expired');
+    if (code.binding.redirect_uri !== presented.redirect_uri) return refuse('redirect_uri');
+    if (!constantTimeEqual(code.binding.code_challenge, presented.verifier_challenge)) return refuse('verifier');
+    return { ok: true, code: { binding: code.binding, browser_sid: code.browser_sid, auth_time: code.auth_time } };
+  }
+
+  /** Spends a code for the grant `sid` it made, and names that grant's client. */
+  spend(hash: string, sid: string, clientName: string): void {
+    this.sql().exec('UPDATE oidc_codes SET used_by = ? WHERE hash = ?', sid, hash);
+    this.sql().exec('INSERT OR REPLACE INTO oidc_grants (sid, client_name) VALUES (?, ?)', sid, clientName);
+  }
+
+  /**
+   * The linked devices as `GET /api/sessions` shows them: a browser's single sign-on session
+   * with the clients it signed in to (its live grants), and the grants themselves left out. It
+   * reads the session store's table (sid, approver, client) for the sessions signed in this way.
+   */
+  grouped(listing: SessionListing[]): SessionListing[] {
+    if (!listing.some((s) => s.via === 'oidc')) return listing;
+    const rows = this.sql()
+      .exec<{ sid: string; parent: string | null; client_id: string | null }>(
+        "SELECT sid, parent, client_id FROM sessions WHERE via = 'oidc'",
+      )
+      .toArray();
+    const names = new Map<string, string>();
+    if (this.#tables(false)) {
+      for (const g of this.sql().exec<{ sid: string; client_name: string }>(
+        'SELECT sid, client_name FROM oidc_grants',
+      )) {
+        names.set(g.sid, g.client_name);
+      }
+    }
+    const live = new Set(listing.map((s) => s.sid));
+    const grants = rows.filter((r) => r.client_id !== null);
+    const hidden = new Set(grants.map((r) => r.sid));
+    return listing
+      .filter((s) => !hidden.has(s.sid))
+      .map((s) => {
+        if (s.via !== 'oidc') return s;
+        const clients = new Map<string, string>();
+        for (const g of grants) {
+          if (g.parent === s.sid && live.has(g.sid) && !clients.has(g.client_id!)) {
+            clients.set(g.client_id!, names.get(g.sid) ?? g.client_id!);
+          }
+        }
+        return { ...s, clients: [...clients].map(([client_id, client_name]) => ({ client_id, client_name })) };
+      });
+  }
+
+  /**
+   * Forgets codes past their memory, and cookies and grant names whose session is gone; when the
+   * next code may be forgotten (null: none left).
+   */
+  forgetEnded(now: number, isLive: (sid: string) => boolean): number | null {
+    if (!this.#tables(false)) return null;
+    const sql = this.sql();
+    sql.exec('DELETE FROM oidc_codes WHERE expires_at + ? <= ?', REPLAY_MEMORY_MS, now);
+    for (const table of ['oidc_cookies', 'oidc_grants'] as const) {
+      for (const { sid } of sql.exec<{ sid: string }>(`SELECT DISTINCT sid FROM ${table}`).toArray()) {
+        if (!isLive(sid)) sql.exec(`DELETE FROM ${table} WHERE sid = ?`, sid);
+      }
+    }
+    const at = sql.exec<{ at: number | null }>('SELECT MIN(expires_at) AS at FROM oidc_codes').one().at;
+    return at === null ? null : at + REPLAY_MEMORY_MS;
+  }
+
+  /**
+   * Whether nothing here needs keeping once the sessions are gone: no code remembered (cookies
+   * and grant names mean nothing without their sessions).
+   */
+  isEmpty(): boolean {
+    if (!this.#tables(false)) return true;
+    return this.sql().exec('SELECT 1 FROM oidc_codes LIMIT 1').toArray().length === 0;
+  }
+}
