@@ -8,10 +8,23 @@
 import { createRemoteJWKSet, customFetch, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { describe, expect, it } from 'vitest';
-import { api, bearer } from '../helpers';
-import { introspect } from '../sessions/support';
-import { GRAFANA, SPA, signInByScan, WIKI } from './oidc-support';
-import { ORIGIN, workerFetch } from './support';
+import { act, api, bearer, login } from '../helpers';
+import { introspect, inUserObject, refresh } from '../sessions/support';
+import {
+  authorizeParams,
+  basicAuth,
+  exchange,
+  GRAFANA,
+  pageStart,
+  phoneDoes,
+  pkce,
+  pollStatus,
+  redirectParams,
+  SPA,
+  signInByScan,
+  WIKI,
+} from './oidc-support';
+import { authorizeDevice, ORIGIN, oauthErrorOf, phoneAnswers, pollToken, workerFetch } from './support';
 
 const issuer = new URL(ORIGIN);
 
@@ -146,5 +159,162 @@ describe('openid-client signs a user in by scan', () => {
       alg: 'EdDSA',
       kid: expect.any(String),
     });
+  });
+});
+
+/** A sign-in by scan for Grafana: the code, its verifier, and the browser's cookie. */
+async function codeFor(scope = 'openid profile offline_access', user: [string, string] = ['dong', '111']) {
+  const { verifier, challenge } = await pkce();
+  const signedIn = await signInByScan(authorizeParams(GRAFANA, challenge, { scope }), user);
+  return { code: redirectParams(signedIn.redirect_to).code!, verifier, ...signedIn };
+}
+
+interface TokenBody {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  scope: string;
+  id_token: string;
+  refresh_token?: string;
+}
+
+const claimsOf = (jwt: string) => JSON.parse(atob(jwt.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')));
+
+describe('the code', () => {
+  it('the status answer of the page’s QR carries a redirect and a cookie, never a token', async () => {
+    const { verifier, challenge } = await pkce();
+    const started = await pageStart(authorizeParams(GRAFANA, challenge));
+    const { login: qr } = (await started.json()) as { login: Parameters<typeof pollStatus>[0] };
+    // The phone is asked about Grafana by name.
+    const { token } = await login();
+    const scanned = await act(qr.qrcode_id, 'scan', token);
+    expect(await scanned.json()).toMatchObject({ client_id: GRAFANA.id, client_name: 'Grafana' });
+    await act(qr.qrcode_id, 'confirm', token);
+    const res = await pollStatus(qr);
+    expect(res.headers.get('Cache-Control')).toBe('no-store');
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ status: 'scan-confirm', redirect_to: expect.any(String) });
+    for (const key of ['token', 'refresh_token', 'user', 'expires_in']) expect(body).not.toHaveProperty(key);
+    expect(redirectParams(body.redirect_to as string)).toEqual({
+      code: expect.stringMatching(/^[0-9a-f]{64}[A-Za-z0-9_-]{43}$/),
+      state: 'st-123',
+      iss: ORIGIN,
+    });
+    expect(res.headers.get('Set-Cookie')).toMatch(
+      /^__Host-sso=[0-9a-f]{64}[A-Za-z0-9_-]{43}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax; Secure$/,
+    );
+    // Once, as every hand-out.
+    expect((await pollStatus(qr)).status).toBe(410);
+    const tokens = await exchange(redirectParams(body.redirect_to as string).code!, verifier);
+    expect(tokens.status).toBe(200);
+    expect(tokens.headers.get('Cache-Control')).toBe('no-store');
+  });
+
+  it('a cancel on the phone goes back to the client with access_denied', async () => {
+    const { challenge } = await pkce();
+    const started = (await (await pageStart(authorizeParams(GRAFANA, challenge))).json()) as {
+      login: Parameters<typeof pollStatus>[0];
+    };
+    await phoneDoes(started.login, 'cancel');
+    const res = await pollStatus(started.login);
+    const body = (await res.json()) as Record<string, string>;
+    expect(body.status).toBe('scan-cancel');
+    expect(redirectParams(body.redirect_to!)).toMatchObject({ error: 'access_denied', state: 'st-123', iss: ORIGIN });
+    expect(res.headers.get('Set-Cookie')).toBeNull();
+  });
+
+  it('refused without spending it: a wrong verifier, another client, another redirect URI, no verifier', async () => {
+    const { code, verifier } = await codeFor();
+    const other = await pkce();
+    const refusals = [
+      await exchange(code, other.verifier),
+      await exchange(code, verifier, WIKI, { client_id: WIKI.id, client_secret: WIKI.secret }, {}),
+      await exchange(code, verifier, { ...GRAFANA, redirect: 'http://localhost:3000/cb' }),
+    ];
+    for (const res of refusals) expect(await oauthErrorOf(res)).toMatchObject({ status: 400, error: 'invalid_grant' });
+    const missing = await exchange(code, verifier, GRAFANA, { code_verifier: '' });
+    expect(await oauthErrorOf(missing)).toMatchObject({ status: 400, error: 'invalid_request' });
+    // Nothing was spent: the right request still gets the tokens.
+    const res = await exchange(code, verifier);
+    expect(res.status).toBe(200);
+    const tokens = (await res.json()) as TokenBody;
+    expect(tokens).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'openid profile offline_access' });
+    expect(claimsOf(tokens.id_token)).toMatchObject({ aud: GRAFANA.id, nonce: 'n-456', sub: 'u_dong' });
+  });
+
+  it('used twice: invalid_grant, and what its first use gave is revoked', async () => {
+    const { code, verifier } = await codeFor();
+    const first = (await (await exchange(code, verifier)).json()) as TokenBody;
+    expect((await api('/oauth/userinfo', { headers: bearer(first.access_token) })).status).toBe(200);
+    const again = await exchange(code, verifier);
+    expect(await oauthErrorOf(again)).toMatchObject({ status: 400, error: 'invalid_grant' });
+    expect((await api('/oauth/userinfo', { headers: bearer(first.access_token) })).status).toBe(401);
+    expect(await oauthErrorOf(await refresh(first.refresh_token!, undefined, {}))).toMatchObject({
+      error: 'invalid_grant',
+    });
+  });
+
+  it('expires after 60 seconds', async () => {
+    const { code, verifier } = await codeFor();
+    await inUserObject('u_dong', 'UPDATE oidc_codes SET expires_at = expires_at - 61000');
+    expect(await oauthErrorOf(await exchange(code, verifier))).toMatchObject({ status: 400, error: 'invalid_grant' });
+  });
+
+  it('a made-up code is invalid_grant; a client that does not authenticate is 401 with WWW-Authenticate: Basic', async () => {
+    const { verifier } = await pkce();
+    expect(await oauthErrorOf(await exchange(`${'0'.repeat(64)}${'A'.repeat(43)}`, verifier))).toMatchObject({
+      error: 'invalid_grant',
+    });
+    expect(await oauthErrorOf(await exchange('garbage', verifier))).toMatchObject({ error: 'invalid_grant' });
+    for (const headers of [{}, basicAuth(GRAFANA.id, 'wrong secret'), basicAuth('nobody', 'x')]) {
+      const res = await exchange('garbage', verifier, GRAFANA, {}, headers);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('WWW-Authenticate')).toMatch(/^Basic /);
+      expect((await oauthErrorOf(res)).error).toBe('invalid_client');
+    }
+  });
+
+  it('the grant lives under the browser’s session: the phone lists it, and signing the phone out ends all', async () => {
+    const { code, verifier, phone } = await codeFor('openid profile offline_access', ['guang', '222']);
+    const tokens = (await (await exchange(code, verifier)).json()) as TokenBody;
+    const sid = claimsOf(tokens.id_token).sid;
+    const listed = (await (await api('/api/sessions', { headers: bearer(phone) })).json()) as {
+      sid: string;
+      via: string;
+      clients?: unknown;
+    }[];
+    const browser = listed.find((s) => s.sid === sid);
+    expect(browser).toMatchObject({ via: 'oidc', clients: [{ client_id: GRAFANA.id, client_name: 'Grafana' }] });
+    // The grant itself is not a linked device of its own.
+    const grant = await introspect(tokens.access_token);
+    expect(grant.sid).not.toBe(sid);
+    expect(listed.map((s) => s.sid)).not.toContain(grant.sid);
+    // Signing the phone out signs out the browser and every client it signed in to.
+    expect((await api('/api/logout', { method: 'POST', headers: bearer(phone) })).status).toBe(204);
+    expect((await api('/oauth/userinfo', { headers: bearer(tokens.access_token) })).status).toBe(401);
+    expect((await oauthErrorOf(await refresh(tokens.refresh_token!))).error).toBe('invalid_grant');
+  });
+
+  it('a grant without offline_access has no refresh token and ends with its access token', async () => {
+    const { code, verifier } = await codeFor('openid');
+    const tokens = (await (await exchange(code, verifier)).json()) as TokenBody;
+    expect(tokens.refresh_token).toBeUndefined();
+    const [grant] = await inUserObject<{ ends_at: number; created_at: number; refresh_hash: string | null }>(
+      'u_dong',
+      'SELECT ends_at, created_at, refresh_hash FROM sessions WHERE client_id = ? ORDER BY last_used_at DESC LIMIT 1',
+      GRAFANA.id,
+    );
+    expect(grant?.refresh_hash).toBeNull();
+    expect(grant!.ends_at - Date.now()).toBeLessThanOrEqual(900_000);
+  });
+
+  it('a client’s access token without openid gets 403 insufficient_scope at userinfo (device flow)', async () => {
+    // The code flow always has `openid` (it is required); the device flow can ask without it.
+    const auth = await authorizeDevice(undefined, 'profile');
+    await phoneAnswers(auth, 'confirm');
+    const { access_token } = (await (await pollToken(auth.device_code)).json()) as { access_token: string };
+    const res = await api('/oauth/userinfo', { headers: bearer(access_token) });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('WWW-Authenticate')).toMatch(/^Bearer error="insufficient_scope"/);
   });
 });
