@@ -10,8 +10,10 @@
  *   (`used_by`) for ten minutes more, so that a second use revokes that grant (RFC 6749 §4.1.2).
  * - `oidc_cookies`: the SHA-256 of each single sign-on cookie and the browser session it names.
  *   A cookie is worth exactly as much as that session: the session store says whether it lives.
- * - `oidc_grants`: the name of the client each grant (a child session) signed in to, as the
- *   linked devices list it under the browser's session.
+ * - `oidc_clients`: the clients each browser session signed in to (id and name), kept as long as
+ *   that session lives, even after a grant without `offline_access` ended with its access token:
+ *   the linked devices list them under the browser's session, and they are the ones to tell
+ *   when it ends (back-channel logout).
  *
  * Every method is synchronous SQL, so each check and its write happen in one step of the object.
  */
@@ -33,7 +35,12 @@ const SCHEMA = `
     used_by TEXT
   ) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS oidc_cookies (hash TEXT PRIMARY KEY, sid TEXT NOT NULL) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS oidc_grants (sid TEXT PRIMARY KEY, client_name TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS oidc_clients (
+    sid TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    client_name TEXT NOT NULL,
+    PRIMARY KEY (sid, client_id)
+  ) WITHOUT ROWID;
 `;
 
 /**
@@ -192,58 +199,75 @@ export class OidcStore {
     return { ok: true, code: { binding: code.binding, browser_sid: code.browser_sid, auth_time: code.auth_time } };
   }
 
-  /** Spends a code for the grant `sid` it made, and names that grant's client. */
-  spend(hash: string, sid: string, clientName: string): void {
+  /** Spends a code of the browser session `browserSid` for the grant `sid` it made, and notes the client. */
+  spend(hash: string, sid: string, browserSid: string, binding: CodeBinding): void {
     this.sql().exec('UPDATE oidc_codes SET used_by = ? WHERE hash = ?', sid, hash);
-    this.sql().exec('INSERT OR REPLACE INTO oidc_grants (sid, client_name) VALUES (?, ?)', sid, clientName);
+    this.sql().exec(
+      'INSERT OR REPLACE INTO oidc_clients (sid, client_id, client_name) VALUES (?, ?, ?)',
+      browserSid,
+      binding.client_id,
+      binding.client_name,
+    );
+  }
+
+  /** The clients the browser session `sid` signed in to, in the order it did. */
+  clientsOf(sid: string): { client_id: string; client_name: string }[] {
+    if (!this.#tables(false)) return [];
+    return this.sql()
+      .exec<{ client_id: string; client_name: string }>(
+        'SELECT client_id, client_name FROM oidc_clients WHERE sid = ?',
+        sid,
+      )
+      .toArray()
+      .map(({ client_id, client_name }) => ({ client_id, client_name }));
   }
 
   /**
    * The linked devices as `GET /api/sessions` shows them: a browser's single sign-on session
-   * with the clients it signed in to (its live grants), and the grants themselves left out. It
-   * reads the session store's table (sid, approver, client) for the sessions signed in this way.
+   * with the clients it signed in to, and the grants left out (signing the browser out ends
+   * them). A grant that outlives its browser's session (`offline_access`) is listed on its own,
+   * so that the user can still sign it out. It reads the session store's table (sid, approver,
+   * client) for the sessions signed in this way.
    */
   grouped(listing: SessionListing[]): SessionListing[] {
     if (!listing.some((s) => s.via === 'oidc')) return listing;
-    const rows = this.sql()
-      .exec<{ sid: string; parent: string | null; client_id: string | null }>(
-        "SELECT sid, parent, client_id FROM sessions WHERE via = 'oidc'",
+    const live = new Set(listing.map((s) => s.sid));
+    const grants = this.sql()
+      .exec<{ sid: string; parent: string | null; client_id: string }>(
+        "SELECT sid, parent, client_id FROM sessions WHERE via = 'oidc' AND client_id IS NOT NULL",
       )
       .toArray();
-    const names = new Map<string, string>();
-    if (this.#tables(false)) {
-      for (const g of this.sql().exec<{ sid: string; client_name: string }>(
-        'SELECT sid, client_name FROM oidc_grants',
-      )) {
-        names.set(g.sid, g.client_name);
-      }
-    }
-    const live = new Set(listing.map((s) => s.sid));
-    const grants = rows.filter((r) => r.client_id !== null);
-    const hidden = new Set(grants.map((r) => r.sid));
+    const hidden = new Set(grants.filter((g) => g.parent !== null && live.has(g.parent)).map((g) => g.sid));
+    const orphans = new Map(grants.filter((g) => !hidden.has(g.sid)).map((g) => [g.sid, g.client_id]));
     return listing
       .filter((s) => !hidden.has(s.sid))
       .map((s) => {
         if (s.via !== 'oidc') return s;
-        const clients = new Map<string, string>();
-        for (const g of grants) {
-          if (g.parent === s.sid && live.has(g.sid) && !clients.has(g.client_id!)) {
-            clients.set(g.client_id!, names.get(g.sid) ?? g.client_id!);
-          }
-        }
-        return { ...s, clients: [...clients].map(([client_id, client_name]) => ({ client_id, client_name })) };
+        const orphan = orphans.get(s.sid);
+        const clients = orphan ? [{ client_id: orphan, client_name: this.#nameOf(orphan) }] : this.clientsOf(s.sid);
+        return { ...s, clients };
       });
   }
 
+  /** A client's name as a browser session noted it, or its id. */
+  #nameOf(clientId: string): string {
+    if (!this.#tables(false)) return clientId;
+    return (
+      this.sql()
+        .exec<{ client_name: string }>('SELECT client_name FROM oidc_clients WHERE client_id = ? LIMIT 1', clientId)
+        .toArray()[0]?.client_name ?? clientId
+    );
+  }
+
   /**
-   * Forgets codes past their memory, and cookies and grant names whose session is gone; when the
-   * next code may be forgotten (null: none left).
+   * Forgets codes past their memory, and the cookies and clients of browser sessions that are
+   * gone; when the next code may be forgotten (null: none left).
    */
   forgetEnded(now: number, isLive: (sid: string) => boolean): number | null {
     if (!this.#tables(false)) return null;
     const sql = this.sql();
     sql.exec('DELETE FROM oidc_codes WHERE expires_at + ? <= ?', REPLAY_MEMORY_MS, now);
-    for (const table of ['oidc_cookies', 'oidc_grants'] as const) {
+    for (const table of ['oidc_cookies', 'oidc_clients'] as const) {
       for (const { sid } of sql.exec<{ sid: string }>(`SELECT DISTINCT sid FROM ${table}`).toArray()) {
         if (!isLive(sid)) sql.exec(`DELETE FROM ${table} WHERE sid = ?`, sid);
       }
@@ -254,7 +278,7 @@ export class OidcStore {
 
   /**
    * Whether nothing here needs keeping once the sessions are gone: no code remembered (cookies
-   * and grant names mean nothing without their sessions).
+   * and clients mean nothing without their sessions).
    */
   isEmpty(): boolean {
     if (!this.#tables(false)) return true;

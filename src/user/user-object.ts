@@ -2,7 +2,8 @@
  * @module
  * `UserSessions`: the Durable Object that owns one user (one object per user, named
  * `<identity source>:<user id>`): the user's sessions and refresh families (`session-store.ts`),
- * and the user's passkeys with their ceremonies' challenges (`passkey-store.ts`). Every check
+ * the user's passkeys with their ceremonies' challenges (`passkey-store.ts`), and what the
+ * OpenID Provider keeps: authorization codes, single sign-on cookies (`oidc-store.ts`). Every check
  * that a session is alive, every refresh and every revocation is answered here, so it is
  * strongly consistent and sharded per user: no table that every login shares is read or written
  * on a login's path. The class keeps its name from when it held only sessions: Durable Object
@@ -10,8 +11,8 @@
  *
  * Each verb decides and writes in one synchronous step (SQLite calls are synchronous), so
  * concurrent calls cannot interleave: of two refreshes of one token exactly one rotates it. An
- * alarm at the earliest end forgets ended sessions and expired challenges, and empties the
- * storage once nothing is left: no session, no passkey, no challenge.
+ * alarm at the earliest end forgets ended sessions, expired challenges and codes, and empties the
+ * storage once nothing is left: no session, no passkey, no challenge, no code.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
@@ -220,7 +221,7 @@ export class UserSessions extends DurableObject<Env> {
       now,
     );
     if (!started) return { ok: false, reason: 'signed_out', revoked: [] };
-    this.#oidc.spend(hash, started.info.sid, binding.client_name);
+    this.#oidc.spend(hash, started.info.sid, browser_sid, binding);
     await this.#alarm.by(started.endsAt);
     return { ok: true, session: started.info, browser_sid, auth_time, nonce: binding.nonce, refresh: offline };
   }

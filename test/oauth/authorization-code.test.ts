@@ -24,7 +24,7 @@ import {
   signInByScan,
   WIKI,
 } from './oidc-support';
-import { authorizeDevice, ORIGIN, oauthErrorOf, phoneAnswers, pollToken, workerFetch } from './support';
+import { authorizeDevice, ORIGIN, oauthErrorOf, phoneAnswers, pollToken, postForm, workerFetch } from './support';
 
 const issuer = new URL(ORIGIN);
 
@@ -295,17 +295,47 @@ describe('the code', () => {
     expect((await oauthErrorOf(await refresh(tokens.refresh_token!))).error).toBe('invalid_grant');
   });
 
-  it('a grant without offline_access has no refresh token and ends with its access token', async () => {
-    const { code, verifier } = await codeFor('openid');
+  it('a grant without offline_access has no refresh token and ends with its access token; the browser keeps naming it', async () => {
+    const { code, verifier, phone } = await codeFor('openid');
     const tokens = (await (await exchange(code, verifier)).json()) as TokenBody;
     expect(tokens.refresh_token).toBeUndefined();
-    const [grant] = await inUserObject<{ ends_at: number; created_at: number; refresh_hash: string | null }>(
+    const grant = await introspect(tokens.access_token);
+    const [row] = await inUserObject<{ ends_at: number; refresh_hash: string | null }>(
       'u_dong',
-      'SELECT ends_at, created_at, refresh_hash FROM sessions WHERE client_id = ? ORDER BY last_used_at DESC LIMIT 1',
-      GRAFANA.id,
+      'SELECT ends_at, refresh_hash FROM sessions WHERE sid = ?',
+      grant.sid as string,
     );
-    expect(grant?.refresh_hash).toBeNull();
-    expect(grant!.ends_at - Date.now()).toBeLessThanOrEqual(900_000);
+    expect(row?.refresh_hash).toBeNull();
+    expect(row!.ends_at - Date.now()).toBeLessThanOrEqual(900_000);
+    // Its access token's time is up: the grant has ended, the browser still lists Grafana.
+    await inUserObject('u_dong', 'UPDATE sessions SET ends_at = ? WHERE sid = ?', Date.now() - 1, grant.sid as string);
+    expect((await api('/oauth/userinfo', { headers: bearer(tokens.access_token) })).status).toBe(401);
+    const sid = claimsOf(tokens.id_token).sid;
+    const listed = (await (await api('/api/sessions', { headers: bearer(phone) })).json()) as { sid: string }[];
+    expect(listed.find((s) => s.sid === sid)).toMatchObject({
+      clients: [{ client_id: GRAFANA.id, client_name: 'Grafana' }],
+    });
+  });
+
+  it('an offline grant that outlives its browser’s session is listed on its own, so it can be signed out', async () => {
+    const { code, verifier, phone } = await codeFor('openid offline_access', ['guang', '222']);
+    const tokens = (await (await exchange(code, verifier)).json()) as TokenBody;
+    const browserSid = claimsOf(tokens.id_token).sid;
+    await inUserObject('u_guang', 'UPDATE sessions SET ends_at = ? WHERE sid = ?', Date.now() - 1, browserSid);
+    const grant = (await introspect(tokens.access_token)).sid as string;
+    const listed = (await (await api('/api/sessions', { headers: bearer(phone) })).json()) as { sid: string }[];
+    expect(listed.map((s) => s.sid)).not.toContain(browserSid);
+    expect(listed.find((s) => s.sid === grant)).toMatchObject({
+      via: 'oidc',
+      clients: [{ client_id: GRAFANA.id, client_name: 'Grafana' }],
+    });
+    expect((await api(`/api/sessions/${grant}`, { method: 'DELETE', headers: bearer(phone) })).status).toBe(204);
+    const renewed = await postForm(
+      '/oauth/token',
+      { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! },
+      basicAuth(GRAFANA.id, GRAFANA.secret),
+    );
+    expect(await oauthErrorOf(renewed)).toMatchObject({ status: 400, error: 'invalid_grant' });
   });
 
   it('a client’s access token without openid gets 403 insufficient_scope at userinfo (device flow)', async () => {
