@@ -1,7 +1,9 @@
 /**
  * @module
  * The QR login's routes: the PC creates a code, long-polls its status and may ask for a
- * code to type; the phone scans, confirms or cancels. Each validates its input, then asks the
+ * code to type; the phone scans, confirms or cancels. A login made for an OpenID Connect
+ * authorization request hands the browser a code for the client and its single sign-on cookie
+ * (`redirect_to`), never a token. Each validates its input, then asks the
  * session's Durable Object, which alone decides.
  */
 import { Hono } from 'hono';

@@ -1,8 +1,9 @@
 /**
  * @module
  * Starting a QR login: the one place that makes a login's object, whoever asks for it
- * (the PC's `POST /api/qrcodes`, the device flow's `POST /oauth/device_authorization`), so
- * that both get the same lifetime, `scan_url` and requester record.
+ * (the PC's `POST /api/qrcodes`, the device flow's `POST /oauth/device_authorization`, the
+ * authorize page's `POST /api/authorize` for an OpenID Connect client), so that all get the same
+ * lifetime, `scan_url` and requester record.
  */
 import type { Context } from 'hono';
 import type { Env } from '../env';

@@ -21,9 +21,9 @@ import { namedObject } from '../http/named-object';
 import { lifetimes } from '../tokens/lifetimes';
 import { accessTtlSeconds, type IdTokenAlg, issueIdToken, issueToken, tokenIssuer } from '../tokens/signing';
 import { askUser, userObjectId } from '../user';
-import type { AuthorizationRequest, CodeBinding, CodeRefusal, OidcLogin } from '../user/oidc-store';
+import type { AuthorizationRequest, BrowserSession, CodeBinding, CodeRefusal, OidcLogin } from '../user/oidc-store';
 import type { SignInFrom, UserRef } from '../user/types';
-import type { BrowserSession, UserSessions } from '../user/user-object';
+import type { UserSessions } from '../user/user-object';
 import { revokedIn } from '.';
 
 type UserSessionsStub = DurableObjectStub<UserSessions>;

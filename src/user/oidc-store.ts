@@ -18,7 +18,8 @@
  * Every method is synchronous SQL, so each check and its write happen in one step of the object.
  */
 import { constantTimeEqual } from '../http/crypto';
-import type { SessionListing } from './types';
+import { endOf, type SessionStore } from './session-store';
+import type { NewSession, SessionInfo, SessionListing, UserRef } from './types';
 
 /** How long a code may be exchanged after it was issued. */
 export const CODE_TTL_MS = 60_000;
@@ -111,6 +112,29 @@ export type CodeJudgement =
   | { ok: true; code: StoredCode }
   | { ok: false; reason: CodeRefusal /** The grant a reused code made, to revoke. */; usedBy: string | null };
 
+/** A browser's single sign-on session: its sid, when its user scanned (`auth_time`), when it ends. */
+export interface BrowserSession {
+  sid: string;
+  /** Epoch ms. */
+  auth_time: number;
+  ends_at: number;
+  user: UserRef;
+}
+
+/** A code exchanged: the client's grant, and what its id_token says; or why not. */
+export type CodeExchange =
+  | {
+      ok: true;
+      /** The grant: a session of its own, a child of the browser's. */
+      session: SessionInfo;
+      browser_sid: string;
+      auth_time: number;
+      nonce: string | null;
+      /** Whether the grant has a refresh token (`offline_access`). */
+      refresh: boolean;
+    }
+  | { ok: false; reason: CodeRefusal | 'signed_out' /** The sessions a reused code ended. */; revoked: string[] };
+
 interface CodeRow extends StoredCode {
   expires_at: number;
   used_by: string | null;
@@ -120,7 +144,106 @@ export class OidcStore {
   /** Whether the tables exist in this instance's storage (forgotten when the storage is emptied). */
   #ready = false;
 
-  constructor(private readonly sql: () => SqlStorage) {}
+  constructor(
+    private readonly sql: () => SqlStorage,
+    /** The user's sessions: a browser's session and each grant are sessions there. */
+    private readonly sessions: SessionStore,
+    /** An access token's lifetime: a grant without `offline_access` ends with it. */
+    private readonly accessTtlMs: () => number,
+  ) {}
+
+  // ---------------------------------------------------------------- the verbs
+
+  /**
+   * A browser signs in: its session (`init`, approved by the phone's, which must still be
+   * alive: else null), the cookie that names it, and the first code, in one step; and when the
+   * object's alarm must ring by.
+   */
+  startBrowser(
+    init: NewSession,
+    cookieHash: string,
+    code: NewCode,
+    now: number,
+  ): { browser: BrowserSession; alarmAt: number } | null {
+    const started = this.sessions.start(init, now);
+    if (!started) return null;
+    const { sid, user } = started.info;
+    this.addCookie(cookieHash, sid);
+    const forgetAt = this.addCode(code, sid, now, now);
+    return {
+      browser: { sid, auth_time: now, ends_at: started.endsAt, user },
+      alarmAt: Math.min(started.endsAt, forgetAt),
+    };
+  }
+
+  /** The live browser session a cookie names, or null (unknown, or its session ended or was signed out). */
+  browserSession(cookieHash: string, now: number): BrowserSession | null {
+    const sid = this.cookieSid(cookieHash);
+    const row = sid ? this.sessions.live(sid, now) : null;
+    const user = this.sessions.user();
+    return row && user ? { sid: row.sid, auth_time: row.created_at, ends_at: endOf(row), user } : null;
+  }
+
+  /**
+   * A code for the live browser session a cookie names ("Continue as", `prompt=none`), if that
+   * session signed in within `maxAgeMs` (null: any time); else null and nothing is kept.
+   */
+  codeForBrowser(
+    cookieHash: string,
+    code: NewCode,
+    maxAgeMs: number | null,
+    now: number,
+  ): { browser: BrowserSession; alarmAt: number } | null {
+    const browser = this.browserSession(cookieHash, now);
+    if (!browser || (maxAgeMs !== null && now - browser.auth_time > maxAgeMs)) return null;
+    return { browser, alarmAt: this.addCode(code, browser.sid, browser.auth_time, now) };
+  }
+
+  /**
+   * Exchanges a code (judged by `judge`): the client's grant starts, a child of the browser's
+   * session, with its own refresh token (`refreshHash`) only when `offline_access` was granted,
+   * else ending with its access token. A code used again revokes the grant it made.
+   */
+  exchange(
+    hash: string,
+    presented: CodePresented,
+    refreshHash: string,
+    now: number,
+  ): { outcome: CodeExchange; alarmAt: number | null } {
+    const refuse = (reason: CodeRefusal | 'signed_out', revoked: string[] = []) => ({
+      outcome: { ok: false as const, reason, revoked },
+      alarmAt: null,
+    });
+    const judged = this.judge(hash, presented, now);
+    if (!judged.ok) return refuse(judged.reason, judged.usedBy ? this.sessions.revokeTree(judged.usedBy) : []);
+    const { binding, browser_sid, auth_time } = judged.code;
+    const browser = this.sessions.live(browser_sid, now);
+    const user = this.sessions.user();
+    if (!browser || !user) return refuse('signed_out');
+    const offline = binding.scope.split(' ').includes('offline_access');
+    const started = this.sessions.start(
+      {
+        user,
+        via: 'oidc',
+        from: { user_agent: browser.user_agent, ip: browser.ip, place: browser.place },
+        refreshHash: offline ? refreshHash : null,
+        endsAt: offline ? undefined : now + this.accessTtlMs(),
+        approver: browser_sid,
+        authTime: auth_time,
+        clientId: binding.client_id,
+        scope: binding.scope,
+      },
+      now,
+    );
+    if (!started) return refuse('signed_out');
+    this.spend(hash, started.info.sid, browser_sid, binding);
+    return {
+      outcome: { ok: true, session: started.info, browser_sid, auth_time, nonce: binding.nonce, refresh: offline },
+      alarmAt: started.endsAt,
+    };
+  }
+
+  // ---------------------------------------------------------------- the tables
 
   /** Whether the tables exist; with `create`, makes them first. */
   #tables(create: boolean): boolean {

@@ -19,7 +19,7 @@ import type { Env } from '../env';
 import { AlarmClock } from '../http/alarm-clock';
 import type { NewPasskey, PasskeyKey, PasskeyUse } from '../passkeys/webauthn';
 import { lifetimes } from '../tokens/lifetimes';
-import { type CodePresented, type CodeRefusal, type NewCode, OidcStore } from './oidc-store';
+import { type BrowserSession, type CodeExchange, type CodePresented, type NewCode, OidcStore } from './oidc-store';
 import {
   type AddOutcome,
   type ChallengePurpose,
@@ -30,7 +30,7 @@ import {
   PasskeyStore,
   type UseOutcome,
 } from './passkey-store';
-import { endOf, SESSION_SCHEMA, SessionStore } from './session-store';
+import { SESSION_SCHEMA, SessionStore } from './session-store';
 import type { ImportedSession, NewSession, RefreshOutcome, SessionInfo, SessionListing, UserRef } from './types';
 
 /**
@@ -39,29 +39,6 @@ import type { ImportedSession, NewSession, RefreshOutcome, SessionInfo, SessionL
  * and pass every step-up.
  */
 export const RECENT_SIGN_IN_MS = 10 * 60_000;
-
-/** A browser's single sign-on session: its sid, when its user scanned (`auth_time`), when it ends. */
-export interface BrowserSession {
-  sid: string;
-  /** Epoch ms. */
-  auth_time: number;
-  ends_at: number;
-  user: UserRef;
-}
-
-/** A code exchanged: the client's grant, and what its id_token says; or why not. */
-export type CodeExchange =
-  | {
-      ok: true;
-      /** The grant: a session of its own, a child of the browser's. */
-      session: SessionInfo;
-      browser_sid: string;
-      auth_time: number;
-      nonce: string | null;
-      /** Whether the grant has a refresh token (`offline_access`). */
-      refresh: boolean;
-    }
-  | { ok: false; reason: CodeRefusal | 'signed_out'; revoked: string[] };
 
 export class UserSessions extends DurableObject<Env> {
   /** Whether the tables exist in this instance's storage (false again after the storage is emptied). */
@@ -73,7 +50,11 @@ export class UserSessions extends DurableObject<Env> {
     () => lifetimes(this.env),
   );
   readonly #passkeys = new PasskeyStore(() => this.#sql);
-  readonly #oidc = new OidcStore(() => this.#sql);
+  readonly #oidc = new OidcStore(
+    () => this.#sql,
+    this.#sessions,
+    () => lifetimes(this.env).accessTtlSeconds * 1000,
+  );
 
   get #sql(): SqlStorage {
     if (!this.#ready) {
@@ -153,77 +134,34 @@ export class UserSessions extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- the OpenID Provider (see oidc-store.ts)
 
-  /**
-   * A browser signs in through `/oauth/authorize`: its session (`init`, approved by the phone's,
-   * which must still be alive), the cookie that names it, and the first code, in one step.
-   */
+  /** A browser signs in through `/oauth/authorize`: its session, its cookie and its first code (see `OidcStore`). */
   async startBrowser(init: NewSession, cookieHash: string, code: NewCode): Promise<BrowserSession | null> {
     await this.#alarm.know();
-    const now = Date.now();
-    const started = this.#sessions.start(init, now);
-    if (!started) return null;
-    this.#oidc.addCookie(cookieHash, started.info.sid);
-    const forgetAt = this.#oidc.addCode(code, started.info.sid, now, now);
-    await this.#alarm.by(Math.min(started.endsAt, forgetAt));
-    return { sid: started.info.sid, auth_time: now, ends_at: started.endsAt, user: started.info.user };
+    const started = this.#oidc.startBrowser(init, cookieHash, code, Date.now());
+    if (started) await this.#alarm.by(started.alarmAt);
+    return started?.browser ?? null;
   }
 
-  /** The live browser session a cookie names, or null (unknown, or its session ended or was signed out). */
+  /** The live browser session a cookie names, or null. */
   browserSession(cookieHash: string): BrowserSession | null {
-    const sid = this.#oidc.cookieSid(cookieHash);
-    const row = sid ? this.#sessions.live(sid, Date.now()) : null;
-    const user = this.#sessions.user();
-    return row && user ? { sid: row.sid, auth_time: row.created_at, ends_at: endOf(row), user } : null;
+    return this.#oidc.browserSession(cookieHash, Date.now());
   }
 
-  /**
-   * A code for the live browser session a cookie names ("Continue as", `prompt=none`), if that
-   * session signed in within `maxAgeMs` (null: any time); else null and nothing is kept.
-   */
+  /** A code for the live browser session a cookie names, signed in within `maxAgeMs` ("Continue as", `prompt=none`). */
   async codeForBrowser(cookieHash: string, code: NewCode, maxAgeMs: number | null): Promise<BrowserSession | null> {
     await this.#alarm.know();
-    const now = Date.now();
-    const browser = this.browserSession(cookieHash);
-    if (!browser || (maxAgeMs !== null && now - browser.auth_time > maxAgeMs)) return null;
-    await this.#alarm.by(this.#oidc.addCode(code, browser.sid, browser.auth_time, now));
-    return browser;
+    const issued = this.#oidc.codeForBrowser(cookieHash, code, maxAgeMs, Date.now());
+    if (issued) await this.#alarm.by(issued.alarmAt);
+    return issued?.browser ?? null;
   }
 
-  /**
-   * The token endpoint exchanges a code (judged by `OidcStore.judge`): the client's grant starts,
-   * a child of the browser's session, with its own refresh token (`refreshHash`) only when
-   * `offline_access` was granted, else ending with its access token. A code used again revokes
-   * the grant it made.
-   */
+  /** The token endpoint exchanges a code: the client's grant starts, or a reused code revokes it. */
   async exchangeCode(hash: string, presented: CodePresented, refreshHash: string): Promise<CodeExchange> {
     await this.#alarm.know();
-    const now = Date.now();
-    const judged = this.#oidc.judge(hash, presented, now);
-    if (!judged.ok)
-      return { ok: false, reason: judged.reason, revoked: judged.usedBy ? this.revoke(judged.usedBy) : [] };
-    const { binding, browser_sid, auth_time } = judged.code;
-    const browser = this.#sessions.live(browser_sid, now);
-    const user = this.#sessions.user();
-    if (!browser || !user) return { ok: false, reason: 'signed_out', revoked: [] };
-    const offline = binding.scope.split(' ').includes('offline_access');
-    const started = this.#sessions.start(
-      {
-        user,
-        via: 'oidc',
-        from: { user_agent: browser.user_agent, ip: browser.ip, place: browser.place },
-        refreshHash: offline ? refreshHash : null,
-        endsAt: offline ? undefined : now + lifetimes(this.env).accessTtlSeconds * 1000,
-        approver: browser_sid,
-        authTime: auth_time,
-        clientId: binding.client_id,
-        scope: binding.scope,
-      },
-      now,
-    );
-    if (!started) return { ok: false, reason: 'signed_out', revoked: [] };
-    this.#oidc.spend(hash, started.info.sid, browser_sid, binding);
-    await this.#alarm.by(started.endsAt);
-    return { ok: true, session: started.info, browser_sid, auth_time, nonce: binding.nonce, refresh: offline };
+    const { outcome, alarmAt } = this.#oidc.exchange(hash, presented, refreshHash, Date.now());
+    if (alarmAt !== null) await this.#alarm.by(alarmAt);
+    if (!outcome.ok && outcome.revoked.length > 0) this.#emptyIfNothingLeft();
+    return outcome;
   }
 
   // ---------------------------------------------------------------- passkeys

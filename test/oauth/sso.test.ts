@@ -5,10 +5,11 @@
  * session out anywhere ends the cookie's power at once. Also the page's other steps: a fresh QR,
  * Cancel, and the request's ten minutes.
  */
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { api, bearer, login, PC_UA } from '../helpers';
-import { inUserObject } from '../sessions/support';
+import { inUserObject, userObject } from '../sessions/support';
 import {
   authorize,
   authorizeParams,
@@ -226,5 +227,37 @@ describe('the page’s other steps', () => {
     // Nor does an access token of ours pass for one.
     const { token } = await login();
     expect((await oauthErrorOf(await pageStep('cancel', token))).status).toBe(400);
+  });
+});
+
+describe('what the user’s object keeps', () => {
+  it('codes, cookies and clients are forgotten with their sessions: the alarm empties the object', async () => {
+    const { verifier, challenge } = await pkce();
+    const { redirect_to, cookie } = await signInByScan(authorizeParams(SPA, challenge, { scope: 'openid' }));
+    expect(
+      (await exchange(redirectParams(redirect_to).code!, verifier, { ...SPA }, { client_id: SPA.id }, {})).status,
+    ).toBe(200);
+    const kept = await inUserObject<{ n: number }>(
+      'u_dong',
+      'SELECT (SELECT COUNT(*) FROM oidc_codes) + (SELECT COUNT(*) FROM oidc_cookies) + (SELECT COUNT(*) FROM oidc_clients) AS n',
+    );
+    expect(kept[0]!.n).toBeGreaterThanOrEqual(3);
+    // Every session ends (the phone signs out everything it approved) and the codes' memory passes.
+    await inUserObject('u_dong', 'UPDATE sessions SET ends_at = ?', Date.now() - 1);
+    await inUserObject('u_dong', 'UPDATE oidc_codes SET expires_at = ?', Date.now() - 11 * 60_000);
+    expect(await runDurableObjectAlarm(userObject('u_dong'))).toBe(true);
+    const tables = await runInDurableObject(userObject('u_dong'), (_i, state) =>
+      state.storage.sql
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'",
+        )
+        .toArray(),
+    );
+    expect(tables).toEqual([]);
+    // The cookie opens nothing, and a later sign-in starts afresh.
+    const { challenge: again } = await pkce();
+    expect(redirectParams(await authorize(authorizeParams(SPA, again, { prompt: 'none' }), cookie)).error).toBe(
+      'login_required',
+    );
   });
 });
