@@ -15,7 +15,7 @@ import type { AppEnv } from '../http/app-env';
 import { signInFrom } from '../http/request-info';
 import { type IssuedTokens, signIn } from '../sessions';
 import { type BrowserSignIn, signInBrowser } from '../sessions/sso';
-import type { OidcLogin } from '../user/oidc-store';
+import type { OidcLogin } from '../user/oidc-types';
 import type { UserRef } from '../user/types';
 import { emit } from '../webhooks/events';
 import type { LoginSession } from './login-session';

@@ -16,7 +16,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { constantTimeEqual } from '../http/crypto';
-import type { OidcLogin } from '../user/oidc-store';
+import type { OidcLogin } from '../user/oidc-types';
 import type { UserRef } from '../user/types';
 import { type DevicePoll, newDeviceGrant, pollDevice } from './device-grant';
 import { readStatusRequest, type StatusRequest, statusAnswer, waitingMs } from './long-poll';

@@ -15,7 +15,7 @@ import { publicOrigin } from '../http/site';
 import { countQrcode } from '../limits/limits';
 import { qrDataUrl } from '../qr/qr-image';
 import { seconds } from '../tokens/lifetimes';
-import type { OidcLogin } from '../user/oidc-store';
+import type { OidcLogin } from '../user/oidc-types';
 import type { LoginStatus, PcView } from './state';
 import { formatUserCode, newUserCode, userCodeObject } from './user-code';
 

@@ -11,7 +11,7 @@
 import type { ErrorCode } from '../http/errors';
 import { placesDiffer } from '../http/request-info';
 import type { ConfirmWith } from '../passkeys/relying-party';
-import type { OidcLogin } from '../user/oidc-store';
+import type { OidcLogin } from '../user/oidc-types';
 import type { UserRef } from '../user/types';
 
 export type LoginStatus = 'noscan' | 'scan-wait-confirm' | 'scan-confirm' | 'scan-cancel' | 'expired';

@@ -15,7 +15,7 @@
  */
 import type { Context } from 'hono';
 import type { AppEnv } from '../http/app-env';
-import type { AuthorizationRequest } from '../user/oidc-store';
+import type { AuthorizationRequest } from '../user/oidc-types';
 import { type OidcClient, oidcClient } from './clients';
 import { type PushedRequest, pushedRequestObject } from './pushed-request';
 import { SCOPES } from './schemas';

@@ -21,7 +21,7 @@ import { ApiError, asApiError } from '../http/errors';
 import { pageAt } from '../pages/assets';
 import { authorizationResponse, continueAs } from '../sessions/sso';
 import { readStatement, signStatement } from '../tokens/internal-jws';
-import type { AuthorizationRequest, OidcLogin } from '../user/oidc-store';
+import type { AuthorizationRequest, OidcLogin } from '../user/oidc-types';
 import {
   AuthorizeRefusal,
   type CheckedRequest,

@@ -21,7 +21,7 @@ import { namedObject } from '../http/named-object';
 import { lifetimes } from '../tokens/lifetimes';
 import { accessTtlSeconds, type IdTokenAlg, issueIdToken, issueToken, tokenIssuer } from '../tokens/signing';
 import { askUser, userObjectId } from '../user';
-import type { AuthorizationRequest, BrowserSession, CodeBinding, CodeRefusal, OidcLogin } from '../user/oidc-store';
+import type { AuthorizationRequest, BrowserSession, CodeBinding, CodeRefusal, OidcLogin } from '../user/oidc-types';
 import type { SignInFrom, UserRef } from '../user/types';
 import type { UserSessions } from '../user/user-object';
 import { revokedIn } from '.';

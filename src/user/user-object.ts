@@ -19,7 +19,8 @@ import type { Env } from '../env';
 import { AlarmClock } from '../http/alarm-clock';
 import type { NewPasskey, PasskeyKey, PasskeyUse } from '../passkeys/webauthn';
 import { lifetimes } from '../tokens/lifetimes';
-import { type BrowserSession, type CodeExchange, type CodePresented, type NewCode, OidcStore } from './oidc-store';
+import { OidcStore } from './oidc-store';
+import type { BrowserSession, CodeExchange, CodePresented, NewCode } from './oidc-types';
 import {
   type AddOutcome,
   type ChallengePurpose,
