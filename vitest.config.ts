@@ -22,6 +22,35 @@ export default defineConfig(async () => {
                   OAUTH_CLIENTS: 'test-cli, other-cli',
                   // A site's backend that may introspect tokens (test/sessions/).
                   INTROSPECTION_CLIENTS: 'site-backend:a secret of the site’s backend, other-backend:other',
+                  // The OpenID Connect clients of test/oauth/ (see test/oauth/oidc-support.ts).
+                  OIDC_CLIENTS: JSON.stringify([
+                    {
+                      client_id: 'grafana',
+                      client_name: 'Grafana',
+                      redirect_uris: ['https://grafana.example/login/generic_oauth', 'http://localhost:3000/cb'],
+                      backchannel_logout_uri: 'https://grafana.example/logout',
+                    },
+                    {
+                      client_id: 'wiki',
+                      client_name: 'Wiki',
+                      redirect_uris: ['https://wiki.example/callback'],
+                      token_endpoint_auth_method: 'client_secret_post',
+                      id_token_signed_response_alg: 'EdDSA',
+                    },
+                    {
+                      client_id: 'spa',
+                      client_name: 'Single Page',
+                      redirect_uris: ['https://spa.example/cb'],
+                      token_endpoint_auth_method: 'none',
+                    },
+                    {
+                      client_id: 'pushy',
+                      client_name: 'Pushy',
+                      redirect_uris: ['https://pushy.example/cb'],
+                      require_pushed_authorization_requests: true,
+                    },
+                  ]),
+                  OIDC_CLIENT_SECRETS: 'grafana:grafana secret,wiki:wiki-secret,pushy:pushy secret',
                 },
               },
             }),

@@ -16,10 +16,13 @@ import { siteName } from './http/site';
 import { identityMode } from './identity';
 import { codes } from './login/code-routes';
 import { qrcodes } from './login/routes';
+import { authorizeEndpoint, authorizeError } from './oauth/authorize';
+import { authorizeApi } from './oauth/authorize-api';
 import { deviceAuthorization } from './oauth/device-authorization';
 import { handleOAuthError } from './oauth/errors';
 import { introspection } from './oauth/introspect';
 import { oauthMetadata } from './oauth/metadata';
+import { pushedAuthorization } from './oauth/par';
 import { revocation } from './oauth/revoke';
 import { tokenEndpoint } from './oauth/token';
 import { userinfo } from './oauth/userinfo';
@@ -114,9 +117,12 @@ app.route('/api/codes', codes);
 app.route('/api/origin-check', originCheck);
 app.route('/api', accounts);
 app.route('/api/passkeys', passkeyRoutes);
+app.route('/api/authorize', authorizeApi);
 app.route('/.well-known', jwks);
 app.get('/api/openapi.json', openApiDocument(app));
 app.route('/', oauthMetadata);
+app.route('/', authorizeEndpoint);
+app.route('/', pushedAuthorization);
 app.route('/', deviceAuthorization);
 app.route('/', tokenEndpoint);
 app.route('/', revocation);
@@ -151,5 +157,9 @@ app.all('*', () => {
 });
 
 // The OAuth routes answer in RFC 6749's shape even when the shared checks above refuse a
-// request before it reaches them (a header or a body too large).
-app.onError((err, c) => (c.req.path.startsWith('/oauth/') ? handleOAuthError(err, c) : handleError(err, c)));
+// request before it reaches them (a header or a body too large); the authorize endpoint, which a
+// browser reaches, with its error page.
+app.onError((err, c) => {
+  if (c.req.path === '/oauth/authorize') return authorizeError(err, c);
+  return c.req.path.startsWith('/oauth/') ? handleOAuthError(err, c) : handleError(err, c);
+});

@@ -6,6 +6,7 @@
 import type { RateLimiter } from './limits/rate-limiter';
 import type { LoginSession } from './login/login-session';
 import type { UserCode } from './login/user-code';
+import type { PushedRequest } from './oauth/pushed-request';
 import type { PasskeyChallenge } from './passkeys/passkey-challenge';
 import type { UserSessions } from './user/user-object';
 import type { QueuedEvent } from './webhooks/events';
@@ -19,6 +20,8 @@ export interface Env {
   USER_SESSIONS: DurableObjectNamespace<UserSessions>;
   /** One Durable Object per passkey sign-in challenge (no user is known yet when it is made). */
   PASSKEY_CHALLENGE: DurableObjectNamespace<PasskeyChallenge>;
+  /** One Durable Object per pushed authorization request (RFC 9126): one use, one minute. */
+  PUSHED_REQUEST: DurableObjectNamespace<PushedRequest>;
   /** Shared counters behind the request limits, one object per counted key. */
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   /** The accounts of `IDENTITY=accounts` (and, until drained, the last version's sessions: see user/legacy.ts). */
@@ -84,6 +87,13 @@ export interface Env {
   WEBHOOKS?: Queue<QueuedEvent>;
   /** Client ids allowed to use the OAuth device flow, comma-separated (default none). */
   OAUTH_CLIENTS?: string;
+  /**
+   * The OpenID Connect clients (authorization code flow), a JSON array of objects: `client_id`,
+   * `client_name`, `redirect_uris`, … (see `oauth/clients.ts`). Default none.
+   */
+  OIDC_CLIENTS?: string;
+  /** The confidential OpenID Connect clients' secrets, `id:secret` pairs, comma-separated. A secret. */
+  OIDC_CLIENT_SECRETS?: string;
   /** `development` on a local server: the phone page names the demo accounts. */
   ENVIRONMENT?: string;
   /**

@@ -10,6 +10,7 @@ import { handleQueue } from './webhooks/queue';
 export { RateLimiter } from './limits/rate-limiter';
 export { LoginSession } from './login/login-session';
 export { UserCode } from './login/user-code';
+export { PushedRequest } from './oauth/pushed-request';
 export { PasskeyChallenge } from './passkeys/passkey-challenge';
 export { UserSessions } from './user/user-object';
 

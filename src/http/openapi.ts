@@ -71,6 +71,13 @@ export function openApiDocument<E extends Env>(app: Hono<E>) {
             scheme: 'basic',
             description: 'One of INTROSPECTION_CLIENTS (id:secret).',
           },
+          clientBasic: {
+            type: 'http',
+            scheme: 'basic',
+            description:
+              'A client of OIDC_CLIENTS by its registered method: HTTP Basic (client_secret_basic), or client_id and ' +
+              'client_secret in the form (client_secret_post), or client_id alone (none).',
+          },
         },
       },
     },

@@ -64,8 +64,14 @@ export const ownPagesOnly = createMiddleware<AppEnv>(async (c, next) => {
 /** Methods that change nothing and spend nothing (OPTIONS: a preflight, which CORS answers). */
 const READS = ['GET', 'HEAD', 'OPTIONS'];
 
+/**
+ * Endpoints that another site's page sends its visitor to by design, a form POST included (an
+ * OpenID client's authorization request): they only redirect, and spend nothing.
+ */
+const NAVIGATIONS = ['/oauth/authorize'];
+
 /** `ownPagesOnly` for every request that may change something or spend an allowance: any method but a read. */
 export const changesFromOwnPagesOnly = createMiddleware<AppEnv>(async (c, next) => {
-  if (READS.includes(c.req.method)) return next();
+  if (READS.includes(c.req.method) || NAVIGATIONS.includes(c.req.path)) return next();
   return ownPagesOnly(c, next);
 });

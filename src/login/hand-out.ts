@@ -14,6 +14,8 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../http/app-env';
 import { signInFrom } from '../http/request-info';
 import { type IssuedTokens, signIn } from '../sessions';
+import { type BrowserSignIn, signInBrowser } from '../sessions/sso';
+import type { OidcLogin } from '../user/oidc-types';
 import type { UserRef } from '../user/types';
 import { emit } from '../webhooks/events';
 import type { LoginSession } from './login-session';
@@ -47,4 +49,27 @@ export async function handOut(
   if (!tokens) return null;
   emit(c, 'login.succeeded', { qrcode_id: qrcodeId, sid: tokens.sid, user, requester });
   return { ...tokens, user };
+}
+
+/**
+ * Signs in the browser that collected `out`, a login made for an OpenID Connect authorization
+ * request: a session of its own with its single sign-on cookie, and a code for the client (see
+ * `sessions/sso.ts`); no token reaches the page. Null when the approving session is gone.
+ */
+export async function handOutToBrowser(
+  c: Context<AppEnv>,
+  login: DurableObjectStub<LoginSession>,
+  qrcodeId: string,
+  { user, requester, approver, oidc }: HandOut & { oidc: OidcLogin },
+): Promise<BrowserSignIn | null> {
+  let browser: BrowserSignIn | null;
+  try {
+    browser = await signInBrowser(c, user, signInFrom(requester), approver, oidc);
+  } catch (err) {
+    await login.undeliver().catch(() => false);
+    throw err;
+  }
+  if (!browser) return null;
+  emit(c, 'login.succeeded', { qrcode_id: qrcodeId, sid: browser.sid, user, requester });
+  return browser;
 }

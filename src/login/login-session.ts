@@ -16,6 +16,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { constantTimeEqual } from '../http/crypto';
+import type { OidcLogin } from '../user/oidc-types';
 import type { UserRef } from '../user/types';
 import { type DevicePoll, newDeviceGrant, pollDevice } from './device-grant';
 import { readStatusRequest, type StatusRequest, statusAnswer, waitingMs } from './long-poll';
@@ -64,6 +65,8 @@ export interface CreateLogin {
   userCode: string | null;
   /** Set when an OAuth device-flow client starts the session: the client it is issued to, and its scope. */
   device?: { clientId: string; scope: string | null };
+  /** Set when an OpenID Connect authorization request starts it: the client, and the request. */
+  oidc?: OidcLogin;
 }
 
 export class LoginSession extends DurableObject<Env> {
@@ -151,6 +154,7 @@ export class LoginSession extends DurableObject<Env> {
       user_code: init.userCode,
     };
     if (init.device) rec.device = newDeviceGrant(init.device.clientId, init.device.scope);
+    if (init.oidc) rec.oidc = init.oidc;
     this.ctx.storage.kv.put(RECORD_KEY, rec);
     await this.ctx.storage.setAlarm(rec.expires_at);
     return pcView(rec);

@@ -1,7 +1,9 @@
 /**
  * @module
  * The QR login's routes: the PC creates a code, long-polls its status and may ask for a
- * code to type; the phone scans, confirms or cancels. Each validates its input, then asks the
+ * code to type; the phone scans, confirms or cancels. A login made for an OpenID Connect
+ * authorization request hands the browser a code for the client and its single sign-on cookie
+ * (`redirect_to`), never a token. Each validates its input, then asks the
  * session's Durable Object, which alone decides.
  */
 import { Hono } from 'hono';
@@ -10,19 +12,17 @@ import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../http/app-env';
 import { inBackground } from '../http/background';
 import { jsonBody } from '../http/body';
-import { randomToken, sha256Hex } from '../http/crypto';
+import { sha256Hex } from '../http/crypto';
 import { ApiError } from '../http/errors';
 import { answers, bearerAuth } from '../http/openapi';
-import { clientIp } from '../http/request-info';
 import { publicOrigin } from '../http/site';
 import { input, loginStub } from '../http/validate';
 import { requireApprover } from '../identity/require-user';
-import { countQrcode } from '../limits/limits';
-import { qrDataUrl } from '../qr/qr-image';
+import { deniedResponse } from '../sessions/sso';
 import { ensureSigningKey } from '../tokens/signing';
 import { cancelledOnMismatch, emit } from '../webhooks/events';
 import { askLogin } from './call-object';
-import { handOut } from './hand-out';
+import { handOut, handOutToBrowser } from './hand-out';
 import { longPoll } from './long-poll';
 import { phoneContext } from './phone-context';
 import { givenProofs, scanContext, withStepUp } from './proofs';
@@ -37,7 +37,7 @@ import {
   StatusQuery,
   UserCodeAnswer,
 } from './schemas';
-import { claimUserCode, qrTtlSeconds, startLogin } from './start';
+import { claimUserCode, qrTtlSeconds, startQrLogin } from './start';
 import { formatUserCode, userCodeObject } from './user-code';
 
 /** Resolves `:id` to its login's object, or 400 before any object wakes. */
@@ -45,6 +45,9 @@ const withLogin = createMiddleware<AppEnv>(async (c, next) => {
   c.set('login', loginStub(c.env, c.req.param('id') ?? ''));
   await next();
 });
+
+/** Why an OpenID Connect client hears `access_denied` when the phone cancels. */
+const PHONE_CANCELLED = 'The user cancelled the sign-in on their phone.';
 
 /** The phone session that confirmed was signed out before the PC collected: nobody signs in. */
 const APPROVER_GONE = 'The phone that approved this sign-in was signed out before it completed: nobody was signed in.';
@@ -62,23 +65,7 @@ export const qrcodes = new Hono<AppEnv>()
       tags: ['QR login'],
       responses: answers(201, CreatedQrAnswer, 'The new login: keep `poll_token`, show `img`.', [403, 429, 500]),
     }),
-    async (c) => {
-      await countQrcode(c.env, clientIp(c));
-      const token = randomToken(32);
-      const started = await startLogin(c, { pollHash: await sha256Hex(token), userCode: false });
-      return c.json(
-        {
-          qrcode_id: started.qrcodeId,
-          poll_token: token,
-          scan_url: started.scanUrl,
-          img: qrDataUrl(started.scanUrl),
-          status: started.view.status,
-          version: started.view.version,
-          expires_at: started.view.expires_at,
-        },
-        201,
-      );
-    },
+    async (c) => c.json(await startQrLogin(c), 201),
   )
 
   .get(
@@ -102,8 +89,16 @@ export const qrcodes = new Hono<AppEnv>()
       // The PC's request: its signal says when it hangs up; the wait's end outlives it.
       const pc = { signal: c.req.raw.signal, keepAlive: (work: Promise<unknown>) => inBackground(c, work) };
       ensureSigningKey(c.env);
-      const { deliver, ...view } = await longPoll(login, poll, pc);
+      const { deliver, denied, ...view } = await longPoll(login, poll, pc);
+      // A login for an OpenID Connect client: the browser goes back to the client, never with a token.
+      if (denied) return c.json({ ...view, redirect_to: deniedResponse(c, denied, PHONE_CANCELLED) });
       if (!deliver) return c.json(view);
+      if (deliver.oidc) {
+        const browser = await handOutToBrowser(c, login, c.req.param('id'), { ...deliver, oidc: deliver.oidc });
+        if (!browser) throw new ApiError('qrcode_expired', APPROVER_GONE);
+        c.header('Set-Cookie', browser.cookie);
+        return c.json({ ...view, redirect_to: browser.redirect_to });
+      }
       const signedIn = await handOut(c, login, c.req.param('id'), deliver);
       // The phone session that confirmed was signed out before the PC collected: nobody signs in.
       if (!signedIn) throw new ApiError('qrcode_expired', APPROVER_GONE);

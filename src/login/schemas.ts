@@ -97,6 +97,17 @@ export const StatusAnswer = v.object({
   refresh_token: v.optional(Tokens.refresh_token),
   expires_in: v.optional(Tokens.expires_in),
   user: v.optional(UserAnswer),
+  redirect_to: v.optional(
+    v.pipe(
+      v.string(),
+      v.description(
+        'A login made for an OpenID Connect client (`POST /api/authorize`) carries no token, refresh token nor user: ' +
+          'confirmed, `redirect_to` is `<redirect_uri>?code=…&state=…&iss=…` and the answer sets the browser’s single ' +
+          'sign-on cookie; cancelled on the phone, it is `<redirect_uri>?error=access_denied&error_description=…&state=…&iss=…`. ' +
+          'The page goes there with `location.replace`.',
+      ),
+    ),
+  ),
 });
 
 export const UserCodeAnswer = v.object({ user_code: v.string(), verification_url: v.string() });
@@ -107,7 +118,15 @@ export const PhoneAnswer = v.object({
   expires_at: isoTime,
   requester: v.optional(RequesterAnswer),
   match_choices: v.optional(v.array(v.string())),
-  client_id: v.optional(v.string()),
+  client_id: v.optional(
+    v.pipe(v.string(), v.description('The device-flow client that asks, or the OpenID Connect client signed in to.')),
+  ),
+  client_name: v.optional(
+    v.pipe(
+      v.string(),
+      v.description('An OpenID Connect client’s name: the phone asks “Sign in to <client_name> on a computer?”.'),
+    ),
+  ),
   site_name: v.optional(v.string()),
   phone: v.optional(v.object({ ip: v.string(), country: v.nullable(v.string()), city: v.nullable(v.string()) })),
   location_differs: v.optional(v.boolean()),

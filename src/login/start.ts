@@ -1,17 +1,22 @@
 /**
  * @module
  * Starting a QR login: the one place that makes a login's object, whoever asks for it
- * (the PC's `POST /api/qrcodes`, the device flow's `POST /oauth/device_authorization`), so
- * that both get the same lifetime, `scan_url` and requester record.
+ * (the PC's `POST /api/qrcodes`, the device flow's `POST /oauth/device_authorization`, the
+ * authorize page's `POST /api/authorize` for an OpenID Connect client), so that all get the same
+ * lifetime, `scan_url` and requester record.
  */
 import type { Context } from 'hono';
 import type { Env } from '../env';
 import type { AppEnv } from '../http/app-env';
+import { randomToken, sha256Hex } from '../http/crypto';
 import { ConfigError } from '../http/errors';
-import { requester } from '../http/request-info';
+import { clientIp, requester } from '../http/request-info';
 import { publicOrigin } from '../http/site';
+import { countQrcode } from '../limits/limits';
+import { qrDataUrl } from '../qr/qr-image';
 import { seconds } from '../tokens/lifetimes';
-import type { PcView } from './state';
+import type { OidcLogin } from '../user/oidc-types';
+import type { LoginStatus, PcView } from './state';
 import { formatUserCode, newUserCode, userCodeObject } from './user-code';
 
 const DEFAULT_QR_TTL_SECONDS = 120;
@@ -43,6 +48,8 @@ export interface StartLoginOptions {
   userCode: boolean;
   /** The OAuth client of a device-flow login, and the scope it asked for. */
   device?: { clientId: string; scope: string | null };
+  /** The OpenID Connect client and authorization request a login is made for (`/api/authorize`). */
+  oidc?: OidcLogin;
 }
 
 /** A login just started. */
@@ -75,6 +82,7 @@ export async function startLogin(c: Context<AppEnv>, options: StartLoginOptions)
     matchCode: c.env.MATCH_CODE === 'on' && !options.device,
     userCode,
     device: options.device,
+    oidc: options.oidc,
   });
   return {
     qrcodeId,
@@ -83,5 +91,35 @@ export async function startLogin(c: Context<AppEnv>, options: StartLoginOptions)
     userCode: userCode && formatUserCode(userCode),
     ttlSeconds,
     view,
+  };
+}
+
+/** A new QR login as `POST /api/qrcodes` answers it: the poll token is given once, here. */
+export interface CreatedQr {
+  qrcode_id: string;
+  poll_token: string;
+  scan_url: string;
+  img: string;
+  status: LoginStatus;
+  version: number;
+  expires_at: string;
+}
+
+/**
+ * A new QR login for the PC that sends `c` (counted toward its IP's limit first): for the PC
+ * page, or for the authorize page of an OpenID Connect client (`oidc`).
+ */
+export async function startQrLogin(c: Context<AppEnv>, oidc?: OidcLogin): Promise<CreatedQr> {
+  await countQrcode(c.env, clientIp(c));
+  const token = randomToken(32);
+  const started = await startLogin(c, { pollHash: await sha256Hex(token), userCode: false, oidc });
+  return {
+    qrcode_id: started.qrcodeId,
+    poll_token: token,
+    scan_url: started.scanUrl,
+    img: qrDataUrl(started.scanUrl),
+    status: started.view.status,
+    version: started.view.version,
+    expires_at: started.view.expires_at,
   };
 }

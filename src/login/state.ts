@@ -11,6 +11,7 @@
 import type { ErrorCode } from '../http/errors';
 import { placesDiffer } from '../http/request-info';
 import type { ConfirmWith } from '../passkeys/relying-party';
+import type { OidcLogin } from '../user/oidc-types';
 import type { UserRef } from '../user/types';
 
 export type LoginStatus = 'noscan' | 'scan-wait-confirm' | 'scan-confirm' | 'scan-cancel' | 'expired';
@@ -80,6 +81,12 @@ export interface LoginRecord {
   user_code: string | null;
   /** Present on a session that an OAuth device-flow client started. */
   device?: DeviceGrant;
+  /**
+   * Present on a login made for an OpenID Connect authorization request (`/api/authorize`): the
+   * client, and the validated request the code will be bound to. The hand-out then gives the
+   * browser a code and a cookie, never a token.
+   */
+  oidc?: OidcLogin;
   /** Why a `scan-cancel` ended: the phone's Cancel, or a wrong number pick. */
   cancel_reason?: CancelReason | null;
   /**
@@ -96,6 +103,8 @@ export interface HandOut {
   user: UserRef;
   requester: Requester;
   approver: string | null;
+  /** The authorization request the login was made for, if any. */
+  oidc?: OidcLogin;
 }
 
 /** The hand-out of a confirmed record. */
@@ -103,6 +112,7 @@ export const handOutOf = (rec: LoginRecord & { scanner: UserRef }): HandOut => (
   user: rec.scanner,
   requester: rec.requester,
   approver: rec.approver ?? rec.approver_sid ?? null,
+  ...(rec.oidc ? { oidc: rec.oidc } : {}),
 });
 
 export type CancelReason = 'cancelled' | 'match_failed';
@@ -265,8 +275,10 @@ export interface PhoneView {
   expires_at: string;
   requester?: Requester;
   match_choices?: string[];
-  /** The OAuth client that started a device-flow login. */
+  /** The OAuth client that started a device-flow login, or that an OpenID Connect login signs in to. */
   client_id?: string;
+  /** An OpenID Connect login: the client's name ("Sign in to <client_name> on a computer?"). */
+  client_name?: string;
   /** The scanner reached the login by typing its code. */
   typed?: true;
   /** Confirming needs a passkey, for this reason (the Worker adds the request options). */
@@ -284,6 +296,10 @@ function phoneView(rec: LoginRecord, withRequester: boolean): PhoneView {
     if (rec.match_choices) view.match_choices = rec.match_choices;
     // A device-flow login names the program that asks (a CLI, a TV app), not only its User-Agent.
     if (rec.device) view.client_id = rec.device.client_id;
+    if (rec.oidc) {
+      view.client_id = rec.oidc.client_id;
+      view.client_name = rec.oidc.client_name;
+    }
     if (rec.scanner && typedBy(rec, rec.scanner.id)) view.typed = true;
     if (requiredProofs(rec).includes('passkey')) view.step_up_reason = rec.step_up_reason ?? 'always';
   }
@@ -363,6 +379,11 @@ export interface PcView {
   reason?: CancelReason;
   /** Set on the one answer that ends a confirmed session: who signs in, and from where. */
   deliver?: HandOut;
+  /**
+   * An OpenID Connect login that the phone cancelled: where its denial goes (the Worker turns it
+   * into the answer's `redirect_to`, and strips this).
+   */
+  denied?: { redirect_uri: string; state: string | null };
 }
 
 export function pcView(rec: LoginRecord): PcView {
@@ -370,5 +391,8 @@ export function pcView(rec: LoginRecord): PcView {
   if (rec.scanner) view.scanner = { display_name: rec.scanner.display_name };
   if (rec.match_code !== null && rec.status === 'scan-wait-confirm') view.match_code = rec.match_code;
   if (rec.status === 'scan-cancel') view.reason = rec.cancel_reason ?? 'cancelled';
+  if (rec.oidc && view.reason === 'cancelled') {
+    view.denied = { redirect_uri: rec.oidc.request.redirect_uri, state: rec.oidc.request.state };
+  }
   return view;
 }

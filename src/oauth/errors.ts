@@ -11,7 +11,7 @@ import type { Env } from '../env';
 import type { AppEnv } from '../http/app-env';
 import { asApiError, JSON_CONTENT_TYPE } from '../http/errors';
 import type { DevicePollError } from '../login/device-grant';
-import type { IssuedTokens } from '../sessions';
+import type { AuthorizeErrorCode } from './authorize-request';
 
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -19,8 +19,10 @@ export type OAuthErrorCode =
   | 'invalid_token'
   | 'insufficient_scope'
   | 'invalid_scope'
+  | 'insufficient_scope'
   | 'unsupported_grant_type'
   | DevicePollError
+  | AuthorizeErrorCode
   | 'rate_limited'
   | 'forbidden'
   | 'server_error'
@@ -54,16 +56,26 @@ export function oauthJson(c: Context<AppEnv>, body: object, status: ContentfulSt
   return res;
 }
 
+/** What a grant issues, in our words. */
+export interface GrantTokens {
+  token: string;
+  expires_in: number;
+  refresh_token?: string;
+  id_token?: string;
+  scope?: string;
+}
+
 /** The token endpoint's success (RFC 6749 §5.1): our tokens in OAuth's names. */
 export function tokenAnswer(
   c: Context<AppEnv>,
-  { token, refresh_token, expires_in, id_token }: IssuedTokens,
+  { token, refresh_token, expires_in, id_token, scope }: GrantTokens,
 ): Response {
   return oauthJson(c, {
     access_token: token,
     token_type: 'Bearer',
     expires_in,
-    refresh_token,
+    ...(scope ? { scope } : {}),
+    ...(refresh_token ? { refresh_token } : {}),
     ...(id_token ? { id_token } : {}),
   });
 }

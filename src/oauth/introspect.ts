@@ -13,6 +13,7 @@ import { constantTimeEqual } from '../http/crypto';
 import { liveAccessToken } from '../identity/access-token';
 import { tokenAudience, tokenIssuer } from '../tokens/signing';
 import { askUser, openRefreshToken } from '../user';
+import { basicCredentials } from './clients';
 import { handleOAuthError, OAuthError, oauthJson, postOnly } from './errors';
 import { formBody, formInput } from './form';
 import { IntrospectForm, IntrospectionAnswer, oauthAnswers } from './schemas';
@@ -24,32 +25,15 @@ const unauthenticated = () =>
 
 /** Whether the `Authorization: Basic` header names a pair of `INTROSPECTION_CLIENTS`. */
 function authenticated(env: Env, header: string | undefined): boolean {
-  const match = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header ?? '');
-  if (!match) return false;
-  let pair: string;
-  try {
-    pair = atob(match[1]!);
-  } catch {
-    return false;
-  }
-  // RFC 6749 §2.3.1: both halves are form-encoded before they are joined.
-  const colon = pair.indexOf(':');
-  if (colon < 0) return false;
-  let id: string;
-  let secret: string;
-  try {
-    id = decodeURIComponent(pair.slice(0, colon).replace(/\+/g, ' '));
-    secret = decodeURIComponent(pair.slice(colon + 1).replace(/\+/g, ' '));
-  } catch {
-    return false;
-  }
+  const credentials = basicCredentials(header ?? '');
+  if (!credentials) return false;
   let ok = false;
   for (const entry of commaList(env.INTROSPECTION_CLIENTS)) {
     const at = entry.indexOf(':');
     if (at <= 0) continue;
     // Every pair is compared, so the time taken does not say which id exists.
-    const idOk = constantTimeEqual(entry.slice(0, at), id);
-    const secretOk = constantTimeEqual(entry.slice(at + 1), secret);
+    const idOk = constantTimeEqual(entry.slice(0, at), credentials.id);
+    const secretOk = constantTimeEqual(entry.slice(at + 1), credentials.secret);
     ok ||= idOk && secretOk;
   }
   return ok;

@@ -3,8 +3,9 @@
  * `POST /oauth/revoke` (RFC 7009): a client or a page ends a session by handing in one of its
  * tokens, an access token or a refresh token (current or already rotated). The session ends at
  * once, with every session it approved, and the site hears `session.revoked`. The answer is
- * 200 for any token, known or not (§2.2), so it reveals nothing; a device-flow client that
- * names itself revokes only its own tokens.
+ * 200 for any token, known or not (§2.2), so it reveals nothing; a client that names itself (a
+ * device-flow client by its id, an OpenID Connect client authenticated) revokes only its own
+ * tokens: for a code-flow client that is its grant, never the browser's session.
  */
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
@@ -12,8 +13,9 @@ import type { AppEnv } from '../http/app-env';
 import { liveAccessToken } from '../identity/access-token';
 import { revokedIn, signOut } from '../sessions';
 import { askUser, openRefreshToken } from '../user';
+import { namedClient } from './clients';
 import { handleOAuthError, postOnly } from './errors';
-import { formBody, formInput, publicClient } from './form';
+import { formBody, formInput } from './form';
 import { oauthAnswers, RevokeForm } from './schemas';
 
 export const revocation = new Hono<AppEnv>()
@@ -31,7 +33,7 @@ export const revocation = new Hono<AppEnv>()
     formInput(RevokeForm),
     async (c) => {
       const form = c.req.valid('form');
-      const clientId = form.client_id === undefined ? null : publicClient(c.env, form.client_id);
+      const clientId = (await namedClient(c, form))?.client_id ?? null;
       const refresh = await openRefreshToken(c.env, form.token);
       if (refresh) {
         const ended = await askUser(

@@ -9,6 +9,7 @@ import * as v from 'valibot';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const REFRESH_TOKEN_GRANT = 'refresh_token';
+export const AUTHORIZATION_CODE_GRANT = 'authorization_code';
 
 /** The scopes a client may ask for: `openid` brings an id_token and `/oauth/userinfo`. */
 export const SCOPES = ['openid', 'profile', 'offline_access'] as const;
@@ -47,11 +48,31 @@ export const DeviceAuthorizationForm = form({
   ),
 });
 
+/** The client's secret in the form (`client_secret_post`), for the endpoints where a client authenticates. */
+const clientSecret = v.optional(
+  v.pipe(
+    param('client_secret'),
+    v.description(
+      '`client_secret_post` clients only; `client_secret_basic` ones use the Authorization header (HTTP Basic).',
+    ),
+  ),
+);
+
 export const TokenForm = form({
   grant_type: v.picklist(
-    [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT],
-    `Only ${DEVICE_CODE_GRANT} and ${REFRESH_TOKEN_GRANT} are supported here.`,
+    [AUTHORIZATION_CODE_GRANT, DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT],
+    `Only ${AUTHORIZATION_CODE_GRANT}, ${DEVICE_CODE_GRANT} and ${REFRESH_TOKEN_GRANT} are supported here.`,
   ),
+  code: v.optional(
+    v.pipe(param('code'), v.description('The authorization code grant: the code the authorize redirect carried.')),
+  ),
+  redirect_uri: v.optional(
+    v.pipe(param('redirect_uri'), v.description('The authorization code grant: the authorize request’s redirect_uri.')),
+  ),
+  code_verifier: v.optional(
+    v.pipe(param('code_verifier'), v.description('The authorization code grant: the PKCE verifier (S256).')),
+  ),
+  client_secret: clientSecret,
   device_code: v.optional(
     v.pipe(
       param('device_code'),
@@ -93,32 +114,105 @@ export const RevokeForm = form({
   client_id: v.optional(
     v.pipe(
       param('client_id'),
-      v.description('A device-flow client revoking its own token: it may revoke only its own.'),
+      v.description(
+        'A client revoking its own token: it may revoke only its own (an OpenID Connect client authenticates).',
+      ),
     ),
   ),
+  client_secret: clientSecret,
 });
+
+/** The longest `state` and `nonce`: long enough for what frameworks put there, short enough for the page's 8 KB bodies. */
+export const MAX_STATE_LENGTH = 2048;
+
+const authorizeParam = (name: string, description: string, max = MAX_PARAM_LENGTH) =>
+  v.optional(
+    v.pipe(
+      v.string(`\`${name}\` must be given once, as text.`),
+      v.maxLength(max, `\`${name}\` is longer than ${max} characters.`),
+      v.description(description),
+    ),
+  );
+
+/**
+ * The authorization request's parameters (OpenID Connect Core §3.1.2.1, RFC 7636, RFC 9126),
+ * each optional here: `authorize-request.ts` checks them in order, and says which is wrong
+ * where the client can hear it. Parameters not listed are ignored.
+ */
+const authorizeEntries = {
+  response_type: authorizeParam('response_type', '`code`, the only one.'),
+  client_id: authorizeParam('client_id', 'A client of `OIDC_CLIENTS`.'),
+  redirect_uri: authorizeParam('redirect_uri', 'One of the client’s `redirect_uris`, exactly.'),
+  scope: authorizeParam('scope', '`openid` required; `profile`, `offline_access`; others are ignored.'),
+  state: authorizeParam('state', 'Echoed to the redirect URI.', MAX_STATE_LENGTH),
+  nonce: authorizeParam('nonce', 'Put into the id_token.', MAX_STATE_LENGTH),
+  code_challenge: authorizeParam('code_challenge', 'The PKCE challenge: required.'),
+  code_challenge_method: authorizeParam('code_challenge_method', '`S256` (required; `plain` is refused).'),
+  prompt: authorizeParam('prompt', '`none`, `login` or `consent`.'),
+  max_age: authorizeParam('max_age', 'Seconds: an older sign-in asks for a new scan.'),
+  login_hint: authorizeParam('login_hint', 'Accepted and ignored: the phone says who signs in.'),
+  ui_locales: authorizeParam('ui_locales', 'The page’s language (`zh-CN`, `en`).'),
+  request_uri: authorizeParam('request_uri', 'From `POST /oauth/par`: then only `client_id` is needed beside it.'),
+  response_mode: authorizeParam('response_mode', '`query`, the only one.'),
+  request: authorizeParam('request', 'Refused: request objects are not supported.', 8192),
+  registration: authorizeParam('registration', 'Refused: dynamic registration is not supported.'),
+};
+
+export const AuthorizeParams = v.object(authorizeEntries);
+
+/** `POST /oauth/par`: the authorize parameters (no `request_uri`), with the client's authentication. */
+export const ParForm = form({ ...authorizeEntries, client_secret: clientSecret });
+
+/** The page's `authorization` (`POST /api/authorize/qrcode`, `/continue`, `/cancel`). */
+export const AuthorizationBody = v.object(
+  {
+    authorization: v.pipe(
+      v.string('`authorization` is required.'),
+      v.maxLength(8000, '`authorization` is too long.'),
+      v.description('What `POST /api/authorize` answered.'),
+    ),
+  },
+  '`authorization` is required.',
+);
 
 export const IntrospectForm = form(tokenParams);
 
 // ---------------------------------------------------------------- answers (documentation)
 
+const AUTH_METHOD = v.picklist(['client_secret_basic', 'client_secret_post', 'none']);
+
 export const MetadataAnswer = v.object({
   issuer: v.string(),
+  authorization_endpoint: v.string(),
   device_authorization_endpoint: v.string(),
   token_endpoint: v.string(),
+  pushed_authorization_request_endpoint: v.string(),
   userinfo_endpoint: v.string(),
   revocation_endpoint: v.string(),
   introspection_endpoint: v.string(),
+  end_session_endpoint: v.string(),
   jwks_uri: v.string(),
-  grant_types_supported: v.array(v.picklist([DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT])),
-  response_types_supported: v.array(v.string()),
+  grant_types_supported: v.array(v.picklist([AUTHORIZATION_CODE_GRANT, DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT])),
+  response_types_supported: v.array(v.literal('code')),
+  response_modes_supported: v.array(v.literal('query')),
+  code_challenge_methods_supported: v.array(v.literal('S256')),
   scopes_supported: v.array(v.picklist(SCOPES)),
   subject_types_supported: v.array(v.literal('public')),
-  id_token_signing_alg_values_supported: v.array(v.string()),
-  token_endpoint_auth_methods_supported: v.array(v.literal('none')),
-  revocation_endpoint_auth_methods_supported: v.array(v.literal('none')),
+  id_token_signing_alg_values_supported: v.pipe(
+    v.array(v.string()),
+    v.description('RS256 first (OpenID Connect Core §15.1), then the algorithms of the keys in use.'),
+  ),
+  token_endpoint_auth_methods_supported: v.array(AUTH_METHOD),
+  revocation_endpoint_auth_methods_supported: v.array(AUTH_METHOD),
   introspection_endpoint_auth_methods_supported: v.array(v.literal('client_secret_basic')),
   claims_supported: v.array(v.string()),
+  prompt_values_supported: v.array(v.picklist(['none', 'login', 'consent'])),
+  request_parameter_supported: v.literal(false),
+  request_uri_parameter_supported: v.literal(false),
+  require_pushed_authorization_requests: v.literal(false),
+  authorization_response_iss_parameter_supported: v.literal(true),
+  backchannel_logout_supported: v.literal(true),
+  backchannel_logout_session_supported: v.literal(true),
 });
 
 export const DeviceAuthorizationAnswer = v.object({
@@ -134,8 +228,23 @@ export const TokenAnswer = v.object({
   access_token: v.string(),
   token_type: v.literal('Bearer'),
   expires_in: v.number(),
-  refresh_token: v.pipe(v.string(), v.description('Rotated by every refresh: the one sent stops working.')),
-  id_token: v.optional(v.pipe(v.string(), v.description('With `openid` in the device authorization’s scope.'))),
+  refresh_token: v.optional(
+    v.pipe(
+      v.string(),
+      v.description(
+        'Rotated by every refresh: the one sent stops working. A code-flow client gets one only with `offline_access`.',
+      ),
+    ),
+  ),
+  id_token: v.optional(
+    v.pipe(v.string(), v.description('With `openid` in the scope (always for the authorization code grant).')),
+  ),
+  scope: v.optional(v.pipe(v.string(), v.description('A code-flow client’s granted scope.'))),
+});
+
+export const ParAnswer = v.object({
+  request_uri: v.pipe(v.string(), v.description('`urn:ietf:params:oauth:request_uri:…`, for one authorize request.')),
+  expires_in: v.pipe(v.number(), v.description('Seconds: 60.')),
 });
 
 export const IntrospectionAnswer = v.object({
@@ -151,7 +260,11 @@ export const IntrospectionAnswer = v.object({
   client_id: v.optional(v.string()),
 });
 
-export const UserInfoAnswer = v.object({ sub: v.string(), name: v.string(), preferred_username: v.string() });
+export const UserInfoAnswer = v.object({
+  sub: v.string(),
+  name: v.optional(v.pipe(v.string(), v.description('With `profile` (a device-flow client: always).'))),
+  preferred_username: v.optional(v.string()),
+});
 
 /** The error codes each status of the OAuth endpoints can carry. */
 const ERRORS: Record<number, { codes: string[]; description: string }> = {
@@ -168,7 +281,10 @@ const ERRORS: Record<number, { codes: string[]; description: string }> = {
     ],
     description: 'Refused (RFC 6749 §5.2, RFC 8628 §3.5); `error` says why.',
   },
-  401: { codes: ['invalid_client'], description: 'The `client_id` is not in `OAUTH_CLIENTS`.' },
+  401: {
+    codes: ['invalid_client'],
+    description: 'The client is not registered, or did not authenticate by its method (`WWW-Authenticate: Basic`).',
+  },
   403: { codes: ['forbidden'], description: 'Sent by a browser from a page of another site (see `ALLOWED_ORIGINS`).' },
   405: { codes: ['invalid_request'], description: 'Use POST.' },
   408: { codes: ['invalid_request'], description: 'The body did not arrive within 10 s.' },

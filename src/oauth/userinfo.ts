@@ -1,8 +1,9 @@
 /**
  * @module
  * `GET /oauth/userinfo` (OpenID Connect Core 1.0 §5.3): who an access token signs in, for a
- * device-flow client that was granted `openid`. A missing, invalid or signed-out token is 401
- * with `WWW-Authenticate: Bearer`; a live one issued without `openid` (a page's, or a device
+ * client that was granted `openid` (device flow or code flow); a code-flow client gets `name`
+ * and `preferred_username` only with `profile`. A missing, invalid or signed-out token is 401
+ * with `WWW-Authenticate: Bearer`; a live one issued without `openid` (a page's, or a client's
  * token without it) is 403 `insufficient_scope` (RFC 6750 §3.1).
  */
 import { Hono } from 'hono';
@@ -43,12 +44,15 @@ export const userinfo = new Hono<AppEnv>()
       const token = BEARER.exec(header)?.[1];
       const live = token ? await liveAccessToken(c, token) : null;
       if (!live) throw invalidToken('The access token is invalid, expired or its session was signed out.');
-      if (!(live.session.scope ?? '').split(' ').includes('openid')) {
+      const { claims, session } = live;
+      const scope = (session.scope ?? '').split(' ');
+      if (!scope.includes('openid')) {
         throw new OAuthError('insufficient_scope', 'This access token was issued without the openid scope.', 403, {
           'WWW-Authenticate': 'Bearer error="insufficient_scope"',
         });
       }
-      const { claims } = live;
+      // A code-flow client learns the profile only with `profile` (a device-flow client always did).
+      if (session.via === 'oidc' && !scope.includes('profile')) return oauthJson(c, { sub: claims.sub });
       return oauthJson(c, { sub: claims.sub, name: claims.name, preferred_username: claims.username });
     },
   )

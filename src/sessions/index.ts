@@ -13,7 +13,7 @@ import type { AppEnv } from '../http/app-env';
 import { randomToken, sha256Hex } from '../http/crypto';
 import { ApiError } from '../http/errors';
 import { userById } from '../identity/accounts';
-import { accessTtlSeconds, issueIdToken, issueToken } from '../tokens/signing';
+import { accessTtlSeconds, type IdTokenAlg, issueIdToken, issueToken } from '../tokens/signing';
 import { askUser, FAMILY_CHARS, identityMode, openRefreshToken, userObjectId, userSessions } from '../user';
 import type { NewSession, SessionInfo, SignInFrom, SignInMethod, UserRef } from '../user/types';
 import type { UserSessions } from '../user/user-object';
@@ -31,7 +31,7 @@ const TOKEN_CHARS = 43;
  * A new refresh token for the user whose object is `objectId`, its hash and its family's hash:
  * of a new family (a sign-in), or of `familyPart`'s (a rotation).
  */
-async function newRefreshToken(
+export async function newRefreshToken(
   objectId: DurableObjectId,
   familyPart = randomChars(FAMILY_CHARS),
 ): Promise<{ token: string; hash: string; family: string }> {
@@ -46,6 +46,8 @@ export interface IssuedTokens {
   refresh_token: string;
   expires_in: number;
   id_token?: string;
+  /** The scope granted, said to a code-flow client. */
+  scope?: string;
 }
 
 /** What a new session needs besides the user and how they signed in. */
@@ -59,16 +61,32 @@ export interface SignInOptions {
 const wantsIdToken = (session: SessionInfo) =>
   session.client_id !== null && (session.scope ?? '').split(' ').includes('openid');
 
-/** The tokens of `session`, its refresh token given. */
-async function tokensOf(c: Context<AppEnv>, session: SessionInfo, refreshToken: string): Promise<IssuedTokens> {
+/** The tokens of `session`, its refresh token given; a client's id_token signed as it asked (`alg`). */
+async function tokensOf(
+  c: Context<AppEnv>,
+  session: SessionInfo,
+  refreshToken: string,
+  alg?: IdTokenAlg,
+): Promise<IssuedTokens> {
+  const token = await issueToken(c, session.user, session.sid, session.client_id);
   const issued: IssuedTokens = {
     sid: session.sid,
-    token: await issueToken(c, session.user, session.sid, session.client_id),
+    token,
     refresh_token: refreshToken,
     expires_in: accessTtlSeconds(c.env),
   };
   if (wantsIdToken(session)) {
-    issued.id_token = await issueIdToken(c, session.user, session.sid, session.client_id!, session.created_at);
+    // A code-flow client's grant: the id_token names the browser's session (the one logout
+    // ends), says the profile only with `profile`, and carries at_hash, as at the code exchange.
+    const oidc = session.via === 'oidc';
+    issued.id_token = await issueIdToken(c, {
+      user: session.user,
+      sid: oidc ? (session.approver ?? session.sid) : session.sid,
+      clientId: session.client_id!,
+      authTimeMs: session.created_at,
+      ...(oidc ? { accessToken: token, profile: (session.scope ?? '').split(' ').includes('profile'), alg } : {}),
+    });
+    if (oidc) issued.scope = session.scope ?? 'openid';
   }
   return issued;
 }
@@ -140,7 +158,13 @@ function tooFast(retryAfter: number): ApiError {
  * webhook). A session that refreshed 10 times in the last minute is refused with 429 and its
  * `Retry-After` (an `ApiError`), before anything is read or spent.
  */
-export async function refreshSession(c: Context<AppEnv>, token: string, clientId: string | null): Promise<Refreshed> {
+export async function refreshSession(
+  c: Context<AppEnv>,
+  token: string,
+  clientId: string | null,
+  /** A code-flow client's `id_token_signed_response_alg`. */
+  alg?: IdTokenAlg,
+): Promise<Refreshed> {
   const opened = await openRefreshToken(c.env, token);
   if (!opened) return { ok: false, reason: REFUSALS.unknown! };
   // An account disabled (or deleted) since it signed in renews nothing, and the first refresh of
@@ -165,5 +189,5 @@ export async function refreshSession(c: Context<AppEnv>, token: string, clientId
     await revokedIn(c, opened.stub, outcome.revoked);
     return { ok: false, reason: REFUSALS[outcome.reason] ?? REFUSALS.unknown! };
   }
-  return { ok: true, tokens: await tokensOf(c, outcome.session, next.token) };
+  return { ok: true, tokens: await tokensOf(c, outcome.session, next.token, alg) };
 }

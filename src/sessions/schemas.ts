@@ -35,9 +35,18 @@ export const SessionAnswer = v.object({
   sid: v.string(),
   created_at: isoTime,
   last_used_at: isoTime,
-  via: v.picklist(['password', 'passkey', 'site', 'qrcode', 'device']),
+  via: v.picklist(['password', 'passkey', 'site', 'qrcode', 'device', 'oidc']),
   user_agent: v.string(),
   ip: v.string(),
   place: v.nullable(v.string()),
   current: v.boolean(),
+  clients: v.optional(
+    v.pipe(
+      v.array(v.object({ client_id: v.string(), client_name: v.string() })),
+      v.description(
+        '`via: "oidc"`, a browser signed in through `/oauth/authorize`: the sites it signed in to. Signing it out ' +
+          'signs them out.',
+      ),
+    ),
+  ),
 });

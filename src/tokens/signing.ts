@@ -3,19 +3,20 @@
  * Issuing the Worker's tokens (to the PC after a QR login, to the phone after a password login,
  * from the OAuth token endpoint): JWTs signed through `hono/jwt` with `SIGNING_KEY`, header
  * `typ`, `alg`, `kid`. Access tokens carry `sub`, `username`, `preferred_username`, `name`,
- * `sid`, `iat`, `exp`, `iss`, `aud`, `jti` (and `client_id` for a device-flow client) and are
+ * `sid`, `iat`, `exp`, `iss`, `aud`, `jti` (and `client_id` for a client's token) and are
  * signed with its first EdDSA or ES256 key; an OpenID Connect id_token carries `aud` = the
- * client and `auth_time`, and any other JWT (a logout token) goes through `signWith`, both
- * with the key of the algorithm asked for (RS256, ES256 or EdDSA).
+ * client, `auth_time`, `sid`, and for the code flow `nonce` and `at_hash`, signed with the
+ * client's algorithm (RS256 by default); any other JWT (a logout token) goes through `signWith`.
  */
 import type { Context } from 'hono';
 import { sign } from 'hono/jwt';
 import type { JWTPayload } from 'hono/utils/jwt/types';
 import type { Env } from '../env';
 import type { AppEnv } from '../http/app-env';
+import { base64url } from '../http/crypto';
 import { publicOrigin } from '../http/site';
 import type { UserRef } from '../user/types';
-import { keyRing, type SigningAlg, signingKeyFor } from './keys';
+import { keyRing, type SigningAlg, signingAlgs, signingKeyFor } from './keys';
 import { lifetimes } from './lifetimes';
 
 const DEFAULT_AUDIENCE = 'qrcode-login';
@@ -80,28 +81,60 @@ export async function issueToken(c: EnvContext, user: UserRef, sid: string, clie
   return sign({ ...claims }, current);
 }
 
-/**
- * An OpenID Connect id_token (Core 1.0 §2) for a device-flow client that asked for `openid`,
- * signed with `alg` (by default the access tokens' algorithm).
- */
-export async function issueIdToken(
-  c: EnvContext,
-  user: UserRef,
-  sid: string,
-  clientId: string,
-  authTimeMs: number,
-  alg: SigningAlg = keyRing(c.env).current.alg,
-): Promise<string> {
+/** The algorithms a client may ask its id_tokens to be signed with (`id_token_signed_response_alg`). */
+export type IdTokenAlg = SigningAlg;
+
+/** What an id_token says besides the issuer and the times. */
+export interface IdTokenClaims {
+  user: UserRef;
+  /** The session the id_token names: a browser's single sign-on session for a code-flow client. */
+  sid: string;
+  clientId: string;
+  /** When the user signed in (scanned), epoch ms. */
+  authTimeMs: number;
+  /** The authorization request's `nonce`, when it sent one. */
+  nonce?: string | null;
+  /** The access token issued beside it, for `at_hash`. */
+  accessToken?: string;
+  /** Whether `name` and `preferred_username` are said (the `profile` scope); default yes. */
+  profile?: boolean;
+  /** The client's `id_token_signed_response_alg`: RS256 by default (OpenID Connect Core §15.1). */
+  alg?: IdTokenAlg;
+}
+
+/** The hash `at_hash` uses for a signing algorithm (OpenID Connect Core §3.1.3.6; SHA-512 for Ed25519). */
+const AT_HASH = { RS256: 'SHA-256', ES256: 'SHA-256', EdDSA: 'SHA-512' } as const;
+
+/** `at_hash`: the left half of the access token's hash, base64url. */
+async function atHash(accessToken: string, alg: keyof typeof AT_HASH): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest(AT_HASH[alg], new TextEncoder().encode(accessToken)));
+  return base64url(digest.subarray(0, digest.length / 2));
+}
+
+/** The algorithm an id_token is signed with: the one asked for, else RS256, else (no RSA key) the access tokens'. */
+function idTokenAlg(env: Env, asked: IdTokenAlg | undefined): SigningAlg {
+  if (asked) return asked;
+  return signingAlgs(env).includes('RS256') ? 'RS256' : keyRing(env).current.alg;
+}
+
+/** An OpenID Connect id_token (Core 1.0 §2): for a device-flow client that asked for `openid`, or a code-flow client. */
+export async function issueIdToken(c: EnvContext, claims: IdTokenClaims): Promise<string> {
+  const alg = idTokenAlg(c.env, claims.alg);
   const iat = Math.floor(Date.now() / 1000);
-  return signWith(c.env, alg, {
+  const payload: JWTPayload = {
     iss: tokenIssuer(c),
-    sub: user.id,
-    aud: clientId,
+    sub: claims.user.id,
+    aud: claims.clientId,
     exp: iat + accessTtlSeconds(c.env),
     iat,
-    auth_time: Math.floor(authTimeMs / 1000),
-    sid,
-    name: user.display_name,
-    preferred_username: user.username,
-  });
+    auth_time: Math.floor(claims.authTimeMs / 1000),
+    sid: claims.sid,
+  };
+  if (claims.nonce) payload.nonce = claims.nonce;
+  if (claims.accessToken) payload.at_hash = await atHash(claims.accessToken, alg);
+  if (claims.profile !== false) {
+    payload.name = claims.user.display_name;
+    payload.preferred_username = claims.user.username;
+  }
+  return signWith(c.env, alg, payload);
 }

@@ -12,7 +12,7 @@ import { ApiError } from '../http/errors';
 import { keyRing, type PublicJwk } from './keys';
 import { type TokenClaims, tokenAudience, tokenIssuer } from './signing';
 
-const IMPORT_PARAMS = {
+export const IMPORT_PARAMS = {
   EdDSA: { name: 'Ed25519' },
   ES256: { name: 'ECDSA', namedCurve: 'P-256' },
   RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
@@ -20,7 +20,8 @@ const IMPORT_PARAMS = {
 
 const imported = new Map<string, Promise<CryptoKey>>();
 
-function publicKey(jwk: PublicJwk): Promise<CryptoKey> {
+/** The imported public key of `jwk` (kept per isolate). */
+export function publicKey(jwk: PublicJwk): Promise<CryptoKey> {
   const { kid: _kid, alg, use: _use, ...material } = jwk;
   const cacheKey = `${jwk.kid}:${JSON.stringify(material)}`;
   let key = imported.get(cacheKey);

@@ -9,14 +9,7 @@
  */
 import { randomToken } from '../http/crypto';
 import type { Lifetimes } from '../tokens/lifetimes';
-import type {
-  ImportedSession,
-  NewSession,
-  SessionInfo,
-  SessionListing,
-  SignInMethod,
-  UserRef,
-} from './types';
+import type { ImportedSession, NewSession, SessionInfo, SessionListing, SignInMethod, UserRef } from './types';
 
 /**
  * The most sessions one user keeps: a sign-in past it first ends the least recently used
@@ -132,6 +125,7 @@ export class SessionStore {
       client_id: row.client_id,
       scope: row.scope,
       created_at: row.created_at,
+      approver: row.parent,
     };
   }
 
@@ -150,6 +144,7 @@ export class SessionStore {
     if (init.approver && !this.live(init.approver, now)) return null;
     const ended = this.#makeRoom(init.approver ?? null, now);
     const { refreshTtlMs, sessionMaxMs } = this.lifetimes();
+    const endsAt = Math.min(now + sessionMaxMs, init.endsAt ?? Number.POSITIVE_INFINITY);
     const row: SessionRow = {
       // 16 random bytes, base64url (the last version's ids were UUIDs).
       sid: randomToken(16),
@@ -160,11 +155,11 @@ export class SessionStore {
       user_agent: init.from.user_agent,
       ip: init.from.ip,
       place: init.from.place,
-      created_at: now,
+      created_at: init.authTime ?? now,
       last_used_at: now,
-      ends_at: now + sessionMaxMs,
+      ends_at: endsAt,
       refresh_hash: init.refreshHash,
-      refresh_expires_at: now + Math.min(refreshTtlMs, sessionMaxMs),
+      refresh_expires_at: init.refreshHash === null ? null : Math.min(now + refreshTtlMs, endsAt),
       refreshed_at: now,
       family: init.family,
       generation: 0,

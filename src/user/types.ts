@@ -12,7 +12,7 @@ export interface UserRef {
 }
 
 /** How a session signed in. */
-export type SignInMethod = 'password' | 'passkey' | 'site' | 'qrcode' | 'device';
+export type SignInMethod = 'password' | 'passkey' | 'site' | 'qrcode' | 'device' | 'oidc';
 
 /**
  * Sessions that signed in on the phone itself: only they may approve logins and sign other
@@ -33,10 +33,17 @@ export interface NewSession {
   user: UserRef;
   via: SignInMethod;
   from: SignInFrom;
-  /** SHA-256 (hex) of the new refresh token; only the hash is stored. */
-  refreshHash: string;
-  /** SHA-256 (hex) of its family's part, which every later token of the session shares. */
-  family: string;
+  /**
+   * SHA-256 (hex) of the new refresh token; only the hash is stored. Null for a session without
+   * one: a browser's single sign-on session, or a client's grant without `offline_access`.
+   */
+  refreshHash: string | null;
+  /** SHA-256 (hex) of its family's part, which every later token of the session shares (null without a refresh token). */
+  family: string | null;
+  /** An earlier end than the session's longest life (epoch ms), for a session without a refresh token. */
+  endsAt?: number;
+  /** When the user signed in, if before this session started (a client's grant: the scan's time). */
+  authTime?: number;
   /** The session that approved this login (the phone's), which must still be alive. */
   approver?: string | null;
   /** The OAuth client of a device-flow session: its refresh token is bound to it. */
@@ -64,6 +71,8 @@ export interface SessionInfo {
   scope: string | null;
   /** When the user signed in (epoch ms): an id_token's `auth_time`. */
   created_at: number;
+  /** The session that approved this one (a client's grant: the browser's session), or null. */
+  approver: string | null;
 }
 
 /** A linked device as `GET /api/sessions` lists it. */
@@ -73,6 +82,8 @@ export interface SessionListing extends SignInFrom {
   last_used_at: string;
   via: SignInMethod;
   current: boolean;
+  /** A browser's single sign-on session (`via: "oidc"`): the clients it signed in to. */
+  clients?: { client_id: string; client_name: string }[];
 }
 
 /** Why a refresh was refused (each is `invalid_grant` to the client, but `rate_limited`: 429). */

@@ -2,7 +2,8 @@
  * @module
  * `UserSessions`: the Durable Object that owns one user (one object per user, named
  * `<identity source>:<user id>`): the user's sessions and refresh families (`session-store.ts`),
- * and the user's passkeys with their ceremonies' challenges (`passkey-store.ts`). Every check
+ * the user's passkeys with their ceremonies' challenges (`passkey-store.ts`), and what the
+ * OpenID Provider keeps: authorization codes, single sign-on cookies (`oidc-store.ts`). Every check
  * that a session is alive, every refresh and every revocation is answered here, so it is
  * strongly consistent and sharded per user: no table that every login shares is read or written
  * on a login's path. The class keeps its name from when it held only sessions: Durable Object
@@ -10,16 +11,18 @@
  *
  * Each verb decides and writes in one synchronous step (SQLite calls are synchronous), so
  * concurrent calls cannot interleave: of two refreshes of one token exactly one rotates it. An
- * alarm at the earliest end forgets ended sessions and expired challenges, and empties the
- * storage once nothing is left: no session, no passkey, no challenge. Only a verb that writes
- * (a session started, a ceremony's challenge) makes the tables, and it sets that alarm; a verb
- * that only reads answers "nothing" from an object without tables and makes none.
+ * alarm at the earliest end forgets ended sessions, expired challenges and codes, and empties the
+ * storage once nothing is left: no session, no passkey, no challenge, no code. Only a verb that
+ * writes (a session started, a ceremony's challenge) makes the tables, and it sets that alarm; a
+ * verb that only reads answers "nothing" from an object without tables and makes none.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { AlarmClock } from '../http/alarm-clock';
 import type { NewPasskey, PasskeyKey, PasskeyUse } from '../passkeys/webauthn';
 import { lifetimes } from '../tokens/lifetimes';
+import { OidcStore } from './oidc-store';
+import type { BrowserSession, CodeExchange, CodePresented, NewCode } from './oidc-types';
 import {
   type AddOutcome,
   type ChallengePurpose,
@@ -40,6 +43,7 @@ import type { ImportedSession, NewSession, RefreshOutcome, SessionInfo, SessionL
  * and pass every step-up.
  */
 export const RECENT_SIGN_IN_MS = 10 * 60_000;
+
 export class UserSessions extends DurableObject<Env> {
   /** Whether the tables exist in this instance's storage (false again after the storage is emptied). */
   #ready = false;
@@ -55,6 +59,11 @@ export class UserSessions extends DurableObject<Env> {
     () => lifetimes(this.env),
   );
   readonly #passkeys = new PasskeyStore(() => this.#sql);
+  readonly #oidc = new OidcStore(
+    () => this.#sql,
+    this.#sessions,
+    () => lifetimes(this.env).accessTtlSeconds * 1000,
+  );
 
   /** The tables, made by the first verb that writes (one that starts a session or a ceremony). */
   get #sql(): SqlStorage {
@@ -179,14 +188,52 @@ export class UserSessions extends DurableObject<Env> {
     return ended;
   }
 
-  /** The user's live sessions, most recently used first (at most `MAX_SESSIONS`). */
+  /** The user's live sessions, most recently used first (at most `MAX_SESSIONS`; a browser's grants listed under it). */
   list(currentSid: string | null): SessionListing[] {
-    return this.#read([], () => this.#sessions.list(currentSid, Date.now()));
+    return this.#read([], () => this.#oidc.grouped(this.#sessions.list(currentSid, Date.now())));
   }
 
   /** The user as last signed in (for webhooks about a session), or null for a user with no session. */
   user(): UserRef | null {
     return this.#sessions.user();
+  }
+
+  // ---------------------------------------------------------------- the OpenID Provider (see oidc-store.ts)
+
+  /** A browser signs in through `/oauth/authorize`: its session, its cookie and its first code (see `OidcStore`). */
+  async startBrowser(init: NewSession, cookieHash: string, code: NewCode): Promise<BrowserSession | null> {
+    await this.#alarm.know();
+    const started = this.#oidc.startBrowser(init, cookieHash, code, Date.now());
+    if (started) await this.#alarm.by(started.alarmAt);
+    return started?.browser ?? null;
+  }
+
+  /** The live browser session a cookie names, or null. */
+  browserSession(cookieHash: string): BrowserSession | null {
+    return this.#read(null, () => this.#oidc.browserSession(cookieHash, Date.now()));
+  }
+
+  /** A code for the live browser session a cookie names, signed in within `maxAgeMs` ("Continue as", `prompt=none`). */
+  async codeForBrowser(cookieHash: string, code: NewCode, maxAgeMs: number | null): Promise<BrowserSession | null> {
+    if (!this.#stored) return null;
+    await this.#alarm.know();
+    const issued = this.#oidc.codeForBrowser(cookieHash, code, maxAgeMs, Date.now());
+    if (issued) await this.#alarm.by(issued.alarmAt);
+    return issued?.browser ?? null;
+  }
+
+  /** The token endpoint exchanges a code: the client's grant starts, or a reused code revokes it. */
+  async exchangeCode(
+    hash: string,
+    presented: CodePresented,
+    refresh: { hash: string; family: string },
+  ): Promise<CodeExchange> {
+    if (!this.#stored) return { ok: false, reason: 'unknown', revoked: [] };
+    await this.#alarm.know();
+    const { outcome, alarmAt } = this.#oidc.exchange(hash, presented, refresh, Date.now());
+    if (alarmAt !== null) await this.#alarm.by(alarmAt);
+    if (!outcome.ok && outcome.revoked.length > 0) this.#emptyIfNothingLeft();
+    return outcome;
   }
 
   // ---------------------------------------------------------------- passkeys
@@ -260,9 +307,9 @@ export class UserSessions extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- cleaning up
 
-  /** Whether nothing is left to keep: no session, no passkey, no challenge. */
+  /** Whether nothing is left to keep: no session, no passkey, no challenge, no code remembered. */
   #isEmpty(): boolean {
-    return !this.#stored || (this.#sessions.isEmpty() && this.#passkeys.isEmpty());
+    return !this.#stored || (this.#sessions.isEmpty() && this.#passkeys.isEmpty() && this.#oidc.isEmpty());
   }
 
   /** When the last thing to keep is gone, the alarm empties the object now. */
@@ -277,9 +324,11 @@ export class UserSessions extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.#alarm.rang();
     const now = Date.now();
-    const ends = this.#read([], () => [this.#sessions.forgetEnded(now), this.#passkeys.forgetExpired(now)]).filter(
-      (at) => at !== null,
-    );
+    const ends = this.#read([], () => [
+      this.#sessions.forgetEnded(now),
+      this.#passkeys.forgetExpired(now),
+      this.#oidc.forgetEnded(now, (sid) => this.#sessions.live(sid, now) !== null),
+    ]).filter((at) => at !== null);
     if (ends.length > 0) {
       await this.#alarm.by(Math.min(...ends));
       return;
@@ -290,6 +339,7 @@ export class UserSessions extends DurableObject<Env> {
       if (!this.#isEmpty()) return;
       await this.ctx.storage.deleteAll();
       this.#ready = false;
+      this.#oidc.emptied();
     });
   }
 }

@@ -18,7 +18,10 @@ const EVIL = 'https://evil.example';
  * visitor's browser (a CLI, a site's backend) sends no `Origin` and passes the guard anyway, and
  * an allowed site's page names an origin of `ALLOWED_ORIGINS`.
  */
-const NOT_GUARDED: Record<string, string> = {};
+const NOT_GUARDED: Record<string, string> = {
+  'POST /oauth/authorize':
+    'an OpenID client’s site sends its visitor here by design (a form POST): it only redirects to the GET, and spends nothing',
+};
 
 const CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

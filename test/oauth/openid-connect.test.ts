@@ -40,7 +40,8 @@ describe('openid-client, OpenID Connect', () => {
       userinfo_endpoint: `${ORIGIN}/oauth/userinfo`,
       revocation_endpoint: `${ORIGIN}/oauth/revoke`,
       introspection_endpoint: `${ORIGIN}/oauth/introspect`,
-      id_token_signing_alg_values_supported: ['EdDSA', 'RS256'],
+      // RS256 first (OpenID Connect Core §15.1), then the current key's algorithm.
+      id_token_signing_alg_values_supported: ['RS256', 'EdDSA'],
       scopes_supported: expect.arrayContaining(['openid', 'offline_access']),
     });
   });

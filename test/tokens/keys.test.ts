@@ -52,7 +52,7 @@ const claims = () => {
 async function idToken(keys: Keys, alg?: SigningAlg): Promise<Response> {
   const user = { id: 'u_dong', username: 'dong', display_name: '东东' };
   const route = new Hono<AppEnv>().get('/', async (c) =>
-    c.text(await issueIdToken(c, user, 's-1', 'a-client', Date.now() - 5_000, alg)),
+    c.text(await issueIdToken(c, { user, sid: 's-1', clientId: 'a-client', authTimeMs: Date.now() - 5_000, alg })),
   );
   return route.fetch(request('/'), withKeys(keys));
 }
@@ -88,9 +88,9 @@ describe('signing with a chosen algorithm', () => {
     await expect(verifyWithJwks(token, await published({}), ['EdDSA'])).rejects.toThrow(/alg/);
   });
 
-  it('issueIdToken without an algorithm signs as the access tokens do (EdDSA)', async () => {
+  it('issueIdToken without an algorithm signs RS256 (OpenID Connect Core §15.1), while access tokens stay EdDSA', async () => {
     const token = await (await idToken({})).text();
-    expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'EdDSA', kid: devKey().kid });
+    expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'RS256', kid: devRsaKey().kid });
   });
 
   it('signWith signs with each key of the set, and each verifies with the published JWKS', async () => {

@@ -1,7 +1,7 @@
 /**
  * @module
  * The refresh token grant (RFC 6749 §6) of `POST /oauth/token`: the page or client sends its
- * refresh token and gets a new access token and the token's successor (every refresh rotates).
+ * refresh token (a client of `OIDC_CLIENTS` authenticated by its method) and gets a new access token and the token's successor (every refresh rotates).
  * The user's sessions object decides, in a fixed order, and signs the session out when a token
  * is reused (RFC 9700 §4.14.2); every refusal is one `invalid_grant` with its reason.
  */
@@ -9,21 +9,26 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../../http/app-env';
 import { refreshSession } from '../../sessions';
 import { ensureSigningKey } from '../../tokens/signing';
+import { type ClientAuthForm, namedClient } from '../clients';
 import { OAuthError, tokenAnswer } from '../errors';
-import { publicClient } from '../form';
 
-export interface RefreshForm {
+export interface RefreshForm extends ClientAuthForm {
   refresh_token?: string;
-  client_id?: string;
 }
 
 export async function refreshTokenGrant(c: Context<AppEnv>, form: RefreshForm): Promise<Response> {
   if (!form.refresh_token) throw new OAuthError('invalid_request', '`refresh_token` is required.');
-  // A page's session has no client; a device-flow client names itself, and must be registered.
-  const clientId = form.client_id === undefined ? null : publicClient(c.env, form.client_id);
+  // A page's session has no client; a device-flow client names itself, and must be registered;
+  // an OpenID Connect client authenticates by its method.
+  const client = await namedClient(c, form);
   // Check the key before the token rotates: a misconfigured Worker must not spend a refresh token.
   ensureSigningKey(c.env);
-  const refreshed = await refreshSession(c, form.refresh_token, clientId);
+  const refreshed = await refreshSession(
+    c,
+    form.refresh_token,
+    client?.client_id ?? null,
+    client?.oidc?.id_token_signed_response_alg,
+  );
   if (!refreshed.ok) throw new OAuthError('invalid_grant', refreshed.reason);
   return tokenAnswer(c, refreshed.tokens);
 }
