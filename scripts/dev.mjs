@@ -14,7 +14,9 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { configProblems, describeProblems, loadChecks } from './config-check.mjs';
 import { newFrontSecret, startFront } from './local-front.mjs';
+import { cliVars, localVars } from './project-config.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WRANGLER = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
@@ -62,6 +64,16 @@ async function main() {
     console.error(`npm run dev: ${err.message}`);
     process.exit(2);
   }
+  // The configuration as wrangler dev will give it (wrangler.toml, .dev.vars, --var), checked
+  // while wrangler starts; its problems are said as soon as they are known, and always before
+  // the address to open.
+  loadChecks();
+  const checked = localVars()
+    .then((vars) => configProblems({ ...vars, ...cliVars(rest) }, { origin: `http://localhost:${front.port}` }))
+    .catch((err) => [{ name: '(check)', message: `the configuration could not be checked: ${err.message}` }])
+    .then((problems) => {
+      for (const line of describeProblems(problems, 'npm run dev')) console.error(line);
+    });
   const inner = await freePort();
   const secret = newFrontSecret();
   const server = await startFront({
@@ -98,6 +110,7 @@ async function main() {
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
+    await checked;
     console.log(`\nnpm run dev: open ${url} (the local front; wrangler dev behind it on 127.0.0.1:${inner})`);
   })();
   const stop = (signal) => {

@@ -288,7 +288,7 @@ export async function start(opts) {
     frontSecret,
     onDispose: () => bundleDir && rmSync(bundleDir, { recursive: true, force: true }),
   });
-  return { ...served, applied, demoUsers, persistRoot };
+  return { ...served, applied, demoUsers, persistRoot, bindings };
 }
 
 /**
@@ -390,6 +390,9 @@ export async function serveBundle({
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const opts = parseArgs(process.argv.slice(2));
+  // The configuration's check is bundled meanwhile; its problems are said before "Ready on".
+  const { configProblems, describeProblems, loadChecks } = await import('./config-check.mjs');
+  loadChecks();
   let started;
   try {
     started = await start(opts);
@@ -398,7 +401,10 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     console.error(`npm start: ${err.message}`);
     process.exit(1);
   }
-  const { url, applied, demoUsers, persistRoot, dispose } = started;
+  const { url, applied, demoUsers, persistRoot, dispose, bindings } = started;
+  const { LOCAL_FRONT_SECRET: _, ...configured } = bindings;
+  const problems = await configProblems(configured, { origin: url.origin });
+  for (const line of describeProblems(problems, 'npm start')) console.error(line);
   if (applied.length) console.log(`Applied D1 migrations: ${applied.join(', ')}`);
   const vars = Object.keys(opts.vars);
   const accounts = demoUsers.length ? `demo accounts ${demoUsers.join(', ')}` : 'no demo accounts';

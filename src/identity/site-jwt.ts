@@ -30,7 +30,9 @@ function verifier(env: Env): Verifier {
     try {
       url = new URL(env.IDENTITY_JWKS_URL);
     } catch {
-      throw new ConfigError('IDENTITY_JWKS_URL is not a URL.');
+      throw new ConfigError(
+        'IDENTITY_JWKS_URL is not a URL: set it to the https address of the site’s key set, such as https://shop.example/.well-known/jwks.json.',
+      );
     }
     const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1';
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) {
@@ -42,7 +44,9 @@ function verifier(env: Env): Verifier {
     if (cachedSecret?.text !== env.IDENTITY_JWT_SECRET) {
       const key = new TextEncoder().encode(env.IDENTITY_JWT_SECRET);
       if (key.byteLength < MIN_SECRET_BYTES) {
-        throw new ConfigError(`IDENTITY_JWT_SECRET is shorter than ${MIN_SECRET_BYTES} bytes.`);
+        throw new ConfigError(
+          `IDENTITY_JWT_SECRET is shorter than ${MIN_SECRET_BYTES} bytes: the site and this Worker must share a secret of ${MIN_SECRET_BYTES} bytes or more.`,
+        );
       }
       cachedSecret = { text: env.IDENTITY_JWT_SECRET, key };
     }
@@ -126,12 +130,20 @@ function refusal(err: unknown, token: string, env: Env): ApiError {
   );
 }
 
-/** The site's user that `token` names, or 401 `unauthorized`. */
-export async function verifySiteToken(env: Env, token: string): Promise<UserRef> {
+/**
+ * What `IDENTITY=jwt` verifies with: the issuer and audience it requires and the key source;
+ * a `ConfigError` that names the variable to fix when they are missing or unusable.
+ */
+export function siteVerifier(env: Env): Verifier {
   if (!env.IDENTITY_ISSUER || !env.IDENTITY_AUDIENCE) {
     throw new ConfigError('IDENTITY=jwt needs IDENTITY_ISSUER and IDENTITY_AUDIENCE.');
   }
-  const { key, algorithms } = verifier(env);
+  return verifier(env);
+}
+
+/** The site's user that `token` names, or 401 `unauthorized`. */
+export async function verifySiteToken(env: Env, token: string): Promise<UserRef> {
+  const { key, algorithms } = siteVerifier(env);
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1] & Uint8Array, {
