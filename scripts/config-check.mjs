@@ -11,16 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ROOT } from './run-wrangler.mjs';
-
-/** The variables that hold secrets (as src/http/log-safe.ts lists them): never printed. */
-export const SECRET_NAMES = [
-  'SIGNING_KEY',
-  'SIGNING_KEY_PREVIOUS',
-  'WEBHOOK_SECRET',
-  'IDENTITY_JWT_SECRET',
-  'INTROSPECTION_CLIENTS',
-  'LOCAL_FRONT_SECRET',
-];
+import { SECRET_NAMES } from './secrets.mjs';
 
 /** The checks' entry, bundled for Node; `cloudflare:workers` is a stub (only the objects' classes use it). */
 async function bundledChecks() {

@@ -22,6 +22,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { cliVars, database, readConfig, webhooksOn } from './project-config.mjs';
 import { PLACEHOLDER_DATABASE_ID } from './provision.mjs';
 import { mustRun, OperatorError, ROOT, shortPath, shown } from './run-wrangler.mjs';
+import { SECRET_NAMES } from './secrets.mjs';
 
 /** The name of the configuration deployed with webhooks off, beside the one it is made from. */
 export const NO_WEBHOOKS_CONFIG = 'wrangler.no-webhooks.toml';
@@ -76,6 +77,15 @@ export async function deploy(args, { log = console.log } = {}) {
   const at = args.findIndex((a) => a === '--config' || a === '-c');
   const configPath = path.resolve(at >= 0 && args[at + 1] ? args[at + 1] : path.join(ROOT, 'wrangler.toml'));
   const rest = at >= 0 ? args.filter((_, i) => i !== at && i !== at + 1) : args;
+  // A secret given with --var would be deployed as a plain variable (shown in the dashboard), and
+  // npm has printed it: refused, by name only.
+  const secrets = Object.keys(cliVars(rest)).filter((name) => SECRET_NAMES.includes(name));
+  if (secrets.length) {
+    throw new OperatorError(
+      `${secrets.join(', ')} must not come with --var: it would be deployed as a plain variable, and npm has printed it. ` +
+        `Set ${secrets.length === 1 ? 'it' : 'each'} with \`npx wrangler secret put ${secrets[0]}\` (it asks for the value), then deploy without it.`,
+    );
+  }
   const config = await readConfig(configPath);
   const d1 = database(config);
 

@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { configProblems, knownNames, loadChecks } from './config-check.mjs';
 import { cliVars, localVars } from './project-config.mjs';
 import { ROOT, shortPath } from './run-wrangler.mjs';
+import { secretVarWarnings } from './secrets.mjs';
 
 function usage(message) {
   if (message) console.error(`npm run doctor: ${message}`);
@@ -71,6 +72,7 @@ export async function gather({ vars = {}, config = path.join(ROOT, 'wrangler.tom
 
 export async function doctor(opts, { log = console.log } = {}) {
   loadChecks();
+  for (const line of secretVarWarnings(opts.vars, 'npm run doctor')) console.error(line);
   const { values, where } = await gather(opts);
   const problems = await configProblems(values, { origin: opts.origin });
   const checked = Object.keys(values).length;

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain ES module script without types
 import { NO_WEBHOOKS_CONFIG, withoutQueues } from '../../scripts/deploy.mjs';
+// @ts-expect-error: a plain ES module script without types
+import { shown } from '../../scripts/run-wrangler.mjs';
 import { type Fake, fakeCloudflare, ROOT, runScript } from '../support/operator-scripts.ts';
 
 const DEPLOY = 'scripts/deploy.mjs';
@@ -71,6 +73,26 @@ describe('npm run deploy -- --dry-run (wrangler bundles and checks, offline)', (
     expect(ran.stdout).toContain('$ npx wrangler deploy --dry-run');
     expect(bindings(ran.stdout)).toContain('WEBHOOKS');
     expect(ran.stdout).toMatch(/env\.WEBHOOKS \(qrcode-login-webhooks\)\s+Queue/);
+  });
+});
+
+describe('secrets stay off the command line', () => {
+  it('a secret given with --var is refused by name, its value never printed', async () => {
+    const ran = await runScript(DEPLOY, [
+      '--dry-run',
+      '--var',
+      'WEBHOOK_SECRET:whsec_c2VjcmV0LXZhbHVlLW9mLXRoZS1ob29r',
+    ]);
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toContain('WEBHOOK_SECRET must not come with --var');
+    expect(ran.stderr).toContain('npx wrangler secret put WEBHOOK_SECRET');
+    expect(ran.stdout + ran.stderr).not.toContain('c2VjcmV0LXZhbHVlLW9mLXRoZS1ob29r');
+  });
+
+  it('a command the scripts show has each secret --var value redacted', () => {
+    expect(
+      shown(['deploy', '--var', 'WEBHOOK_SECRET:whsec_abc', '--var=SIGNING_KEY:{"d":"x"}', '--var', 'SITE_NAME:Shop']),
+    ).toBe("npx wrangler deploy --var 'WEBHOOK_SECRET:[redacted]' '--var=SIGNING_KEY:[redacted]' --var SITE_NAME:Shop");
   });
 });
 
