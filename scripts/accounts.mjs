@@ -14,16 +14,18 @@
  * The password is hashed here, by the Worker's own `hashPassword()` (src/identity/passwords.ts,
  * bundled on the fly with the esbuild that wrangler brings), so the stored form is exactly the
  * Worker's. It never appears on a command line or in wrangler's output; the SQL carries the
- * hash. The remote database is changed through `wrangler d1 execute --remote`, one statement at
+ * hash. The remote database (the operator's own when `deploy.config.json` names it, as
+ * `npm run deploy` uses it) is changed through `wrangler d1 execute --remote`, one statement at
  * a time; the local one is opened in-process as `npm start` opens it (Miniflare, the same files
  * as `wrangler d1 execute --local`), which takes a second where wrangler takes ten.
  */
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { database, readConfig } from './project-config.mjs';
+import { database, deploySettings, readConfig, writeGeneratedConfig } from './project-config.mjs';
 import { jsonOf, OperatorError, ROOT, shortPath, shown, wrangler } from './run-wrangler.mjs';
 
 const USAGE = `usage: npm run accounts -- add <username> [--name "Display name"] [--local | --remote]
@@ -167,7 +169,19 @@ async function wranglerSql() {
 
 /** Runs the command; `log` receives what a person reads (the password never). */
 export async function accounts(opts, { log = console.log } = {}) {
-  const d1 = database(await readConfig(opts.configPath ?? path.join(ROOT, 'wrangler.toml')));
+  const configPath = opts.configPath ?? path.join(ROOT, 'wrangler.toml');
+  // Remotely, the operator's own database (deploy.config.json's `d1`), as `npm run deploy` uses it.
+  const { settings } = opts.remote ? deploySettings(configPath) : { settings: null };
+  const d1 = { ...database(await readConfig(configPath)), ...settings?.d1 };
+  const generated = settings ? await writeGeneratedConfig(configPath, settings, { queues: true }) : null;
+  try {
+    return await run({ ...opts, configPath: generated ?? opts.configPath }, d1, log);
+  } finally {
+    if (generated) rmSync(generated, { force: true });
+  }
+}
+
+async function run(opts, d1, log) {
   const place = opts.remote
     ? `the remote database "${d1.database_name}"`
     : `the local database (${shortPath(opts.persistTo ?? path.join(ROOT, '.wrangler/state'))})`;

@@ -1,113 +1,106 @@
 #!/usr/bin/env node
 /**
- * `npm run deploy [-- --dry-run] [any other wrangler deploy argument]`: the remote D1 migrations,
- * then `wrangler deploy`.
+ * `npm run deploy [-- --dry-run] [--deploy-config FILE] [any other wrangler deploy argument]`:
+ * the remote D1 migrations, then `wrangler deploy`.
  *
- * With webhooks off (no `WEBHOOK_URL` in `[vars]` nor given with `--var`) the Worker needs no
- * queue, and none need exist on the account: wrangler refuses to deploy a consumer of a queue
- * that does not exist (it creates a missing producer queue on its own, never a consumer-only
- * one such as the dead-letter queue). So the deploy then uses `wrangler.no-webhooks.toml`, made
- * here from wrangler.toml with its `[[queues.*]]` tables left out and nothing else changed
- * (checked by reading both back through wrangler), next to it so that its relative paths
- * hold, and removed afterwards. With webhooks on it deploys wrangler.toml as it is; `npm run
- * provision` makes the queues.
+ * An operator's own deploy (its Worker's name, a custom domain or route, `SITE_NAME`,
+ * `PUBLIC_ORIGIN` and the other vars, its D1 database) comes from `deploy.config.json` beside
+ * wrangler.toml (git-ignored; `deploy.config.example.json` shows it) or `--deploy-config FILE`,
+ * so that wrangler.toml need not be forked: see `readDeployConfig` in project-config.mjs.
+ * wrangler's own flags (`--domain`, `--route`, `--name`, `--var`) pass through for a one-off.
+ *
+ * With webhooks off (no `WEBHOOK_URL` in `[vars]`, the deploy settings' vars, nor given with
+ * `--var`) the Worker needs no queue, and none need exist on the account: wrangler refuses to
+ * deploy a consumer of a queue that does not exist (it creates a missing producer queue on its
+ * own, never a consumer-only one such as the dead-letter queue).
+ *
+ * So with deploy settings, or with webhooks off, the deploy uses `wrangler.deploy.json`, made
+ * here from wrangler.toml as wrangler reads it, with the settings over it and, webhooks off,
+ * without its queues; checked through wrangler to differ in nothing else; next to wrangler.toml
+ * so that its relative paths hold; and removed afterwards. Without either it deploys
+ * wrangler.toml as it is; `npm run provision` makes the queues.
  *
  * `--dry-run` prints the migrations command instead of running it, and passes `--dry-run` to
  * `wrangler deploy` (which bundles and checks, offline, without uploading).
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isDeepStrictEqual } from 'node:util';
-import { cliVars, database, readConfig, webhooksOn } from './project-config.mjs';
+import {
+  cliVars,
+  DEPLOY_CONFIG,
+  database,
+  deploySettings,
+  deployVars,
+  GENERATED_CONFIG,
+  readConfig,
+  webhooksOn,
+  writeGeneratedConfig,
+} from './project-config.mjs';
 import { PLACEHOLDER_DATABASE_ID } from './provision.mjs';
 import { mustRun, OperatorError, ROOT, shortPath, shown } from './run-wrangler.mjs';
+import { SECRET_NAMES } from './secrets.mjs';
 
-/** The name of the configuration deployed with webhooks off, beside the one it is made from. */
-export const NO_WEBHOOKS_CONFIG = 'wrangler.no-webhooks.toml';
+export { GENERATED_CONFIG };
 
-/** `toml` without its `[queues…]` and `[[queues.…]]` tables; every other line stays as it is. */
-export function withoutQueues(toml) {
-  let dropping = false;
-  const kept = toml.split('\n').filter((line) => {
-    const header = /^\s*\[\[?\s*([\w.-]+)\s*\]\]?\s*(#.*)?$/.exec(line);
-    if (header) dropping = header[1] === 'queues' || header[1].startsWith('queues.');
-    return !dropping;
-  });
-  return [
-    '# Made by `npm run deploy` from wrangler.toml for a deploy with webhooks off: the same, without',
-    '# the queues. Removed after the deploy; edit wrangler.toml instead.',
-    ...kept,
-  ].join('\n');
+/** `args` without the option `names` and its value; the value too. */
+function takeOption(args, names) {
+  const at = args.findIndex((a) => names.includes(a));
+  if (at < 0) return { value: undefined, rest: args };
+  if (!args[at + 1]) throw new OperatorError(`${args[at]} needs a value`);
+  return { value: args[at + 1], rest: args.filter((_, i) => i !== at && i !== at + 1) };
 }
 
-/** What wrangler reads from a configuration, apart from where the file lies. */
-function meaning(config) {
-  const { configPath, userConfigPath, topLevelName, ...rest } = config;
-  return rest;
-}
-
-/**
- * Writes the queue-less configuration beside `configPath` and checks, through wrangler's own
- * reader, that it says exactly what `configPath` says except for the queues. Returns its path.
- */
-export async function writeNoWebhooksConfig(configPath) {
-  const target = path.join(path.dirname(configPath), NO_WEBHOOKS_CONFIG);
-  writeFileSync(target, withoutQueues(readFileSync(configPath, 'utf8')));
-  const [original, generated] = [await readConfig(configPath), await readConfig(target)];
-  const expected = { ...meaning(original), queues: generated.queues };
-  const queues = generated.queues ?? {};
-  if (
-    (queues.producers ?? []).length ||
-    (queues.consumers ?? []).length ||
-    !isDeepStrictEqual(meaning(generated), expected)
-  ) {
-    rmSync(target, { force: true });
-    throw new OperatorError(
-      `${NO_WEBHOOKS_CONFIG} would differ from ${path.basename(configPath)} in more than its queues; deploy with webhooks on, or report this`,
-    );
-  }
-  return target;
-}
-
-/** The deploy; `args` are `wrangler deploy`'s own, passed on. */
+/** The deploy; `args` are `wrangler deploy`'s own, passed on, besides `--deploy-config FILE`. */
 export async function deploy(args, { log = console.log } = {}) {
   const dryRun = args.includes('--dry-run');
-  const at = args.findIndex((a) => a === '--config' || a === '-c');
-  const configPath = path.resolve(at >= 0 && args[at + 1] ? args[at + 1] : path.join(ROOT, 'wrangler.toml'));
-  const rest = at >= 0 ? args.filter((_, i) => i !== at && i !== at + 1) : args;
+  const given = takeOption(args, ['--config', '-c']);
+  const configPath = path.resolve(given.value ?? path.join(ROOT, 'wrangler.toml'));
+  const chosen = takeOption(given.rest, ['--deploy-config']);
+  const rest = chosen.rest;
+  // A secret given with --var would be deployed as a plain variable (shown in the dashboard), and
+  // npm has printed it: refused, by name only.
+  const secrets = Object.keys(cliVars(rest)).filter((name) => SECRET_NAMES.includes(name));
+  if (secrets.length) {
+    throw new OperatorError(
+      `${secrets.join(', ')} must not come with --var: it would be deployed as a plain variable, and npm has printed it. ` +
+        `Set ${secrets.length === 1 ? 'it' : 'each'} with \`npx wrangler secret put ${secrets[0]}\` (it asks for the value), then deploy without it.`,
+    );
+  }
+  const { file, settings } = deploySettings(configPath, chosen.value && path.resolve(chosen.value));
   const config = await readConfig(configPath);
   const d1 = database(config);
+  const databaseId = settings?.d1.database_id ?? d1.database_id;
 
-  if (d1.database_id === PLACEHOLDER_DATABASE_ID) {
-    const problem = `${path.basename(configPath)} has no database_id of yours yet: npm run provision creates the database and writes it`;
+  if (databaseId === PLACEHOLDER_DATABASE_ID) {
+    const problem = `${settings ? shortPath(file) : path.basename(configPath)} has no database_id of yours yet: npm run provision creates the database and writes it`;
     if (!dryRun) throw new OperatorError(problem);
     log(`note: ${problem}`);
   }
-  const migrations = [
-    'd1',
-    'migrations',
-    'apply',
-    d1.binding,
-    '--remote',
-    ...(at >= 0 ? ['--config', configPath] : []),
-  ];
-  log(`$ ${shown(migrations)}`);
-  if (!dryRun) mustRun(migrations);
-
-  const on = webhooksOn(config, cliVars(rest));
-  const deployConfig = on ? configPath : await writeNoWebhooksConfig(configPath);
-  const command = ['deploy', ...(on && at < 0 ? [] : ['--config', shortPath(deployConfig)]), ...rest];
+  const on = webhooksOn({ vars: deployVars(config, settings) }, cliVars(rest));
+  if (settings) {
+    const changed = ['name', 'routes', 'workers_dev', 'vars', 'd1'].filter((k) =>
+      k === 'vars' || k === 'd1' ? Object.keys(settings[k]).length : settings[k] !== undefined,
+    );
+    log(`# ${shortPath(file)} over ${path.basename(configPath)}: ${changed.join(', ') || 'nothing'}`);
+  }
   log(
     on
       ? '# webhooks on (WEBHOOK_URL is set): the queues are deployed with the Worker'
-      : `# webhooks off (no WEBHOOK_URL): deploying ${NO_WEBHOOKS_CONFIG}, wrangler.toml without the queues, so no queue need exist`,
+      : '# webhooks off (no WEBHOOK_URL): the queues are left out, so no queue need exist',
   );
-  log(`$ ${shown(command)}`);
+  const generated = settings || !on ? await writeGeneratedConfig(configPath, settings, { queues: on }) : null;
   try {
+    const target = generated ?? configPath;
+    const named = generated || given.value ? ['--config', shortPath(target)] : [];
+    const migrations = ['d1', 'migrations', 'apply', d1.binding, '--remote', ...named];
+    log(`$ ${shown(migrations)}`);
+    if (!dryRun) mustRun(migrations);
+    const command = ['deploy', ...named, ...rest];
+    log(`$ ${shown(command)}`);
     mustRun(command);
   } finally {
-    if (!on) rmSync(deployConfig, { force: true });
+    if (generated) rmSync(generated, { force: true });
   }
 }
 
@@ -120,3 +113,5 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     process.exit(1);
   }
 }
+
+export { DEPLOY_CONFIG };

@@ -8,13 +8,19 @@
  * The front listens on `--port` / `--ip` (wrangler's defaults: 8787, localhost); `wrangler dev`
  * gets every other argument unchanged and listens on a free loopback port that only the front
  * uses (requests sent there straight have no address the Worker believes). Live reload,
- * `--var`, `--persist-to` and the interactive keys work as with `wrangler dev` itself.
+ * `--var`, `--persist-to` and the interactive keys work as with `wrangler dev` itself. A secret
+ * (`IDENTITY_JWT_SECRET`, `WEBHOOK_SECRET`, …) comes from `.dev.vars` or the environment, which
+ * wins, as with `npm start`: never with `--var`, which npm prints (it says so if one does).
+ * The configuration is checked meanwhile; its problems are said before the address to open.
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { configProblems, describeProblems, loadChecks } from './config-check.mjs';
 import { newFrontSecret, startFront } from './local-front.mjs';
+import { cliVars, localVars } from './project-config.mjs';
+import { secretsFromEnv, secretVarWarnings } from './secrets.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WRANGLER = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
@@ -62,6 +68,24 @@ async function main() {
     console.error(`npm run dev: ${err.message}`);
     process.exit(2);
   }
+  // The configuration as wrangler dev will give it (wrangler.toml, .dev.vars, --var), checked
+  // while wrangler starts; its problems are said as soon as they are known, and always before
+  // the address to open.
+  loadChecks();
+  const checked = localVars()
+    .then((vars) =>
+      configProblems({ ...vars, ...secretsFromEnv(), ...cliVars(rest) }, { origin: `http://localhost:${front.port}` }),
+    )
+    .catch((err) => [{ name: '(check)', message: `the configuration could not be checked: ${err.message}` }])
+    .then((problems) => {
+      for (const line of describeProblems(problems, 'npm run dev')) console.error(line);
+    });
+  for (const line of secretVarWarnings(cliVars(rest), 'npm run dev')) console.error(line);
+  // Secrets in the environment reach the Worker as `npm start` gives them (over .dev.vars), on
+  // wrangler's command line only: npm prints its own, not this one, and wrangler shows "(hidden)".
+  const secretArgs = Object.entries(secretsFromEnv())
+    .filter(([name]) => !(name in cliVars(rest)))
+    .flatMap(([name, value]) => ['--var', `${name}:${value}`]);
   const inner = await freePort();
   const secret = newFrontSecret();
   const server = await startFront({
@@ -72,7 +96,18 @@ async function main() {
   });
   const child = spawn(
     process.execPath,
-    [WRANGLER, 'dev', ...rest, '--ip', '127.0.0.1', '--port', String(inner), '--var', `LOCAL_FRONT_SECRET:${secret}`],
+    [
+      WRANGLER,
+      'dev',
+      ...secretArgs,
+      ...rest,
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(inner),
+      '--var',
+      `LOCAL_FRONT_SECRET:${secret}`,
+    ],
     {
       cwd: ROOT,
       stdio: 'inherit',
@@ -98,6 +133,7 @@ async function main() {
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
+    await checked;
     console.log(`\nnpm run dev: open ${url} (the local front; wrangler dev behind it on 127.0.0.1:${inner})`);
   })();
   const stop = (signal) => {

@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { redactArgs } from './secrets.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -24,8 +25,8 @@ export class OperatorError extends Error {}
 /** An argument as a POSIX shell would need it written. */
 const quote = (arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`);
 
-/** The command line a person would type for `args`. */
-export const shown = (args) => ['npx', 'wrangler', ...args].map(quote).join(' ');
+/** The command line a person would type for `args`, a secret's `--var` value redacted. */
+export const shown = (args) => ['npx', 'wrangler', ...redactArgs(args)].map(quote).join(' ');
 
 /**
  * Runs `wrangler args`. With `capture`, its output is returned (and stays off the terminal);

@@ -6,7 +6,8 @@
  * `Authorization: Bearer …`.
  *
  * It signs for the identity settings the local Worker has: `wrangler.toml` [vars], then
- * `.dev.vars`, then the environment, then `--var` (the same `--var`s as `npm run dev` took):
+ * `.dev.vars`, then the environment (where `IDENTITY_JWT_SECRET` belongs: npm prints a `--var`),
+ * then `--var` (the same `--var`s as `npm run dev` took):
  * `IDENTITY_ISSUER` and `IDENTITY_AUDIENCE` become `iss` and `aud`; with
  * `IDENTITY_JWT_SECRET` it signs HS256 with that secret's UTF-8 bytes, as the Worker reads it.
  * With `IDENTITY_JWKS_URL` the site's private key signs: `--key FILE`, a private JWK (RS256,
@@ -22,6 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { exportJWK, importJWK, SignJWT } from 'jose';
 import { cliVars, localVars } from './project-config.mjs';
 import { OperatorError } from './run-wrangler.mjs';
+import { secretVarWarnings } from './secrets.mjs';
 
 const USAGE =
   'usage: npm run site-token -- [--sub ID] [--username NAME] [--name "Display name"] [--ttl SECONDS] [--key private-jwk.json [--jwks]] [--var KEY:VALUE]...';
@@ -143,7 +145,9 @@ export async function siteToken(opts) {
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   try {
-    const { text, note } = await siteToken(parseArgs(process.argv.slice(2)));
+    const opts = parseArgs(process.argv.slice(2));
+    for (const line of secretVarWarnings(opts.vars, 'npm run site-token')) console.error(line);
+    const { text, note } = await siteToken(opts);
     console.log(text);
     if (process.stderr.isTTY) console.error(`# ${note}`);
   } catch (err) {

@@ -16,8 +16,9 @@
  * `--ip`:`--port`, which gives the Worker each connection's own address as `CF-Connecting-IP`;
  * then say where it listens.
  *
- * `SIGNING_KEY` (and `SIGNING_KEY_PREVIOUS`) in the environment override `.dev.vars`, so a real
- * key need not be written into a file or onto the command line: `SIGNING_KEY="$(…)" npm start`.
+ * Every secret (`SIGNING_KEY`, `IDENTITY_JWT_SECRET`, `WEBHOOK_SECRET`, …: `secrets.mjs`) in the
+ * environment overrides `.dev.vars`, so a real one need not be written into a file nor onto the
+ * command line, where npm would print it: `SIGNING_KEY="$(…)" npm start`.
  * `--direct` serves the Worker's own workerd socket on `--ip`:`--port`, without the front: a
  * little less work per request, but then no client address is known (every client shares one
  * rate-limit key, and a `CF-Connecting-IP` a client sends is still not believed). Kept for the
@@ -30,6 +31,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { newFrontSecret, startFront } from './local-front.mjs';
+import { secretsFromEnv, secretVarWarnings } from './secrets.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(ROOT);
@@ -249,11 +251,9 @@ export async function start(opts) {
   );
   const config = unstable_readConfig({ config: 'wrangler.toml' });
   // Bindings, Durable Objects, D1, assets and `.dev.vars` exactly as `wrangler dev` reads them;
-  // the signing keys from the environment over `.dev.vars`; `--var` over both.
+  // the secrets from the environment over `.dev.vars`; `--var` over both.
   const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
-  const fromEnv = Object.fromEntries(
-    ['SIGNING_KEY', 'SIGNING_KEY_PREVIOUS'].filter((k) => process.env[k]).map((k) => [k, process.env[k]]),
-  );
+  const fromEnv = secretsFromEnv();
   const keyProblem = exposureProblem(opts.ip, { ...workerOptions.bindings, ...fromEnv, ...opts.vars });
   if (keyProblem) throw new StartError(keyProblem);
   const persistRoot = path.resolve(opts.persistTo, 'v3');
@@ -291,7 +291,7 @@ export async function start(opts) {
     frontSecret,
     onDispose: () => bundleDir && rmSync(bundleDir, { recursive: true, force: true }),
   });
-  return { ...served, applied, demoUsers, persistRoot };
+  return { ...served, applied, demoUsers, persistRoot, bindings };
 }
 
 /**
@@ -393,6 +393,10 @@ export async function serveBundle({
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const opts = parseArgs(process.argv.slice(2));
+  for (const line of secretVarWarnings(opts.vars, 'npm start')) console.error(line);
+  // The configuration's check is bundled meanwhile; its problems are said before "Ready on".
+  const { configProblems, describeProblems, loadChecks } = await import('./config-check.mjs');
+  loadChecks();
   let started;
   try {
     started = await start(opts);
@@ -401,7 +405,10 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     console.error(`npm start: ${err.message}`);
     process.exit(1);
   }
-  const { url, applied, demoUsers, persistRoot, dispose } = started;
+  const { url, applied, demoUsers, persistRoot, dispose, bindings } = started;
+  const { LOCAL_FRONT_SECRET: _, ...configured } = bindings;
+  const problems = await configProblems(configured, { origin: url.origin });
+  for (const line of describeProblems(problems, 'npm start')) console.error(line);
   if (applied.length) console.log(`Applied D1 migrations: ${applied.join(', ')}`);
   const vars = Object.keys(opts.vars);
   const accounts = demoUsers.length ? `demo accounts ${demoUsers.join(', ')}` : 'no demo accounts';

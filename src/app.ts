@@ -8,16 +8,21 @@ import { cors } from 'hono/cors';
 import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from './http/app-env';
 import { MAX_BODY_BYTES, MAX_HEADER_BYTES, onlyJsonBodies } from './http/body';
+import { type ConfigCheck, checkConfigurationOnce } from './http/config-check';
 import { ApiError, handleError, JSON_CONTENT_TYPE } from './http/errors';
 import { answers, openApiDocument } from './http/openapi';
 import { changesFromOwnPagesOnly } from './http/origin-guard';
-import { allowedOrigins } from './http/origins';
-import { siteName } from './http/site';
+import { allowedOrigins, originChecks } from './http/origins';
+import { publicOrigin, siteName } from './http/site';
 import { identityMode } from './identity';
+import { identityChecks } from './identity/config-checks';
+import { limitChecks } from './limits/limits';
 import { codes } from './login/code-routes';
 import { qrcodes } from './login/routes';
+import { loginChecks } from './login/start';
 import { authorizeEndpoint, authorizeError } from './oauth/authorize';
 import { authorizeApi } from './oauth/authorize-api';
+import { oauthChecks } from './oauth/config-checks';
 import { deviceAuthorization } from './oauth/device-authorization';
 import { handleOAuthError } from './oauth/errors';
 import { introspection } from './oauth/introspect';
@@ -27,15 +32,41 @@ import { revocation } from './oauth/revoke';
 import { tokenEndpoint } from './oauth/token';
 import { userinfo } from './oauth/userinfo';
 import { servePage } from './pages/assets';
-import { siteAccent, siteLogo } from './pages/branding';
+import { brandingChecks, siteAccent, siteLogo } from './pages/branding';
 import { originCheck } from './pages/origin-check';
 import { ConfigAnswer } from './pages/schemas';
 import { pagesRpId } from './passkeys';
+import { passkeyChecks } from './passkeys/relying-party';
 import { passkeyRoutes } from './passkeys/routes';
 import { accounts } from './sessions/routes';
+import { tokenChecks } from './tokens/config-checks';
 import { jwks } from './tokens/jwks';
+import { webhookChecks } from './webhooks/config';
+
+/**
+ * Every variable's check, each from the folder that owns the variable (`http/config-check.ts`):
+ * run on an isolate's first request, and by `npm start`, `npm run dev` and `npm run doctor`.
+ */
+export const CONFIG_CHECKS: readonly ConfigCheck[] = [
+  originChecks,
+  tokenChecks,
+  identityChecks,
+  webhookChecks,
+  passkeyChecks,
+  brandingChecks,
+  loginChecks,
+  limitChecks,
+  oauthChecks,
+];
 
 export const app = new Hono<AppEnv>();
+
+// A mistake in the configuration is logged when the isolate starts serving, not only when (or if)
+// a request trips over it.
+app.use('*', async (c, next) => {
+  checkConfigurationOnce(c.env, CONFIG_CHECKS, { origin: publicOrigin(c) });
+  await next();
+});
 
 app.use('*', async (c, next) => {
   // Set before the checks too, so that the answer to a refused request carries them as well.

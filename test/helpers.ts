@@ -120,8 +120,10 @@ export async function storedState(qr: QrBody | string) {
   }));
 }
 
-export async function errorOf(res: Response): Promise<{ status: number; error: string; message: string }> {
-  const body = (await res.json()) as { error: string; message: string };
+export async function errorOf(
+  res: Response,
+): Promise<{ status: number; error: string; message: string; reason?: string }> {
+  const body = (await res.json()) as { error: string; message: string; reason?: string };
   return { status: res.status, ...body };
 }
 

@@ -66,6 +66,14 @@ export default {
   retryNow: 'Retry now',
   connectionLost: 'Connection lost.',
   connectionHint: "The server can't be reached. Check your phone's connection.",
+  serverTrouble: 'The sign-in service is not working right now.',
+  serverTroubleHint:
+    "Your phone's connection is fine: the service answered that it cannot sign anyone in at the moment. Its operators have to fix this; this page keeps trying.",
+  /** @param {string} site */
+  siteKeysTrouble: (site) => `Sign-ins with ${site} cannot be checked right now.`,
+  /** @param {string} site */
+  siteKeysHint: (site) =>
+    `Your phone's connection is fine: this login service cannot fetch ${site}'s sign-in keys. ${site} has to fix this; this page keeps trying.`,
   switchAccount: 'Switch account',
   /** @param {string} site */
   signInWithSite: (site) => `Sign in with ${site}`,
@@ -73,6 +81,11 @@ export default {
   siteSignInHint: (site) => `Use your ${site} account. You will come back here afterwards.`,
   /** @param {string} site */
   siteSignInRefused: (site) => `Signing in with ${site} did not work or has expired. Please try again.`,
+  /** @param {string} site */
+  siteSignInExpired: (site) => `Your sign-in with ${site} has expired. Sign in again to continue.`,
+  /** @param {string} site */
+  siteSignInMisfit: (site) =>
+    `This login service does not accept ${site}'s sign-in. It is a setting that ${site} has to fix, not your phone or your password, so signing in again will not help. Please let ${site} know.`,
   codeWarning: 'Never type a code that someone else sent you. Only type a code shown on a computer in front of you.',
   justNow: 'just now',
   /** @param {string} when */

@@ -83,11 +83,19 @@ export default {
   retryNow: '立即重试',
   connectionLost: '网络连接中断。',
   connectionHint: '无法连接服务器，请检查手机网络。',
+  serverTrouble: '登录服务暂时无法使用。',
+  serverTroubleHint: '你的手机网络没有问题：服务器回复说现在无法登录。需要由服务的运维人员修复；此页面会继续重试。',
+  siteKeysTrouble: (site) => zh`暂时无法验证${site}的登录。`,
+  siteKeysHint: (site) =>
+    zh`你的手机网络没有问题：登录服务无法获取${site}的登录密钥。需要由${site}修复；此页面会继续重试。`,
   switchAccount: '切换账号',
   // The contract names this link with spaces around the site's name, whatever its script.
   signInWithSite: (site) => `使用 ${site} 账号登录`,
   siteSignInHint: (site) => zh`请使用你的${site}账号登录，登录后会回到这里。`,
   siteSignInRefused: (site) => zh`${site}登录未成功或已过期，请重试。`,
+  siteSignInExpired: (site) => zh`你的${site}登录已过期，请重新登录。`,
+  siteSignInMisfit: (site) =>
+    zh`此登录服务不接受${site}的登录。这是${site}需要修改的设置，与你的手机和密码无关，重新登录也无济于事。请告知${site}。`,
   codeWarning: '切勿输入别人发给你的代码。只输入你面前电脑上显示的代码。',
   justNow: '刚刚',
   lastUsed: (when) => `最近使用：${when}`,

@@ -18,7 +18,7 @@ import { isNetworkFailure } from './api.js';
  * What a page shows while it retries.
  * @typedef {object} RetryHooks
  * @property {() => boolean} [alive] false once the page has moved on: the tries stop and null is answered
- * @property {(left: number, now: () => void) => void} [waiting] each second of a wait; `now()` ends it at once ("Retry now")
+ * @property {(left: number, now: () => void, answer: import('./api.js').Answer | null) => void} [waiting] each second of a wait; `now()` ends it at once ("Retry now"); `answer` is the transient answer that the wait follows, null after a network failure
  * @property {() => void} [trying] a try after a wait starts
  * @property {() => void} [recovered] an answer came after one or more waits
  */
@@ -91,8 +91,9 @@ export async function persist(request, policy, { alive = () => true, waiting, tr
       if (attempt > 0) recovered?.();
       return { ...res, retried: attempt > 0 };
     }
+    const failed = res;
     await countdown(delaySeconds(policy, attempt), (left, now) => {
-      if (alive()) waiting?.(left, now);
+      if (alive()) waiting?.(left, now, failed);
     });
     if (!alive()) return null;
     trying?.();

@@ -11,7 +11,17 @@ import { h, show } from '../kit/dom.js';
 import { reliably } from './connection.js';
 import { t } from './i18n.js';
 import { recall, remember } from './outcomes.js';
-import { config, devices, finish, main, passkeys, showAccountIfSignedIn, signedIn, store } from './phone.js';
+import {
+  config,
+  devices,
+  dropRefusedToken,
+  finish,
+  main,
+  passkeys,
+  showAccountIfSignedIn,
+  signedIn,
+  store,
+} from './phone.js';
 import { stepUp } from './step-up.js';
 import { wasTyped } from './typed.js';
 import { agentText } from './ua.js';
@@ -66,7 +76,7 @@ async function run() {
   if (!res.ok) {
     const next = outcome(res);
     if (next) return next();
-    store.clear();
+    dropRefusedToken(res);
     return run();
   }
   review(token, res.body, clockSkew(res.date), await config());
@@ -204,7 +214,7 @@ function review(token, scan, skew, cfg) {
     }
     const next = outcome(res);
     if (next) return next();
-    store.clear();
+    dropRefusedToken(res);
     location.reload();
   }
 

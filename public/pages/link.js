@@ -6,7 +6,7 @@
 import { h, show } from '../kit/dom.js';
 import { formCard, refusal } from './form.js';
 import { t } from './i18n.js';
-import { main, passkeys, signedIn, store } from './phone.js';
+import { dropRefusedToken, main, passkeys, signedIn, store } from './phone.js';
 import { markTyped } from './typed.js';
 
 document.title = t.linkTitle;
@@ -44,7 +44,7 @@ async function run() {
         return;
       }
       if (res.status === 401) {
-        store.clear();
+        dropRefusedToken(res);
         location.reload();
         return;
       }

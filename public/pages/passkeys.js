@@ -241,7 +241,9 @@ export function passkeyList(store, cfg, box) {
     if (res.body.length) return offerDone();
     const said = h('p', { class: 'error', role: 'alert' });
     const slot = h('div', { class: 'connection-slot' });
-    const yes = h('button', { type: 'button', class: 'primary' }, t.addPasskey);
+    // A side offer: plain buttons, never the accent's fill, so that it does not outshine the
+    // view's own choice (Confirm login and Cancel on /confirm, Continue on /link).
+    const yes = h('button', { type: 'button' }, t.addPasskey);
     const no = h('button', { type: 'button' }, t.notNow);
     yes.addEventListener('click', async () => {
       yes.disabled = true;

@@ -37,6 +37,39 @@ if (arrived !== null) history.replaceState(history.state, '', location.pathname 
 export const store = phoneTokens;
 
 /**
+ * Why the server last refused the site's token (the 401's `reason`): said once above the site's
+ * sign-in, kept for the tab so that it survives the reload that may follow.
+ */
+const REFUSED_KEY = 'qrlogin.phone.site-refused';
+
+/**
+ * Forgets the phone user's token, which the server answered `res` (a 401) to; for a site's token,
+ * keeps why, to say it above the site's sign-in.
+ * @param {import('../kit/api.js').Answer | null} res
+ */
+export function dropRefusedToken(res) {
+  if (store.site) {
+    try {
+      sessionStorage.setItem(REFUSED_KEY, String(res?.body?.reason ?? 'unknown'));
+    } catch {
+      // Without storage the sign-in is offered without the reason.
+    }
+  }
+  store.clear();
+}
+
+/** Why the site's token was refused, once (then forgotten); null when it was not. */
+function takeRefusal() {
+  try {
+    const reason = sessionStorage.getItem(REFUSED_KEY);
+    sessionStorage.removeItem(REFUSED_KEY);
+    return reason;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The site's accent and logo, once the config is known.
  * @param {import('../kit/config.js').Config} cfg
  */
@@ -87,7 +120,7 @@ function takeIdentity(cfg) {
 export async function signedIn() {
   const cfg = await config();
   takeIdentity(cfg);
-  let refused = false;
+  let refused = takeRefusal();
   for (;;) {
     // Our own access token is renewed first if it expired while the phone was away.
     const token = await store.fresh();
@@ -102,9 +135,9 @@ export async function signedIn() {
         finish(t.requestFailed, me?.body?.message ?? '', 'bad');
         return new Promise(() => {});
       }
-      // Signed out elsewhere, expired, or a site token this server does not accept.
-      refused = store.site;
-      store.clear();
+      // Signed out elsewhere, expired, or a site token this server does not accept (and why).
+      dropRefusedToken(me);
+      refused = takeRefusal();
       if (!store.site) store.signedOut = true;
     }
     show(extra);

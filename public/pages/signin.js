@@ -14,11 +14,11 @@ import { offerAfterPasswordSignIn, passkeySignIn } from './passkeys.js';
  * @param {HTMLElement} root
  * @param {import('./tokens.js').TokenStore} store
  * @param {import('../kit/config.js').Config} cfg
- * @param {{ refused?: boolean, signedOut?: boolean }} [more] the site's token was refused, or
- *   this phone's session was ended elsewhere: say so
+ * @param {{ refused?: string | null, signedOut?: boolean }} [more] the site's token was refused
+ *   (why: the 401's `reason`), or this phone's session was ended elsewhere: say so
  * @returns {Promise<string>} the token
  */
-export function signIn(root, store, cfg, { refused = false, signedOut = false } = {}) {
+export function signIn(root, store, cfg, { refused = null, signedOut = false } = {}) {
   if (cfg.identity === 'jwt' && cfg.identity_login_url) return siteSignIn(root, cfg.identity_login_url, cfg, refused);
   return new Promise((resolve) => {
     const username = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
@@ -69,7 +69,7 @@ export function signIn(root, store, cfg, { refused = false, signedOut = false } 
  * @param {HTMLElement} root
  * @param {string} loginUrl
  * @param {import('../kit/config.js').Config} cfg
- * @param {boolean} refused
+ * @param {string | null} refused why the site's last token was refused, if it was
  * @returns {Promise<never>}
  */
 function siteSignIn(root, loginUrl, cfg, refused) {
@@ -83,10 +83,22 @@ function siteSignIn(root, loginUrl, cfg, refused) {
       { class: 'card' },
       heading,
       h('p', {}, t.siteSignInHint(cfg.site_name)),
-      refused ? h('p', { class: 'error', role: 'alert' }, t.siteSignInRefused(cfg.site_name)) : null,
+      refused ? h('p', { class: 'error', role: 'alert' }, refusedWords(refused, cfg.site_name)) : null,
       h('a', { class: 'button primary', href: target.href }, t.signInWithSite(cfg.site_name)),
     ),
   );
   heading.focus();
   return new Promise(() => {});
+}
+
+/**
+ * Why the site's token was refused, in words that say who can fix it: the user, by signing in
+ * again (it expired), or the site (this server does not accept its tokens at all).
+ * @param {string} reason the 401's `reason`
+ * @param {string} site
+ */
+function refusedWords(reason, site) {
+  if (reason === 'site_token_expired') return t.siteSignInExpired(site);
+  if (reason === 'site_token_refused') return t.siteSignInMisfit(site);
+  return t.siteSignInRefused(site);
 }

@@ -1,7 +1,8 @@
 /**
  * @module
  * The API's error model: every failure leaves the Worker as
- * `{ "error": "<code>", "message": "<text a person can read>" }` with its status.
+ * `{ "error": "<code>", "message": "<text a person can read>" }` with its status, and where the
+ * code alone cannot tell a page whom to blame, a stable `reason` beside them (`ErrorReason`).
  */
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
@@ -32,6 +33,17 @@ export const ERROR_STATUS = {
 } as const satisfies Record<string, ContentfulStatusCode>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/**
+ * What a page needs to know beyond the code to say who can fix it (an extra member of the error
+ * answer; the code stays the contract's):
+ * - `site_token_expired`: 401, the site's token (`IDENTITY=jwt`) has expired: sign in again;
+ * - `site_token_refused`: 401, the site's token does not pass this Worker's checks (issuer,
+ *   audience, signature, key, algorithm, format): the site or the Worker's configuration must change;
+ * - `site_keys_unavailable`: 503, the site's JWKS (`IDENTITY_JWKS_URL`) cannot be fetched.
+ */
+export const ERROR_REASONS = ['site_token_expired', 'site_token_refused', 'site_keys_unavailable'] as const;
+export type ErrorReason = (typeof ERROR_REASONS)[number];
 
 const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
   invalid_request: 'The request is malformed.',
@@ -66,6 +78,8 @@ export class ApiError extends Error {
     message?: string,
     /** Extra response headers, such as `Retry-After`. */
     readonly headers: Record<string, string> = {},
+    /** Whom to blame, for a page (see `ErrorReason`). */
+    readonly reason?: ErrorReason,
   ) {
     super(message ?? DEFAULT_MESSAGE[code]);
     this.status = ERROR_STATUS[code];
@@ -86,7 +100,8 @@ export class UnavailableError extends Error {
 export function errorResponse(c: Context, err: ApiError): Response {
   for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
   c.header('Cache-Control', 'no-store');
-  const res = c.json({ error: err.code, message: err.message }, err.status);
+  const body = { error: err.code, message: err.message, ...(err.reason ? { reason: err.reason } : {}) };
+  const res = c.json(body, err.status);
   res.headers.set('Content-Type', JSON_CONTENT_TYPE);
   return res;
 }

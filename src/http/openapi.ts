@@ -10,11 +10,22 @@ import type { Env, Hono } from 'hono';
 import { openAPIRouteHandler, resolver } from 'hono-openapi';
 import type { GenericSchema } from 'valibot';
 import * as v from 'valibot';
+import { ERROR_REASONS } from './errors';
 
 /** The one shape of every error answer. */
 export const ErrorAnswer = v.object({
   error: v.string(),
   message: v.string(),
+  reason: v.optional(
+    v.pipe(
+      v.picklist(ERROR_REASONS),
+      v.description(
+        'Only where the code alone cannot say who can fix it: `site_token_expired` (401: sign in with the site again), ' +
+          '`site_token_refused` (401: the site’s token does not pass the Worker’s checks; the log names the check), ' +
+          '`site_keys_unavailable` (503: the site’s JWKS cannot be fetched).',
+      ),
+    ),
+  ),
 });
 
 const ERROR_WORDS: Record<number, string> = {

@@ -6,6 +6,7 @@
 import type { Context } from 'hono';
 import { commaList } from '../env';
 import type { AppEnv } from './app-env';
+import { type ConfigCheck, type ConfigProblem, originProblem, problem } from './config-check';
 import { publicOrigin } from './site';
 
 /** The origins of `ALLOWED_ORIGINS`. */
@@ -20,4 +21,23 @@ export const allowedOrigins = (env: AppEnv['Bindings']) =>
 export function originAllowed(c: Context<AppEnv>, origin: string | null): boolean {
   if (origin === null) return true;
   return origin === new URL(c.req.url).origin || origin === publicOrigin(c) || allowedOrigins(c.env).includes(origin);
+}
+
+/**
+ * `ALLOWED_ORIGINS` as the Origin header spells a page's origin, each entry (`localhost:41100`
+ * without its scheme matches nothing); `PUBLIC_ORIGIN` likewise, since links and tokens start with it.
+ */
+export const originChecks: ConfigCheck = (env) => {
+  const found = commaList(env.ALLOWED_ORIGINS).map((entry) =>
+    entry === '*'
+      ? problem('ALLOWED_ORIGINS', 'has "*": list each origin, comma-separated; no wildcard is read')
+      : whyNot('ALLOWED_ORIGINS entry', entry),
+  );
+  if (env.PUBLIC_ORIGIN) found.push(whyNot('PUBLIC_ORIGIN', env.PUBLIC_ORIGIN));
+  return found.filter((p) => p !== null);
+};
+
+function whyNot(name: string, value: string): ConfigProblem | null {
+  const why = originProblem(value);
+  return why ? { name: name.split(' ')[0]!, message: `${name} ${why}` } : null;
 }

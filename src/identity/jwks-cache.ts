@@ -157,6 +157,7 @@ function unavailable(entry: Entry): ApiError {
     'service_unavailable',
     'The site’s sign-in keys cannot be fetched right now; try again shortly.',
     { 'Retry-After': String(seconds) },
+    'site_keys_unavailable',
   );
 }
 

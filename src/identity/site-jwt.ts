@@ -5,7 +5,8 @@
  * (HS256), with `IDENTITY_ISSUER` and `IDENTITY_AUDIENCE` required, `exp` required, `nbf`
  * honoured, 60 s of clock skew. Anything that does not verify is 401 `unauthorized`, and the
  * check it failed is logged (so that a site's operator can see why its users are refused),
- * never the token.
+ * never the token; the answer's `reason` tells the phone whether its user can fix it (an expired
+ * token) or the site must (`site_token_refused`).
  */
 import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
 import type { Env } from '../env';
@@ -29,7 +30,9 @@ function verifier(env: Env): Verifier {
     try {
       url = new URL(env.IDENTITY_JWKS_URL);
     } catch {
-      throw new ConfigError('IDENTITY_JWKS_URL is not a URL.');
+      throw new ConfigError(
+        'IDENTITY_JWKS_URL is not a URL: set it to the https address of the site’s key set, such as https://shop.example/.well-known/jwks.json.',
+      );
     }
     const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1';
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) {
@@ -41,7 +44,9 @@ function verifier(env: Env): Verifier {
     if (cachedSecret?.text !== env.IDENTITY_JWT_SECRET) {
       const key = new TextEncoder().encode(env.IDENTITY_JWT_SECRET);
       if (key.byteLength < MIN_SECRET_BYTES) {
-        throw new ConfigError(`IDENTITY_JWT_SECRET is shorter than ${MIN_SECRET_BYTES} bytes.`);
+        throw new ConfigError(
+          `IDENTITY_JWT_SECRET is shorter than ${MIN_SECRET_BYTES} bytes: the site and this Worker must share a secret of ${MIN_SECRET_BYTES} bytes or more.`,
+        );
       }
       cachedSecret = { text: env.IDENTITY_JWT_SECRET, key };
     }
@@ -91,8 +96,13 @@ function failedCheck(err: unknown, env: Env): [check: string, why: string] {
   return ['unexpected', describeError(err, env)];
 }
 
-/** Logs why the site's token was refused: the failed check, the token's `kid` and `alg`, never the token. */
-function logRefusal(err: unknown, token: string, env: Env): void {
+/**
+ * Logs why the site's token was refused (the failed check, the token's `kid` and `alg`, never the
+ * token) and answers the 401: `site_token_expired` when only its time is up (the user signs in
+ * with the site again), else `site_token_refused` (the site and this Worker disagree: signing in
+ * again will not help), with the check named, as the log names it.
+ */
+function refusal(err: unknown, token: string, env: Env): ApiError {
   const [check, why] = failedCheck(err, env);
   let header = '';
   try {
@@ -102,14 +112,38 @@ function logRefusal(err: unknown, token: string, env: Env): void {
     // Not even a JWS header: the check says so.
   }
   console.warn(`identity: refused a site token (${check}): ${why}${header}`);
+  if (err instanceof errors.JWTExpired) {
+    return new ApiError(
+      'unauthorized',
+      'The sign-in with the site has expired: sign in with the site again.',
+      {},
+      'site_token_expired',
+    );
+  }
+  return new ApiError(
+    'unauthorized',
+    `The site’s sign-in token was refused (${check}): the site and this server disagree on their ` +
+      'configuration (IDENTITY_ISSUER, IDENTITY_AUDIENCE, the key), so signing in again will not help; ' +
+      'the server’s log says what differs.',
+    {},
+    'site_token_refused',
+  );
+}
+
+/**
+ * What `IDENTITY=jwt` verifies with: the issuer and audience it requires and the key source;
+ * a `ConfigError` that names the variable to fix when they are missing or unusable.
+ */
+export function siteVerifier(env: Env): Verifier {
+  if (!env.IDENTITY_ISSUER || !env.IDENTITY_AUDIENCE) {
+    throw new ConfigError('IDENTITY=jwt needs IDENTITY_ISSUER and IDENTITY_AUDIENCE.');
+  }
+  return verifier(env);
 }
 
 /** The site's user that `token` names, or 401 `unauthorized`. */
 export async function verifySiteToken(env: Env, token: string): Promise<UserRef> {
-  if (!env.IDENTITY_ISSUER || !env.IDENTITY_AUDIENCE) {
-    throw new ConfigError('IDENTITY=jwt needs IDENTITY_ISSUER and IDENTITY_AUDIENCE.');
-  }
-  const { key, algorithms } = verifier(env);
+  const { key, algorithms } = siteVerifier(env);
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1] & Uint8Array, {
@@ -122,14 +156,10 @@ export async function verifySiteToken(env: Env, token: string): Promise<UserRef>
   } catch (err) {
     // The JWKS cannot be fetched: a 503 of ours, not a refusal of the token.
     if (err instanceof UnavailableError || err instanceof ApiError) throw err;
-    logRefusal(err, token, env);
-    throw new ApiError('unauthorized', 'The sign-in token is not valid here: sign in again.');
+    throw refusal(err, token, env);
   }
   const id = claim(payload, 'sub');
-  if (!id) {
-    logRefusal(new errors.JWTClaimValidationFailed('no usable "sub"', payload, 'sub', 'invalid'), token, env);
-    throw new ApiError('unauthorized', 'The sign-in token names no user.');
-  }
+  if (!id) throw refusal(new errors.JWTClaimValidationFailed('no usable "sub"', payload, 'sub', 'invalid'), token, env);
   const username = claim(payload, 'preferred_username') ?? id;
   return { id, username, display_name: claim(payload, 'name') ?? username };
 }

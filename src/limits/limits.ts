@@ -7,6 +7,7 @@
  * machine.
  */
 import type { Env } from '../env';
+import { type ConfigCheck, switchProblem } from '../http/config-check';
 import { ApiError } from '../http/errors';
 import { describeError } from '../http/log-safe';
 import type { Count, Counted, TakeResult } from './rate-limiter';
@@ -132,3 +133,6 @@ export async function countUserCodeGuess(env: Env, userId: string): Promise<Atte
   if (!result.allowed) throw refuse(result.retryAfter);
   return { giveBack: () => quietly(() => user.giveBack(result.counted)) };
 }
+
+/** `RATE_LIMIT`: only `off` turns the limits off. */
+export const limitChecks: ConfigCheck = (env) => switchProblem('RATE_LIMIT', env.RATE_LIMIT, 'on');

@@ -8,13 +8,14 @@
 import type { Context } from 'hono';
 import type { Env } from '../env';
 import type { AppEnv } from '../http/app-env';
+import { type ConfigCheck, problem, quoted, switchProblem } from '../http/config-check';
 import { randomToken, sha256Hex } from '../http/crypto';
 import { ConfigError } from '../http/errors';
 import { clientIp, requester } from '../http/request-info';
 import { publicOrigin } from '../http/site';
 import { countQrcode } from '../limits/limits';
 import { qrDataUrl } from '../qr/qr-image';
-import { seconds } from '../tokens/lifetimes';
+import { seconds, secondsProblem } from '../tokens/lifetimes';
 import type { OidcLogin } from '../user/oidc-types';
 import type { LoginStatus, PcView } from './state';
 import { formatUserCode, newUserCode, userCodeObject } from './user-code';
@@ -31,6 +32,32 @@ function scanUrl(env: Env, origin: string, id: string): string {
   if (!template.includes('{id}')) throw new ConfigError('SCAN_URL_TEMPLATE must contain {id}.');
   return template.replaceAll('{id}', id);
 }
+
+/** `QR_TTL_SECONDS`, `SCAN_URL_TEMPLATE` (a URL with `{id}`) and `MATCH_CODE`, as a new login reads them. */
+export const loginChecks: ConfigCheck = (env) => {
+  const found = [
+    ...secondsProblem('QR_TTL_SECONDS', env.QR_TTL_SECONDS, DEFAULT_QR_TTL_SECONDS),
+    ...switchProblem('MATCH_CODE', env.MATCH_CODE, 'off'),
+  ];
+  const template = env.SCAN_URL_TEMPLATE;
+  if (template) {
+    let url = true;
+    try {
+      new URL(template.replaceAll('{id}', 'id'));
+    } catch {
+      url = false;
+    }
+    if (!template.includes('{id}') || !url) {
+      found.push(
+        problem(
+          'SCAN_URL_TEMPLATE',
+          `is ${quoted(template)}: it must be a whole URL with {id} where the QR id goes, such as "https://app.example.com/qr/{id}".`,
+        ),
+      );
+    }
+  }
+  return found;
+};
 
 /** Points a fresh code to type at the login; a clash (one in 2.6 × 10^10) just draws again. */
 export async function claimUserCode(env: Env, qrcodeId: string, expiresAt: number): Promise<string> {

@@ -7,6 +7,7 @@
  * pages keep their own look.
  */
 import type { AppEnv } from '../http/app-env';
+import { type ConfigCheck, type ConfigProblem, logOnce } from '../http/config-check';
 
 /**
  * The backgrounds an accent is drawn on: the page and the card in each look (public/css/app.css
@@ -43,15 +44,34 @@ export interface Accent {
   text: '#000000' | '#ffffff';
 }
 
-/** Each refusal is logged once per isolate, not on every `/api/config`. */
-const logged = new Set<string>();
+/** The refusal of `name`'s `value`, as the log and the configuration check say it. */
+function refusal(name: string, value: string, reason: string): ConfigProblem {
+  const shown = value.length > 60 ? `${value.slice(0, 60)}…` : value;
+  return { name, message: `${name} ${JSON.stringify(shown)} is refused: ${reason}. The pages' own is used.` };
+}
 
-function refuse(name: string, value: string, reason: string): null {
-  const key = `${name}\n${value}`;
-  if (!logged.has(key)) {
-    logged.add(key);
-    const shown = value.length > 60 ? `${value.slice(0, 60)}…` : value;
-    console.error(`configuration: ${name} ${JSON.stringify(shown)} is refused: ${reason}. The pages' own is used.`);
+/** Logs the refusal once per isolate (not on every `/api/config`, nor again after the start-up check). */
+function refuse(problem: ConfigProblem): null {
+  logOnce(`configuration: ${problem.message}`);
+  return null;
+}
+
+/** Why `SITE_ACCENT` is refused, or null when it is usable in both looks (or not set). */
+function accentRefusal(env: AppEnv['Bindings']): ConfigProblem | null {
+  const value = env.SITE_ACCENT?.trim();
+  if (!value) return null;
+  if (!HEX_COLOUR.test(value)) return refusal('SITE_ACCENT', value, 'it must be a colour written #rrggbb');
+  for (const [look, backgrounds] of Object.entries(BACKGROUNDS)) {
+    for (const background of backgrounds) {
+      const ratio = contrast(value.toLowerCase(), background);
+      if (ratio < NON_TEXT_CONTRAST) {
+        return refusal(
+          'SITE_ACCENT',
+          value,
+          `its contrast with the ${look} look's background ${background} is ${ratio.toFixed(2)}:1, less than ${NON_TEXT_CONTRAST}:1; choose a darker or lighter one`,
+        );
+      }
+    }
   }
   return null;
 }
@@ -60,20 +80,9 @@ function refuse(name: string, value: string, reason: string): null {
 export function siteAccent(env: AppEnv['Bindings']): Accent | null {
   const value = env.SITE_ACCENT?.trim();
   if (!value) return null;
-  if (!HEX_COLOUR.test(value)) return refuse('SITE_ACCENT', value, 'it must be a colour written #rrggbb');
+  const refused = accentRefusal(env);
+  if (refused) return refuse(refused);
   const color = value.toLowerCase();
-  for (const [look, backgrounds] of Object.entries(BACKGROUNDS)) {
-    for (const background of backgrounds) {
-      const ratio = contrast(color, background);
-      if (ratio < NON_TEXT_CONTRAST) {
-        return refuse(
-          'SITE_ACCENT',
-          value,
-          `its contrast with the ${look} look's background ${background} is ${ratio.toFixed(2)}:1, less than ${NON_TEXT_CONTRAST}:1`,
-        );
-      }
-    }
-  }
   const onBlack = contrast(color, '#000000');
   const onWhite = contrast(color, '#ffffff');
   // Both reach 4.5:1 for mid tones; the better one is kept.
@@ -93,15 +102,27 @@ const IMAGE_PATH = /^(?!.*\/\.\.?\/)\/(?!\/|api\/)[A-Za-z0-9._~!$&'()+,;=:@%/-]+
 export function siteLogo(env: AppEnv['Bindings']): string | null {
   const value = env.SITE_LOGO?.trim();
   if (!value) return null;
+  const refused = logoRefusal(value);
+  return refused ? refuse(refused) : value;
+}
+
+/** Why the `SITE_LOGO` `value` is refused, or null. */
+function logoRefusal(value: string): ConfigProblem | null {
   if (value.startsWith('data:')) {
     return IMAGE_DATA_URL.test(value)
-      ? value
-      : refuse('SITE_LOGO', value, 'a data: URL must be a png, jpeg, gif, webp or svg+xml image');
+      ? null
+      : refusal('SITE_LOGO', value, 'a data: URL must be a png, jpeg, gif, webp or svg+xml image');
   }
-  if (IMAGE_PATH.test(value)) return value;
-  return refuse(
+  if (IMAGE_PATH.test(value)) return null;
+  return refusal(
     'SITE_LOGO',
     value,
     'it must be the path of an image under public/ (such as /logo.svg) or a data: URL; the pages load images from their own origin only',
   );
 }
+
+/** `SITE_ACCENT` and `SITE_LOGO` as `/api/config` would refuse them (said once: the same line). */
+export const brandingChecks: ConfigCheck = (env) => {
+  const logo = env.SITE_LOGO?.trim();
+  return [accentRefusal(env), logo ? logoRefusal(logo) : null].filter((p) => p !== null);
+};

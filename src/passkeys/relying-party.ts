@@ -7,6 +7,7 @@
  * page hosting `<qr-login passkey>`). Also `CONFIRM_WITH`: what confirming a login needs.
  */
 import { commaList, type Env } from '../env';
+import { type ConfigCheck, parsed } from '../http/config-check';
 import { ConfigError } from '../http/errors';
 import { siteName } from '../http/site';
 
@@ -62,3 +63,13 @@ export function confirmWith(env: Env): ConfirmWith {
   }
   return value as ConfirmWith;
 }
+
+/**
+ * `CONFIRM_WITH`, and `PASSKEY_RP_ID` against the public origin when it is known (`PUBLIC_ORIGIN`,
+ * or the origin a local server listens on), as a ceremony checks them.
+ */
+export const passkeyChecks: ConfigCheck = (env, { origin }) => [
+  ...parsed(() => confirmWith(env)),
+  // (An origin that is none is `PUBLIC_ORIGIN`'s problem, said by its own check.)
+  ...(origin && hostOf(origin) && env.PASSKEY_RP_ID?.trim() ? parsed(() => relyingParty(env, origin)) : []),
+];

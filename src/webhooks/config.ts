@@ -4,6 +4,7 @@
  * POSTed) and `WEBHOOK_SECRET` (the Standard Webhooks key, `whsec_` + base64).
  */
 import type { Env } from '../env';
+import type { ConfigCheck } from '../http/config-check';
 import { secretKey } from './signature';
 
 /** Webhooks off (nothing set), on (ready to sign and send), or misconfigured (with the reason). */
@@ -33,3 +34,22 @@ export function webhookConfig(env: Env): WebhookConfig {
   if (typeof key === 'string') return { state: 'broken', reason: key };
   return { state: 'on', url: parsed.href, key };
 }
+
+/**
+ * Webhooks half set up, or set up wrong, as the configuration check says it (the reason starts
+ * with the variable's name): `webhookConfig`'s own reasons.
+ */
+export const webhookChecks: ConfigCheck = (env) => {
+  const config = webhookConfig(env);
+  if (config.state === 'on' || config.reason === null) return [];
+  // Half a configuration names the missing half last ("WEBHOOK_URL is set but WEBHOOK_SECRET is not").
+  const names = config.reason.match(/WEBHOOK_[A-Z]+/g) ?? ['WEBHOOK_URL'];
+  const name = config.state === 'off' ? names[names.length - 1]! : names[0]!;
+  const right =
+    config.state === 'off'
+      ? ': set both to send webhooks, or neither'
+      : name === 'WEBHOOK_SECRET'
+        ? ': make one with echo "whsec_$(openssl rand -base64 32)" and give the receiver the same'
+        : ': set it to the address that receives the events, such as https://shop.example/webhooks';
+  return [{ name, message: `${config.reason}${right}. No webhook is sent until then.` }];
+};

@@ -483,6 +483,46 @@ describe('the phone stays truthful', () => {
     await mobile.close();
   });
 
+  test("the Worker's own 503 is not a lost connection: the page says the service has to fix it", async () => {
+    const mobile = await signedInPhone('en-US', dong);
+    const { page } = mobile;
+    // The Worker answers 503 (a backing service is down), then a gateway answers 503 with a page
+    // of its own (not the Worker's JSON), then all is well.
+    let answer: 'worker' | 'gateway' | 'ok' = 'worker';
+    await page.route('**/api/qrcodes/*/scan', (route) =>
+      answer === 'worker'
+        ? route.fulfill({
+            status: 503,
+            contentType: 'application/json',
+            headers: { 'Retry-After': '5' },
+            body: JSON.stringify({
+              error: 'service_unavailable',
+              message: 'The service is temporarily unavailable; try again shortly.',
+            }),
+          })
+        : answer === 'gateway'
+          ? route.fulfill({ status: 503, contentType: 'text/html', body: '<h1>Service Unavailable</h1>' })
+          : route.fallback(),
+    );
+    await page.goto((await newQr()).scan_url);
+    const notice = page.getByRole('alert');
+    await notice.getByRole('heading', { name: 'The sign-in service is not working right now.' }).waitFor();
+    await notice.getByText("Your phone's connection is fine").waitFor();
+    assert.equal(await page.getByText(/Connection lost/).count(), 0);
+    await noSeriousA11yProblems(page, "the Worker's 503 (en)");
+
+    answer = 'gateway';
+    await page.getByRole('button', { name: 'Retry now', exact: true }).click();
+    await notice.getByRole('heading', { name: 'Connection lost.' }).waitFor();
+    assert.equal(await page.getByText(/sign-in service is not working/).count(), 0);
+
+    answer = 'ok';
+    await page.getByRole('button', { name: 'Retry now', exact: true }).click();
+    await page.getByRole('button', { name: EN.confirm, exact: true }).waitFor();
+    assert.equal(await notice.count(), 0);
+    await mobile.close();
+  });
+
   test('the confirm view names the site, says how the code came, and warns when the computer is elsewhere', async () => {
     const mobile = await signedInPhone('zh-CN', dong, suite.app.base, { colorScheme: 'dark' });
     const { page } = mobile;
@@ -718,5 +758,83 @@ describe("a site's own users (IDENTITY=jwt)", () => {
     assert.equal(await page.evaluate(() => sessionStorage.getItem('qrlogin.phone.site-token')), null);
     await noSeriousA11yProblems(page, 'the site sign-in link after a refused token (en)');
     await mobile.close();
+  });
+
+  test('a refused site token says who can fix it: the site (its audience is wrong), or the user (it expired)', async () => {
+    const mobile = await phone('en-US', worker.base, {}, [site.base]);
+    const { page } = mobile;
+    const scanUrl = (await newQr(worker.base)).scan_url.replace(/^http:\/\/[^/]+/, worker.base);
+    /** The reason of the next `/api/me` answer, a 401. */
+    const nextRefusal = async () => {
+      const res = await page.waitForResponse((r) => r.url().endsWith('/api/me'));
+      assert.equal(res.status(), 401);
+      return ((await res.json()) as { reason?: string }).reason;
+    };
+
+    // The site's login mints tokens for another audience than IDENTITY_AUDIENCE: signing in
+    // again cannot help, and the page says it is the site's to fix.
+    let refusal = nextRefusal();
+    await page.goto(`${scanUrl}#token=${await site.mint({ aud: 'another-app' })}`);
+    assert.equal(await refusal, 'site_token_refused');
+    const misfit = page.getByRole('alert').filter({
+      hasText:
+        "This login service does not accept Example Shop's sign-in. It is a setting that Example Shop has to fix, not your phone or your password",
+    });
+    await misfit.waitFor();
+    assert.equal(await page.getByText(/did not work or has expired/).count(), 0);
+    await shot(page, 'phone-site-token-refused-light-en');
+    await noSeriousA11yProblems(page, 'a site token of another audience (en)');
+
+    // Expired: the user's to fix, by signing in with the site again.
+    const now = Math.floor(Date.now() / 1000);
+    // (Another code: the same address with another fragment would not load the page again.)
+    const other = (await newQr(worker.base)).scan_url.replace(/^http:\/\/[^/]+/, worker.base);
+    refusal = nextRefusal();
+    await page.goto(`${other}#token=${await site.mint({ iat: now - 1200, exp: now - 600 })}`);
+    assert.equal(await refusal, 'site_token_expired');
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'Your sign-in with Example Shop has expired. Sign in again to continue.' })
+      .waitFor();
+    await page.getByRole('link', { name: 'Sign in with Example Shop', exact: true }).waitFor();
+    await mobile.close();
+  });
+
+  test("the site's JWKS answers 404: the phone says the site must fix it, not the phone's connection", async () => {
+    const broken = await server({
+      IDENTITY: 'jwt',
+      IDENTITY_JWKS_URL: `${site.base}/no-such-file/jwks.json`,
+      IDENTITY_ISSUER: site.issuer,
+      IDENTITY_AUDIENCE: site.audience,
+      IDENTITY_LOGIN_URL: `${site.base}/login`,
+      SITE_NAME: 'Example Shop',
+    });
+    try {
+      const mobile = await phone('en-US', broken.base, {}, [site.base]);
+      const { page } = mobile;
+      const unavailable = page.waitForResponse((r) => r.url().endsWith('/api/me') && r.status() === 503);
+      const scanUrl = (await newQr(broken.base)).scan_url.replace(/^http:\/\/[^/]+/, broken.base);
+      await page.goto(`${scanUrl}#token=${await site.mint()}`);
+      assert.deepEqual(await (await unavailable).json(), {
+        error: 'service_unavailable',
+        message: 'The site’s sign-in keys cannot be fetched right now; try again shortly.',
+        reason: 'site_keys_unavailable',
+      });
+      const notice = page.getByRole('alert');
+      await notice.getByRole('heading', { name: 'Sign-ins with Example Shop cannot be checked right now.' }).waitFor();
+      await notice
+        .getByText(
+          "Your phone's connection is fine: this login service cannot fetch Example Shop's sign-in keys. Example Shop has to fix this; this page keeps trying.",
+        )
+        .waitFor();
+      await page.getByText(/^Retrying in \d+ s…$/).waitFor();
+      assert.equal(await page.getByText(/Connection lost|Check your phone/).count(), 0);
+      await fitsWidth(page);
+      await shot(page, 'phone-site-keys-unavailable-light-en');
+      await noSeriousA11yProblems(page, "the site's keys cannot be fetched (en)");
+      await mobile.close();
+    } finally {
+      await broken.stop();
+    }
   });
 });

@@ -21,6 +21,7 @@ import {
   apiLogin,
   DESKTOP,
   EN,
+  equalButtons,
   type NewQr,
   noSeriousA11yProblems,
   open,
@@ -321,6 +322,63 @@ describe('passkeys on the phone', () => {
     await page.getByText('No passkeys yet.').waitFor();
     assert.deepEqual(await passkeysOf(token), []);
     await win.close();
+  });
+
+  test('on the confirm view the offer to add a passkey stays a side note: Confirm login and Cancel lead', async () => {
+    // Confirming needs only a tap here, so the view has its plain pair and, after a password
+    // sign-in, the offer below.
+    const port = await freePort();
+    const base = `http://localhost:${port}`;
+    const tap = await server({ PUBLIC_ORIGIN: base, PASSKEY_RP_ID: 'localhost' }, port);
+    try {
+      const win = await passkeyPhone('en-US', base);
+      const { page } = win;
+      const qr = await qrFrom(tap.base);
+      await page.goto(scanUrlAt(qr, base));
+      await signInOnPhone(page, EN, GUANG.username, GUANG.password);
+      const confirm = page.getByRole('button', { name: T.confirm, exact: true });
+      const cancel = page.getByRole('button', { name: EN.cancel, exact: true });
+      const add = page.getByRole('button', { name: T.addPasskey, exact: true });
+      await add.waitFor();
+      // The pair stays equal (the contract), and the offer weighs less than either: no accent
+      // fill, lighter type, smaller, and below them.
+      await equalButtons([confirm, cancel]);
+      const look = (button: typeof add) =>
+        button.evaluate((el) => {
+          const s = getComputedStyle(el);
+          const r = el.getBoundingClientRect();
+          return {
+            background: s.backgroundColor,
+            weight: Number(s.fontWeight),
+            size: parseFloat(s.fontSize),
+            top: r.top,
+            bottom: r.bottom,
+          };
+        });
+      const [pair, offer, notNow] = [
+        await look(confirm),
+        await look(add),
+        await look(page.getByRole('button', { name: T.notNow })),
+      ];
+      assert.equal(offer.background, pair.background, 'the offer is not filled with the accent');
+      assert.equal(notNow.background, pair.background);
+      assert.ok(
+        offer.weight < pair.weight,
+        `the offer's type (${offer.weight}) is lighter than Confirm's (${pair.weight})`,
+      );
+      assert.ok(
+        offer.size < pair.size,
+        `the offer's type (${offer.size}px) is smaller than Confirm's (${pair.size}px)`,
+      );
+      assert.ok(offer.top > pair.bottom, 'the offer is below Confirm login');
+      await everyLook(page, 'the confirm view with the offer to add a passkey', 'phone-confirm-offer', async () => {
+        const lang = await inLang(page);
+        await page.getByRole('button', { name: WORDS[lang].addPasskey, exact: true }).waitFor();
+      });
+      await win.close();
+    } finally {
+      await tap.stop();
+    }
   });
 
   test('a user who has a passkey is not offered one again after a password sign-in', async () => {

@@ -329,6 +329,8 @@ export interface Site {
   audience: string;
   /** Lets `return_to` go back to the Worker at `origin` (the site checks where it sends tokens). */
   allow: (origin: string) => void;
+  /** A token of the site's user signed with the site's key, with `claims` over its usual ones. */
+  mint: (claims?: Record<string, unknown>) => Promise<string>;
   stop: () => Promise<void>;
 }
 
@@ -345,6 +347,21 @@ export async function startSite(user = { sub: 'site-user-42', preferred_username
   const issuer = base;
   const audience = 'qrcode-login-phone';
   const allowed: string[] = [];
+  const mint = (claims: Record<string, unknown> = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({
+      preferred_username: user.preferred_username,
+      name: user.name,
+      sub: user.sub,
+      iss: issuer,
+      aud: audience,
+      iat: now,
+      exp: now + 600,
+      ...claims,
+    })
+      .setProtectedHeader({ alg: 'EdDSA', kid: jwk.kid, typ: 'JWT' })
+      .sign(privateKey);
+  };
   const http = await import('node:http');
   const html = (body: string) => `<!doctype html><meta charset="utf-8"><title>Example Shop</title>${body}`;
   const attr = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -374,14 +391,7 @@ export async function startSite(user = { sub: 'site-user-42', preferred_username
         );
         return;
       }
-      const token = await new SignJWT({ preferred_username: user.preferred_username, name: user.name })
-        .setProtectedHeader({ alg: 'EdDSA', kid: jwk.kid, typ: 'JWT' })
-        .setSubject(user.sub)
-        .setIssuer(issuer)
-        .setAudience(audience)
-        .setIssuedAt()
-        .setExpirationTime('10m')
-        .sign(privateKey);
+      const token = await mint();
       res.writeHead(303, { Location: `${returnTo}#token=${token}` }).end();
       return;
     }
@@ -393,6 +403,7 @@ export async function startSite(user = { sub: 'site-user-42', preferred_username
     issuer,
     audience,
     allow: (origin: string) => allowed.push(origin),
+    mint,
     stop: () =>
       new Promise<void>((resolve) => {
         srv.close(() => resolve());

@@ -165,13 +165,20 @@ describe('IDENTITY=jwt with a JWKS', () => {
     const failures: string[] = [];
     const everything: string[] = [];
     for (const [what, token, check] of bad) {
-      let answer: { status: number; error?: string } = { status: 0 };
+      let answer: { status: number; error?: string; reason?: string; message?: string } = { status: 0 };
       const log = await logOf(async () => {
         answer = await errorOf(await me(token, e));
       });
       everything.push(...log);
       if (answer.status !== 401 || answer.error !== 'unauthorized')
         failures.push(`${what}: ${answer.status} ${answer.error}`);
+      // Only a token whose time is up is the user's to fix (sign in again); any other refusal is
+      // the site's or the Worker's configuration, and the answer says which check, as the log does.
+      const reason = what === 'expired 90 s ago' ? 'site_token_expired' : 'site_token_refused';
+      if (answer.reason !== reason) failures.push(`${what}: reason ${answer.reason}, not ${reason}`);
+      if (reason === 'site_token_refused' && !answer.message?.includes(`refused (${check})`)) {
+        failures.push(`${what}: message ${answer.message}`);
+      }
       if (log.length !== 1 || !log[0]?.includes(`refused a site token (${check})`)) {
         failures.push(`${what}: logged ${JSON.stringify(log)}`);
       }
@@ -250,7 +257,13 @@ describe('IDENTITY=jwt with a JWKS', () => {
     const down = await publish([key], { name, status: 500 });
     const e = jwtEnv({ IDENTITY_JWKS_URL: down.url });
     const res = await me(await siteToken(key), e);
-    expect(await errorOf(res)).toMatchObject({ status: 503, error: 'service_unavailable' });
+    // The phone tells this from a lost connection, and says the site's keys are the trouble.
+    expect(await errorOf(res)).toMatchObject({
+      status: 503,
+      error: 'service_unavailable',
+      reason: 'site_keys_unavailable',
+      message: 'The site’s sign-in keys cannot be fetched right now; try again shortly.',
+    });
     expect(res.headers.get('Retry-After')).toMatch(/^\d+$/);
 
     // Up again, it is fetched once the 30 s since the failed fetch have passed; then down past
@@ -413,6 +426,21 @@ describe('IDENTITY=jwt with a shared secret', () => {
     const res = await me(await sign(secret), e);
     expect(await res.json()).toEqual({ id: 'u-7', username: 'u-7', display_name: 'Grace' });
     expect((await me(await sign('another-secret-another-secret-another-secret'), e)).status).toBe(401);
+    // A secret kept as base64, which the site signs with decoded while the Worker uses its text:
+    // refused, and the answer says it is the site's token, not the user's sign-in, that is wrong.
+    const base64 = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    const decoded = await new SignJWT({ sub: 'u-7' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime('10m')
+      .sign(Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0)));
+    expect(await errorOf(await me(decoded, jwtEnv({ IDENTITY_JWT_SECRET: base64 })))).toMatchObject({
+      status: 401,
+      error: 'unauthorized',
+      reason: 'site_token_refused',
+      message: expect.stringContaining('refused (signature)'),
+    });
     expect((await me(await sign(secret, 'HS512'), e)).status).toBe(401);
   });
 });

@@ -26,11 +26,24 @@ let server: StartedServer;
 const [devCommand = '', session = ''] = blocks('The whole flow with your users, from a shell');
 
 beforeAll(async () => {
-  // The Worker as the README starts it: its `--var`s, on the production bundle.
+  // The Worker as the README starts it: its `export`ed secrets and its `--var`s, on the production bundle.
   const vars = [...devCommand.matchAll(/--var (\S+)/g)].flatMap((m) => ['--var', m[1] ?? '']);
+  const env = Object.fromEntries([...devCommand.matchAll(/^export (\w+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
   expect(vars.length).toBeGreaterThan(0);
-  server = await npmStart(storage, vars);
+  expect(Object.keys(env)).toEqual(['IDENTITY_JWT_SECRET']);
+  server = await npmStart(storage, vars, { env });
 }, 120_000);
+
+it('puts no secret on a command line, where npm would print it', () => {
+  for (const block of [devCommand, session]) {
+    expect(block).not.toMatch(
+      /--var[ =](SIGNING_KEY|SIGNING_KEY_PREVIOUS|WEBHOOK_SECRET|IDENTITY_JWT_SECRET|INTROSPECTION_CLIENTS):/,
+    );
+  }
+  expect(README).not.toMatch(
+    /--var[ =](SIGNING_KEY|SIGNING_KEY_PREVIOUS|WEBHOOK_SECRET|IDENTITY_JWT_SECRET|INTROSPECTION_CLIENTS):/,
+  );
+});
 
 afterAll(async () => {
   await server?.stop();

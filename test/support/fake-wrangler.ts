@@ -21,8 +21,22 @@ export interface FakeAccount {
   worker: {
     secrets: Record<string, { keys?: KeyFacts[] } & KeyFacts>;
   } | null;
-  /** Each deploy: the config it named, whether that file existed then, and whether it had queues. */
-  deploys: { config: string | null; existed: boolean; queues: boolean }[];
+  /**
+   * Each deploy: the config it named, whether that file existed then, and whether it had queues;
+   * for a JSON config (one the scripts made), what it deployed: name, routes, vars, database id.
+   */
+  deploys: {
+    config: string | null;
+    existed: boolean;
+    queues: boolean;
+    deployed?: {
+      name: string;
+      routes?: unknown;
+      workers_dev?: boolean;
+      vars: Record<string, string>;
+      database_id: string;
+    };
+  }[];
   calls: string[][];
 }
 
@@ -152,11 +166,22 @@ if (group === 'd1' && verb === 'list') {
   const config = option('--config') ?? null;
   const configFile = config ? path.resolve(ROOT, config) : path.join(ROOT, 'wrangler.toml');
   const existed = existsSync(configFile);
-  account.deploys.push({
-    config,
-    existed,
-    queues: existed && /^\s*\[\[queues\./m.test(readFileSync(configFile, 'utf8')),
-  });
+  const text = existed ? readFileSync(configFile, 'utf8') : '';
+  if (existed && configFile.endsWith('.json')) {
+    const json = JSON.parse(text);
+    account.deploys.push({
+      config,
+      existed,
+      queues: Boolean(json.queues),
+      deployed: {
+        name: json.name,
+        ...(json.routes ? { routes: json.routes } : {}),
+        ...(json.workers_dev !== undefined ? { workers_dev: json.workers_dev } : {}),
+        vars: json.vars ?? {},
+        database_id: json.d1_databases?.find((d: { binding: string }) => d.binding === 'DB')?.database_id,
+      },
+    });
+  } else account.deploys.push({ config, existed, queues: existed && /^\s*\[\[queues\./m.test(text) });
   account.worker ??= { secrets: {} };
   console.log('Deployed qrcode-login');
 } else {
