@@ -5,7 +5,7 @@
  * log line, no file watching, no inspector, no dev registry). Same bindings, secrets
  * (`.dev.vars`) and local storage (`.wrangler/state`) as `wrangler dev`.
  *
- *   npm start -- [--port 8787] [--ip localhost] [--demo] [--var K:V]... [--persist-to DIR] [--direct] [--bundle FILE]
+ *   npm start -- [--port 8787] [--ip localhost] [--demo] [--var K:V]... [--persist-to DIR] [--trust-proxy ADDR]... [--direct] [--bundle FILE]
  *
  * Steps: refuse a non-loopback `--ip` while the signing key is the committed development one;
  * apply the D1 migrations to local storage; with `--demo`, add the demo accounts (dong / 111,
@@ -15,6 +15,11 @@
  * the Worker on a loopback socket of its own, and the local front (`local-front.mjs`) on
  * `--ip`:`--port`, which gives the Worker each connection's own address as `CF-Connecting-IP`;
  * then say where it listens.
+ *
+ * `--trust-proxy ADDR` (repeatable): a reverse proxy on this machine (nginx terminating TLS, see
+ * deploy/nginx/) connects from ADDR and names each client in `X-Real-IP`; the front believes that
+ * header from ADDR and from no one else. Behind a proxy the server faces a network even on a
+ * loopback `--ip`, so the same refusals apply as for a non-loopback one.
  *
  * `SIGNING_KEY` (and `SIGNING_KEY_PREVIOUS`) in the environment override `.dev.vars`, so a real
  * key need not be written into a file or onto the command line: `SIGNING_KEY="$(…)" npm start`.
@@ -27,6 +32,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { newFrontSecret, startFront } from './local-front.mjs';
@@ -38,7 +44,7 @@ process.env.WRANGLER_SEND_METRICS ??= 'false';
 function usage(message) {
   if (message) console.error(`npm start: ${message}`);
   console.error(
-    'usage: npm start -- [--port N] [--ip ADDR] [--demo] [--var KEY:VALUE]... [--persist-to DIR] [--direct] [--bundle FILE]',
+    'usage: npm start -- [--port N] [--ip ADDR] [--demo] [--var KEY:VALUE]... [--persist-to DIR] [--trust-proxy ADDR]... [--direct] [--bundle FILE]',
   );
   process.exit(2);
 }
@@ -53,6 +59,7 @@ export function parseArgs(argv) {
     demo: false,
     direct: false,
     bundle: null,
+    trustProxy: [],
   };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
@@ -84,6 +91,12 @@ export function parseArgs(argv) {
       case '--persist-to':
         opts.persistTo = next();
         break;
+      case '--trust-proxy': {
+        const address = next();
+        if (!isIP(address)) usage(`--trust-proxy wants the proxy's IP address, got ${address}`);
+        opts.trustProxy.push(address);
+        break;
+      }
       case '--direct':
         opts.direct = true;
         break;
@@ -211,14 +224,25 @@ function kidOf(jwk) {
 }
 
 /**
- * Why `npm start` must not listen on `host` with these bindings, or null. The committed
- * development key signs tokens that anyone who has read this repository can forge, so it may
- * only serve this machine.
+ * How `npm start` faces a network, in words ("listen on 0.0.0.0", "serve behind the proxy at
+ * 127.0.0.1"), or null when it serves this machine only: a non-loopback `host`, or a reverse
+ * proxy it trusts (which brings it the network's requests).
  */
-export function exposureProblem(host, bindings) {
-  if (isLoopback(host) || kidOf(bindings.SIGNING_KEY) !== DEVELOPMENT_KID) return null;
+export function facing(host, trustProxy = []) {
+  if (trustProxy.length) return `serve behind the proxy at ${trustProxy.join(', ')}`;
+  return isLoopback(host) ? null : `listen on ${host}`;
+}
+
+/**
+ * Why `npm start` must not listen on `host` (behind `trustProxy`) with these bindings, or null.
+ * The committed development key signs tokens that anyone who has read this repository can
+ * forge, so it may only serve this machine.
+ */
+export function exposureProblem(host, bindings, trustProxy = []) {
+  const how = facing(host, trustProxy);
+  if (!how || kidOf(bindings.SIGNING_KEY) !== DEVELOPMENT_KID) return null;
   return [
-    `refusing to listen on ${host}: the signing key is the development key committed in .dev.vars`,
+    `refusing to ${how}: the signing key is the development key committed in .dev.vars`,
     `(kid "${DEVELOPMENT_KID}"), so anyone who has read this repository could sign tokens for this server.`,
     'Set the secret SIGNING_KEY to a key of your own, made by `npm run keygen` (keep it: tokens die with it):',
     '  export SIGNING_KEY="$(npm run keygen --silent)"',
@@ -231,10 +255,11 @@ export function exposureProblem(host, bindings) {
  * Why `npm start` must not listen on `host` with the demo accounts of this storage, or null.
  * Their passwords are in the repository; `--demo` says the user means to serve them.
  */
-export function demoExposureProblem(host, demoUsers, demo) {
-  if (isLoopback(host) || demo || demoUsers.length === 0) return null;
+export function demoExposureProblem(host, demoUsers, demo, trustProxy = []) {
+  const how = facing(host, trustProxy);
+  if (!how || demo || demoUsers.length === 0) return null;
   return [
-    `refusing to listen on ${host}: this storage has the demo accounts ${demoUsers.join(', ')}, whose passwords`,
+    `refusing to ${how}: this storage has the demo accounts ${demoUsers.join(', ')}, whose passwords`,
     'anyone can read in seed/demo-users.sql (made by `npm run dev` or an earlier `npm start -- --demo`).',
     'Serve a storage of its own (--persist-to DIR), or pass --demo to serve them knowingly.',
   ].join('\n');
@@ -251,7 +276,8 @@ export async function start(opts) {
   const fromEnv = Object.fromEntries(
     ['SIGNING_KEY', 'SIGNING_KEY_PREVIOUS'].filter((k) => process.env[k]).map((k) => [k, process.env[k]]),
   );
-  const keyProblem = exposureProblem(opts.ip, { ...workerOptions.bindings, ...fromEnv, ...opts.vars });
+  const trustProxy = opts.trustProxy ?? [];
+  const keyProblem = exposureProblem(opts.ip, { ...workerOptions.bindings, ...fromEnv, ...opts.vars }, trustProxy);
   if (keyProblem) throw new StartError(keyProblem);
   const persistRoot = path.resolve(opts.persistTo, 'v3');
   // The database first, in a Miniflare of its own on the same storage (as `wrangler d1` does
@@ -261,7 +287,7 @@ export async function start(opts) {
     applied: await applyMigrations(db, unstable_splitSqlQuery, path.join(ROOT, d1.migrations_dir ?? 'migrations')),
     demoUsers: await demoSetup(db, unstable_splitSqlQuery, opts.demo),
   }));
-  const demoProblem = demoExposureProblem(opts.ip, demoUsers, opts.demo);
+  const demoProblem = demoExposureProblem(opts.ip, demoUsers, opts.demo, trustProxy);
   if (demoProblem) throw new StartError(demoProblem);
   // Only the local front knows this; without it (`--direct`) no client address is believed.
   const frontSecret = newFrontSecret();
@@ -286,6 +312,7 @@ export async function start(opts) {
     port: opts.port,
     direct: opts.direct,
     frontSecret,
+    trustedProxies: trustProxy,
     onDispose: () => bundleDir && rmSync(bundleDir, { recursive: true, force: true }),
   });
   return { ...served, applied, demoUsers, persistRoot };
@@ -332,6 +359,7 @@ export async function serveBundle({
   direct = false,
   frontSecret,
   inspectorPort,
+  trustedProxies = [],
   onDispose = () => {},
 }) {
   const { Miniflare, Log, LogLevel, convertV4MiniflareOptions } = requireFromWrangler('miniflare');
@@ -373,6 +401,7 @@ export async function serveBundle({
         port,
         target: { host: own.hostname, port: Number(own.port) },
         secret: frontSecret,
+        trustedProxies,
       });
     }
     const dispose = async () => {
@@ -402,8 +431,9 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   if (applied.length) console.log(`Applied D1 migrations: ${applied.join(', ')}`);
   const vars = Object.keys(opts.vars);
   const accounts = demoUsers.length ? `demo accounts ${demoUsers.join(', ')}` : 'no demo accounts';
+  const proxy = opts.trustProxy.length ? `, client address from X-Real-IP of ${opts.trustProxy.join(', ')}` : '';
   console.log(
-    `Ready on ${url.href.replace(/\/$/, '')} (workerd, production bundle, ${accounts}${vars.length ? `, --var ${vars.join(', ')}` : ''}; storage ${path.relative(ROOT, persistRoot) || persistRoot})`,
+    `Ready on ${url.href.replace(/\/$/, '')} (workerd, production bundle, ${accounts}${vars.length ? `, --var ${vars.join(', ')}` : ''}${proxy}; storage ${path.relative(ROOT, persistRoot) || persistRoot})`,
   );
   let stopping = false;
   const stop = async () => {
