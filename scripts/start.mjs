@@ -435,13 +435,19 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   console.log(
     `Ready on ${url.href.replace(/\/$/, '')} (workerd, production bundle, ${accounts}${vars.length ? `, --var ${vars.join(', ')}` : ''}${proxy}; storage ${path.relative(ROOT, persistRoot) || persistRoot})`,
   );
+  // A clean stop on SIGTERM (systemd's, `docker stop`) and SIGINT: the front stops taking
+  // requests, Miniflare stops workerd, and the exit code is 0. Miniflare's own handlers would
+  // kill workerd and exit with 143 (128 + SIGTERM), which systemd counts as a failure.
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    setTimeout(() => process.exit(1), 15_000).unref();
     await dispose();
     process.exit(0);
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.removeAllListeners(signal);
+    process.on(signal, stop);
+  }
 }
