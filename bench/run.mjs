@@ -63,6 +63,7 @@ const PLAN = QUICK
       holdConfirmEvery: 2,
       holdRest: 'cancel',
       machinePcs: 100,
+      machineLevels: [],
       machineSpreadSeconds: 5,
       machineReadSeconds: 5,
       machineLoginSeconds: 1,
@@ -88,6 +89,7 @@ const PLAN = QUICK
       holdConfirmEvery: 4,
       holdRest: 'expire',
       machinePcs: 10_000,
+      machineLevels: [1000, 2000, 3000, 4000, 5000, 7500],
       machineSpreadSeconds: 30,
       machineReadSeconds: 30,
       machineLoginSeconds: 5,
@@ -488,7 +490,13 @@ async function onlyMachine() {
     loadAfter: loadAverage(),
     othersCores: othersSince(others),
   };
-  for (const key of ['machinePcs', 'machineSpreadSeconds', 'machineReadSeconds', 'machineLoginSeconds'])
+  for (const key of [
+    'machinePcs',
+    'machineLevels',
+    'machineSpreadSeconds',
+    'machineReadSeconds',
+    'machineLoginSeconds',
+  ])
     report.plan[key] = PLAN[key];
   writeFileSync(file, `${JSON.stringify(report, null, 1)}\n`);
   const { renderMarkdown } = await import('./report.mjs');
