@@ -21,8 +21,10 @@
  * header from ADDR and from no one else. Behind a proxy the server faces a network even on a
  * loopback `--ip`, so the same refusals apply as for a non-loopback one.
  *
- * `SIGNING_KEY` (and `SIGNING_KEY_PREVIOUS`) in the environment override `.dev.vars`, so a real
- * key need not be written into a file or onto the command line: `SIGNING_KEY="$(…)" npm start`.
+ * The secrets (`SECRETS`: `SIGNING_KEY`, `SIGNING_KEY_PREVIOUS`, `WEBHOOK_SECRET`,
+ * `IDENTITY_JWT_SECRET`, `INTROSPECTION_CLIENTS`) in the environment override `.dev.vars`, so a
+ * real one need not be written into the project or onto the command line:
+ * `SIGNING_KEY="$(…)" npm start`, or the systemd unit's `EnvironmentFile=`.
  * `--direct` serves the Worker's own workerd socket on `--ip`:`--port`, without the front: a
  * little less work per request, but then no client address is known (every client shares one
  * rate-limit key, and a `CF-Connecting-IP` a client sends is still not believed). Kept for the
@@ -204,6 +206,15 @@ async function demoSetup(db, splitSqlQuery, demo) {
   return present;
 }
 
+/** The secrets of README.md's "Secrets", taken from the environment over `.dev.vars`. */
+export const SECRETS = [
+  'SIGNING_KEY',
+  'SIGNING_KEY_PREVIOUS',
+  'WEBHOOK_SECRET',
+  'IDENTITY_JWT_SECRET',
+  'INTROSPECTION_CLIENTS',
+];
+
 /** A reason not to start that the user can act on: printed without a stack. */
 export class StartError extends Error {}
 
@@ -271,11 +282,9 @@ export async function start(opts) {
   );
   const config = unstable_readConfig({ config: 'wrangler.toml' });
   // Bindings, Durable Objects, D1, assets and `.dev.vars` exactly as `wrangler dev` reads them;
-  // the signing keys from the environment over `.dev.vars`; `--var` over both.
+  // the secrets from the environment over `.dev.vars`; `--var` over both.
   const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
-  const fromEnv = Object.fromEntries(
-    ['SIGNING_KEY', 'SIGNING_KEY_PREVIOUS'].filter((k) => process.env[k]).map((k) => [k, process.env[k]]),
-  );
+  const fromEnv = Object.fromEntries(SECRETS.filter((k) => process.env[k]).map((k) => [k, process.env[k]]));
   const trustProxy = opts.trustProxy ?? [];
   const keyProblem = exposureProblem(opts.ip, { ...workerOptions.bindings, ...fromEnv, ...opts.vars }, trustProxy);
   if (keyProblem) throw new StartError(keyProblem);

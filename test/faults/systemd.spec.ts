@@ -108,7 +108,7 @@ describe('deploy/systemd/qrcode-login.service', { concurrency: false }, () => {
     assert.ok(service.get('ReadWritePaths')?.includes('/opt/qrcode-login/.wrangler'));
   });
 
-  test('its ExecStart, run as written with its Environment and EnvironmentFile, serves with that key and stops on SIGTERM', {
+  test('its ExecStart, run as written with its Environment and EnvironmentFile, serves with that file’s secrets and stops on SIGTERM', {
     timeout: 120_000,
   }, async () => {
     const state = path.join(work, 'var-lib');
@@ -119,7 +119,9 @@ describe('deploy/systemd/qrcode-login.service', { concurrency: false }, () => {
     const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
     const key = JSON.stringify({ ...jwk, kid: 'from-the-environment-file', alg: 'EdDSA', use: 'sig' });
     const envFile = path.join(work, 'env');
-    writeFileSync(envFile, `SIGNING_KEY='${key}'\n`, { mode: 0o600 });
+    // And another secret beside it, which the Worker must see too.
+    const backend = 'site-backend:a secret of the site backend';
+    writeFileSync(envFile, `SIGNING_KEY='${key}'\nINTROSPECTION_CLIENTS='${backend}'\n`, { mode: 0o600 });
     const moved = (text: string) =>
       here(text).replaceAll('/var/lib/qrcode-login', state).replaceAll('/var/log/qrcode-login', logs);
     const environment = Object.fromEntries(
@@ -165,6 +167,19 @@ describe('deploy/systemd/qrcode-login.service', { concurrency: false }, () => {
       );
       const config = (await (await fetch(`http://127.0.0.1:${port}/api/config`)).json()) as { development: boolean };
       assert.equal(config.development, false);
+      const introspect = (credentials: string) =>
+        fetch(`http://127.0.0.1:${port}/oauth/introspect`, {
+          method: 'POST',
+          headers: {
+            Authorization: `Basic ${Buffer.from(credentials).toString('base64')}`,
+            'Content-Type': 'application/x-www-form-urlencoded',
+          },
+          body: 'token=not-a-token',
+        });
+      const known = await introspect(backend);
+      assert.equal(known.status, 200);
+      assert.deepEqual(await known.json(), { active: false });
+      assert.equal((await introspect('site-backend:another secret')).status, 401);
       assert.ok(existsSync(path.join(state, 'state/v3/d1')), 'the state is in StateDirectory');
     } finally {
       if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGTERM');
