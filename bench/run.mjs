@@ -9,9 +9,10 @@
  * `docs/benchmarks.md` and `docs/benchmarks.json`. Measurements, not tests: nothing fails on a
  * figure, only on an error of the suite itself.
  *
- * The full run takes about seven minutes on a 2-core machine and must run on a quiet one (the
- * report states the load before and after, and the CPU other processes used meanwhile).
- * `--quick` (CI) shrinks every step but runs each one, floors included, in about two minutes (most
+ * The full run takes about seven minutes on a 2-core machine, and step 7 up to fifteen more; it
+ * must run on a quiet one (the report states the load before and after, and the CPU other
+ * processes used meanwhile). `--quick` (CI) shrinks every step but runs each one, floors
+ * included, in about three minutes (most
  * of it step 4, which must wait as long as the PCs do), and writes to a temporary directory
  * unless `--out` is given. `--hold N` holds twice N waiting PCs on each side in step 4, in two
  * rounds of N (default 1,000; 50 quick). Step 7 (bench/machine.mjs) holds `--machine N` waiting
