@@ -21,12 +21,28 @@ const now = () => performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const PC_UA = 'Mozilla/5.0 (X11; Linux x86_64) qrcode-login-bench';
 
+/**
+ * Agents whose connections come from one loopback address each (127.0.0.2 …): one machine
+ * holding many thousands of waiting PCs needs more client ports than one address offers.
+ */
+const agentsFrom = new Map();
+function agentFrom(localAddress) {
+  if (!localAddress) return agent;
+  if (!agentsFrom.has(localAddress)) {
+    agentsFrom.set(
+      localAddress,
+      new Agent({ connections: null, pipelining: 1, localAddress, headersTimeout: 120_000, bodyTimeout: 120_000 }),
+    );
+  }
+  return agentsFrom.get(localAddress);
+}
+
 /** One request; the body parsed as JSON when there is one. */
-async function call(base, method, path, headers = {}, body, signal) {
+async function call(base, method, path, headers = {}, body, signal, dispatcher = agent) {
   const res = await request(base + path, {
     method,
     signal,
-    dispatcher: agent,
+    dispatcher,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -46,7 +62,7 @@ function expectStatus(res, status, what) {
 
 const createQr = async (base) =>
   expectStatus(await call(base, 'POST', '/api/qrcodes', { 'user-agent': PC_UA }), 201, 'create');
-const poll = (base, qr, query = '', signal) =>
+const poll = (base, qr, query = '', signal, dispatcher = agent) =>
   call(
     base,
     'GET',
@@ -54,6 +70,7 @@ const poll = (base, qr, query = '', signal) =>
     { 'x-poll-token': qr.poll_token },
     undefined,
     signal,
+    dispatcher,
   );
 const act = (base, qr, step, phone) =>
   call(base, 'POST', `/api/qrcodes/${qr.qrcode_id}/${step}`, { authorization: `Bearer ${phone}` });
@@ -276,17 +293,21 @@ async function throughput({ base, phone, concurrency, seconds, warmupSeconds = 1
  */
 const held = [];
 let heldOpen = 0;
+/** Polls of the held PCs answered 429 or 5xx (and tried again), by status. */
+const retriedByStatus = {};
 
-async function make({ base, count, round = 1, concurrency = 48 }) {
+async function make({ base, count, round = 1, concurrency = 48, localAddresses = [] }) {
   const t0 = now();
   let errors = 0;
-  await pool(count, concurrency, async () => {
+  await pool(count, concurrency, async (i) => {
     try {
       const qr = await createQr(base);
       held.push({
         base,
         round,
         qr,
+        // The PC's polls come from this address (the code was made from the default one).
+        agent: agentFrom(localAddresses[i % localAddresses.length]),
         outcome: null,
         tokens: 0,
         polls: 0,
@@ -316,7 +337,7 @@ async function waitOn(base, entry) {
   for (;;) {
     entry.polls++;
     entry.pollSince = now();
-    const res = await poll(base, entry.qr, `?after=${after}&wait=30`);
+    const res = await poll(base, entry.qr, `?after=${after}&wait=30`, undefined, entry.agent);
     const at = now();
     if (res.status === 410) {
       entry.outcome = entry.tokens ? entry.outcome : 'gone';
@@ -324,6 +345,7 @@ async function waitOn(base, entry) {
     }
     if ((res.status === 429 || res.status >= 500) && failures < RETRIES) {
       entry.retried++;
+      retriedByStatus[res.status] = (retriedByStatus[res.status] ?? 0) + 1;
       await sleep(Math.min(5000, 1000 * 2 ** failures++));
       continue;
     }
@@ -350,14 +372,20 @@ async function waitOn(base, entry) {
   }
 }
 
-function wait({ round = 1 }) {
+/**
+ * Every PC of `round` long-polls, all at once, or their first polls spread evenly over
+ * `spreadMs` (then they poll again at the same spread, as PCs that came one after another do).
+ */
+function wait({ round = 1, spreadMs = 0 }) {
+  const entries = held.filter((entry) => !entry.done && entry.round === round);
   let started = 0;
-  for (const entry of held) {
-    if (entry.done || entry.round !== round) continue;
+  for (const entry of entries) {
+    const delay = entries.length > 1 ? (started * spreadMs) / entries.length : 0;
     started++;
     heldOpen++;
     entry.waiting = true;
-    entry.done = waitOn(entry.base, entry)
+    entry.done = sleep(delay)
+      .then(() => waitOn(entry.base, entry))
       .catch((err) => {
         entry.outcome = `error ${err.message}`;
       })
@@ -377,8 +405,22 @@ function count({ youngerThanMs = 0 }) {
   const t = now();
   const waiting = held.filter((e) => e.waiting);
   const younger = waiting.filter((e) => e.pollSince > t - youngerThanMs).length;
-  const latestPollMs = waiting.length ? t - Math.max(...waiting.map((e) => e.pollSince)) : null;
-  return { open: heldOpen, younger, latestPollMs, total: held.length };
+  const latestPollMs = waiting.length ? t - waiting.reduce((m, e) => Math.max(m, e.pollSince ?? 0), 0) : null;
+  // PCs whose wait ended although nobody scanned: a poll that failed (the runtime died, a reset).
+  const ended = held.filter((e) => !e.waiting && e.outcome !== null);
+  const outcomes = {};
+  for (const e of ended) outcomes[e.outcome] = (outcomes[e.outcome] ?? 0) + 1;
+  return {
+    open: heldOpen,
+    younger,
+    latestPollMs,
+    total: held.length,
+    ended: ended.length,
+    outcomes,
+    polls: held.reduce((n, e) => n + e.polls, 0),
+    retried: held.reduce((n, e) => n + e.retried, 0),
+    retriedByStatus,
+  };
 }
 
 /** Timing summary of `values` (ms), for the report. */

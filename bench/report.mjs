@@ -2,11 +2,14 @@
  * Turns the raw figures of `bench/run.mjs` into `docs/benchmarks.md`: the tables, the
  * targets, the machine, the commit, the load, the date and the command. The notes in
  * `bench/notes.md` (written by people, about what the figures mean) are appended as they are.
+ * Over 400 lines: one small renderer per section of one report, which read best side by side
+ * (step 7's, what one machine holds, lives with its measurement in `machine.mjs`).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { perWaitingPc } from './hold.mjs';
+import { machineSection, machineSummaryRow } from './machine.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const f = (x, digits = 1) => (x === null || x === undefined || Number.isNaN(x) ? '–' : Number(x).toFixed(digits));
@@ -43,6 +46,7 @@ export function renderMarkdown(r) {
   holdSection(r, p);
   qrSection(r, p);
   tokenSection(r, p);
+  machineSection(r, p);
   const notes = path.join(HERE, 'notes.md');
   if (existsSync(notes)) p(readFileSync(notes, 'utf8').trimEnd(), '');
   return `${lines.join('\n')}\n`;
@@ -101,6 +105,7 @@ function summaryTable(r, p) {
     `| …each PC hears of its scan, p50 / p99 / max (of them, objects evicted) | ${ms3(appHold.scanHeardMs, 2)} (${int(appHold.scanHeardEvictedMs?.n)}: ${ms3(appHold.scanHeardEvictedMs, 2)}) | | within milliseconds |`,
     `| …answered when confirmed, cancelled or expired; lost / duplicated | ${int(appHold.total - appHold.lost)} of ${int(appHold.total)}; ${appHold.lost} / ${appHold.duplicates} | | 0 / 0 |`,
     `| QR image as served: bytes; CPU to draw (${qr.modules}×${qr.modules} modules) | ${int(qr.served.bytes)} B; ${f(qr.served.cpuMs, 2)} ms | | ≤ 8 KB; ≤ 1 ms |`,
+    ...machineSummaryRow(r),
     '',
   );
 }

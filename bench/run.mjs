@@ -9,12 +9,16 @@
  * `docs/benchmarks.md` and `docs/benchmarks.json`. Measurements, not tests: nothing fails on a
  * figure, only on an error of the suite itself.
  *
- * The full run takes about seven minutes on a 2-core machine and must run on a quiet one (the
- * report states the load before and after, and the CPU other processes used meanwhile).
- * `--quick` (CI) shrinks every step but runs each one, floors included, in about two minutes (most
+ * The full run takes about seven minutes on a 2-core machine, and step 7 up to fifteen more; it
+ * must run on a quiet one (the report states the load before and after, and the CPU other
+ * processes used meanwhile). `--quick` (CI) shrinks every step but runs each one, floors
+ * included, in about three minutes (most
  * of it step 4, which must wait as long as the PCs do), and writes to a temporary directory
  * unless `--out` is given. `--hold N` holds twice N waiting PCs on each side in step 4, in two
- * rounds of N (default 1,000; 50 quick).
+ * rounds of N (default 1,000; 50 quick). Step 7 (bench/machine.mjs) holds `--machine N` waiting
+ * PCs on one `npm start` (default 10,000; 100 quick) under the systemd unit's open-files limit
+ * where it can be raised; `--only-machine` runs step 7 alone and puts its figures into the
+ * report already in `--out` (docs/), as its own dated section.
  */
 import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { holdWaitingPcs, runtimeSnapshot } from './hold.mjs';
+import { measureMachine } from './machine.mjs';
 import { cpuSeconds, machineBusySeconds, ownTreeSeconds } from './procfs.mjs';
 import { adopt, bundles, startServer, stopAll } from './servers.mjs';
 
@@ -58,6 +63,11 @@ const PLAN = QUICK
       holdSettleSeconds: 11,
       holdConfirmEvery: 2,
       holdRest: 'cancel',
+      machinePcs: 100,
+      machineLevels: [],
+      machineSpreadSeconds: 5,
+      machineReadSeconds: 5,
+      machineLoginSeconds: 1,
     }
   : {
       latencyLogins: 500,
@@ -79,9 +89,17 @@ const PLAN = QUICK
       holdSettleSeconds: 20,
       holdConfirmEvery: 4,
       holdRest: 'expire',
+      machinePcs: 10_000,
+      machineLevels: [1000, 2000, 3000, 4000, 5000, 7500],
+      machineSpreadSeconds: 30,
+      machineReadSeconds: 30,
+      machineLoginSeconds: 5,
     };
 const holdArg = argv.indexOf('--hold');
 if (holdArg >= 0) PLAN.hold = Number(argv[holdArg + 1]);
+const machineArg = argv.indexOf('--machine');
+if (machineArg >= 0) PLAN.machinePcs = Number(argv[machineArg + 1]);
+const ONLY_MACHINE = argv.includes('--only-machine');
 /** Local workerd evicts an object idle for 10 s: a poll older than this waits on an evicted object. */
 const EVICTED_AFTER_MS = 11_000;
 // `wrangler dev` is the reference of the full run; the quick run skips it unless `--dev`.
@@ -429,6 +447,10 @@ async function main() {
     `step 4: outcomes ${JSON.stringify(fin.outcomes)}, lost ${fin.lost}, duplicates ${fin.duplicates}, polls tried again after a 429/5xx ${fin.retried}; scan heard p50 ${fin.scanHeardMs.p50?.toFixed(2)} / p99 ${fin.scanHeardMs.p99?.toFixed(2)} ms`,
   );
 
+  // 7. What one machine holds: `npm start` alone with many thousand waiting PCs (bench/machine.mjs).
+  for (const s of Object.values(servers)) if (s.name !== 'start') process.kill(-s.child.pid, 'SIGTERM');
+  result.machineHold = await measureMachine({ bundleFile: bundled.app, persistRoot: TMP, startLoad, plan: PLAN }, log);
+
   // 5. The QR image, in a fresh process.
   const qrOut = execFileSync(process.execPath, [path.join(ROOT, 'bench/qr.mjs'), String(QUICK ? 100 : 500)], {
     cwd: ROOT,
@@ -446,8 +468,45 @@ async function main() {
   log(`wrote ${path.join(OUT, 'benchmarks.md')} and benchmarks.json in ${result.seconds} s`);
 }
 
+/** Step 7 alone, its figures put into the report already in OUT. */
+async function onlyMachine() {
+  const file = path.join(OUT, 'benchmarks.json');
+  if (!existsSync(file))
+    throw new Error(
+      `--only-machine puts its figures into ${file}, which does not exist: run the whole benchmark first`,
+    );
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  const others = othersMark();
+  const loadBefore = loadAverage();
+  log('step 7 alone: bundling the app with wrangler deploy --dry-run');
+  const bundled = bundles();
+  cleanup.push(bundled.remove);
+  const figures = await measureMachine({ bundleFile: bundled.app, persistRoot: TMP, startLoad, plan: PLAN }, log);
+  report.machineHold = {
+    ...figures,
+    date: new Date().toISOString(),
+    commit: gitCommit(),
+    command: result.command,
+    loadBefore,
+    loadAfter: loadAverage(),
+    othersCores: othersSince(others),
+  };
+  for (const key of [
+    'machinePcs',
+    'machineLevels',
+    'machineSpreadSeconds',
+    'machineReadSeconds',
+    'machineLoginSeconds',
+  ])
+    report.plan[key] = PLAN[key];
+  writeFileSync(file, `${JSON.stringify(report, null, 1)}\n`);
+  const { renderMarkdown } = await import('./report.mjs');
+  writeFileSync(path.join(OUT, 'benchmarks.md'), renderMarkdown(report));
+  log(`wrote step 7 into ${path.join(OUT, 'benchmarks.md')} and benchmarks.json`);
+}
+
 try {
-  await main();
+  await (ONLY_MACHINE ? onlyMachine() : main());
 } catch (err) {
   console.error(err);
   process.exitCode = 1;

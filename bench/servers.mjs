@@ -3,7 +3,7 @@
  * directory: the app as `npm start` serves it (scripts/start.mjs), the floor served the same
  * way (bench/floor/serve.mjs, in its variants), and the app under `wrangler dev` for reference.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -46,9 +46,16 @@ export function stopAll() {
   }
 }
 
-/** A Node process in a process group of its own, so that it and its workerd stop together. */
-function startProcess(name, args) {
-  const child = spawn(process.execPath, args, {
+/**
+ * A Node process in a process group of its own, so that it and its workerd stop together. With
+ * `nofile`, under that open-files limit (soft and hard, as a unit's `LimitNOFILE=` sets it):
+ * `sh` sets it and then becomes the process (`exec`), so the pid is the server's own.
+ */
+function startProcess(name, args, nofile) {
+  const [command, argv] = nofile
+    ? ['sh', ['-c', 'ulimit -n "$0" && exec "$@"', String(nofile), process.execPath, ...args]]
+    : [process.execPath, args];
+  const child = spawn(command, argv, {
     cwd: ROOT,
     env: { ...process.env, FORCE_COLOR: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -107,7 +114,8 @@ export function bundles() {
  * Starts one server. `kind`: 'start' (the app, `npm start`), 'floor', 'floor-contract' (the floor
  * with the contract, bench/floor/wrangler.contract.toml), 'floor-held' (the floor with the wait
  * held in the object, the design before issue 18), or 'dev' (`wrangler dev`).
- * RATE_LIMIT is off (the load comes from one address); `vars` adds `--var`s.
+ * RATE_LIMIT is off (the load comes from one address); `vars` adds `--var`s; `nofile` sets
+ * the open-files limit of the server (`startProcess`).
  */
 export async function startServer(options) {
   // A port found free can still be taken by another process before the server binds it:
@@ -121,7 +129,7 @@ export async function startServer(options) {
   }
 }
 
-async function startServerOnce({ name, kind, bundleFile, persistRoot, vars = {}, args = [] }) {
+async function startServerOnce({ name, kind, bundleFile, persistRoot, vars = {}, args = [], nofile }) {
   const port = await freePort();
   const persist = path.join(persistRoot, name);
   const varArgs = Object.entries({ RATE_LIMIT: 'off', ...vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
@@ -131,7 +139,7 @@ async function startServerOnce({ name, kind, bundleFile, persistRoot, vars = {},
     const script = kind === 'start' ? 'scripts/start.mjs' : 'bench/floor/serve.mjs';
     // The benchmark's phones sign in as the demo user, which `npm start` makes only with --demo.
     const extra = { start: ['--demo'], floor: [], 'floor-contract': ['--contract'], 'floor-held': ['--held'] }[kind];
-    child = startProcess(name, [script, ...common, '--bundle', bundleFile, ...extra, ...varArgs, ...args]);
+    child = startProcess(name, [script, ...common, '--bundle', bundleFile, ...extra, ...varArgs, ...args], nofile);
   } else {
     // `npm run dev` with its own storage: the migrations and demo accounts, then `wrangler dev`.
     const wrangler = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
@@ -147,4 +155,16 @@ async function startServerOnce({ name, kind, bundleFile, persistRoot, vars = {},
   const base = `http://127.0.0.1:${port}`;
   await waitReady(base, child);
   return { name, kind, base, child, pids: () => runtimePids(child.pid) };
+}
+
+/**
+ * The open-files limit a server can be given: `wanted` (what deploy/systemd's unit sets) when
+ * this process may raise its hard limit that far (root with CAP_SYS_RESOURCE), else the hard
+ * limit it has. `{ limit, wanted, hard, raised }`.
+ */
+export function openFilesLimit(wanted) {
+  const hardText = execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
+  const hard = hardText === 'unlimited' ? Number.POSITIVE_INFINITY : Number(hardText);
+  const raised = hard >= wanted || spawnSync('sh', ['-c', `ulimit -n ${wanted}`]).status === 0;
+  return { limit: raised ? wanted : hard, wanted, hard, raised };
 }

@@ -26,11 +26,24 @@
  *
  * A runtime that has not begun its answer `UPSTREAM_TIMEOUT_MS` after the request is cut off,
  * and the client gets a 503 `service_unavailable` instead of waiting forever.
+ *
+ * Behind a reverse proxy on the same machine (nginx terminating TLS: deploy/nginx/), every
+ * connection comes from the proxy, so its address says nothing about the client. For a
+ * connection from one of `trustedProxies` (`npm start -- --trust-proxy 127.0.0.1`), and only
+ * then, the client's address is the one the proxy put in `X-Real-IP` (`PROXY_CLIENT_HEADER`;
+ * nginx: `proxy_set_header X-Real-IP $remote_addr`, which replaces any the client sent). A
+ * value that is not one IP address is not believed: the proxy's own address is used instead.
+ * From any other address `X-Real-IP` is dropped like the rest, so a client that reaches the
+ * front directly still cannot name its own address.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { isIP } from 'node:net';
 
 export const FRONT_HEADER = 'x-local-front';
+
+/** The header in which a trusted reverse proxy names the client's address. */
+export const PROXY_CLIENT_HEADER = 'x-real-ip';
 
 /** The Worker's body limit (`MAX_BODY_BYTES` in src/http/body.ts): it refuses any body larger. */
 export const MAX_BODY_BYTES = 8 * 1024;
@@ -58,9 +71,22 @@ const dropped = (name) =>
 export const newFrontSecret = () => randomBytes(32).toString('base64url');
 
 /** `::ffff:127.0.0.2` (an IPv4 client of a dual-stack socket) is `127.0.0.2`. */
+export const plainAddress = (address) =>
+  address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+
 export function addressOf(socket) {
-  const address = socket.remoteAddress ?? '';
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  return plainAddress(socket.remoteAddress ?? '');
+}
+
+/**
+ * The client's address: the connection's own, or, on a connection from a trusted proxy, the one
+ * that proxy names in `X-Real-IP` when that is exactly one IP address.
+ */
+export function clientAddress(req, trustedProxies) {
+  const peer = addressOf(req.socket);
+  if (!trustedProxies.has(peer)) return peer;
+  const named = plainAddress(String(req.headers[PROXY_CLIENT_HEADER] ?? '').trim());
+  return isIP(named) ? named : peer;
 }
 
 /** The front's own 503, in the API's error shape; ended as an early answer (`endAfterBody`). */
@@ -122,10 +148,19 @@ function endAfterBody(req, res) {
 
 /**
  * Listens on `host`:`port` and forwards every request to the runtime at `target`
- * (`{ host, port }`), which must begin each answer within `upstreamTimeoutMs`. Resolves once
- * listening, with the URL clients use and `close()`.
+ * (`{ host, port }`), which must begin each answer within `upstreamTimeoutMs`. Connections from
+ * `trustedProxies` (addresses) name their client in `X-Real-IP`. Resolves once listening, with
+ * the URL clients use and `close()`.
  */
-export async function startFront({ host, port, target, secret, upstreamTimeoutMs = UPSTREAM_TIMEOUT_MS }) {
+export async function startFront({
+  host,
+  port,
+  target,
+  secret,
+  upstreamTimeoutMs = UPSTREAM_TIMEOUT_MS,
+  trustedProxies = [],
+}) {
+  const trusted = new Set(trustedProxies.map(plainAddress));
   const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 256 });
   const server = http.createServer((req, res) => {
     const headers = {};
@@ -135,7 +170,7 @@ export async function startFront({ host, port, target, secret, upstreamTimeoutMs
       const value = req.rawHeaders[i + 1];
       headers[name] = name in headers ? [headers[name], value].flat() : value;
     }
-    headers['cf-connecting-ip'] = addressOf(req.socket);
+    headers['cf-connecting-ip'] = clientAddress(req, trusted);
     headers[FRONT_HEADER] = secret;
     // A body declared too large is cut to one byte past the limit (`forwardBody`): so is its length.
     if (Number(req.headers['content-length']) > MAX_BODY_BYTES) headers['content-length'] = String(MAX_BODY_BYTES + 1);

@@ -5,7 +5,7 @@
  * log line, no file watching, no inspector, no dev registry). Same bindings, secrets
  * (`.dev.vars`) and local storage (`.wrangler/state`) as `wrangler dev`.
  *
- *   npm start -- [--port 8787] [--ip localhost] [--demo] [--var K:V]... [--persist-to DIR] [--direct] [--bundle FILE]
+ *   npm start -- [--port 8787] [--ip localhost] [--demo] [--var K:V]... [--persist-to DIR] [--trust-proxy ADDR]... [--direct] [--bundle FILE]
  *
  * Steps: refuse a non-loopback `--ip` while the signing key is the committed development one;
  * apply the D1 migrations to local storage; with `--demo`, add the demo accounts (dong / 111,
@@ -16,9 +16,15 @@
  * `--ip`:`--port`, which gives the Worker each connection's own address as `CF-Connecting-IP`;
  * then say where it listens.
  *
+ * `--trust-proxy ADDR` (repeatable): a reverse proxy on this machine (nginx terminating TLS, see
+ * deploy/nginx/) connects from ADDR and names each client in `X-Real-IP`; the front believes that
+ * header from ADDR and from no one else. Behind a proxy the server faces a network even on a
+ * loopback `--ip`, so the same refusals apply as for a non-loopback one.
+ *
  * Every secret (`SIGNING_KEY`, `IDENTITY_JWT_SECRET`, `WEBHOOK_SECRET`, …: `secrets.mjs`) in the
  * environment overrides `.dev.vars`, so a real one need not be written into a file nor onto the
- * command line, where npm would print it: `SIGNING_KEY="$(…)" npm start`.
+ * command line, where npm would print it: `SIGNING_KEY="$(…)" npm start`, or the systemd unit's
+ * `EnvironmentFile=`.
  * `--direct` serves the Worker's own workerd socket on `--ip`:`--port`, without the front: a
  * little less work per request, but then no client address is known (every client shares one
  * rate-limit key, and a `CF-Connecting-IP` a client sends is still not believed). Kept for the
@@ -28,6 +34,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { newFrontSecret, startFront } from './local-front.mjs';
@@ -40,7 +47,7 @@ process.env.WRANGLER_SEND_METRICS ??= 'false';
 function usage(message) {
   if (message) console.error(`npm start: ${message}`);
   console.error(
-    'usage: npm start -- [--port N] [--ip ADDR] [--demo] [--var KEY:VALUE]... [--persist-to DIR] [--direct] [--bundle FILE]',
+    'usage: npm start -- [--port N] [--ip ADDR] [--demo] [--var KEY:VALUE]... [--persist-to DIR] [--trust-proxy ADDR]... [--direct] [--bundle FILE]',
   );
   process.exit(2);
 }
@@ -55,6 +62,7 @@ export function parseArgs(argv) {
     demo: false,
     direct: false,
     bundle: null,
+    trustProxy: [],
   };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
@@ -86,6 +94,12 @@ export function parseArgs(argv) {
       case '--persist-to':
         opts.persistTo = next();
         break;
+      case '--trust-proxy': {
+        const address = next();
+        if (!isIP(address)) usage(`--trust-proxy wants the proxy's IP address, got ${address}`);
+        opts.trustProxy.push(address);
+        break;
+      }
       case '--direct':
         opts.direct = true;
         break;
@@ -215,15 +229,26 @@ function kidsOf(value) {
 }
 
 /**
- * Why `npm start` must not listen on `host` with these bindings, or null. The committed
- * development key signs tokens that anyone who has read this repository can forge, so it may
- * only serve this machine.
+ * How `npm start` faces a network, in words ("listen on 0.0.0.0", "serve behind the proxy at
+ * 127.0.0.1"), or null when it serves this machine only: a non-loopback `host`, or a reverse
+ * proxy it trusts (which brings it the network's requests).
  */
-export function exposureProblem(host, bindings) {
+export function facing(host, trustProxy = []) {
+  if (trustProxy.length) return `serve behind the proxy at ${trustProxy.join(', ')}`;
+  return isLoopback(host) ? null : `listen on ${host}`;
+}
+
+/**
+ * Why `npm start` must not listen on `host` (behind `trustProxy`) with these bindings, or null.
+ * The committed development keys sign tokens that anyone who has read this repository can
+ * forge, so they may only serve this machine.
+ */
+export function exposureProblem(host, bindings, trustProxy = []) {
+  const how = facing(host, trustProxy);
   const committed = kidsOf(bindings.SIGNING_KEY).filter((kid) => DEVELOPMENT_KIDS.includes(kid));
-  if (isLoopback(host) || committed.length === 0) return null;
+  if (!how || committed.length === 0) return null;
   return [
-    `refusing to listen on ${host}: the signing key is the development key committed in .dev.vars`,
+    `refusing to ${how}: the signing key is the development key committed in .dev.vars`,
     `(kid ${committed.map((kid) => `"${kid}"`).join(', ')}), so anyone who has read this repository could sign tokens for this server.`,
     'Set the secret SIGNING_KEY to a key of your own, made by `npm run keygen` (keep it: tokens die with it):',
     '  export SIGNING_KEY="$(npm run keygen --silent)"',
@@ -236,10 +261,11 @@ export function exposureProblem(host, bindings) {
  * Why `npm start` must not listen on `host` with the demo accounts of this storage, or null.
  * Their passwords are in the repository; `--demo` says the user means to serve them.
  */
-export function demoExposureProblem(host, demoUsers, demo) {
-  if (isLoopback(host) || demo || demoUsers.length === 0) return null;
+export function demoExposureProblem(host, demoUsers, demo, trustProxy = []) {
+  const how = facing(host, trustProxy);
+  if (!how || demo || demoUsers.length === 0) return null;
   return [
-    `refusing to listen on ${host}: this storage has the demo accounts ${demoUsers.join(', ')}, whose passwords`,
+    `refusing to ${how}: this storage has the demo accounts ${demoUsers.join(', ')}, whose passwords`,
     'anyone can read in seed/demo-users.sql (made by `npm run dev` or an earlier `npm start -- --demo`).',
     'Serve a storage of its own (--persist-to DIR), or pass --demo to serve them knowingly.',
   ].join('\n');
@@ -254,7 +280,8 @@ export async function start(opts) {
   // the secrets from the environment over `.dev.vars`; `--var` over both.
   const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
   const fromEnv = secretsFromEnv();
-  const keyProblem = exposureProblem(opts.ip, { ...workerOptions.bindings, ...fromEnv, ...opts.vars });
+  const trustProxy = opts.trustProxy ?? [];
+  const keyProblem = exposureProblem(opts.ip, { ...workerOptions.bindings, ...fromEnv, ...opts.vars }, trustProxy);
   if (keyProblem) throw new StartError(keyProblem);
   const persistRoot = path.resolve(opts.persistTo, 'v3');
   // The database first, in a Miniflare of its own on the same storage (as `wrangler d1` does
@@ -264,7 +291,7 @@ export async function start(opts) {
     applied: await applyMigrations(db, unstable_splitSqlQuery, path.join(ROOT, d1.migrations_dir ?? 'migrations')),
     demoUsers: await demoSetup(db, unstable_splitSqlQuery, opts.demo),
   }));
-  const demoProblem = demoExposureProblem(opts.ip, demoUsers, opts.demo);
+  const demoProblem = demoExposureProblem(opts.ip, demoUsers, opts.demo, trustProxy);
   if (demoProblem) throw new StartError(demoProblem);
   // Only the local front knows this; without it (`--direct`) no client address is believed.
   const frontSecret = newFrontSecret();
@@ -289,6 +316,7 @@ export async function start(opts) {
     port: opts.port,
     direct: opts.direct,
     frontSecret,
+    trustedProxies: trustProxy,
     onDispose: () => bundleDir && rmSync(bundleDir, { recursive: true, force: true }),
   });
   return { ...served, applied, demoUsers, persistRoot, bindings };
@@ -335,6 +363,7 @@ export async function serveBundle({
   direct = false,
   frontSecret,
   inspectorPort,
+  trustedProxies = [],
   onDispose = () => {},
 }) {
   const { Miniflare, Log, LogLevel, convertV4MiniflareOptions } = requireFromWrangler('miniflare');
@@ -376,6 +405,7 @@ export async function serveBundle({
         port,
         target: { host: own.hostname, port: Number(own.port) },
         secret: frontSecret,
+        trustedProxies,
       });
     }
     const dispose = async () => {
@@ -412,16 +442,23 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   if (applied.length) console.log(`Applied D1 migrations: ${applied.join(', ')}`);
   const vars = Object.keys(opts.vars);
   const accounts = demoUsers.length ? `demo accounts ${demoUsers.join(', ')}` : 'no demo accounts';
+  const proxy = opts.trustProxy.length ? `, client address from X-Real-IP of ${opts.trustProxy.join(', ')}` : '';
   console.log(
-    `Ready on ${url.href.replace(/\/$/, '')} (workerd, production bundle, ${accounts}${vars.length ? `, --var ${vars.join(', ')}` : ''}; storage ${path.relative(ROOT, persistRoot) || persistRoot})`,
+    `Ready on ${url.href.replace(/\/$/, '')} (workerd, production bundle, ${accounts}${vars.length ? `, --var ${vars.join(', ')}` : ''}${proxy}; storage ${path.relative(ROOT, persistRoot) || persistRoot})`,
   );
+  // A clean stop on SIGTERM (systemd's, `docker stop`) and SIGINT: the front stops taking
+  // requests, Miniflare stops workerd, and the exit code is 0. Miniflare's own handlers would
+  // kill workerd and exit with 143 (128 + SIGTERM), which systemd counts as a failure.
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    setTimeout(() => process.exit(1), 15_000).unref();
     await dispose();
     process.exit(0);
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.removeAllListeners(signal);
+    process.on(signal, stop);
+  }
 }

@@ -96,6 +96,25 @@ describe('npm start', { concurrency: false }, () => {
     }
   });
 
+  test('behind a proxy (--trust-proxy) it faces a network: the development key and the demo accounts are refused there too', {
+    timeout: 120_000,
+  }, async () => {
+    const behind = ['--ip', '127.0.0.1', '--trust-proxy', '127.0.0.1'];
+    const key = await npmStartOutcome([...behind, '--port', String(await freePort())]);
+    assert.equal(key.code, 1);
+    assert.match(key.output, /refusing to serve behind the proxy at 127\.0\.0\.1/);
+    assert.match(key.output, /SIGNING_KEY/);
+    const dir = storage();
+    running = await npmStart(dir, ['--demo']);
+    await running.stop();
+    running = null;
+    const demo = await npmStartOutcome([...behind, '--port', String(await freePort()), '--persist-to', dir], {
+      SIGNING_KEY: ownKey(),
+    });
+    assert.equal(demo.code, 1);
+    assert.match(demo.output, /demo accounts dong, guang/);
+  });
+
   test('listens on a non-loopback address with a signing key of its own', { timeout: 120_000 }, async () => {
     running = await npmStart(storage(), [], { ip: '0.0.0.0', env: { SIGNING_KEY: ownKey() } });
     const jwks = (await (await fetch(`${running.base}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
