@@ -15,11 +15,10 @@ import { ApiError } from '../http/errors';
 import { userById } from '../identity/accounts';
 import { accessTtlSeconds, type IdTokenAlg, issueIdToken, issueToken } from '../tokens/signing';
 import { askUser, FAMILY_CHARS, identityMode, openRefreshToken, userObjectId, userSessions } from '../user';
-import type { NewSession, SessionInfo, SignInFrom, SignInMethod, UserRef } from '../user/types';
-import type { UserSessions } from '../user/user-object';
-import { emit } from '../webhooks/events';
+import type { EndedSession, NewSession, SessionInfo, SignInFrom, SignInMethod, UserRef } from '../user/types';
+import { revoked, revokedIn } from './ended';
 
-type UserSessionsStub = DurableObjectStub<UserSessions>;
+export { revoked, revokedIn } from './ended';
 
 /** `n` random base64url characters (6 random bits each). */
 const randomChars = (n: number): string => randomToken(Math.ceil((n * 6) / 8)).slice(0, n);
@@ -112,23 +111,21 @@ export async function signIn(
   return tokensOf(c, started.session, refresh.token);
 }
 
-/** Tells the site's backend that these sessions ended. */
-export function revoked(c: Context<AppEnv>, user: UserRef, sids: string[]): void {
-  for (const sid of sids) emit(c, 'session.revoked', { sid, user });
-}
-
 /** Signs `user`'s session `sid` out with every session it approved, and says so; the sessions that ended. */
-export async function signOut(c: Context<AppEnv>, user: UserRef, sid: string): Promise<string[]> {
+export async function signOut(c: Context<AppEnv>, user: UserRef, sid: string): Promise<EndedSession[]> {
   const ended = await askUser(async () => userSessions(c.env, user.id).revoke(sid));
   revoked(c, user, ended);
   return ended;
 }
 
-/** The same, for sessions ended in `stub` by a verb that names no user (a refresh token's). */
-export async function revokedIn(c: Context<AppEnv>, stub: UserSessionsStub, sids: string[]): Promise<void> {
-  if (sids.length === 0) return;
-  const user = await askUser(() => stub.user());
-  if (user) revoked(c, user, sids);
+/**
+ * Signs out `user`'s browser session `sid` (RP-Initiated Logout) with every grant under it, and
+ * says so; nothing when `sid` is not a browser's single sign-on session of theirs.
+ */
+export async function signOutBrowser(c: Context<AppEnv>, user: UserRef, sid: string): Promise<EndedSession[]> {
+  const ended = await askUser(async () => userSessions(c.env, user.id).endBrowser(sid));
+  revoked(c, user, ended);
+  return ended;
 }
 
 /** The outcome of a refresh: new tokens, or why not (each is `invalid_grant`). */

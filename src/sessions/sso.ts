@@ -24,7 +24,7 @@ import { askUser, userObjectId } from '../user';
 import type { AuthorizationRequest, BrowserSession, CodeBinding, CodeRefusal, OidcLogin } from '../user/oidc-types';
 import type { SignInFrom, UserRef } from '../user/types';
 import type { UserSessions } from '../user/user-object';
-import { newRefreshToken, revokedIn } from '.';
+import { newRefreshToken, revoked, revokedIn } from '.';
 
 type UserSessionsStub = DurableObjectStub<UserSessions>;
 
@@ -156,7 +156,7 @@ export async function signInBrowser(
   const [cookie, code] = await Promise.all([newCredential(objectId), newCredential(objectId)]);
   const { refreshTtlMs } = lifetimes(c.env);
   const stub = c.env.USER_SESSIONS.get(objectId);
-  const browser = await askUser(
+  const started = await askUser(
     async () =>
       await stub.startBrowser(
         { user, via: 'oidc', from, approver, refreshHash: null, family: null, endsAt: Date.now() + refreshTtlMs },
@@ -164,7 +164,10 @@ export async function signInBrowser(
         { hash: code.hash, binding: bindingOf(login) },
       ),
   );
-  if (!browser) return null;
+  if (!started) return null;
+  // A user keeps at most MAX_SESSIONS: the least recently used ended to make room.
+  revoked(c, user, started.ended);
+  const { browser } = started;
   return {
     sid: browser.sid,
     redirect_to: codeResponse(c, login.request, code.value),
@@ -254,6 +257,7 @@ export async function exchangeCode(c: Context<AppEnv>, presented: PresentedCode,
     return { ok: false, reason: CODE_REFUSALS[outcome.reason] };
   }
   const { session } = outcome;
+  revoked(c, session.user, outcome.ended);
   const scope = session.scope ?? 'openid';
   const token = await issueToken(c, session.user, session.sid, session.client_id);
   const id_token = await issueIdToken(c, {
