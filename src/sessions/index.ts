@@ -16,9 +16,9 @@ import { userById } from '../identity/accounts';
 import { accessTtlSeconds, type IdTokenAlg, issueIdToken, issueToken } from '../tokens/signing';
 import { askUser, FAMILY_CHARS, identityMode, openRefreshToken, userObjectId, userSessions } from '../user';
 import type { EndedSession, NewSession, SessionInfo, SignInFrom, SignInMethod, UserRef } from '../user/types';
-import { revoked, revokedIn } from './ended';
+import { revoked } from './ended';
 
-export { revoked, revokedIn } from './ended';
+export { revoked } from './ended';
 
 /** `n` random base64url characters (6 random bits each). */
 const randomChars = (n: number): string => randomToken(Math.ceil((n * 6) / 8)).slice(0, n);
@@ -107,24 +107,25 @@ export async function signIn(
   const started = await askUser(() => c.env.USER_SESSIONS.get(objectId).start(init));
   if (!started) return null;
   // A user keeps at most MAX_SESSIONS: the least recently used ended to make room.
-  revoked(c, user, started.ended);
+  revoked(c, started.ended);
   return tokensOf(c, started.session, refresh.token);
 }
 
 /** Signs `user`'s session `sid` out with every session it approved, and says so; the sessions that ended. */
 export async function signOut(c: Context<AppEnv>, user: UserRef, sid: string): Promise<EndedSession[]> {
   const ended = await askUser(async () => userSessions(c.env, user.id).revoke(sid));
-  revoked(c, user, ended);
+  revoked(c, ended);
   return ended;
 }
 
 /**
- * Signs out `user`'s browser session `sid` (RP-Initiated Logout) with every grant under it, and
- * says so; nothing when `sid` is not a browser's single sign-on session of theirs.
+ * Signs out the browser session `sid` of the user `userId` (RP-Initiated Logout) with every
+ * grant under it, and says so; nothing when `sid` is not a browser's single sign-on session of
+ * theirs.
  */
-export async function signOutBrowser(c: Context<AppEnv>, user: UserRef, sid: string): Promise<EndedSession[]> {
-  const ended = await askUser(async () => userSessions(c.env, user.id).endBrowser(sid));
-  revoked(c, user, ended);
+export async function signOutBrowser(c: Context<AppEnv>, userId: string, sid: string): Promise<EndedSession[]> {
+  const ended = await askUser(async () => userSessions(c.env, userId).endBrowser(sid));
+  revoked(c, ended);
   return ended;
 }
 
@@ -175,7 +176,7 @@ export async function refreshSession(
     if (current && current.retryAfter > 0) throw tooFast(current.retryAfter);
     if (current && !(await userById(c.env, current.session.user.id))) {
       const ended = await askUser(async () => opened.stub.closeAccount());
-      revoked(c, current.session.user, ended);
+      revoked(c, ended);
       return { ok: false, reason: REFUSALS.disabled! };
     }
   }
@@ -183,7 +184,7 @@ export async function refreshSession(
   const outcome = await askUser(async () => await opened.stub.refresh(opened.hash, next.hash, clientId, opened.family));
   if (!outcome.ok) {
     if (outcome.reason === 'rate_limited') throw tooFast(outcome.retryAfter ?? 1);
-    await revokedIn(c, opened.stub, outcome.revoked);
+    revoked(c, outcome.revoked);
     return { ok: false, reason: REFUSALS[outcome.reason] ?? REFUSALS.unknown! };
   }
   return { ok: true, tokens: await tokensOf(c, outcome.session, next.token, alg) };

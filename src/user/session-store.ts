@@ -320,11 +320,10 @@ export class SessionStore {
    * its own; none for any other session.
    */
   #endedOf(row: SessionRow): EndedSession {
-    if (row.via !== 'oidc') return { sid: row.sid, clients: [] };
-    if (row.client_id !== null) {
-      return { sid: row.sid, clients: [{ client_id: row.client_id, sid: row.parent ?? row.sid }] };
-    }
-    return { sid: row.sid, clients: this.clientsOf(row.sid).map(({ client_id }) => ({ client_id, sid: row.sid })) };
+    const { sid, user } = this.info(row);
+    if (row.via !== 'oidc') return { sid, user, clients: [] };
+    if (row.client_id !== null) return { sid, user, clients: [{ client_id: row.client_id, sid: row.parent ?? sid }] };
+    return { sid, user, clients: this.clientsOf(sid).map(({ client_id }) => ({ client_id, sid })) };
   }
 
   /** Deletes session `sid` and the hashes it rotated out. */

@@ -96,6 +96,8 @@ export interface SessionListing extends SignInFrom {
  */
 export interface EndedSession {
   sid: string;
+  /** Whose it was (as last signed in): said here, since the object may be emptied right after. */
+  user: UserRef;
   clients: { client_id: string; sid: string }[];
 }
 
