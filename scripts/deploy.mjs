@@ -10,13 +10,14 @@
  * wrangler's own flags (`--domain`, `--route`, `--name`, `--var`) pass through for a one-off.
  *
  * With webhooks off (no `WEBHOOK_URL` in `[vars]`, the deploy settings' vars, nor given with
- * `--var`) the Worker needs no queue, and none need exist on the account: wrangler refuses to
- * deploy a consumer of a queue that does not exist (it creates a missing producer queue on its
- * own, never a consumer-only one such as the dead-letter queue).
+ * `--var`) and no client of `OIDC_CLIENTS` with a `backchannel_logout_uri` (its logout tokens
+ * travel on the same queue) the Worker needs no queue, and none need exist on the account:
+ * wrangler refuses to deploy a consumer of a queue that does not exist (it creates a missing
+ * producer queue on its own, never a consumer-only one such as the dead-letter queue).
  *
- * So with deploy settings, or with webhooks off, the deploy uses `wrangler.deploy.json`, made
- * here from wrangler.toml as wrangler reads it, with the settings over it and, webhooks off,
- * without its queues; checked through wrangler to differ in nothing else; next to wrangler.toml
+ * So with deploy settings, or without a use for the queues, the deploy uses
+ * `wrangler.deploy.json`, made here from wrangler.toml as wrangler reads it, with the settings
+ * over it and, without a use for them, without its queues; checked through wrangler to differ in nothing else; next to wrangler.toml
  * so that its relative paths hold; and removed afterwards. Without either it deploys
  * wrangler.toml as it is; `npm run provision` makes the queues.
  *
@@ -33,8 +34,8 @@ import {
   deploySettings,
   deployVars,
   GENERATED_CONFIG,
+  queuesWanted,
   readConfig,
-  webhooksOn,
   writeGeneratedConfig,
 } from './project-config.mjs';
 import { PLACEHOLDER_DATABASE_ID } from './provision.mjs';
@@ -77,7 +78,8 @@ export async function deploy(args, { log = console.log } = {}) {
     if (!dryRun) throw new OperatorError(problem);
     log(`note: ${problem}`);
   }
-  const on = webhooksOn({ vars: deployVars(config, settings) }, cliVars(rest));
+  const why = queuesWanted({ vars: deployVars(config, settings) }, cliVars(rest));
+  const on = why !== null;
   if (settings) {
     const changed = ['name', 'routes', 'workers_dev', 'vars', 'd1'].filter((k) =>
       k === 'vars' || k === 'd1' ? Object.keys(settings[k]).length : settings[k] !== undefined,
@@ -86,8 +88,8 @@ export async function deploy(args, { log = console.log } = {}) {
   }
   log(
     on
-      ? '# webhooks on (WEBHOOK_URL is set): the queues are deployed with the Worker'
-      : '# webhooks off (no WEBHOOK_URL): the queues are left out, so no queue need exist',
+      ? `# ${why}: the queues are deployed with the Worker`
+      : '# webhooks off (no WEBHOOK_URL) and no backchannel_logout_uri: the queues are left out, so no queue need exist',
   );
   const generated = settings || !on ? await writeGeneratedConfig(configPath, settings, { queues: on }) : null;
   try {

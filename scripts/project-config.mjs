@@ -2,7 +2,7 @@
  * @module
  * The project's wrangler configuration as the operator scripts read it: through wrangler's own
  * reader (so they agree with `wrangler deploy` and `wrangler dev`), whether a deploy has
- * webhooks on, the queues that webhooks need, and the variables `wrangler dev` would give the
+ * webhooks or back-channel logout on, the queues that they need, and the variables `wrangler dev` would give the
  * Worker (`wrangler.toml` [vars] with `.dev.vars` over them).
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,6 +44,34 @@ export function cliVars(argv) {
  */
 export function webhooksOn(config, vars = {}) {
   return Boolean((vars.WEBHOOK_URL ?? config.vars?.WEBHOOK_URL ?? '').trim());
+}
+
+/**
+ * Back-channel logout is on for a deploy when a client of `OIDC_CLIENTS` (in `[vars]` or by
+ * `--var`) registers a `backchannel_logout_uri`: its logout tokens travel on the webhook queue
+ * (src/webhooks/logout.ts), whether webhooks are on or not. A value that is not JSON is no
+ * client at all (the Worker's own configuration check says so).
+ */
+export function backchannelLogoutOn(config, vars = {}) {
+  let clients;
+  try {
+    clients = JSON.parse(vars.OIDC_CLIENTS ?? config.vars?.OIDC_CLIENTS ?? '[]');
+  } catch {
+    return false;
+  }
+  return (
+    Array.isArray(clients) &&
+    clients.some((c) => typeof c?.backchannel_logout_uri === 'string' && c.backchannel_logout_uri.trim() !== '')
+  );
+}
+
+/** Why a deploy needs the queues (webhooks, back-channel logout), in words; null when it needs none. */
+export function queuesWanted(config, vars = {}) {
+  if (webhooksOn(config, vars)) return 'webhooks on (WEBHOOK_URL is set)';
+  if (backchannelLogoutOn(config, vars)) {
+    return 'back-channel logout on (a client of OIDC_CLIENTS has a backchannel_logout_uri)';
+  }
+  return null;
 }
 
 /** Every queue the configuration names: the producers', the consumers' and their dead-letter queues. */

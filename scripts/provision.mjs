@@ -9,8 +9,9 @@
  *      `deploy.config.json` when there is one, else into wrangler.toml's `database_id`;
  *   2. the D1 migrations not yet applied to it (`wrangler d1 migrations apply DB --remote`);
  *   3. with webhooks on (`WEBHOOK_URL` in `[vars]`, or given with `--var WEBHOOK_URL:…` as to
- *      `npm run deploy`), every queue of `[[queues.*]]`, dead-letter queue included; with
- *      webhooks off none, since `npm run deploy` then leaves them out;
+ *      `npm run deploy`) or a client of `OIDC_CLIENTS` with a `backchannel_logout_uri` (its
+ *      logout tokens travel on the same queue), every queue of `[[queues.*]]`, dead-letter
+ *      queue included; otherwise none, since `npm run deploy` then leaves them out;
  *   4. the secret `SIGNING_KEY`, only if the Worker has none: a new set of an Ed25519 and an
  *      RSA key (`npm run keygen`) handed to `wrangler secret put` on its stdin, never shown and
  *      never on disk.
@@ -34,6 +35,7 @@ import {
   deployVars,
   GENERATED_CONFIG,
   queueNames,
+  queuesWanted,
   readConfig,
   webhooksOn,
   writeGeneratedConfig,
@@ -147,15 +149,16 @@ export async function provision({
     // 2. Its migrations (wrangler applies only those not yet recorded in the database).
     change(['d1', 'migrations', 'apply', d1.binding, '--remote'], 'the migrations not yet applied');
 
-    // 3. The queues, only when webhooks are on.
+    // 3. The queues, only when webhooks or back-channel logout are on.
     const queues = queueNames(config);
     const deployed = deployVars(config, settings);
-    const webhooks = webhooksOn({ vars: deployed }, vars);
-    if (!webhooks) {
+    const why = queuesWanted({ vars: deployed }, vars);
+    if (!why) {
       log(
-        `# webhooks are off (no WEBHOOK_URL in [vars]): no queue is needed, and \`npm run deploy\` leaves out the queue bindings (${queues.join(', ')})`,
+        `# webhooks are off (no WEBHOOK_URL in [vars]) and no client has a backchannel_logout_uri: no queue is needed, and \`npm run deploy\` leaves out the queue bindings (${queues.join(', ')})`,
       );
     } else {
+      log(`# ${why}: the queues are needed`);
       for (const queue of queues) {
         const info = check(['queues', 'info', queue], `does the queue "${queue}" exist?`);
         if (info?.ok) log(`  queue "${queue}" exists`);
@@ -187,7 +190,7 @@ export async function provision({
 
     // What is left to the operator: secrets only they can choose.
     const notes = [];
-    if (webhooks && !secrets.includes('WEBHOOK_SECRET')) {
+    if (webhooksOn({ vars: deployed }, vars) && !secrets.includes('WEBHOOK_SECRET')) {
       notes.push(
         'WEBHOOK_SECRET is not set: webhooks stay off until it is. Give the same value to your receiver:\n' +
           '    echo "whsec_$(openssl rand -base64 32)" | tee /dev/stderr | npx wrangler secret put WEBHOOK_SECRET',

@@ -24,6 +24,7 @@ import { authorizeEndpoint, authorizeError } from './oauth/authorize';
 import { authorizeApi } from './oauth/authorize-api';
 import { oauthChecks } from './oauth/config-checks';
 import { deviceAuthorization } from './oauth/device-authorization';
+import { endSessionEndpoint, endSessionError } from './oauth/end-session';
 import { handleOAuthError } from './oauth/errors';
 import { introspection } from './oauth/introspect';
 import { oauthMetadata } from './oauth/metadata';
@@ -159,6 +160,7 @@ app.route('/', tokenEndpoint);
 app.route('/', revocation);
 app.route('/', introspection);
 app.route('/', userinfo);
+app.route('/', endSessionEndpoint);
 
 /** Hono's `/x/:id` path as a pattern for a concrete path. */
 const pattern = (path: string) => new RegExp(`^${path.replace(/:[^/]+/g, '[^/]+').replace(/\/$/, '')}/?$`);
@@ -188,9 +190,10 @@ app.all('*', () => {
 });
 
 // The OAuth routes answer in RFC 6749's shape even when the shared checks above refuse a
-// request before it reaches them (a header or a body too large); the authorize endpoint, which a
-// browser reaches, with its error page.
+// request before it reaches them (a header or a body too large); the authorize and end-session
+// endpoints, which a browser reaches, with their pages.
 app.onError((err, c) => {
   if (c.req.path === '/oauth/authorize') return authorizeError(err, c);
+  if (c.req.path === '/oauth/end_session') return endSessionError(err, c);
   return c.req.path.startsWith('/oauth/') ? handleOAuthError(err, c) : handleError(err, c);
 });

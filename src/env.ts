@@ -10,6 +10,7 @@ import type { PushedRequest } from './oauth/pushed-request';
 import type { PasskeyChallenge } from './passkeys/passkey-challenge';
 import type { UserSessions } from './user/user-object';
 import type { QueuedEvent } from './webhooks/events';
+import type { QueuedLogout } from './webhooks/logout';
 
 export interface Env {
   /** One Durable Object per QR code: the session's only owner. */
@@ -83,8 +84,11 @@ export interface Env {
   WEBHOOK_URL?: string;
   /** The Standard Webhooks signing key, `whsec_` + base64. A secret in production. */
   WEBHOOK_SECRET?: string;
-  /** The queue of webhook events; this Worker is also its consumer (see `src/webhooks/`). */
-  WEBHOOKS?: Queue<QueuedEvent>;
+  /**
+   * The queue of webhook events and back-channel logouts; this Worker is also its consumer (see
+   * `src/webhooks/`).
+   */
+  WEBHOOKS?: Queue<QueuedEvent | QueuedLogout>;
   /** Client ids allowed to use the OAuth device flow, comma-separated (default none). */
   OAUTH_CLIENTS?: string;
   /**

@@ -18,6 +18,8 @@ export default {
   rateLimited: (s) => `Too many attempts. Try again in ${s} s.`,
   requestFailed: 'Something went wrong. Please try again.',
   asking: 'A computer is asking to sign in to your account:',
+  /** @param {string} site */
+  askingWith: (site) => `A computer is asking to sign in with your ${site} account:`,
   /** @param {string} b @param {string} os */
   browserOn: (b, os) => `${b} on ${os}`,
   computer: 'Computer',
@@ -90,6 +92,8 @@ export default {
   justNow: 'just now',
   /** @param {string} when */
   lastUsed: (when) => `last used ${when}`,
+  /** @param {string[]} names */
+  signedInTo: (names) => `Signed in to ${names.join(', ')}`,
   noDevices: 'No devices are signed in.',
   keepSignedIn: 'Keep',
   confirmSignOut: 'Yes, sign out',

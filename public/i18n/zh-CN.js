@@ -42,6 +42,8 @@ export default {
   rateLimited: (s) => `尝试次数过多，请 ${s} 秒后再试。`,
   requestFailed: '出错了，请重试。',
   asking: '有一台电脑请求登录你的账号：',
+  /** @param {string} site */
+  askingWith: (site) => zh`有一台电脑请求用你的${site}账号登录：`,
   browserOn: (b, os) => zh`${os}上的${b}`,
   computer: '电脑',
   app: '应用',
@@ -99,6 +101,8 @@ export default {
   codeWarning: '切勿输入别人发给你的代码。只输入你面前电脑上显示的代码。',
   justNow: '刚刚',
   lastUsed: (when) => `最近使用：${when}`,
+  /** @param {string[]} names */
+  signedInTo: (names) => zh`已登录${names.join('、')}`,
   noDevices: '没有已登录的设备。',
   keepSignedIn: '保留',
   confirmSignOut: '确认退出',

@@ -89,6 +89,7 @@ async function run() {
  * @property {{ user_agent?: string, ip?: string, country?: string | null, city?: string | null, created_at?: string }} [requester]
  * @property {string[]} [match_choices]
  * @property {string} [client_id]
+ * @property {string} [client_name] the OpenID client a login of `/oauth/authorize` signs in to
  * @property {string} [site_name]
  * @property {boolean} [location_differs]
  * @property {boolean} [typed] the Worker saw this user type the code
@@ -226,7 +227,10 @@ function review(token, scan, skew, cfg) {
   }
 
   // The new view's heading takes the focus (a screen reader reads it); no button is pre-selected.
-  const heading = h('h1', { tabindex: -1 }, t.confirmTitle(scan.site_name || cfg.site_name));
+  // A login that a site started through `/oauth/authorize` is named by that site ("Sign in to
+  // Grafana on a computer?"); the account it uses is this service's, said below it.
+  const site = scan.site_name || cfg.site_name;
+  const heading = h('h1', { tabindex: -1 }, t.confirmTitle(scan.client_name || site));
   const actions = choices
     ? h(
         'div',
@@ -242,14 +246,14 @@ function review(token, scan, skew, cfg) {
       'div',
       { class: 'card review' },
       heading,
-      h('p', {}, t.asking),
+      h('p', {}, scan.client_name ? t.askingWith(site) : t.asking),
       h(
         'dl',
         { class: 'requester' },
         h('dt', {}, t.computer),
         h('dd', {}, h('strong', {}, agentText(r.user_agent))),
         scan.client_id ? h('dt', {}, t.app) : null,
-        scan.client_id ? h('dd', {}, h('strong', {}, scan.client_id)) : null,
+        scan.client_id ? h('dd', {}, h('strong', {}, scan.client_name || scan.client_id)) : null,
         h('dt', {}, t.ip),
         h('dd', {}, r.ip || t.unknownPlace),
         h('dt', {}, t.place),

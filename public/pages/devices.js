@@ -20,6 +20,7 @@ import { agentText } from './ua.js';
  * @property {string} ip
  * @property {string | null} place
  * @property {boolean} current
+ * @property {{ client_id: string, client_name: string }[]} [clients] a browser's single sign-on session: the sites it signed in to
  */
 
 /**
@@ -117,6 +118,10 @@ export function linkedDevices(store, onSignedOut) {
   /** @param {Device} g */
   function row(g) {
     const actions = h('div', { class: 'device-actions' });
+    // The sites a browser signed in to with this service ("Signed in to Grafana, Wiki"), each once.
+    const sites = [
+      ...new Map(g.sessions.flatMap((s) => s.clients ?? []).map((c) => [c.client_id, c.client_name])).values(),
+    ];
     const item = h(
       'li',
       {},
@@ -127,6 +132,8 @@ export function linkedDevices(store, onSignedOut) {
         g.current ? h('span', { class: 'tag' }, t.thisDevice) : null,
         h('br'),
         h('small', {}, [g.ip, g.place, t.lastUsed(ago(g.last))].filter(Boolean).join(' · ')),
+        sites.length ? h('br') : null,
+        sites.length ? h('small', { class: 'clients' }, t.signedInTo(sites)) : null,
       ),
       actions,
     );

@@ -66,9 +66,11 @@ const READS = ['GET', 'HEAD', 'OPTIONS'];
 
 /**
  * Endpoints that another site's page sends its visitor to by design, a form POST included (an
- * OpenID client's authorization request): they only redirect, and spend nothing.
+ * OpenID client's authorization request, its sign-out request): they spend nothing, and what
+ * they change is guarded by their own means (a sign-out needs a valid `id_token_hint`, or the
+ * answer of its own question's page, tied to the browser's cookie: `oauth/end-session.ts`).
  */
-const NAVIGATIONS = ['/oauth/authorize'];
+const NAVIGATIONS = ['/oauth/authorize', '/oauth/end_session'];
 
 /** `ownPagesOnly` for every request that may change something or spend an allowance: any method but a read. */
 export const changesFromOwnPagesOnly = createMiddleware<AppEnv>(async (c, next) => {

@@ -10,10 +10,9 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../http/app-env';
-import { CONTENT_SECURITY_POLICY } from '../pages/assets';
 import type { UntrustedReason } from './authorize-request';
+import { htmlPage, type Lang, languageOf, otherLang } from './html-page';
 
-type Lang = 'zh-CN' | 'en';
 export type PageReason = UntrustedReason | 'server_error' | 'unavailable';
 
 const WORDS: Record<Lang, { title: string; back: string; reasons: Record<PageReason, string> }> = {
@@ -48,12 +47,6 @@ const WORDS: Record<Lang, { title: string; back: string; reasons: Record<PageRea
   },
 };
 
-/** The visitor's language: Chinese when `ui_locales` or the browser's first choice says so, else English. */
-function languageOf(c: Context<AppEnv>): Lang {
-  const asked = c.req.query('ui_locales') ?? c.req.header('Accept-Language') ?? '';
-  return /^\s*zh/i.test(asked) ? 'zh-CN' : 'en';
-}
-
 function section(lang: Lang, reason: PageReason, heading: 'h1' | 'h2'): string {
   const words = WORDS[lang];
   return `<section lang="${lang}">
@@ -66,35 +59,10 @@ function section(lang: Lang, reason: PageReason, heading: 'h1' | 'h2'): string {
 /** The error page for `reason`, with its status. */
 export function errorPage(c: Context<AppEnv>, reason: PageReason, status: ContentfulStatusCode = 400): Response {
   const first = languageOf(c);
-  const other: Lang = first === 'en' ? 'zh-CN' : 'en';
-  const html = `<!doctype html>
-<html lang="${first}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>${WORDS[first].title}</title>
-<link rel="icon" href="/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/css/app.css">
-</head>
-<body>
-<main>
-${section(first, reason, 'h1')}
-${section(other, reason, 'h2')}
-</main>
-</body>
-</html>
-`;
-  return new Response(html, {
+  return htmlPage({
+    lang: first,
+    title: WORDS[first].title,
+    main: `${section(first, reason, 'h1')}\n${section(otherLang(first), reason, 'h2')}`,
     status,
-    headers: {
-      'Content-Type': 'text/html; charset=utf-8',
-      'Cache-Control': 'no-store',
-      'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-      'X-Frame-Options': 'DENY',
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-      'Content-Language': first,
-    },
   });
 }

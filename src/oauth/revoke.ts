@@ -11,7 +11,7 @@ import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../http/app-env';
 import { liveAccessToken } from '../identity/access-token';
-import { revokedIn, signOut } from '../sessions';
+import { revoked, signOut } from '../sessions';
 import { askUser, openRefreshToken } from '../user';
 import { namedClient } from './clients';
 import { handleOAuthError, postOnly } from './errors';
@@ -39,7 +39,7 @@ export const revocation = new Hono<AppEnv>()
         const ended = await askUser(
           async () => await refresh.stub.revokeByRefresh(refresh.hash, clientId, refresh.family),
         );
-        await revokedIn(c, refresh.stub, ended);
+        revoked(c, ended);
       } else {
         const live = await liveAccessToken(c, form.token);
         if (live && (clientId === null || live.session.client_id === clientId)) {

@@ -160,6 +160,27 @@ const authorizeEntries = {
 
 export const AuthorizeParams = v.object(authorizeEntries);
 
+/**
+ * `GET|POST /oauth/end_session` (RP-Initiated Logout 1.0 §2), each optional; `confirm` is the
+ * sign-out question's own answer (a POST from its page). Parameters not listed are ignored.
+ */
+export const EndSessionParams = v.object({
+  id_token_hint: authorizeParam(
+    'id_token_hint',
+    'An id_token this server issued to the client (an expired one will do): its session is signed out without a question.',
+    8192,
+  ),
+  post_logout_redirect_uri: authorizeParam(
+    'post_logout_redirect_uri',
+    'One of the client’s `post_logout_redirect_uris`, exactly: where the browser goes once signed out.',
+  ),
+  state: authorizeParam('state', 'Echoed to the post_logout_redirect_uri.', MAX_STATE_LENGTH),
+  client_id: authorizeParam('client_id', 'A client of `OIDC_CLIENTS` (the hint’s audience when it is left out).'),
+  ui_locales: authorizeParam('ui_locales', 'The pages’ language (`zh-CN`, `en`).'),
+  logout_hint: authorizeParam('logout_hint', 'Accepted and ignored.'),
+  confirm: authorizeParam('confirm', 'The sign-out question’s answer (sent by its own page only).', 4096),
+});
+
 /** `POST /oauth/par`: the authorize parameters (no `request_uri`), with the client's authentication. */
 export const ParForm = form({ ...authorizeEntries, client_secret: clientSecret });
 

@@ -15,11 +15,10 @@ import { ApiError } from '../http/errors';
 import { userById } from '../identity/accounts';
 import { accessTtlSeconds, type IdTokenAlg, issueIdToken, issueToken } from '../tokens/signing';
 import { askUser, FAMILY_CHARS, identityMode, openRefreshToken, userObjectId, userSessions } from '../user';
-import type { NewSession, SessionInfo, SignInFrom, SignInMethod, UserRef } from '../user/types';
-import type { UserSessions } from '../user/user-object';
-import { emit } from '../webhooks/events';
+import type { EndedSession, NewSession, SessionInfo, SignInFrom, SignInMethod, UserRef } from '../user/types';
+import { revoked } from './ended';
 
-type UserSessionsStub = DurableObjectStub<UserSessions>;
+export { revoked } from './ended';
 
 /** `n` random base64url characters (6 random bits each). */
 const randomChars = (n: number): string => randomToken(Math.ceil((n * 6) / 8)).slice(0, n);
@@ -108,27 +107,26 @@ export async function signIn(
   const started = await askUser(() => c.env.USER_SESSIONS.get(objectId).start(init));
   if (!started) return null;
   // A user keeps at most MAX_SESSIONS: the least recently used ended to make room.
-  revoked(c, user, started.ended);
+  revoked(c, started.ended);
   return tokensOf(c, started.session, refresh.token);
 }
 
-/** Tells the site's backend that these sessions ended. */
-export function revoked(c: Context<AppEnv>, user: UserRef, sids: string[]): void {
-  for (const sid of sids) emit(c, 'session.revoked', { sid, user });
-}
-
 /** Signs `user`'s session `sid` out with every session it approved, and says so; the sessions that ended. */
-export async function signOut(c: Context<AppEnv>, user: UserRef, sid: string): Promise<string[]> {
+export async function signOut(c: Context<AppEnv>, user: UserRef, sid: string): Promise<EndedSession[]> {
   const ended = await askUser(async () => userSessions(c.env, user.id).revoke(sid));
-  revoked(c, user, ended);
+  revoked(c, ended);
   return ended;
 }
 
-/** The same, for sessions ended in `stub` by a verb that names no user (a refresh token's). */
-export async function revokedIn(c: Context<AppEnv>, stub: UserSessionsStub, sids: string[]): Promise<void> {
-  if (sids.length === 0) return;
-  const user = await askUser(() => stub.user());
-  if (user) revoked(c, user, sids);
+/**
+ * Signs out the browser session `sid` of the user `userId` (RP-Initiated Logout) with every
+ * grant under it, and says so; nothing when `sid` is not a browser's single sign-on session of
+ * theirs.
+ */
+export async function signOutBrowser(c: Context<AppEnv>, userId: string, sid: string): Promise<EndedSession[]> {
+  const ended = await askUser(async () => userSessions(c.env, userId).endBrowser(sid));
+  revoked(c, ended);
+  return ended;
 }
 
 /** The outcome of a refresh: new tokens, or why not (each is `invalid_grant`). */
@@ -178,7 +176,7 @@ export async function refreshSession(
     if (current && current.retryAfter > 0) throw tooFast(current.retryAfter);
     if (current && !(await userById(c.env, current.session.user.id))) {
       const ended = await askUser(async () => opened.stub.closeAccount());
-      revoked(c, current.session.user, ended);
+      revoked(c, ended);
       return { ok: false, reason: REFUSALS.disabled! };
     }
   }
@@ -186,7 +184,7 @@ export async function refreshSession(
   const outcome = await askUser(async () => await opened.stub.refresh(opened.hash, next.hash, clientId, opened.family));
   if (!outcome.ok) {
     if (outcome.reason === 'rate_limited') throw tooFast(outcome.retryAfter ?? 1);
-    await revokedIn(c, opened.stub, outcome.revoked);
+    revoked(c, outcome.revoked);
     return { ok: false, reason: REFUSALS[outcome.reason] ?? REFUSALS.unknown! };
   }
   return { ok: true, tokens: await tokensOf(c, outcome.session, next.token, alg) };

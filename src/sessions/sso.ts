@@ -24,7 +24,7 @@ import { askUser, userObjectId } from '../user';
 import type { AuthorizationRequest, BrowserSession, CodeBinding, CodeRefusal, OidcLogin } from '../user/oidc-types';
 import type { SignInFrom, UserRef } from '../user/types';
 import type { UserSessions } from '../user/user-object';
-import { newRefreshToken, revokedIn } from '.';
+import { newRefreshToken, revoked, signOutBrowser } from '.';
 
 type UserSessionsStub = DurableObjectStub<UserSessions>;
 
@@ -124,6 +124,24 @@ export async function browserSession(c: Context<AppEnv>): Promise<BrowserSession
   return askUser(async () => await opened.stub.browserSession(opened.hash));
 }
 
+/**
+ * What ties a sign-out's confirmation to this browser (RP-Initiated Logout): the SHA-256 of its
+ * cookie's value, or of nothing when it has none. Only the browser that holds the cookie can
+ * send it back.
+ */
+export const ssoCookieHash = (c: Context<AppEnv>): Promise<string> => sha256Hex(`sso:${cookieValue(c) ?? ''}`);
+
+/**
+ * Signs out the browser session this request's cookie names, with every grant under it (and
+ * says so, see `ended.ts`); the `Set-Cookie` that forgets the cookie, or null without one.
+ */
+export async function signOutThisBrowser(c: Context<AppEnv>): Promise<string | null> {
+  if (!hasSsoCookie(c)) return null;
+  const session = await browserSession(c);
+  if (session) await signOutBrowser(c, session.user.id, session.sid);
+  return clearedSsoCookie(c);
+}
+
 /** Whether a browser session satisfies a request: `prompt=login` never does, `max_age` when recent enough. */
 export function satisfies(session: BrowserSession, request: Pick<AuthorizationRequest, 'prompt' | 'max_age'>): boolean {
   if (request.prompt === 'login') return false;
@@ -156,7 +174,7 @@ export async function signInBrowser(
   const [cookie, code] = await Promise.all([newCredential(objectId), newCredential(objectId)]);
   const { refreshTtlMs } = lifetimes(c.env);
   const stub = c.env.USER_SESSIONS.get(objectId);
-  const browser = await askUser(
+  const started = await askUser(
     async () =>
       await stub.startBrowser(
         { user, via: 'oidc', from, approver, refreshHash: null, family: null, endsAt: Date.now() + refreshTtlMs },
@@ -164,7 +182,10 @@ export async function signInBrowser(
         { hash: code.hash, binding: bindingOf(login) },
       ),
   );
-  if (!browser) return null;
+  if (!started) return null;
+  // A user keeps at most MAX_SESSIONS: the least recently used ended to make room.
+  revoked(c, started.ended);
+  const { browser } = started;
   return {
     sid: browser.sid,
     redirect_to: codeResponse(c, login.request, code.value),
@@ -250,10 +271,11 @@ export async function exchangeCode(c: Context<AppEnv>, presented: PresentedCode,
       ),
   );
   if (!outcome.ok) {
-    await revokedIn(c, opened.stub, outcome.revoked);
+    revoked(c, outcome.revoked);
     return { ok: false, reason: CODE_REFUSALS[outcome.reason] };
   }
   const { session } = outcome;
+  revoked(c, outcome.ended);
   const scope = session.scope ?? 'openid';
   const token = await issueToken(c, session.user, session.sid, session.client_id);
   const id_token = await issueIdToken(c, {

@@ -14,7 +14,8 @@ import { IMPORT_PARAMS, publicKey } from './verify';
 
 const signingKeys = new Map<string, Promise<CryptoKey>>();
 
-function signingKey(jwk: PrivateJwk): Promise<CryptoKey> {
+/** The imported private key of `jwk` (kept per isolate). */
+export function signingKey(jwk: PrivateJwk): Promise<CryptoKey> {
   const { kid: _kid, alg, use: _use, ...material } = jwk;
   const cacheKey = `${jwk.kid}:${JSON.stringify(material)}`;
   let key = signingKeys.get(cacheKey);

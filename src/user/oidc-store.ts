@@ -29,7 +29,7 @@ import type {
   StoredCode,
 } from './oidc-types';
 import { endOf, type SessionStore } from './session-store';
-import type { NewSession, SessionListing } from './types';
+import type { EndedSession, NewSession, SessionListing } from './types';
 
 /** How long a code may be exchanged after it was issued. */
 export const CODE_TTL_MS = 60_000;
@@ -83,7 +83,7 @@ export class OidcStore {
     cookieHash: string,
     code: NewCode,
     now: number,
-  ): { browser: BrowserSession; alarmAt: number } | null {
+  ): { browser: BrowserSession; ended: EndedSession[]; alarmAt: number } | null {
     const started = this.sessions.start(init, now);
     if (!started) return null;
     const { sid, user } = started.info;
@@ -91,6 +91,7 @@ export class OidcStore {
     const forgetAt = this.addCode(code, sid, now, now);
     return {
       browser: { sid, auth_time: now, ends_at: started.endsAt, user },
+      ended: started.ended,
       alarmAt: Math.min(started.endsAt, forgetAt),
     };
   }
@@ -129,7 +130,7 @@ export class OidcStore {
     refresh: { hash: string; family: string },
     now: number,
   ): { outcome: CodeExchange; alarmAt: number | null } {
-    const refuse = (reason: CodeRefusal | 'signed_out', revoked: string[] = []) => ({
+    const refuse = (reason: CodeRefusal | 'signed_out', revoked: EndedSession[] = []) => ({
       outcome: { ok: false as const, reason, revoked },
       alarmAt: null,
     });
@@ -158,7 +159,15 @@ export class OidcStore {
     if (!started) return refuse('signed_out');
     this.spend(hash, started.info.sid, browser_sid, binding);
     return {
-      outcome: { ok: true, session: started.info, browser_sid, auth_time, nonce: binding.nonce, refresh: offline },
+      outcome: {
+        ok: true,
+        session: started.info,
+        browser_sid,
+        auth_time,
+        nonce: binding.nonce,
+        refresh: offline,
+        ended: started.ended,
+      },
       alarmAt: started.endsAt,
     };
   }

@@ -4,7 +4,7 @@
  * login and a code are bound to, the codes, a browser's single sign-on session, and what the
  * verbs answer.
  */
-import type { SessionInfo, UserRef } from './types';
+import type { EndedSession, SessionInfo, UserRef } from './types';
 
 /**
  * An authorization request as the checks of `/oauth/authorize` left it: what the code will be
@@ -94,5 +94,7 @@ export type CodeExchange =
       nonce: string | null;
       /** Whether the grant has a refresh token (`offline_access`). */
       refresh: boolean;
+      /** The sessions ended to make room for the grant (a user keeps at most `MAX_SESSIONS`). */
+      ended: EndedSession[];
     }
-  | { ok: false; reason: CodeRefusal | 'signed_out' /** The sessions a reused code ended. */; revoked: string[] };
+  | { ok: false; reason: CodeRefusal | 'signed_out' /** The sessions a reused code ended. */; revoked: EndedSession[] };

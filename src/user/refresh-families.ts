@@ -18,7 +18,7 @@
  */
 import type { Lifetimes } from '../tokens/lifetimes';
 import { endOf, type SessionRow, type SessionStore } from './session-store';
-import type { RefreshOutcome, RefreshRefusal, SessionInfo } from './types';
+import type { EndedSession, RefreshOutcome, RefreshRefusal, SessionInfo } from './types';
 
 /** A refresh token sent again within this time of its rotation is two tabs racing, not theft. */
 export const REUSE_GRACE_MS = 10_000;
@@ -31,7 +31,7 @@ export const ROTATED_KEPT = 10;
  */
 export const REFRESH_LIMIT = 10;
 export const REFRESH_WINDOW_MS = 60_000;
-const refuse = (reason: RefreshRefusal, revoked: string[] = []): RefreshOutcome & { ok: false } => ({
+const refuse = (reason: RefreshRefusal, revoked: EndedSession[] = []): RefreshOutcome & { ok: false } => ({
   ok: false,
   reason,
   revoked,

@@ -9,7 +9,15 @@
  */
 import { randomToken } from '../http/crypto';
 import type { Lifetimes } from '../tokens/lifetimes';
-import type { ImportedSession, NewSession, SessionInfo, SessionListing, SignInMethod, UserRef } from './types';
+import type {
+  EndedSession,
+  ImportedSession,
+  NewSession,
+  SessionInfo,
+  SessionListing,
+  SignInMethod,
+  UserRef,
+} from './types';
 
 /**
  * The most sessions one user keeps: a sign-in past it first ends the least recently used
@@ -102,6 +110,8 @@ export class SessionStore {
     private readonly sql: () => SqlStorage,
     private readonly kv: () => SyncKvStorage,
     private readonly lifetimes: () => Lifetimes,
+    /** The clients a browser's single sign-on session signed in to (`oidc-store.ts` keeps them). */
+    private readonly clientsOf: (sid: string) => { client_id: string }[],
   ) {}
 
   row(sid: string): SessionRow | null {
@@ -140,7 +150,7 @@ export class SessionStore {
    * `MAX_SESSIONS`. With `approver`, only while that session is alive: a login whose approver
    * was signed out between the confirm and the hand-out gets none (null).
    */
-  start(init: NewSession, now: number): { info: SessionInfo; endsAt: number; ended: string[] } | null {
+  start(init: NewSession, now: number): { info: SessionInfo; endsAt: number; ended: EndedSession[] } | null {
     if (init.approver && !this.live(init.approver, now)) return null;
     const ended = this.#makeRoom(init.approver ?? null, now);
     const { refreshTtlMs, sessionMaxMs } = this.lifetimes();
@@ -173,7 +183,7 @@ export class SessionStore {
    * ends the least recently used one that approved no live session (its end ends nothing else),
    * never `keep` (the approver of the session to start). The sessions ended.
    */
-  #makeRoom(keep: string | null, now: number): string[] {
+  #makeRoom(keep: string | null, now: number): EndedSession[] {
     type Seen = Pick<SessionRow, 'sid' | 'parent' | 'last_used_at' | 'created_at' | 'ends_at' | 'refresh_expires_at'>;
     const rows = this.sql()
       .exec<Seen & Record<string, SqlStorageValue>>(
@@ -187,13 +197,12 @@ export class SessionStore {
     for (const row of live) if (row.parent) approved.set(row.parent, (approved.get(row.parent) ?? 0) + 1);
     const idleFirst = (a: Seen, b: Seen) =>
       a.last_used_at - b.last_used_at || a.created_at - b.created_at || (a.sid < b.sid ? -1 : 1);
-    const ended: string[] = [];
+    const ended: EndedSession[] = [];
     while (live.length >= MAX_SESSIONS) {
       const leaves = live.filter((row) => row.sid !== keep && !approved.get(row.sid));
       const idlest = leaves.sort(idleFirst)[0];
       if (!idlest) break;
-      this.#forget(idlest.sid);
-      ended.push(idlest.sid);
+      ended.push(...this.#end([idlest.sid]));
       live.splice(live.indexOf(idlest), 1);
       if (idlest.parent) approved.set(idlest.parent, (approved.get(idlest.parent) ?? 1) - 1);
     }
@@ -272,7 +281,7 @@ export class SessionStore {
   }
 
   /** Ends `sid` and every session it approved, and theirs in turn; the sessions that ended. */
-  revokeTree(sid: string): string[] {
+  revokeTree(sid: string): EndedSession[] {
     if (!this.row(sid)) return [];
     const tree = this.sql()
       .exec<{ sid: string }>(
@@ -283,18 +292,38 @@ export class SessionStore {
       )
       .toArray()
       .map((r) => r.sid);
-    for (const each of tree) this.#forget(each);
-    return tree;
+    return this.#end(tree);
   }
 
   /** Ends every session of the user (the account was disabled or deleted); the sessions that ended. */
-  revokeAll(): string[] {
+  revokeAll(): EndedSession[] {
     const all = this.sql()
       .exec<{ sid: string }>('SELECT sid FROM sessions')
       .toArray()
       .map((r) => r.sid);
-    for (const sid of all) this.#forget(sid);
-    return all;
+    return this.#end(all);
+  }
+
+  /**
+   * Ends these sessions (by someone's action, not by time): each with the clients to tell,
+   * read before its row goes. The only way a session ends but `forgetEnded`.
+   */
+  #end(sids: string[]): EndedSession[] {
+    const ended = sids.map((sid) => this.#endedOf(this.row(sid)!));
+    for (const sid of sids) this.#forget(sid);
+    return ended;
+  }
+
+  /**
+   * The clients a session's end concerns, under the sid their id_tokens named: a grant's own
+   * client under its browser session (its approver), a browser session's every client under
+   * its own; none for any other session.
+   */
+  #endedOf(row: SessionRow): EndedSession {
+    const { sid, user } = this.info(row);
+    if (row.via !== 'oidc') return { sid, user, clients: [] };
+    if (row.client_id !== null) return { sid, user, clients: [{ client_id: row.client_id, sid: row.parent ?? sid }] };
+    return { sid, user, clients: this.clientsOf(sid).map(({ client_id }) => ({ client_id, sid })) };
   }
 
   /** Deletes session `sid` and the hashes it rotated out. */

@@ -86,10 +86,25 @@ export interface SessionListing extends SignInFrom {
   clients?: { client_id: string; client_name: string }[];
 }
 
+/**
+ * A session that was ended by someone or something (signed out, revoked, reused, made room for,
+ * its account closed), not one that ran out: its sid, and the OpenID clients to tell
+ * (Back-Channel Logout), each with the sid its id_tokens named. A browser's single sign-on
+ * session names every client it signed in to; a client's grant names its own client; both under
+ * the browser session's sid. Every verb that ends sessions answers these, so that the Worker
+ * tells the site's backend and the clients in one place (`sessions/`).
+ */
+export interface EndedSession {
+  sid: string;
+  /** Whose it was (as last signed in): said here, since the object may be emptied right after. */
+  user: UserRef;
+  clients: { client_id: string; sid: string }[];
+}
+
 /** Why a refresh was refused (each is `invalid_grant` to the client, but `rate_limited`: 429). */
 export type RefreshRefusal = 'unknown' | 'other_client' | 'expired' | 'just_rotated' | 'reused' | 'rate_limited';
 
 export type RefreshOutcome =
   | { ok: true; session: SessionInfo }
   /** `retryAfter`: the seconds a `rate_limited` refresh must wait. */
-  | { ok: false; reason: RefreshRefusal; revoked: string[]; retryAfter?: number };
+  | { ok: false; reason: RefreshRefusal; revoked: EndedSession[]; retryAfter?: number };

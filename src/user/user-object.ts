@@ -35,7 +35,15 @@ import {
 } from './passkey-store';
 import { RefreshFamilies } from './refresh-families';
 import { addMissingColumns, SESSION_SCHEMA, SessionStore } from './session-store';
-import type { ImportedSession, NewSession, RefreshOutcome, SessionInfo, SessionListing, UserRef } from './types';
+import type {
+  EndedSession,
+  ImportedSession,
+  NewSession,
+  RefreshOutcome,
+  SessionInfo,
+  SessionListing,
+  UserRef,
+} from './types';
 
 /**
  * A user who has a passkey adds or removes one only from a session that signed in this
@@ -52,6 +60,8 @@ export class UserSessions extends DurableObject<Env> {
     () => this.#sql,
     () => this.ctx.storage.kv,
     () => lifetimes(this.env),
+    // Read when a browser's session ends, long after both stores are made.
+    (sid) => this.#oidc.clientsOf(sid),
   );
   readonly #refresh = new RefreshFamilies(
     () => this.#sql,
@@ -107,7 +117,7 @@ export class UserSessions extends DurableObject<Env> {
    * alive: a login whose approver was signed out between the confirm and the hand-out gets no
    * session (null).
    */
-  async start(init: NewSession): Promise<{ session: SessionInfo; ended: string[] } | null> {
+  async start(init: NewSession): Promise<{ session: SessionInfo; ended: EndedSession[] } | null> {
     await this.#alarm.know();
     const started = this.#sessions.start(init, Date.now());
     if (!started) return null;
@@ -158,7 +168,7 @@ export class UserSessions extends DurableObject<Env> {
   }
 
   /** Signs out the session whose refresh token (current, rotated, or older of its family) has this hash; the sessions ended. */
-  revokeByRefresh(hash: string, clientId: string | null, family: string | null = null): string[] {
+  revokeByRefresh(hash: string, clientId: string | null, family: string | null = null): EndedSession[] {
     if (!this.#stored) return [];
     const sid = this.#refresh.sidOfRefresh(hash, family);
     const client = sid ? this.#sessions.clientOf(sid) : undefined;
@@ -171,8 +181,8 @@ export class UserSessions extends DurableObject<Env> {
    * Signs out `sid` and every session it approved, and theirs in turn. Returns the sessions that
    * ended (empty when `sid` is not a session of this user).
    */
-  revoke(sid: string): string[] {
-    const ended = this.#read([], () => this.#sessions.revokeTree(sid));
+  revoke(sid: string): EndedSession[] {
+    const ended = this.#read<EndedSession[]>([], () => this.#sessions.revokeTree(sid));
     if (ended.length > 0) this.#emptyIfNothingLeft();
     return ended;
   }
@@ -182,8 +192,8 @@ export class UserSessions extends DurableObject<Env> {
    * once, so none of them approves a login any more (the hand-out starts a session only while
    * its approver is alive). The sessions that ended.
    */
-  closeAccount(): string[] {
-    const ended = this.#read([], () => this.#sessions.revokeAll());
+  closeAccount(): EndedSession[] {
+    const ended = this.#read<EndedSession[]>([], () => this.#sessions.revokeAll());
     if (ended.length > 0) this.#emptyIfNothingLeft();
     return ended;
   }
@@ -200,12 +210,32 @@ export class UserSessions extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- the OpenID Provider (see oidc-store.ts)
 
-  /** A browser signs in through `/oauth/authorize`: its session, its cookie and its first code (see `OidcStore`). */
-  async startBrowser(init: NewSession, cookieHash: string, code: NewCode): Promise<BrowserSession | null> {
+  /**
+   * A browser signs in through `/oauth/authorize`: its session, its cookie and its first code
+   * (see `OidcStore`), and the sessions ended to make room for it.
+   */
+  async startBrowser(
+    init: NewSession,
+    cookieHash: string,
+    code: NewCode,
+  ): Promise<{ browser: BrowserSession; ended: EndedSession[] } | null> {
     await this.#alarm.know();
     const started = this.#oidc.startBrowser(init, cookieHash, code, Date.now());
-    if (started) await this.#alarm.by(started.alarmAt);
-    return started?.browser ?? null;
+    if (!started) return null;
+    await this.#alarm.by(started.alarmAt);
+    return { browser: started.browser, ended: started.ended };
+  }
+
+  /**
+   * Signs out the browser session `sid` with every grant under it (RP-Initiated Logout): only a
+   * browser's single sign-on session, never any other session of the user. The sessions ended.
+   */
+  endBrowser(sid: string): EndedSession[] {
+    const isBrowser = this.#read(false, () => {
+      const row = this.#sessions.row(sid);
+      return row !== null && row.via === 'oidc' && row.client_id === null;
+    });
+    return isBrowser ? this.revoke(sid) : [];
   }
 
   /** The live browser session a cookie names, or null. */

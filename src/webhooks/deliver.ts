@@ -1,7 +1,8 @@
 /**
  * @module
  * The consumer of the `WEBHOOKS` queue: signs each event per Standard Webhooks and POSTs it to
- * `WEBHOOK_URL`. A 2xx answer acknowledges it. Anything else (another status, a redirect, a
+ * `WEBHOOK_URL`, and each back-channel logout to its client (`logout.ts`). A 2xx answer
+ * acknowledges it. Anything else (another status, a redirect, a
  * network error, no answer within 10 s, a setting that is missing or malformed) is retried
  * with back-off, on the schedule Standard Webhooks recommends; after the last attempt the
  * queue moves the event to the dead-letter queue (`dead-letters.ts`).
@@ -13,6 +14,7 @@
 import type { Env } from '../env';
 import { type WebhookConfig, webhookConfig } from './config';
 import { asQueuedEvent } from './events';
+import { asQueuedLogout, postLogout } from './logout';
 import { signature } from './signature';
 
 /** How long one attempt waits for the endpoint's answer. */
@@ -31,33 +33,39 @@ export function retryDelaySeconds(attempts: number): number {
   return RETRY_DELAYS_SECONDS[index]!;
 }
 
-/** Delivers every event of a batch at once, acknowledging or retrying each on its own. */
+/** Delivers every message of a batch at once (events and back-channel logouts), acknowledging or retrying each on its own. */
 export async function deliverBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const config = webhookConfig(env);
-  await Promise.all(batch.messages.map((message) => deliverMessage(message, config)));
+  await Promise.all(batch.messages.map((message) => deliverMessage(message, env, config)));
 }
 
-async function deliverMessage(message: Message<unknown>, config: WebhookConfig): Promise<void> {
+/** Sends one message: null when it was delivered, else why not; and how the log names it. */
+async function send(message: Message<unknown>, env: Env, config: WebhookConfig): Promise<[string | null, string]> {
+  const logout = asQueuedLogout(message.body);
+  if (logout) {
+    const what = `back-channel logout ${logout.message.id} to client "${logout.notice.client_id}"`;
+    return [await postLogout(env, logout.notice, DELIVERY_TIMEOUT_MS), what];
+  }
   const event = asQueuedEvent(message.body);
-  let failure: string;
-  if (!event) failure = 'the queue message is not a webhook event';
-  else if (config.state !== 'on') failure = config.reason ?? 'WEBHOOK_URL and WEBHOOK_SECRET are not set';
-  else {
-    const answer = await post(config, event.id, event.payload);
-    if (answer === null) {
-      message.ack();
-      return;
-    }
-    failure = answer;
+  if (!event) return ['the queue message is not a webhook event', `webhook queue message ${message.id}`];
+  const what = `webhook ${event.id} (${event.type})`;
+  if (config.state !== 'on') return [config.reason ?? 'WEBHOOK_URL and WEBHOOK_SECRET are not set', what];
+  return [await post(config, event.id, event.payload), what];
+}
+
+async function deliverMessage(message: Message<unknown>, env: Env, config: WebhookConfig): Promise<void> {
+  const [failure, what] = await send(message, env, config);
+  if (failure === null) {
+    message.ack();
+    return;
   }
   const delay = retryDelaySeconds(message.attempts);
   message.retry({ delaySeconds: delay });
-  const what = event ? `${event.id} (${event.type})` : `queue message ${message.id}`;
   const attempt = `attempt ${message.attempts} of ${RETRY_DELAYS_SECONDS.length + 1}`;
   if (message.attempts > RETRY_DELAYS_SECONDS.length) {
-    console.error(`webhook ${what}: ${attempt} failed (${failure}); giving up, to the dead-letter queue.`);
+    console.error(`${what}: ${attempt} failed (${failure}); giving up, to the dead-letter queue.`);
   } else {
-    console.warn(`webhook ${what}: ${attempt} failed (${failure}); next attempt in ${delay} s.`);
+    console.warn(`${what}: ${attempt} failed (${failure}); next attempt in ${delay} s.`);
   }
 }
 

@@ -21,6 +21,10 @@ const EVIL = 'https://evil.example';
 const NOT_GUARDED: Record<string, string> = {
   'POST /oauth/authorize':
     'an OpenID client’s site sends its visitor here by design (a form POST): it only redirects to the GET, and spends nothing',
+  'POST /oauth/end_session':
+    'an OpenID client’s site sends its visitor here to sign out by design (a form POST, RP-Initiated Logout): it spends nothing, ' +
+    'ends a session only for a valid id_token_hint (which only the client holds), and the answer of its own question is ' +
+    'protected there (a statement tied to the browser’s cookie, refused from another site’s page)',
 };
 
 const CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

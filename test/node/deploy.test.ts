@@ -110,6 +110,34 @@ describe('npm run deploy', () => {
     expect(fake.account().deploys).toEqual([{ config: fake.config, existed: true, queues: true }]);
   });
 
+  it('with webhooks off but a client that registers a backchannel_logout_uri, keeps the queues: its logout tokens travel on them', async () => {
+    const clients = (logout: boolean) =>
+      JSON.stringify([
+        {
+          client_id: 'grafana',
+          redirect_uris: ['https://grafana.example/cb'],
+          token_endpoint_auth_method: 'none',
+          ...(logout ? { backchannel_logout_uri: 'https://grafana.example/logout' } : {}),
+        },
+      ]);
+    fake = fakeCloudflare((t) => WITH_ID(t).replace('OIDC_CLIENTS = ""', `OIDC_CLIENTS = '${clients(true)}'`));
+    const provisioned = await runScript('scripts/provision.mjs', ['--config', fake.config], { env: fake.env });
+    expect(provisioned.code, provisioned.stderr).toBe(0);
+    expect(provisioned.stdout).toContain('back-channel logout on');
+    expect(fake.account().queues.sort()).toEqual(['qrcode-login-webhooks', 'qrcode-login-webhooks-dead-letters']);
+    const ran = await runScript(DEPLOY, ['--config', fake.config], { env: fake.env });
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).toContain('# back-channel logout on (a client of OIDC_CLIENTS has a backchannel_logout_uri)');
+    expect(fake.account().deploys).toEqual([{ config: fake.config, existed: true, queues: true }]);
+
+    // A client without one needs no queue: the deploy leaves them out again.
+    const without = await runScript(DEPLOY, ['--config', fake.config, '--var', `OIDC_CLIENTS:${clients(false)}`], {
+      env: fake.env,
+    });
+    expect(without.code, without.stderr).toBe(0);
+    expect(fake.account().deploys.at(-1)).toMatchObject({ queues: false });
+  });
+
   it('refuses the placeholder database id before touching the account', async () => {
     fake = fakeCloudflare((t) =>
       t.replace(/database_id = "[^"]*"/, 'database_id = "00000000-0000-0000-0000-000000000000"'),
