@@ -23,6 +23,11 @@ export default defineConfig(async () => {
                   // A site's backend that may introspect tokens (test/sessions/).
                   INTROSPECTION_CLIENTS: 'site-backend:a secret of the site’s backend, other-backend:other',
                 },
+                // The users' objects send every event to the audit queue: here to one that nobody
+                // consumes, so that no test's D1 is written after it ended. The consumer is
+                // tested with the batches it would get (test/activity/); /admin's Chromium
+                // test runs the real queue under `wrangler dev`.
+                queueProducers: { AUDIT: { queueName: 'qrcode-login-audit-unconsumed' } },
               },
             }),
           ],

@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { describeRoute } from 'hono-openapi';
+import { activityRoutes } from './activity/routes';
 import type { AppEnv } from './http/app-env';
 import { MAX_BODY_BYTES, MAX_HEADER_BYTES, onlyJsonBodies } from './http/body';
 import { ApiError, handleError, JSON_CONTENT_TYPE } from './http/errors';
@@ -114,6 +115,7 @@ app.route('/api/codes', codes);
 app.route('/api/origin-check', originCheck);
 app.route('/api', accounts);
 app.route('/api/passkeys', passkeyRoutes);
+app.route('/api/activity', activityRoutes);
 app.route('/.well-known', jwks);
 app.get('/api/openapi.json', openApiDocument(app));
 app.route('/', oauthMetadata);

@@ -10,6 +10,34 @@ import { verifyPassword } from './passwords';
 
 interface UserRow extends UserRef {
   password_hash: string;
+  disabled_at: string | null;
+}
+
+/**
+ * A password sign-in's outcome: the user, or why not (for the account's own record of refused
+ * attempts: which account was tried, if it exists, and whether it is disabled). The caller answers
+ * every refusal alike.
+ */
+export type PasswordCheck =
+  | { ok: true; user: UserRef }
+  | { ok: false; account: UserRef | null; reason: 'password' | 'disabled' | 'unknown' };
+
+/**
+ * Checks a password: an unknown or disabled user costs the same time as a wrong password, and
+ * the caller gives all three the same answer.
+ */
+export async function checkPassword(env: Env, username: string, password: string): Promise<PasswordCheck> {
+  const row = await query(() =>
+    env.DB.prepare('SELECT id, username, display_name, password_hash, disabled_at FROM users WHERE username = ?')
+      .bind(username)
+      .first<UserRow>(),
+  );
+  const ok = await verifyPassword(password, row?.password_hash ?? null);
+  if (!row) return { ok: false, account: null, reason: 'unknown' };
+  const user = { id: row.id, username: row.username, display_name: row.display_name };
+  if (!ok) return { ok: false, account: user, reason: 'password' };
+  if (row.disabled_at !== null) return { ok: false, account: user, reason: 'disabled' };
+  return { ok: true, user };
 }
 
 /**
@@ -17,15 +45,8 @@ interface UserRow extends UserRef {
  * time, and gets the same answer, as a wrong password.
  */
 export async function authenticate(env: Env, username: string, password: string): Promise<UserRef | null> {
-  const row = await query(() =>
-    env.DB.prepare(
-      'SELECT id, username, display_name, password_hash FROM users WHERE username = ? AND disabled_at IS NULL',
-    )
-      .bind(username)
-      .first<UserRow>(),
-  );
-  const ok = await verifyPassword(password, row?.password_hash ?? null);
-  return ok && row ? { id: row.id, username: row.username, display_name: row.display_name } : null;
+  const checked = await checkPassword(env, username, password);
+  return checked.ok ? checked.user : null;
 }
 
 /** The account with this id, or null (deleted, disabled, or never ours). */

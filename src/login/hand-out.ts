@@ -30,7 +30,7 @@ export async function handOut(
   c: Context<AppEnv>,
   login: DurableObjectStub<LoginSession>,
   qrcodeId: string,
-  { user, requester, approver }: HandOut,
+  { user, requester, approver, typed }: HandOut,
   device: SignInVia = { via: 'qrcode' },
 ): Promise<SignedIn | null> {
   let tokens: IssuedTokens | null;
@@ -38,6 +38,7 @@ export async function handOut(
     tokens = await signIn(c, user, device.via, {
       from: signInFrom(requester),
       approver,
+      ...(typed ? { typed } : {}),
       ...(device.via === 'device' ? { clientId: device.clientId, scope: device.scope } : {}),
     });
   } catch (err) {

@@ -96,6 +96,8 @@ export interface HandOut {
   user: UserRef;
   requester: Requester;
   approver: string | null;
+  /** The phone typed the code instead of scanning the QR. */
+  typed?: true;
 }
 
 /** The hand-out of a confirmed record. */
@@ -103,6 +105,7 @@ export const handOutOf = (rec: LoginRecord & { scanner: UserRef }): HandOut => (
   user: rec.scanner,
   requester: rec.requester,
   approver: rec.approver ?? rec.approver_sid ?? null,
+  ...(typedBy(rec, rec.scanner.id) ? { typed: true as const } : {}),
 });
 
 export type CancelReason = 'cancelled' | 'match_failed';

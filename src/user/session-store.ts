@@ -17,6 +17,10 @@
  * one of its tokens can make such a token, and that holder can sign the session out anyway. A
  * session refreshes at most `REFRESH_LIMIT` times in `REFRESH_WINDOW_MS`, counted from the
  * rotations kept.
+ *
+ * It runs over 400 lines: sessions, their refresh families and their revocation are one set of
+ * rules over two tables, and each verb here keeps them in one synchronous step; split, the rules
+ * would be read in two places.
  */
 import { randomToken } from '../http/crypto';
 import type { Lifetimes } from '../tokens/lifetimes';
@@ -74,6 +78,14 @@ export interface SessionRow {
   [key: string]: SqlStorageValue;
 }
 
+/** A session just ended, as its sign-out event names it. */
+export interface EndedSession {
+  sid: string;
+  user_agent: string;
+  ip: string;
+  place: string | null;
+}
+
 export const SESSION_SCHEMA = `
   CREATE TABLE IF NOT EXISTS sessions (
     sid TEXT PRIMARY KEY,
@@ -112,6 +124,8 @@ const ADDED_COLUMNS: [table: string, column: string, definition: string][] = [
   ['sessions', 'generation', 'INTEGER NOT NULL DEFAULT 0'],
   // Null for a hash rotated out before families: kept until its own end, as it was.
   ['rotated', 'generation', 'INTEGER'],
+  // When the session last proved a passkey after it signed in (an admin's step-up).
+  ['sessions', 'passkey_at', 'INTEGER'],
 ];
 
 /** Brings tables made by an earlier version up to date (after `SESSION_SCHEMA`). */
@@ -135,6 +149,9 @@ const refuse = (reason: RefreshRefusal, revoked: string[] = []): RefreshOutcome 
 });
 
 export class SessionStore {
+  /** The sessions ended since the last `takeEnded()`: a verb that ends sessions says so in their events. */
+  #ended: EndedSession[] = [];
+
   constructor(
     private readonly sql: () => SqlStorage,
     private readonly kv: () => SyncKvStorage,
@@ -475,10 +492,41 @@ export class SessionStore {
     return all;
   }
 
-  /** Deletes session `sid` and the hashes it rotated out. */
+  /** Deletes session `sid` and the hashes it rotated out (noted for `takeEnded`). */
   #forget(sid: string): void {
-    this.sql().exec('DELETE FROM sessions WHERE sid = ?', sid);
+    const gone = this.sql()
+      .exec<EndedSession & Record<string, SqlStorageValue>>(
+        'DELETE FROM sessions WHERE sid = ? RETURNING sid, user_agent, ip, place',
+        sid,
+      )
+      .toArray();
+    this.#ended.push(...gone.map(({ sid, user_agent, ip, place }) => ({ sid, user_agent, ip, place })));
     this.sql().exec('DELETE FROM rotated WHERE sid = ?', sid);
+  }
+
+  /** The sessions ended since the last call, in the order they ended (and forgets them). */
+  takeEnded(): EndedSession[] {
+    const ended = this.#ended;
+    this.#ended = [];
+    return ended;
+  }
+
+  /** Notes that live session `sid` just proved a passkey; false when it is not live. */
+  markPasskey(sid: string, now: number): boolean {
+    if (!this.live(sid, now)) return false;
+    this.sql().exec('UPDATE sessions SET passkey_at = ? WHERE sid = ?', now, sid);
+    return true;
+  }
+
+  /** When live session `sid` last proved a passkey (its passkey sign-in, or a step-up since), or null. */
+  passkeyAt(sid: string, now: number): number | null {
+    const row = this.live(sid, now);
+    if (!row) return null;
+    const { at } = this.sql()
+      .exec<{ at: number | null }>('SELECT passkey_at AS at FROM sessions WHERE sid = ?', sid)
+      .one();
+    const times = [row.via === 'passkey' ? row.created_at : null, at].filter((t) => t !== null);
+    return times.length > 0 ? Math.max(...times) : null;
   }
 
   /** Whether no session is left. */

@@ -14,12 +14,36 @@
  * storage once nothing is left: no session, no passkey, no challenge. Only a verb that writes
  * (a session started, a ceremony's challenge) makes the tables, and it sets that alarm; a verb
  * that only reads answers "nothing" from an object without tables and makes none.
+ *
+ * The verbs that decide a security event (a session started or ended, a reused refresh token, a
+ * passkey added or removed) record it in the same step, in `activity-store.ts`, and hand the
+ * same event to the operator's audit log (the `AUDIT` queue) after their answer: one writer per
+ * fact. Events decided in the Worker (a wrong password, a refused passkey) come through `note`.
+ * The user's events outlive their sessions (90 days at most), so the alarm empties the storage
+ * once they too have aged out.
+ *
+ * It runs over 400 lines: it is the one place that lists every verb of the user's object
+ * (sessions, passkeys, activity), each a few lines over its store; the stores hold the work.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { AlarmClock } from '../http/alarm-clock';
 import type { NewPasskey, PasskeyKey, PasskeyUse } from '../passkeys/webauthn';
 import { lifetimes } from '../tokens/lifetimes';
+import {
+  ACTIVITY_MS,
+  ACTIVITY_SCHEMA,
+  type ActivityDraft,
+  type ActivityEvent,
+  ActivityStore,
+  type ActorRef,
+  forwardToAudit,
+  newEvent,
+  type SignOutCause,
+  signOutEvents,
+  type Where,
+  whereFrom,
+} from './activity-store';
 import {
   type AddOutcome,
   type ChallengePurpose,
@@ -31,7 +55,15 @@ import {
   type UseOutcome,
 } from './passkey-store';
 import { addMissingColumns, SESSION_SCHEMA, SessionStore } from './session-store';
-import type { ImportedSession, NewSession, RefreshOutcome, SessionInfo, SessionListing, UserRef } from './types';
+import type {
+  ImportedSession,
+  NewSession,
+  RefreshOutcome,
+  SessionInfo,
+  SessionListing,
+  SignInFrom,
+  UserRef,
+} from './types';
 
 /**
  * A user who has a passkey adds or removes one only from a session that signed in this
@@ -39,6 +71,7 @@ import type { ImportedSession, NewSession, RefreshOutcome, SessionInfo, SessionL
  * and pass every step-up.
  */
 export const RECENT_SIGN_IN_MS = 10 * 60_000;
+
 export class UserSessions extends DurableObject<Env> {
   /** Whether the tables exist in this instance's storage (false again after the storage is emptied). */
   #ready = false;
@@ -49,6 +82,7 @@ export class UserSessions extends DurableObject<Env> {
     () => lifetimes(this.env),
   );
   readonly #passkeys = new PasskeyStore(() => this.#sql);
+  readonly #activity = new ActivityStore(() => this.#sql);
 
   /** The tables, made by the first verb that writes (one that starts a session or a ceremony). */
   get #sql(): SqlStorage {
@@ -57,7 +91,7 @@ export class UserSessions extends DurableObject<Env> {
   }
 
   #makeTables(): void {
-    this.ctx.storage.sql.exec(SESSION_SCHEMA + PASSKEY_SCHEMA);
+    this.ctx.storage.sql.exec(SESSION_SCHEMA + PASSKEY_SCHEMA + ACTIVITY_SCHEMA);
     addMissingColumns(this.ctx.storage.sql);
     this.#ready = true;
   }
@@ -96,6 +130,17 @@ export class UserSessions extends DurableObject<Env> {
     await this.#alarm.know();
     const started = this.#sessions.start(init, Date.now());
     if (!started) return null;
+    const via = init.typed ? 'code' : init.via;
+    const detail: ActivityDraft['detail'] = { via };
+    if (init.clientId) detail.client_id = init.clientId;
+    this.#record(
+      [
+        { kind: 'sign_in', sid: started.info.sid, ...whereFrom(init.from), detail },
+        // A user keeps at most MAX_SESSIONS: the least recently used ended to make room.
+        ...this.#signedOut({ by: 'limit' }).filter((e) => e.sid && started.ended.includes(e.sid)),
+      ],
+      init.user,
+    );
     await this.#alarm.by(started.endsAt);
     return { session: started.info, ended: started.ended };
   }
@@ -122,9 +167,30 @@ export class UserSessions extends DurableObject<Env> {
    * Rotates a refresh token of the family whose part hashes to `family` (see
    * `SessionStore.refresh`); a reused one ends its session tree.
    */
-  refresh(hash: string, nextHash: string, clientId: string | null, family: string | null = null): RefreshOutcome {
+  refresh(
+    hash: string,
+    nextHash: string,
+    clientId: string | null,
+    family: string | null = null,
+    from: SignInFrom | null = null,
+  ): RefreshOutcome {
     if (!this.#stored) return { ok: false, reason: 'unknown', revoked: [] };
     const outcome = this.#sessions.refresh(hash, nextHash, family, clientId, Date.now(), this.#limited);
+    if (!outcome.ok && outcome.reason === 'reused') {
+      // Theft: where the reused token came from, and the sessions it ended.
+      const [root] = outcome.revoked;
+      const ended = this.#signedOut({ by: 'reuse' }, root);
+      const session = ended.find((e) => e.sid === root);
+      this.#record([
+        {
+          kind: 'refresh_token_reused',
+          sid: root,
+          ...(from ? whereFrom(from) : {}),
+          detail: { session_device: session?.device ?? null },
+        },
+        ...ended,
+      ]);
+    }
     if (!outcome.ok && outcome.revoked.length > 0) this.#emptyIfNothingLeft();
     return outcome;
   }
@@ -156,8 +222,15 @@ export class UserSessions extends DurableObject<Env> {
    * Signs out `sid` and every session it approved, and theirs in turn. Returns the sessions that
    * ended (empty when `sid` is not a session of this user).
    */
-  revoke(sid: string): string[] {
-    const ended = this.#read([], () => this.#sessions.revokeTree(sid));
+  revoke(sid: string, cause: SignOutCause = { by: 'self' }): string[] {
+    const ended = this.#read([], () => {
+      // The device that signs `sid` out, named before anything ends (it may be in the tree).
+      const by = cause.by === 'device' && cause.sid ? this.#sessions.live(cause.sid, Date.now()) : null;
+      const tree = this.#sessions.revokeTree(sid);
+      const events = this.#signedOut(cause, sid, by?.user_agent);
+      this.#record(events, null);
+      return tree;
+    });
     if (ended.length > 0) this.#emptyIfNothingLeft();
     return ended;
   }
@@ -168,9 +241,25 @@ export class UserSessions extends DurableObject<Env> {
    * its approver is alive). The sessions that ended.
    */
   closeAccount(): string[] {
-    const ended = this.#read([], () => this.#sessions.revokeAll());
+    const ended = this.#read([], () => {
+      const all = this.#sessions.revokeAll();
+      this.#record(this.#signedOut({ by: 'disabled' }));
+      return all;
+    });
     if (ended.length > 0) this.#emptyIfNothingLeft();
     return ended;
+  }
+
+  /**
+   * An admin disabled the account (`actor`): every session of it ends at once, and the event says
+   * who did it. The sessions that ended.
+   */
+  async disable(user: ActorRef, actor: ActorRef, where: Where): Promise<string[]> {
+    await this.#alarm.know();
+    const all = this.#sessions.revokeAll();
+    this.#record([{ kind: 'account_disabled', actor, ...where }, ...this.#signedOut({ by: 'disabled', actor })], user);
+    if (all.length > 0) this.#emptyIfNothingLeft();
+    return all;
   }
 
   /** The user's live sessions, most recently used first (at most `MAX_SESSIONS`). */
@@ -181,6 +270,67 @@ export class UserSessions extends DurableObject<Env> {
   /** The user as last signed in (for webhooks about a session), or null for a user with no session. */
   user(): UserRef | null {
     return this.#sessions.user();
+  }
+
+  // ---------------------------------------------------------------- activity
+
+  /** The user's recent security events (the last 100, at most 90 days), newest first. */
+  activity(): ActivityEvent[] {
+    return this.#read([], () => this.#activity.list(Date.now()));
+  }
+
+  /**
+   * Records an event that the Worker decided (a wrong password, a refused passkey, an account
+   * enabled by an admin) for `user`, with its id and time, and hands it to the audit log.
+   */
+  async note(user: ActorRef, draft: ActivityDraft): Promise<ActivityEvent> {
+    await this.#alarm.know();
+    const [event] = this.#record([draft], user);
+    return event!;
+  }
+
+  /**
+   * Session `sid` just proved a passkey (an admin's step-up): noted on the session, and as an
+   * event. False when `sid` is not a live session of this user (nothing is written).
+   */
+  async steppedUp(sid: string, where: Where): Promise<boolean> {
+    await this.#alarm.know();
+    if (!this.#stored || !this.#sessions.markPasskey(sid, Date.now())) return false;
+    this.#record([{ kind: 'admin_step_up', sid, ...where }]);
+    return true;
+  }
+
+  /** When live session `sid` last proved a passkey (signed in with one, or stepped up since), or null. */
+  passkeyAt(sid: string): number | null {
+    return this.#read(null, () => this.#sessions.passkeyAt(sid, Date.now()));
+  }
+
+  /** The sessions just ended (`takeEnded`) as sign-out events (see `signOutEvents`). */
+  #signedOut(cause: SignOutCause, root?: string, byDevice?: string): ActivityDraft[] {
+    return signOutEvents(this.#sessions.takeEnded(), cause, root, byDevice);
+  }
+
+  /**
+   * Writes `drafts` as events of this user (`user`, or the user as last signed in) and hands
+   * them to the audit log after the answer; the events.
+   */
+  #record(drafts: ActivityDraft[], user: ActorRef | null = null): ActivityEvent[] {
+    if (drafts.length === 0) return [];
+    const now = Date.now();
+    const who = user ?? this.#sessions.user() ?? { id: '', username: '' };
+    const events = drafts.map((draft) => newEvent(who, draft, now));
+    this.#activity.add(events, now);
+    // Any alarm already set looks at the events when it rings; without one, set one.
+    if (this.#alarm.at === null || this.#alarm.at === undefined) {
+      this.ctx.waitUntil(this.#alarm.know().then(() => this.#alarm.by(now + ACTIVITY_MS)));
+    }
+    this.#forward(events);
+    return events;
+  }
+
+  /** Queues `events` for the audit log, after the answer (see `forwardToAudit`). */
+  #forward(events: ActivityEvent[]): void {
+    forwardToAudit(this.env.AUDIT, events, (work) => this.ctx.waitUntil(work));
   }
 
   // ---------------------------------------------------------------- passkeys
@@ -219,12 +369,23 @@ export class UserSessions extends DurableObject<Env> {
    * when session `sid` may not change passkeys now (checked again here, not only when the
    * options were issued: a registration may come minutes after them).
    */
-  addPasskey(passkey: NewPasskey, name: string, binding: string, sid: string | null): AddOutcome {
+  addPasskey(
+    passkey: NewPasskey,
+    name: string,
+    binding: string,
+    sid: string | null,
+    context: { user?: ActorRef; from?: SignInFrom } = {},
+  ): AddOutcome {
     // No tables, so no challenge: refused as a spent one is.
     return this.#read({ ok: false, reason: 'challenge' }, () => {
       const now = Date.now();
       if (!this.#mayChangePasskeys(sid, now)) return { ok: false, reason: 'stale' };
-      return this.#passkeys.add(passkey, name, binding, now);
+      const added = this.#passkeys.add(passkey, name, binding, now);
+      if (added.ok) {
+        const where = context.from ? whereFrom(context.from) : {};
+        this.#record([{ kind: 'passkey_added', ...(sid ? { sid } : {}), ...where, detail: { name } }], context.user);
+      }
+      return added;
     });
   }
 
@@ -244,19 +405,26 @@ export class UserSessions extends DurableObject<Env> {
   }
 
   /** Removes passkey `id`: `stale` when `sid` may not change passkeys now, `unknown` when there is no such passkey. */
-  removePasskey(id: string, sid: string | null): 'removed' | 'unknown' | 'stale' {
+  removePasskey(
+    id: string,
+    sid: string | null,
+    context: { user?: ActorRef; from?: SignInFrom } = {},
+  ): 'removed' | 'unknown' | 'stale' {
     if (!this.passkey(id)) return 'unknown';
     if (!this.#mayChangePasskeys(sid, Date.now())) return 'stale';
+    const name = this.#passkeys.list().find((p) => p.id === id)?.name ?? null;
     this.#passkeys.remove(id);
+    const where = context.from ? whereFrom(context.from) : {};
+    this.#record([{ kind: 'passkey_removed', ...(sid ? { sid } : {}), ...where, detail: { name } }], context.user);
     this.#emptyIfNothingLeft();
     return 'removed';
   }
 
   // ---------------------------------------------------------------- cleaning up
 
-  /** Whether nothing is left to keep: no session, no passkey, no challenge. */
+  /** Whether nothing is left to keep: no session, no passkey, no challenge, no recent event. */
   #isEmpty(): boolean {
-    return !this.#stored || (this.#sessions.isEmpty() && this.#passkeys.isEmpty());
+    return !this.#stored || (this.#sessions.isEmpty() && this.#passkeys.isEmpty() && this.#activity.isEmpty());
   }
 
   /** When the last thing to keep is gone, the alarm empties the object now. */
@@ -265,15 +433,18 @@ export class UserSessions extends DurableObject<Env> {
   }
 
   /**
-   * Forgets ended sessions, rotated-out hashes past their own end and expired challenges;
-   * empties storage once nothing is left (passkeys stay until their user removes them).
+   * Forgets ended sessions, rotated-out hashes past their own end, expired challenges and events
+   * past 90 days; empties storage once nothing is left (passkeys stay until their user removes them).
    */
   override async alarm(): Promise<void> {
     this.#alarm.rang();
     const now = Date.now();
-    const ends = this.#read([], () => [this.#sessions.forgetEnded(now), this.#passkeys.forgetExpired(now)]).filter(
-      (at) => at !== null,
-    );
+    const ends = this.#read([], () => {
+      const next = [this.#sessions.forgetEnded(now), this.#passkeys.forgetExpired(now), this.#activity.forgetOld(now)];
+      // Sessions that reached their end are no sign-out of anyone's: no event.
+      this.#sessions.takeEnded();
+      return next;
+    }).filter((at) => at !== null);
     if (ends.length > 0) {
       await this.#alarm.by(Math.min(...ends));
       return;

@@ -23,6 +23,8 @@ const MAY_IMPORT: Record<string, string[]> = {
   'passkeys/': ['env.ts', 'http/', 'identity/', 'limits/', 'sessions/', 'tokens/', 'user/'],
   'login/': ['http/', 'identity/', 'limits/', 'passkeys/', 'qr/', 'sessions/', 'tokens/', 'webhooks/'],
   'oauth/': ['env.ts', 'http/', 'identity/', 'limits/', 'login/', 'sessions/', 'tokens/', 'user/'],
+  'activity/': ['http/', 'identity/', 'user/'],
+  'admin/': ['activity/', 'env.ts', 'http/', 'identity/', 'passkeys/', 'sessions/', 'user/'],
 };
 const ENTRY = ['app.ts', 'env.ts', 'index.ts'];
 
