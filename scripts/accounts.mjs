@@ -129,7 +129,7 @@ async function readPassword(username) {
  * through `wrangler d1 execute --remote`, or on the local one in a Miniflare of its own, as
  * `npm start` opens it, after the migrations not yet applied (as `npm run dev` would).
  */
-async function withDatabase(opts, d1, use) {
+export async function withDatabase(opts, d1, use) {
   const hint = (error) =>
     /no such (column|table)/.test(error)
       ? `\nthe database lacks the migrations: ${opts.remote ? 'npm run provision' : 'npm run db:local'} applies them`

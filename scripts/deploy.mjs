@@ -1,74 +1,23 @@
 #!/usr/bin/env node
 /**
  * `npm run deploy [-- --dry-run] [any other wrangler deploy argument]`: the remote D1 migrations,
- * then `wrangler deploy`.
+ * then `wrangler deploy` of wrangler.toml as it is.
  *
- * With webhooks off (no `WEBHOOK_URL` in `[vars]` nor given with `--var`) the Worker needs no
- * queue, and none need exist on the account: wrangler refuses to deploy a consumer of a queue
- * that does not exist (it creates a missing producer queue on its own, never a consumer-only
- * one such as the dead-letter queue). So the deploy then uses `wrangler.no-webhooks.toml`, made
- * here from wrangler.toml with its `[[queues.*]]` tables left out and nothing else changed
- * (checked by reading both back through wrangler), next to it so that its relative paths
- * hold, and removed afterwards. With webhooks on it deploys wrangler.toml as it is; `npm run
- * provision` makes the queues.
+ * Every queue of wrangler.toml is deployed with the Worker, whatever the webhooks: the audit log
+ * (src/activity/) takes every security event through its queue, so the Worker always produces to
+ * and consumes it. wrangler refuses to deploy a consumer of a queue that does not exist (it makes
+ * a missing producer queue on its own, never a consumer-only one such as the dead-letter queue),
+ * so `npm run provision` makes them all; an unused webhook queue costs nothing. (Before the
+ * audit log, a deploy with webhooks off left the queues out; that detour is gone.)
  *
  * `--dry-run` prints the migrations command instead of running it, and passes `--dry-run` to
  * `wrangler deploy` (which bundles and checks, offline, without uploading).
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isDeepStrictEqual } from 'node:util';
-import { cliVars, database, readConfig, webhooksOn } from './project-config.mjs';
+import { database, queueNames, readConfig } from './project-config.mjs';
 import { PLACEHOLDER_DATABASE_ID } from './provision.mjs';
 import { mustRun, OperatorError, ROOT, shortPath, shown } from './run-wrangler.mjs';
-
-/** The name of the configuration deployed with webhooks off, beside the one it is made from. */
-export const NO_WEBHOOKS_CONFIG = 'wrangler.no-webhooks.toml';
-
-/** `toml` without its `[queues…]` and `[[queues.…]]` tables; every other line stays as it is. */
-export function withoutQueues(toml) {
-  let dropping = false;
-  const kept = toml.split('\n').filter((line) => {
-    const header = /^\s*\[\[?\s*([\w.-]+)\s*\]\]?\s*(#.*)?$/.exec(line);
-    if (header) dropping = header[1] === 'queues' || header[1].startsWith('queues.');
-    return !dropping;
-  });
-  return [
-    '# Made by `npm run deploy` from wrangler.toml for a deploy with webhooks off: the same, without',
-    '# the queues. Removed after the deploy; edit wrangler.toml instead.',
-    ...kept,
-  ].join('\n');
-}
-
-/** What wrangler reads from a configuration, apart from where the file lies. */
-function meaning(config) {
-  const { configPath, userConfigPath, topLevelName, ...rest } = config;
-  return rest;
-}
-
-/**
- * Writes the queue-less configuration beside `configPath` and checks, through wrangler's own
- * reader, that it says exactly what `configPath` says except for the queues. Returns its path.
- */
-export async function writeNoWebhooksConfig(configPath) {
-  const target = path.join(path.dirname(configPath), NO_WEBHOOKS_CONFIG);
-  writeFileSync(target, withoutQueues(readFileSync(configPath, 'utf8')));
-  const [original, generated] = [await readConfig(configPath), await readConfig(target)];
-  const expected = { ...meaning(original), queues: generated.queues };
-  const queues = generated.queues ?? {};
-  if (
-    (queues.producers ?? []).length ||
-    (queues.consumers ?? []).length ||
-    !isDeepStrictEqual(meaning(generated), expected)
-  ) {
-    rmSync(target, { force: true });
-    throw new OperatorError(
-      `${NO_WEBHOOKS_CONFIG} would differ from ${path.basename(configPath)} in more than its queues; deploy with webhooks on, or report this`,
-    );
-  }
-  return target;
-}
 
 /** The deploy; `args` are `wrangler deploy`'s own, passed on. */
 export async function deploy(args, { log = console.log } = {}) {
@@ -95,20 +44,10 @@ export async function deploy(args, { log = console.log } = {}) {
   log(`$ ${shown(migrations)}`);
   if (!dryRun) mustRun(migrations);
 
-  const on = webhooksOn(config, cliVars(rest));
-  const deployConfig = on ? configPath : await writeNoWebhooksConfig(configPath);
-  const command = ['deploy', ...(on && at < 0 ? [] : ['--config', shortPath(deployConfig)]), ...rest];
-  log(
-    on
-      ? '# webhooks on (WEBHOOK_URL is set): the queues are deployed with the Worker'
-      : `# webhooks off (no WEBHOOK_URL): deploying ${NO_WEBHOOKS_CONFIG}, wrangler.toml without the queues, so no queue need exist`,
-  );
+  const command = ['deploy', ...(at < 0 ? [] : ['--config', shortPath(configPath)]), ...rest];
+  log(`# every queue is deployed with the Worker (${queueNames(config).join(', ')}): npm run provision makes them`);
   log(`$ ${shown(command)}`);
-  try {
-    mustRun(command);
-  } finally {
-    if (!on) rmSync(deployConfig, { force: true });
-  }
+  mustRun(command);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {

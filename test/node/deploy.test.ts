@@ -1,16 +1,14 @@
 /**
- * `npm run deploy`: with webhooks off the Worker is deployed without its queue bindings, so no
- * queue need exist (checked with wrangler's own `deploy --dry-run`, offline); with webhooks on,
- * with them. A real deploy runs the remote migrations first and cleans up after itself (against
- * the stand-in account of test/support/fake-wrangler.ts), and refuses the placeholder database.
+ * `npm run deploy`: the Worker is deployed with every queue binding, webhooks on or off, since the
+ * audit log takes every security event through its queue (checked with wrangler's own
+ * `deploy --dry-run`, offline). A real deploy runs the remote migrations first (against the
+ * stand-in account of test/support/fake-wrangler.ts), and refuses the placeholder database.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain ES module script without types
-import { NO_WEBHOOKS_CONFIG, withoutQueues } from '../../scripts/deploy.mjs';
-import { type Fake, fakeCloudflare, ROOT, runScript } from '../support/operator-scripts.ts';
+import { type Fake, fakeCloudflare, runScript } from '../support/operator-scripts.ts';
 
 const DEPLOY = 'scripts/deploy.mjs';
 const outdir = mkdtempSync(path.join(tmpdir(), 'qrcode-login-deploy-'));
@@ -27,71 +25,32 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 /** The bindings `wrangler deploy --dry-run` lists, by name. */
 const bindings = (stdout: string) => [...stdout.matchAll(/^env\.(\w+)/gm)].map((m) => m[1]);
 
-describe('withoutQueues', () => {
-  it('leaves out the queue tables of wrangler.toml and keeps every other line', () => {
-    const toml = readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8');
-    const out: string = withoutQueues(toml);
-    expect(out).not.toMatch(/^\s*\[\[?queues/m);
-    expect(out).not.toContain('qrcode-login-webhooks');
-    const kept = out.split('\n').filter((l) => !l.startsWith('# Made by') && !l.startsWith('# the queues.'));
-    const original = toml.split('\n');
-    // What remains is the original in order, minus a run of lines per queue table.
-    let i = 0;
-    for (const line of kept) {
-      while (original[i] !== line) i++;
-      i++;
-    }
-    for (const table of ['[vars]', '[[d1_databases]]', '[[migrations]]', '[assets]', '[alias]', '[observability]']) {
-      expect(out).toContain(table);
-    }
-  });
-});
-
 describe('npm run deploy -- --dry-run (wrangler bundles and checks, offline)', () => {
-  it('with webhooks off, deploys no queue binding, and leaves no file behind', async () => {
+  it('with webhooks off, still deploys the audit queue (and every other), as wrangler.toml has them', async () => {
     const ran = await runScript(DEPLOY, ['--dry-run', '--outdir', outdir]);
     expect(ran.code, ran.stderr).toBe(0);
-    expect(ran.stdout).toContain(`$ npx wrangler deploy --config ${NO_WEBHOOKS_CONFIG} --dry-run`);
-    const bound = bindings(ran.stdout);
-    expect(bound).toEqual(expect.arrayContaining(['LOGIN_SESSION', 'RATE_LIMITER', 'USER_CODE', 'DB', 'ASSETS']));
-    expect(bound).not.toContain('WEBHOOKS');
-    expect(ran.stdout).toContain('--dry-run: exiting now.');
-    expect(existsSync(path.join(ROOT, NO_WEBHOOKS_CONFIG))).toBe(false);
-  });
-
-  it('with WEBHOOK_URL given, deploys wrangler.toml with its queue', async () => {
-    const ran = await runScript(DEPLOY, [
-      '--dry-run',
-      '--outdir',
-      outdir,
-      '--var',
-      'WEBHOOK_URL:https://hooks.example/qr',
-    ]);
-    expect(ran.code, ran.stderr).toBe(0);
     expect(ran.stdout).toContain('$ npx wrangler deploy --dry-run');
-    expect(bindings(ran.stdout)).toContain('WEBHOOKS');
-    expect(ran.stdout).toMatch(/env\.WEBHOOKS \(qrcode-login-webhooks\)\s+Queue/);
+    const bound = bindings(ran.stdout);
+    expect(bound).toEqual(
+      expect.arrayContaining(['LOGIN_SESSION', 'RATE_LIMITER', 'USER_CODE', 'DB', 'ASSETS', 'AUDIT', 'WEBHOOKS']),
+    );
+    expect(ran.stdout).toMatch(/env\.AUDIT \(qrcode-login-audit\)\s+Queue/);
+    expect(ran.stdout).toContain('--dry-run: exiting now.');
   });
 });
 
 describe('npm run deploy', () => {
-  it('applies the remote migrations, then deploys the queue-less configuration, then removes it', async () => {
+  it('applies the remote migrations, then deploys wrangler.toml with its queues, which provision made', async () => {
     fake = fakeCloudflare(WITH_ID);
     // The account as `npm run provision` leaves it.
     expect((await runScript('scripts/provision.mjs', ['--config', fake.config], { env: fake.env })).code).toBe(0);
     const ran = await runScript(DEPLOY, ['--config', fake.config], { env: fake.env });
     expect(ran.code, ran.stderr).toBe(0);
     const account = fake.account();
-    const last = account.calls.slice(-2).map((c) => c.slice(0, 3).join(' '));
-    expect(last).toEqual([
-      'd1 migrations apply',
-      `deploy --config ${path.join(path.dirname(fake.config), NO_WEBHOOKS_CONFIG)}`,
-    ]);
-    expect(account.deploys).toEqual([
-      { config: expect.stringMatching(/wrangler\.no-webhooks\.toml$/), existed: true, queues: false },
-    ]);
-    expect(account.queues).toEqual([]);
-    expect(existsSync(path.join(path.dirname(fake.config), NO_WEBHOOKS_CONFIG))).toBe(false);
+    const last = account.calls.slice(-2).map((c) => c.slice(0, 2).join(' '));
+    expect(last).toEqual(['d1 migrations', 'deploy --config']);
+    expect(account.deploys).toEqual([{ config: fake.config, existed: true, queues: true }]);
+    expect(account.queues).toEqual(expect.arrayContaining(['qrcode-login-audit']));
   });
 
   it('with webhooks on, deploys wrangler.toml as it is', async () => {
