@@ -57,3 +57,64 @@ export async function userById(env: Env, id: string): Promise<UserRef | null> {
       .first<UserRef>(),
   );
 }
+
+/** An account as an admin sees it: who, since when, and whether it is disabled. */
+export interface AccountInfo extends UserRef {
+  created_at: string;
+  disabled_at: string | null;
+}
+
+const ACCOUNT_COLUMNS = 'id, username, display_name, created_at, disabled_at';
+
+/** The account with this id, disabled or not, or null. */
+export function accountById(env: Env, id: string): Promise<AccountInfo | null> {
+  return query(() => env.DB.prepare(`SELECT ${ACCOUNT_COLUMNS} FROM users WHERE id = ?`).bind(id).first<AccountInfo>());
+}
+
+/**
+ * Accounts whose username begins with `prefix` (any case), in username order after `after`: at
+ * most `limit`, and whether there are more; on the first page, first the account whose id is
+ * `prefix`, if any. The prefix rides the unique index on `username` (a case-insensitive `LIKE` on
+ * a `NOCASE` column is a range of that index), the id the primary key: never a scan of the table.
+ */
+export async function findAccounts(
+  env: Env,
+  prefix: string,
+  after: string | null,
+  limit: number,
+): Promise<{ accounts: AccountInfo[]; more: boolean }> {
+  const pattern = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const { results } = await query(() =>
+    env.DB.prepare(
+      `SELECT ${ACCOUNT_COLUMNS} FROM users WHERE username LIKE ? ESCAPE '\\' AND username > ? ORDER BY username LIMIT ?`,
+    )
+      .bind(pattern, after ?? '', limit + 1)
+      .all<AccountInfo>(),
+  );
+  const byId = after === null && prefix ? await accountById(env, prefix) : null;
+  const accounts = results.slice(0, limit);
+  if (byId && !accounts.some((a) => a.id === byId.id)) accounts.unshift(byId);
+  return { accounts, more: results.length > limit };
+}
+
+/**
+ * Disables (`disabled: true`) or enables account `id`: the account as it is now, and whether
+ * this call changed it (false when it already was so); null when there is no such account.
+ */
+export async function setDisabled(
+  env: Env,
+  id: string,
+  disabled: boolean,
+): Promise<{ account: AccountInfo; changed: boolean } | null> {
+  const changed = await query(() =>
+    env.DB.prepare(
+      disabled
+        ? "UPDATE users SET disabled_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ? AND disabled_at IS NULL RETURNING id"
+        : 'UPDATE users SET disabled_at = NULL WHERE id = ? AND disabled_at IS NOT NULL RETURNING id',
+    )
+      .bind(id)
+      .first(),
+  );
+  const account = await accountById(env, id);
+  return account ? { account, changed: changed !== null } : null;
+}
