@@ -244,13 +244,17 @@ describe('acting on a user', () => {
     expect(res.status).toBe(204);
     expect((await api('/api/me', { headers: bearer(phone.token) })).status).toBe(401);
     expect((await api('/api/me', { headers: bearer(other.token) })).status).toBe(200);
-    const activity = (await (await api('/api/activity', { headers: bearer(other.token) })).json()) as ActivityEvent[];
-    expect(activity[0]).toMatchObject({
+    // The operator sees who did it; the user, that an administrator did.
+    const seen = (await (await admin.call(`/api/admin/users/${target.id}`)).json()) as { activity: ActivityEvent[] };
+    expect(seen.activity[0]).toMatchObject({
       kind: 'sign_out',
       sid: phone.sid,
       actor: { id: admin.id, username: admin.username },
       detail: { by: 'admin' },
     });
+    const own = (await (await api('/api/activity', { headers: bearer(other.token) })).json()) as ActivityEvent[];
+    expect(own[0]).toEqual({ ...seen.activity[0], actor: undefined });
+    expect(own[0]).not.toHaveProperty('actor');
     const again = await admin.call(`/api/admin/users/${target.id}/sessions/${phone.sid}`, { method: 'DELETE' });
     expect(await errorOf(again)).toMatchObject({ status: 404, message: expect.stringContaining('no such session') });
     // Another user's session through this user's id: not found, and it stays.
@@ -293,16 +297,24 @@ describe('acting on a user', () => {
 
     const enabled = await admin.call(`/api/admin/users/${target.id}/enable`, { method: 'POST' });
     expect(await enabled.json()).toMatchObject({ user: { disabled_at: null }, changed: true });
-    const back = await signIn(target);
-    const activity = (await (await api('/api/activity', { headers: bearer(back.token) })).json()) as ActivityEvent[];
+    const back = await signIn(target, '198.51.100.99');
+    const seen = (await (await admin.call(`/api/admin/users/${target.id}`)).json()) as { activity: ActivityEvent[] };
     const actor = { id: admin.id, username: admin.username };
-    expect(activity.slice(0, 5)).toEqual([
+    expect(seen.activity.slice(0, 5)).toEqual([
       expect.objectContaining({ kind: 'sign_in' }),
       expect.objectContaining({ kind: 'account_enabled', actor }),
       expect.objectContaining({ kind: 'sign_in_refused', detail: { reason: 'disabled' } }),
       expect.objectContaining({ kind: 'sign_out', sid: phone.sid, actor, detail: { by: 'disabled' } }),
-      expect.objectContaining({ kind: 'account_disabled', actor }),
+      expect.objectContaining({ kind: 'account_disabled', actor, ip: expect.any(String), device: expect.any(String) }),
     ]);
+    // The user reads that an administrator acted: not which one, nor the admin's device, IP or place.
+    const own = (await (await api('/api/activity', { headers: bearer(back.token) })).json()) as ActivityEvent[];
+    expect(own.map((e) => e.kind).slice(0, 5)).toEqual(seen.activity.slice(0, 5).map((e) => e.kind));
+    expect(own.some((e) => 'actor' in e)).toBe(false);
+    for (const e of own.filter((e) => e.kind === 'account_disabled' || e.kind === 'account_enabled')) {
+      expect(Object.keys(e).sort()).toEqual(['at', 'id', 'kind', 'user']);
+    }
+    expect(own.find((e) => e.kind === 'sign_out')).toMatchObject({ sid: phone.sid, detail: { by: 'disabled' } });
     expect((await admin.call('/api/admin/users/u_nobody/enable', { method: 'POST' })).status).toBe(404);
   });
 });
