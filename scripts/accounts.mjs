@@ -11,6 +11,9 @@
  *                                            username does); nothing of it is deleted
  *   enable <username>                        it can sign in again
  *
+ * A disable or enable that changes the account is an event of the audit log (`account_disabled`,
+ * `account_enabled`, the actor `npm run accounts`), as one made on /admin is.
+ *
  * The password is hashed here, by the Worker's own `hashPassword()` (src/identity/passwords.ts,
  * bundled on the fly with the esbuild that wrangler brings), so the stored form is exactly the
  * Worker's. It never appears on a command line or in wrangler's output; the SQL carries the
@@ -18,7 +21,7 @@
  * a time; the local one is opened in-process as `npm start` opens it (Miniflare, the same files
  * as `wrangler d1 execute --local`), which takes a second where wrangler takes ten.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -198,6 +201,11 @@ export async function accounts(opts, { log = console.log } = {}) {
     }
 
     const disabling = opts.command === 'disable';
+    // The audit log names the change first, only when there is one to make (the account exists and
+    // is not already so): the operator's command line is who decided it.
+    await sql(
+      `INSERT INTO audit_events (id, at, kind, user_id, username, actor_id, actor_username, detail) SELECT ${sqlString(`evt_${randomBytes(16).toString('base64url')}`)}, ${sqlString(new Date().toISOString())}, ${sqlString(disabling ? 'account_disabled' : 'account_enabled')}, id, username, 'operator', 'npm run accounts', '{"via":"cli"}' FROM users WHERE username = ${sqlString(opts.username)} AND disabled_at IS ${disabling ? 'NULL' : 'NOT NULL'}`,
+    );
     const rows = await sql(
       `UPDATE users SET disabled_at = ${disabling ? "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')" : 'NULL'} WHERE username = ${sqlString(opts.username)} RETURNING username`,
     );

@@ -122,6 +122,40 @@ describe('npm run audit, in the local database', () => {
 
 describe('npm run audit -- --remote', () => {
   it(
+    'shows an account disabled and enabled from the command line, `npm run accounts` as who did it',
+    async () => {
+      const fake = fakeCloudflare();
+      try {
+        expect((await runScript('scripts/provision.mjs', ['--config', fake.config], { env: fake.env })).code).toBe(0);
+        const accounts = (args: string[], input = '') =>
+          runScript('scripts/accounts.mjs', [...args, '--remote', '--config', fake.config], { env: fake.env, input });
+        expect((await accounts(['add', 'carol'], 'carol-password\n')).code).toBe(0);
+        expect((await accounts(['disable', 'carol'])).code).toBe(0);
+        // Again: nothing changes, so nothing is said to have changed.
+        expect((await accounts(['disable', 'carol'])).code).toBe(0);
+        expect((await accounts(['enable', 'carol'])).code).toBe(0);
+        const ran = await runScript(AUDIT, ['--remote', '--config', fake.config, '--user', 'carol', '--json'], {
+          env: fake.env,
+        });
+        expect(ran.code, ran.stderr).toBe(0);
+        const events = lines(ran.stdout).map((l) => JSON.parse(l));
+        expect(events.map((e) => e.kind)).toEqual(['account_disabled', 'account_enabled']);
+        for (const e of events) {
+          expect(e).toMatchObject({
+            id: expect.stringMatching(/^evt_[\w-]{22}$/),
+            user: { username: 'carol' },
+            actor: { id: 'operator', username: 'npm run accounts' },
+            detail: { via: 'cli' },
+          });
+        }
+      } finally {
+        fake.remove();
+      }
+    },
+    SLOW,
+  );
+
+  it(
     'reads the deployed database through wrangler d1 execute, a quote in a username and all',
     async () => {
       const fake = fakeCloudflare();
