@@ -89,6 +89,7 @@ async function run() {
  * @property {{ user_agent?: string, ip?: string, country?: string | null, city?: string | null, created_at?: string }} [requester]
  * @property {string[]} [match_choices]
  * @property {string} [client_id]
+ * @property {string} [client_name] an OpenID Connect client's name: the site the computer signs in to
  * @property {string} [site_name]
  * @property {boolean} [location_differs]
  * @property {boolean} [typed] the Worker saw this user type the code
@@ -226,7 +227,8 @@ function review(token, scan, skew, cfg) {
   }
 
   // The new view's heading takes the focus (a screen reader reads it); no button is pre-selected.
-  const heading = h('h1', { tabindex: -1 }, t.confirmTitle(scan.site_name || cfg.site_name));
+  // A sign-in for an OpenID Connect client names that site ("Sign in to Grafana on a computer?").
+  const heading = h('h1', { tabindex: -1 }, t.confirmTitle(scan.client_name || scan.site_name || cfg.site_name));
   const actions = choices
     ? h(
         'div',

@@ -4,9 +4,11 @@
  * cross-site guard): the page sends the authorize request's parameters and gets its QR login
  * and an `authorization` (the validated request, signed, ten minutes) to carry to the other
  * steps: a fresh QR when one expires, "Continue as" (a code for the browser's single sign-on
- * session, no scan), and Cancel. Every way out is `{ redirect_to }`: the page goes there with
- * `location.replace`. The code itself comes from the QR login's status answer
- * (`login/routes.ts`) or from "Continue as"; no token of the user ever reaches the page.
+ * session, no scan), a passkey from the phone (the phishing-resistant path, `IDENTITY=accounts`:
+ * the browser signs in as the QR would have it, and gets a code), and Cancel. Every way out is
+ * `{ redirect_to }`: the page goes there with `location.replace`. The code itself comes from the
+ * QR login's status answer (`login/routes.ts`), from "Continue as" or from the passkey; no token
+ * of the user ever reaches the page.
  */
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
@@ -16,13 +18,24 @@ import { jsonBody } from '../http/body';
 import { ApiError } from '../http/errors';
 import { answers } from '../http/openapi';
 import { ownPagesOnly } from '../http/origin-guard';
+import { requester, signInFrom } from '../http/request-info';
 import { input } from '../http/validate';
+import { identityMode } from '../identity';
 import { CreatedQrAnswer } from '../login/schemas';
 import { startQrLogin } from '../login/start';
-import { browserSession, clearedSsoCookie, continueAs, deniedResponse, hasSsoCookie, satisfies } from '../sessions/sso';
+import { passkeyAccount } from '../passkeys';
+import {
+  browserSession,
+  clearedSsoCookie,
+  continueAs,
+  deniedResponse,
+  hasSsoCookie,
+  satisfies,
+  signInBrowser,
+} from '../sessions/sso';
 import { oidcLogin, readAuthorization, refusalResponse, signAuthorization, silentAnswer } from './authorize';
 import { AuthorizeRefusal, type CheckedRequest, checkAuthorizeRequest, UntrustedRequest } from './authorize-request';
-import { AuthorizationBody, AuthorizeParams } from './schemas';
+import { AuthorizationBody, AuthorizeParams, PasskeyAuthorizationBody } from './schemas';
 
 const TAGS = ['OpenID Provider: the authorize page'];
 
@@ -136,6 +149,43 @@ export const authorizeApi = new Hono<AppEnv>()
         );
       }
       return c.json({ redirect_to });
+    },
+  )
+
+  .post(
+    '/passkey',
+    describeRoute({
+      summary: 'A passkey from the phone (over hybrid) signs this browser in: a code, no scan',
+      description:
+        'The phishing-resistant path of the authorize page (`IDENTITY=accounts` only): the assertion of ' +
+        '`navigator.credentials.get` on the options of `POST /api/passkeys/login/options`, checked as `POST /api/passkeys/login` ' +
+        'checks it (401 `invalid_credentials` otherwise, and nothing changes). The browser gets a session of its own ' +
+        '(`via: "oidc"`) and its single sign-on cookie, as after a scan, and goes back to the client with a code. ' +
+        'Past 10 minutes, `{ redirect_to }` with `access_denied`.',
+      tags: TAGS,
+      responses: answers(
+        200,
+        RedirectAnswer,
+        'Where to go: the client’s redirect URI with the code.',
+        [400, 401, 403, 404, 415, 429, 500, 503],
+      ),
+    }),
+    ownPagesOnly,
+    jsonBody(),
+    input('json', PasskeyAuthorizationBody),
+    async (c) => {
+      if (identityMode(c.env) !== 'accounts') {
+        throw new ApiError('not_found', 'Accounts are the site’s own here: scan the QR code.');
+      }
+      const { authorization, assertion } = c.req.valid('json');
+      const { request, client, expired } = await readAuthorization(c, authorization);
+      if (expired) return c.json({ redirect_to: deniedResponse(c, request, TOO_OLD) });
+      const user = await passkeyAccount(c, assertion);
+      const login = oidcLogin({ client, request });
+      const browser = await signInBrowser(c, user, signInFrom(requester(c)), null, login);
+      if (!browser) throw new Error('a passkey sign-in has no approver to lose');
+      c.header('Set-Cookie', browser.cookie);
+      return c.json({ redirect_to: browser.redirect_to });
     },
   )
 

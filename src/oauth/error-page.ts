@@ -3,9 +3,11 @@
  * The page `/oauth/authorize` answers when a request cannot be sent back to its client (an
  * unknown client, a redirect URI not registered for it, a malformed request, a used or unknown
  * pushed request, a misconfigured server): a short HTML page in words, readable without
- * JavaScript, in the visitor's language first (Simplified Chinese or English) and the other
- * below it, under the pages' security headers. It never echoes the request: nothing a link's
- * author wrote reaches the page.
+ * JavaScript, in the visitor's language first (the request's `ui_locales`, else the browser's:
+ * Simplified Chinese or English) and the other below it, in the look of the authorize page (the
+ * pages' style sheets: light and dark, WCAG AA), under the pages' security headers. It has no
+ * script, no refresh and no form: it never sends the browser anywhere. It never echoes the
+ * request: nothing a link's author wrote reaches the page.
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -56,10 +58,10 @@ function languageOf(c: Context<AppEnv>): Lang {
 
 function section(lang: Lang, reason: PageReason, heading: 'h1' | 'h2'): string {
   const words = WORDS[lang];
-  return `<section lang="${lang}">
+  return `<section lang="${lang}" class="card final bad">
   <${heading}>${words.title}</${heading}>
   <p>${words.reasons[reason]}</p>
-  <p>${words.back}</p>
+  <p class="hint">${words.back}</p>
 </section>`;
 }
 
@@ -76,9 +78,10 @@ export function errorPage(c: Context<AppEnv>, reason: PageReason, status: Conten
 <title>${WORDS[first].title}</title>
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/css/app.css">
+<link rel="stylesheet" href="/css/pc.css">
 </head>
-<body>
-<main>
+<body class="pc">
+<main class="error-page">
 ${section(first, reason, 'h1')}
 ${section(other, reason, 'h2')}
 </main>

@@ -194,14 +194,13 @@ const USE_REFUSALS: Record<Exclude<UseOutcome, 'ok'>, string> = {
 const NOT_SIGNED_IN = 'This passkey could not sign you in';
 
 /**
- * Signs in with a passkey alone (`IDENTITY=accounts`): the assertion's user handle names the
- * account, which must still exist; the challenge must be one this Worker issued, alive and
- * unused. Every refusal is 401 `invalid_credentials` and changes nothing.
+ * The account a passkey alone proves (`IDENTITY=accounts`): the assertion's user handle names
+ * the account, which must still exist; the challenge must be one this Worker issued, alive and
+ * unused. Every refusal is 401 `invalid_credentials` and changes nothing; on success the
+ * challenge is spent and the passkey's use recorded. Its sign-in is the caller's: tokens for the
+ * browser (`signInWithPasskey`), or a code for an OpenID Connect client (the authorize page).
  */
-export async function signInWithPasskey(
-  c: Context<AppEnv>,
-  json: AssertionJson,
-): Promise<{ tokens: IssuedTokens; user: UserRef }> {
+export async function passkeyAccount(c: Context<AppEnv>, json: AssertionJson): Promise<UserRef> {
   const refuse = (why: string) => new ApiError('invalid_credentials', `${NOT_SIGNED_IN}: ${why}`);
   const assertion = await ceremony(() => readAssertion(json), 'invalid_credentials');
   ensureSigningKey(c.env);
@@ -220,6 +219,15 @@ export async function signInWithPasskey(
   if (!taken) throw refuse('this sign-in request has expired or was already used: start again.');
   const outcome = await askUser(() => stub.usePasskey(assertion.id, use, null));
   if (outcome !== 'ok') throw refuse(USE_REFUSALS[outcome]);
+  return user;
+}
+
+/** Signs in with a passkey alone (`IDENTITY=accounts`, see `passkeyAccount`): a session and its tokens. */
+export async function signInWithPasskey(
+  c: Context<AppEnv>,
+  json: AssertionJson,
+): Promise<{ tokens: IssuedTokens; user: UserRef }> {
+  const user = await passkeyAccount(c, json);
   const tokens = await signIn(c, user, 'passkey', { from: signInFrom(requester(c)) });
   if (!tokens) throw new Error('a passkey sign-in has no approver to lose');
   return { tokens, user };

@@ -22,7 +22,18 @@ const MAY_IMPORT: Record<string, string[]> = {
   'sessions/': ['http/', 'identity/', 'limits/', 'tokens/', 'user/', 'webhooks/'],
   'passkeys/': ['env.ts', 'http/', 'identity/', 'limits/', 'sessions/', 'tokens/', 'user/'],
   'login/': ['http/', 'identity/', 'limits/', 'passkeys/', 'qr/', 'sessions/', 'tokens/', 'webhooks/'],
-  'oauth/': ['env.ts', 'http/', 'identity/', 'limits/', 'login/', 'pages/', 'sessions/', 'tokens/', 'user/'],
+  'oauth/': [
+    'env.ts',
+    'http/',
+    'identity/',
+    'limits/',
+    'login/',
+    'pages/',
+    'passkeys/',
+    'sessions/',
+    'tokens/',
+    'user/',
+  ],
 };
 const ENTRY = ['app.ts', 'env.ts', 'index.ts'];
 
