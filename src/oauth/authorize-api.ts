@@ -53,7 +53,13 @@ const StartAnswer = v.union([
   v.object({
     authorization: v.pipe(v.string(), v.description('Carry it to the other steps; valid 10 minutes.')),
     client_name: v.pipe(v.string(), v.description('“Sign in to <client_name>”.')),
-    login: v.pipe(CreatedQrAnswer, v.description('The QR login, as `POST /api/qrcodes` answers it: poll its status.')),
+    login: v.pipe(
+      v.nullable(CreatedQrAnswer),
+      v.description(
+        'The QR login, as `POST /api/qrcodes` answers it: poll its status. Null when `continue_as` is offered: ' +
+          'a browser that continues needs no QR, and “Use another account” asks `POST /api/authorize/qrcode` for one.',
+      ),
+    ),
     continue_as: v.pipe(
       v.nullable(v.object({ display_name: v.string() })),
       v.description('This browser’s live sign-in, when it satisfies `prompt` and `max_age`: offer “Continue as”.'),
@@ -89,15 +95,13 @@ export const authorizeApi = new Hono<AppEnv>()
         throw err;
       }
       if (checked.promptNone) return c.json({ redirect_to: await silentAnswer(c, checked) });
-      const [authorization, login, browser] = await Promise.all([
-        signAuthorization(c, checked.request),
-        startQrLogin(c, oidcLogin(checked)),
-        browserSession(c),
-      ]);
+      const [authorization, browser] = await Promise.all([signAuthorization(c, checked.request), browserSession(c)]);
       // A cookie whose session is gone opens nothing: the browser may forget it.
       if (!browser && hasSsoCookie(c)) c.header('Set-Cookie', clearedSsoCookie(c));
       const continue_as =
         browser && satisfies(browser, checked.request) ? { display_name: browser.user.display_name } : null;
+      // "Continue as" needs no QR: none is made (no object, no alarm) unless the user asks for another account.
+      const login = continue_as ? null : await startQrLogin(c, oidcLogin(checked));
       return c.json({ authorization, client_name: checked.client.client_name, login, continue_as });
     },
   )

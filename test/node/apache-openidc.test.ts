@@ -1,6 +1,7 @@
 /**
  * Apache httpd with mod_auth_openidc (Debian 12's package, 2.4.12), a relying party that nobody
- * here wrote, protects a page with the README's recipe (`OIDCProviderMetadataURL` our discovery,
+ * here wrote, protects a page with the README's recipe as written there ("Apache httpd with
+ * mod_auth_openidc": `OIDCProviderMetadataURL` our discovery,
  * `OIDCClientID`/`OIDCClientSecret`, `OIDCRedirectURI`, `OIDCCryptoPassphrase`,
  * `OIDCPKCEMethod S256`, `OIDCResponseType code`), against `npm start` with the client in
  * `OIDC_CLIENTS` (an RS256 client, the default: mod_auth_openidc 2.4 cannot verify EdDSA). The
@@ -21,7 +22,9 @@ import { freePort } from '../support/wrangler-dev.ts';
 
 const APACHE = '/usr/sbin/apache2';
 const MODULES = '/usr/lib/apache2/modules';
-const CLIENT = { id: 'apache-site', name: 'Team Wiki', secret: 'an Apache site secret of 32 characters' };
+/** The README's client (its recipe names it), with a secret of this test. */
+const CLIENT = { id: 'wiki', name: 'Team Wiki', secret: 'an Apache site secret of 32 characters' };
+const README = readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
 const PHONE_UA =
   'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Mobile Safari/537.36';
 
@@ -34,9 +37,22 @@ let site = '';
 /** What httpd printed (a configuration it refuses). */
 let said = '';
 
-/** The README's recipe, with this test's addresses and a ServerRoot of its own. */
+/** The README's recipe for Apache, as it stands there. */
+function readmeRecipe(): string {
+  const start = README.indexOf('\n### Apache httpd with mod_auth_openidc\n');
+  const end = README.indexOf('\n###', start + 1);
+  const recipe = /```apache\n([\s\S]*?)```/.exec(README.slice(start, end))?.[1];
+  if (start < 0 || !recipe) throw new Error('README has no Apache recipe');
+  return recipe;
+}
+
+/** An httpd of this test (its ServerRoot, port, modules, the protected script) with the README's recipe. */
 function httpdConf(port: number, issuer: string) {
   const base = `http://127.0.0.1:${port}`;
+  const recipe = readmeRecipe()
+    .replaceAll('https://login.example.com', issuer)
+    .replaceAll('https://wiki.example.com', base)
+    .replace(/^OIDCClientSecret .*$/m, `OIDCClientSecret "${CLIENT.secret}"`);
   return `ServerRoot "${dir}"
 ServerName 127.0.0.1
 Listen 127.0.0.1:${port}
@@ -54,24 +70,9 @@ LoadModule alias_module ${MODULES}/mod_alias.so
 LoadModule cgi_module ${MODULES}/mod_cgi.so
 LoadModule auth_openidc_module ${MODULES}/mod_auth_openidc.so
 DocumentRoot "${dir}"
-
-OIDCProviderMetadataURL ${issuer}/.well-known/openid-configuration
-OIDCClientID ${CLIENT.id}
-OIDCClientSecret "${CLIENT.secret}"
-OIDCRedirectURI ${base}/protected/redirect_uri
-OIDCCryptoPassphrase "a passphrase of this test only"
-OIDCPKCEMethod S256
-OIDCResponseType code
-OIDCScope "openid profile"
-OIDCRemoteUserClaim preferred_username
-OIDCCookieSameSite On
-
 ScriptAlias /protected/whoami "${dir}/whoami.cgi"
-<Location /protected>
-  AuthType openid-connect
-  Require valid-user
-</Location>
-`;
+
+${recipe}`;
 }
 
 /** The protected page: who the id_token says signed in. */
@@ -141,6 +142,10 @@ afterAll(async () => {
 });
 
 it('mod_auth_openidc protects a page: Chromium signs in by scan and the page shows the user', async () => {
+  // The recipe says what mod_auth_openidc 2.4 needs and would not do by itself.
+  for (const line of [/^OIDCPKCEMethod S256$/m, /^OIDCResponseType code$/m, /^OIDCProviderMetadataURL \S+$/m]) {
+    expect(readmeRecipe()).toMatch(line);
+  }
   const pc = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 800 } });
   const page = await pc.newPage();
   const started = page.waitForResponse((r) => r.url() === `${worker.base}/api/authorize` && r.status() === 200);
