@@ -11,6 +11,8 @@
  * The Worker's authorize page gives the element a `flow` (its codes, its passkey sign-in, its
  * client's name): such a login ends at the client, not with a token, so the element says
  * "Returning to <client>…" and hands the page the place to go in a `qr-login:redirect` event.
+ * Over 400 lines: one custom element, whose state, rendering and ceremonies share its private
+ * fields (the protocol and the strings live beside it, in login.js and strings.js).
  */
 import { useAccent } from '../kit/brand.js';
 import { serverConfig } from '../kit/config.js';
