@@ -14,6 +14,14 @@ export default {
   wrongPassword: 'Wrong username or password.',
   signedOutElsewhere:
     'This phone was signed out, from another device or because its sign-in ended. Sign in again to continue.',
+  signInAgain: 'Sign in again',
+  endedSignedOut: 'This phone was signed out from another device. Sign in again to continue.',
+  endedReused:
+    'This phone was signed out: one of its sign-in tokens was used twice, which looks like a stolen copy. Sign in again to continue.',
+  endedDisabled: 'This phone was signed out: this account has been disabled.',
+  endedExpired: 'This phone was signed out: its sign-in has expired. Sign in again to continue.',
+  endedTooMany:
+    'This phone was signed out: the account is signed in on too many devices, and this one had gone unused the longest. Sign in again to continue.',
   /** @param {number} s */
   rateLimited: (s) => `Too many attempts. Try again in ${s} s.`,
   requestFailed: 'Something went wrong. Please try again.',

@@ -77,8 +77,9 @@ export function groupDevices(sessions) {
  * just confirmed takes its token a moment later), so the list looks again until it shows.
  * @param {import('./tokens.js').TokenStore} store
  * @param {() => void} onSignedOut this device signed itself out
+ * @param {() => void} [beforeSigningOutHere] this device is about to sign itself out
  */
-export function linkedDevices(store, onSignedOut) {
+export function linkedDevices(store, onSignedOut, beforeSigningOutHere = () => {}) {
   const list = h('ul', { class: 'devices' });
   const note = h('p', { class: 'hint', 'aria-live': 'polite' });
   const section = h(
@@ -155,6 +156,7 @@ export function linkedDevices(store, onSignedOut) {
       // This device's own session goes last, and only once the others are out: after it, its
       // token signs nothing else out, and a retry would be impossible.
       let answers = await Promise.all(g.sessions.filter((s) => !s.current).map(revoke));
+      if (done(answers) && g.current) beforeSigningOutHere();
       if (done(answers)) answers = await Promise.all(g.sessions.filter((s) => s.current).map(revoke));
       if (done(answers)) {
         note.textContent = t.deviceSignedOut(g.name);

@@ -5,11 +5,21 @@
  * SHA-256 of its current refresh token, its refresh family and generation, when it ends), and
  * `rotated`, the hashes of each session's refresh tokens rotated out (its verbs, the refresh
  * families, are `refresh-families.ts`). Every verb is synchronous SQL, so the object's single
- * thread makes each one atomic.
+ * thread makes each one atomic. A session ends in one place, `#forget`, whoever ends it (a
+ * sign-out, a reused token, a closed account, the cap of 50, its expiry): that place tells the
+ * object (`ended`), which tells the session's watching pages why.
  */
 import { randomToken } from '../http/crypto';
 import type { Lifetimes } from '../tokens/lifetimes';
-import type { ImportedSession, NewSession, SessionInfo, SessionListing, SignInMethod, UserRef } from './types';
+import type {
+  EndReason,
+  ImportedSession,
+  NewSession,
+  SessionInfo,
+  SessionListing,
+  SignInMethod,
+  UserRef,
+} from './types';
 
 /**
  * The most sessions one user keeps: a sign-in past it first ends the least recently used
@@ -102,6 +112,8 @@ export class SessionStore {
     private readonly sql: () => SqlStorage,
     private readonly kv: () => SyncKvStorage,
     private readonly lifetimes: () => Lifetimes,
+    /** Told of every session that ends, and why (the object tells its watching pages). */
+    private readonly ended: (sid: string, reason: EndReason) => void = () => {},
   ) {}
 
   row(sid: string): SessionRow | null {
@@ -181,7 +193,7 @@ export class SessionStore {
       )
       .toArray();
     if (rows.length < MAX_SESSIONS) return [];
-    for (const row of rows) if (now >= endOf(row)) this.#forget(row.sid);
+    for (const row of rows) if (now >= endOf(row)) this.#forget(row.sid, 'expired');
     const live = rows.filter((row) => now < endOf(row));
     const approved = new Map<string, number>();
     for (const row of live) if (row.parent) approved.set(row.parent, (approved.get(row.parent) ?? 0) + 1);
@@ -192,7 +204,7 @@ export class SessionStore {
       const leaves = live.filter((row) => row.sid !== keep && !approved.get(row.sid));
       const idlest = leaves.sort(idleFirst)[0];
       if (!idlest) break;
-      this.#forget(idlest.sid);
+      this.#forget(idlest.sid, 'too_many');
       ended.push(idlest.sid);
       live.splice(live.indexOf(idlest), 1);
       if (idlest.parent) approved.set(idlest.parent, (approved.get(idlest.parent) ?? 1) - 1);
@@ -271,8 +283,8 @@ export class SessionStore {
     return row ? row.client_id : undefined;
   }
 
-  /** Ends `sid` and every session it approved, and theirs in turn; the sessions that ended. */
-  revokeTree(sid: string): string[] {
+  /** Ends `sid` and every session it approved, and theirs in turn, for `reason`; the sessions that ended. */
+  revokeTree(sid: string, reason: EndReason = 'signed_out'): string[] {
     if (!this.row(sid)) return [];
     const tree = this.sql()
       .exec<{ sid: string }>(
@@ -283,7 +295,7 @@ export class SessionStore {
       )
       .toArray()
       .map((r) => r.sid);
-    for (const each of tree) this.#forget(each);
+    for (const each of tree) this.#forget(each, reason);
     return tree;
   }
 
@@ -293,14 +305,15 @@ export class SessionStore {
       .exec<{ sid: string }>('SELECT sid FROM sessions')
       .toArray()
       .map((r) => r.sid);
-    for (const sid of all) this.#forget(sid);
+    for (const sid of all) this.#forget(sid, 'disabled');
     return all;
   }
 
-  /** Deletes session `sid` and the hashes it rotated out. */
-  #forget(sid: string): void {
+  /** Ends session `sid` for `reason`: deletes it and the hashes it rotated out, and says so. */
+  #forget(sid: string, reason: EndReason): void {
     this.sql().exec('DELETE FROM sessions WHERE sid = ?', sid);
     this.sql().exec('DELETE FROM rotated WHERE sid = ?', sid);
+    this.ended(sid, reason);
   }
 
   /** Whether no session is left. */
@@ -342,7 +355,7 @@ export class SessionStore {
       .toArray()
       .filter((row) => now >= endOf(row))
       .map((row) => row.sid);
-    for (const sid of ended) this.#forget(sid);
+    for (const sid of ended) this.#forget(sid, 'expired');
     this.sql().exec('DELETE FROM rotated WHERE expires_at <= ?', now);
     return this.sql()
       .exec<{ at: number | null }>(

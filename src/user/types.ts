@@ -62,6 +62,17 @@ export interface ImportedSession {
   ends_at: number;
 }
 
+/**
+ * Why a session ended, as its watching pages hear it (`GET /api/sessions/watch`):
+ * - `signed_out`: someone signed it out (itself, the phone's linked devices, the session that
+ *   approved it, `/oauth/revoke`, `/oauth/end_session`);
+ * - `reused`: a refresh token (or an authorization code) of it was used again: taken for theft;
+ * - `disabled`: its account was disabled or deleted;
+ * - `expired`: its longest life, or its refresh token's idle life, is over;
+ * - `too_many`: the user signed in a 51st time and this was the least recently used session.
+ */
+export type EndReason = 'signed_out' | 'reused' | 'disabled' | 'expired' | 'too_many';
+
 /** A live session, as the verbs answer it. */
 export interface SessionInfo {
   sid: string;

@@ -15,6 +15,9 @@
  * storage once nothing is left: no session, no passkey, no challenge, no code. Only a verb that
  * writes (a session started, a ceremony's challenge) makes the tables, and it sets that alarm; a
  * verb that only reads answers "nothing" from an object without tables and makes none.
+ *
+ * The pages watching their sessions are hibernatable WebSockets of this object (`watchers.ts`):
+ * whenever a session ends, for whatever reason, they hear it at once; meanwhile they cost nothing.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
@@ -36,6 +39,7 @@ import {
 import { RefreshFamilies } from './refresh-families';
 import { addMissingColumns, SESSION_SCHEMA, SessionStore } from './session-store';
 import type { ImportedSession, NewSession, RefreshOutcome, SessionInfo, SessionListing, UserRef } from './types';
+import { acceptWatcher, closeWatcher, readWatchRequest, tellWatchers, watchersFull, watchRefused } from './watchers';
 
 /**
  * A user who has a passkey adds or removes one only from a session that signed in this
@@ -52,6 +56,7 @@ export class UserSessions extends DurableObject<Env> {
     () => this.#sql,
     () => this.ctx.storage.kv,
     () => lifetimes(this.env),
+    (sid, reason) => tellWatchers(this.ctx, sid, reason),
   );
   readonly #refresh = new RefreshFamilies(
     () => this.#sql,
@@ -196,6 +201,28 @@ export class UserSessions extends DurableObject<Env> {
   /** The user as last signed in (for webhooks about a session), or null for a user with no session. */
   user(): UserRef | null {
     return this.#sessions.user();
+  }
+
+  // ---------------------------------------------------------------- pages watching their sessions (see watchers.ts)
+
+  /**
+   * A page watching its session (the Worker checked its access token): a hibernatable socket
+   * tagged with the session, accepted only while the session is alive, at most
+   * `MAX_WATCHERS_PER_SESSION` per session. Reads only; an object without tables makes none.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const sid = readWatchRequest(request);
+    if (sid === null) return new Response(null, { status: 404 });
+    if (!this.#read(null, () => this.#sessions.live(sid, Date.now()))) return watchRefused('unknown');
+    if (watchersFull(this.ctx, sid)) return watchRefused('full');
+    return acceptWatcher(this.ctx, sid);
+  }
+
+  /** The Worker at the other end sends nothing; anything that came would change nothing. */
+  override webSocketMessage(): void {}
+
+  override webSocketClose(socket: WebSocket, code: number): void {
+    closeWatcher(socket, code);
   }
 
   // ---------------------------------------------------------------- the OpenID Provider (see oidc-store.ts)
