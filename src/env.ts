@@ -85,7 +85,7 @@ export interface Env {
   WEBHOOK_SECRET?: string;
   /** The queue of webhook events; this Worker is also its consumer (see `src/webhooks/`). */
   WEBHOOKS?: Queue<QueuedEvent>;
-  /** Client ids allowed to use the OAuth device flow, comma-separated (default none). */
+  /** Client ids allowed to use the OAuth device flow, comma-separated, each `id` or `id=Name` (default none). */
   OAUTH_CLIENTS?: string;
   /**
    * The OpenID Connect clients (authorization code flow), a JSON array of objects: `client_id`,

@@ -98,6 +98,8 @@ export default {
   justNow: 'just now',
   /** @param {string} when */
   lastUsed: (when) => `last used ${when}`,
+  /** @param {string} names */
+  signedInTo: (names) => `signed in to ${names}`,
   noDevices: 'No devices are signed in.',
   keepSignedIn: 'Keep',
   confirmSignOut: 'Yes, sign out',

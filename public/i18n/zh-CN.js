@@ -105,6 +105,7 @@ export default {
   codeWarning: '切勿输入别人发给你的代码。只输入你面前电脑上显示的代码。',
   justNow: '刚刚',
   lastUsed: (when) => `最近使用：${when}`,
+  signedInTo: (names) => `已登录：${names}`,
   noDevices: '没有已登录的设备。',
   keepSignedIn: '保留',
   confirmSignOut: '确认退出',

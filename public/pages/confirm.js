@@ -89,6 +89,7 @@ async function run() {
  * @property {{ user_agent?: string, ip?: string, country?: string | null, city?: string | null, created_at?: string }} [requester]
  * @property {string[]} [match_choices]
  * @property {string} [client_id]
+ * @property {string} [client_name] the client's registered name, shown instead of its id
  * @property {string} [site_name]
  * @property {boolean} [location_differs]
  * @property {boolean} [typed] the Worker saw this user type the code
@@ -249,7 +250,7 @@ function review(token, scan, skew, cfg) {
         h('dt', {}, t.computer),
         h('dd', {}, h('strong', {}, agentText(r.user_agent))),
         scan.client_id ? h('dt', {}, t.app) : null,
-        scan.client_id ? h('dd', {}, h('strong', {}, scan.client_id)) : null,
+        scan.client_id ? h('dd', {}, h('strong', {}, scan.client_name || scan.client_id)) : null,
         h('dt', {}, t.ip),
         h('dd', {}, r.ip || t.unknownPlace),
         h('dt', {}, t.place),

@@ -20,11 +20,13 @@ import { agentText } from './ua.js';
  * @property {string} ip
  * @property {string | null} place
  * @property {boolean} current
+ * @property {{ client_id: string, client_name: string }[]} [clients] a device-flow client (by its registered name), or the sites a browser signed in to
  */
 
 /**
- * One device: its sessions (same browser, system and IP), when it was last used.
- * @typedef {{ key: string, name: string, ip: string, place: string | null, sessions: Session[], current: boolean, last: number }} Device
+ * One device: its sessions (same browser, system and IP), when it was last used, the sites it
+ * signed in to (OpenID Connect).
+ * @typedef {{ key: string, name: string, ip: string, place: string | null, sessions: Session[], current: boolean, last: number, sites: string[] }} Device
  */
 
 /**
@@ -58,10 +60,24 @@ export function groupDevices(sessions) {
   /** @type {Map<string, Device>} */
   const groups = new Map();
   for (const s of sessions) {
-    const name = agentText(s.user_agent);
+    // A device-flow client (a CLI, a TV app) is named by its registered name, not by the
+    // User-Agent of its HTTP library ("Unknown browser on unknown system").
+    const client = s.via === 'device' ? s.clients?.[0]?.client_name : undefined;
+    const name = client || agentText(s.user_agent);
     const key = `${name}\n${s.ip}`;
-    const g = groups.get(key) ?? { key, name, ip: s.ip, place: s.place, sessions: [], current: false, last: 0 };
+    const g = groups.get(key) ?? {
+      key,
+      name,
+      ip: s.ip,
+      place: s.place,
+      sessions: [],
+      current: false,
+      last: 0,
+      sites: [],
+    };
     g.sessions.push(s);
+    if (s.via === 'oidc')
+      for (const c of s.clients ?? []) if (!g.sites.includes(c.client_name)) g.sites.push(c.client_name);
     g.current ||= s.current === true;
     if (lastUsed(s) >= g.last) {
       g.last = lastUsed(s);
@@ -128,6 +144,8 @@ export function linkedDevices(store, onSignedOut, beforeSigningOutHere = () => {
         g.current ? h('span', { class: 'tag' }, t.thisDevice) : null,
         h('br'),
         h('small', {}, [g.ip, g.place, t.lastUsed(ago(g.last))].filter(Boolean).join(' · ')),
+        g.sites.length ? h('br') : null,
+        g.sites.length ? h('small', {}, t.signedInTo(g.sites.join(', '))) : null,
       ),
       actions,
     );

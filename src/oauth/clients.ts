@@ -153,7 +153,7 @@ function readRegistry(env: Env): ClientRegistry {
     }
   }
   if (!Array.isArray(list)) throw new ConfigError('OIDC_CLIENTS must be a JSON array of client objects.');
-  const device = commaList(env.OAUTH_CLIENTS);
+  const device = allowedClients(env);
   const clients = new Map<string, OidcClient>();
   list.forEach((entry, i) => {
     const client = readClient(entry, `entry ${i}`, tokenAudience(env));

@@ -35,6 +35,8 @@ export interface SessionRow {
   /** The approver: the session that approved this one (the column's name predates the word). */
   parent: string | null;
   client_id: string | null;
+  /** A device-flow client's registered name when it signed in (null: none, or not a device). */
+  client_name: string | null;
   scope: string | null;
   user_agent: string;
   ip: string;
@@ -59,6 +61,7 @@ export const SESSION_SCHEMA = `
     via TEXT NOT NULL,
     parent TEXT,
     client_id TEXT,
+    client_name TEXT,
     scope TEXT,
     user_agent TEXT NOT NULL,
     ip TEXT NOT NULL,
@@ -91,6 +94,7 @@ const ADDED_COLUMNS: [table: string, column: string, definition: string][] = [
   ['sessions', 'generation', 'INTEGER NOT NULL DEFAULT 0'],
   // Null for a hash rotated out before families: kept until its own end, as it was.
   ['rotated', 'generation', 'INTEGER'],
+  ['sessions', 'client_name', 'TEXT'],
 ];
 
 /** Brings tables made by an earlier version up to date (after `SESSION_SCHEMA`). */
@@ -163,6 +167,7 @@ export class SessionStore {
       via: init.via,
       parent: init.approver ?? null,
       client_id: init.clientId ?? null,
+      client_name: init.clientName ?? null,
       scope: init.scope ?? null,
       user_agent: init.from.user_agent,
       ip: init.from.ip,
@@ -222,6 +227,7 @@ export class SessionStore {
         via: session.via,
         parent: null,
         client_id: null,
+        client_name: null,
         scope: null,
         ...session.from,
         created_at: session.created_at,
@@ -240,13 +246,14 @@ export class SessionStore {
 
   #insert(row: SessionRow, user: UserRef): void {
     this.sql().exec(
-      `INSERT INTO sessions (sid, via, parent, client_id, scope, user_agent, ip, place, created_at, last_used_at,
-         ends_at, refresh_hash, refresh_expires_at, refreshed_at, family, generation)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO sessions (sid, via, parent, client_id, client_name, scope, user_agent, ip, place, created_at,
+         last_used_at, ends_at, refresh_hash, refresh_expires_at, refreshed_at, family, generation)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.sid,
       row.via,
       row.parent,
       row.client_id,
+      row.client_name,
       row.scope,
       row.user_agent,
       row.ip,
@@ -345,6 +352,10 @@ export class SessionStore {
         ip: row.ip,
         place: row.place,
         current: row.sid === currentSid,
+        // A device-flow session is named by its client, not by the User-Agent of a CLI's HTTP library.
+        ...(row.via === 'device' && row.client_id
+          ? { clients: [{ client_id: row.client_id, client_name: row.client_name ?? row.client_id }] }
+          : {}),
       }));
   }
 

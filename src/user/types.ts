@@ -48,6 +48,8 @@ export interface NewSession {
   approver?: string | null;
   /** The OAuth client of a device-flow session: its refresh token is bound to it. */
   clientId?: string | null;
+  /** That client's registered name (`OAUTH_CLIENTS` as `id=Name`), for the linked devices. */
+  clientName?: string | null;
   /** The scope a device-flow client was granted (`openid` brings an id_token). */
   scope?: string | null;
 }
@@ -93,7 +95,10 @@ export interface SessionListing extends SignInFrom {
   last_used_at: string;
   via: SignInMethod;
   current: boolean;
-  /** A browser's single sign-on session (`via: "oidc"`): the clients it signed in to. */
+  /**
+   * A browser's single sign-on session (`via: "oidc"`): the clients it signed in to; a device-flow
+   * session (`via: "device"`): its one client, by its registered name (else its id).
+   */
   clients?: { client_id: string; client_name: string }[];
 }
 

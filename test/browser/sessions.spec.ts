@@ -23,7 +23,7 @@ import {
   watchedStreams,
 } from './support.ts';
 
-useBrowser({ JWT_TTL_SECONDS: '65' });
+useBrowser({ JWT_TTL_SECONDS: '65', OAUTH_CLIENTS: 'acme-cli=Acme CLI' });
 
 const PC_KEY = 'qrlogin.pc.token';
 const PHONE_KEY = 'qrlogin.phone.token';
@@ -235,6 +235,40 @@ describe('the phone pages keep their user signed in', () => {
     // The sign-in form says it again, above the fields.
     await win.page.getByLabel(EN.user).waitFor();
     await win.page.getByRole('status').filter({ hasText: 'This phone was signed out from another device.' }).waitFor();
+    await win.close();
+  });
+
+  it('a CLI signing in by the device flow is named by its registered name, not as an unknown browser', async () => {
+    const win = await signedInWithForm();
+    const form = (params: Record<string, string>) => ({
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': 'acme-cli/2.1 (undici)' },
+      body: new URLSearchParams(params).toString(),
+    });
+    const started = await fetch(`${suite.app.base}/oauth/device_authorization`, form({ client_id: 'acme-cli' }));
+    assert.equal(started.status, 200);
+    const auth = (await started.json()) as { device_code: string; verification_uri_complete: string };
+    // The phone opens the QR the CLI shows: the confirm view names the CLI.
+    await win.page.goto(auth.verification_uri_complete);
+    await win.page.getByRole('definition').filter({ hasText: 'Acme CLI' }).waitFor();
+    await win.page.getByRole('button', { name: EN.confirm, exact: true }).click();
+    await win.page.getByRole('heading', { name: 'Done. The computer is now signed in.' }).waitFor();
+    const token = await fetch(
+      `${suite.app.base}/oauth/token`,
+      form({
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        device_code: auth.device_code,
+        client_id: 'acme-cli',
+      }),
+    );
+    assert.equal(token.status, 200);
+    // The linked devices name it too.
+    await win.page.goto(`${suite.app.base}/link`);
+    await win.page.getByText('Linked devices', { exact: true }).click();
+    const rows = win.page.locator('details').getByRole('listitem');
+    await rows.filter({ hasText: 'Acme CLI' }).waitFor();
+    assert.equal(await rows.filter({ hasText: 'Unknown browser' }).count(), 0);
+    await win.page.getByRole('button', { name: 'Sign out: Acme CLI', exact: true }).waitFor();
     await win.close();
   });
 
