@@ -114,6 +114,8 @@ export default {
   passkeyFailed: 'The passkey did not work. Please try again.',
   passkeySignInRefused: 'This passkey could not sign you in. It may have been removed: sign in with your password.',
   passkeyExists: 'This phone already has a passkey for this account.',
+  passkeyStaleSite:
+    'For your safety, passkeys can only be changed within 10 minutes of signing in with the site. Switch account, sign in with the site again, then try again.',
   passkeyStale:
     'For your safety, passkeys can only be changed within 10 minutes of signing in. Switch account, sign in again, then try again.',
   passkeyNotAdded: 'The passkey could not be added. Please try again.',

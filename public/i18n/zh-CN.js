@@ -119,6 +119,7 @@ export default {
   passkeyFailed: '通行密钥未能完成，请重试。',
   passkeySignInRefused: '此通行密钥无法登录，可能已被删除。请使用密码登录。',
   passkeyExists: '此手机已有该账号的通行密钥。',
+  passkeyStaleSite: '为了安全，只能在通过网站登录后 10 分钟内更改通行密钥。请切换账号并重新通过网站登录后再试。',
   passkeyStale: '为了安全，只能在登录后 10 分钟内更改通行密钥。请切换账号并重新登录后再试。',
   passkeyNotAdded: '未能添加通行密钥，请重试。',
   passkeyAdded: (name) => zh`已添加通行密钥：${name}。`,

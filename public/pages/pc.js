@@ -65,7 +65,7 @@ let generation = 0;
 let retryNow = null;
 /** The site's name (`SITE_NAME`), for the window's title. */
 let siteName = '';
-/** The element offers the PC's own passkey: the server's accounts, and this page under the RP ID. */
+/** The element offers the PC's own passkey: this page is under the RP ID (either identity source). */
 let passkeyHere = false;
 
 function render() {
@@ -276,7 +276,7 @@ else showQr();
 serverConfig(location.origin).then((config) => {
   if (!config) return;
   siteName = config.site_name;
-  passkeyHere = config.identity === 'accounts' && passkeysUsable(config.passkey_rp_id);
+  passkeyHere = passkeysUsable(config.passkey_rp_id);
   widget?.toggleAttribute('passkey', passkeyHere);
   useAccent(document, config.site_accent, ':root');
   render();

@@ -14,7 +14,7 @@ import { watchSession } from '../kit/watch.js';
 import { reliably } from './connection.js';
 import { linkedDevices } from './devices.js';
 import { lang, setLang, t } from './i18n.js';
-import { passkeyList } from './passkeys.js';
+import { offerAfterPasswordSignIn, passkeyList } from './passkeys.js';
 import { endedWords, signIn } from './signin.js';
 import { keepPhoneFresh, phoneTokens, useSiteTokens } from './tokens.js';
 
@@ -111,7 +111,10 @@ export let passkeys = null;
 
 /** @param {import('../kit/config.js').Config} cfg */
 function takeIdentity(cfg) {
-  if (cfg.identity === 'jwt') useSiteTokens(arrived);
+  if (cfg.identity !== 'jwt') return;
+  useSiteTokens(arrived);
+  // Just back from the site's sign-in: the moment its token may add a passkey (10 minutes).
+  if (arrived) offerAfterPasswordSignIn();
 }
 
 /**

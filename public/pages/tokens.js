@@ -34,6 +34,7 @@ const MARGIN_MS = 60_000;
  * @property {boolean} signedOut the server ended this store's session (its refresh token was refused); said until the next sign-in
  * @property {import('../kit/watch.js').EndReason | null} endedBecause why the session ended, when the page heard it (its watch); null otherwise
  * @property {(reason: import('../kit/watch.js').EndReason) => void} ended the page heard that its session ended: signed out, and why kept for the next sign-in
+ * @property {boolean} [site] the user is the site's own (`IDENTITY=jwt`; only the phone's store says)
  */
 
 /** @param {() => Storage} storage */

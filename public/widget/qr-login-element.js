@@ -145,7 +145,10 @@ export class QrLoginElement extends HTMLElement {
   #drawn = '';
   /** The server whose logo is shown (or being fetched). */
   #logoFrom = '';
-  /** The server signs its own accounts in (`IDENTITY=accounts`): a passkey can sign in. */
+  /**
+   * The server's config is known: a passkey can sign in, its own account's (`IDENTITY=accounts`)
+   * or a site's user's who registered it on the phone (`IDENTITY=jwt`).
+   */
   #passkeyServer = false;
   /** The passkeys' RP ID (`/api/config`): a page whose host is not under it cannot use them. */
   #rpId = /** @type {string | null} */ (null);
@@ -441,7 +444,7 @@ export class QrLoginElement extends HTMLElement {
     const config = await serverConfig(server);
     if (mine !== this.#generation || !config || !this.#root || !this.#ui) return;
     this.#development = config.development;
-    this.#passkeyServer = config.identity === 'accounts';
+    this.#passkeyServer = true;
     this.#rpId = config.passkey_rp_id;
     useAccent(this.#root, config.site_accent, ':host');
     if (this.#logoFrom !== server) {

@@ -267,7 +267,15 @@ export class SessionStore {
       row.family,
       row.generation,
     );
-    // The name shown on the devices list and in webhooks follows the latest sign-in.
+    this.remember(user);
+  }
+
+  /**
+   * Keeps who the user is, as the latest sign-in (or a site's token that registers a passkey)
+   * named them: the name shown on the devices list, in webhooks, and to a site's user signing in
+   * with a passkey. Written only when it changed.
+   */
+  remember(user: UserRef): void {
     const known = this.user();
     if (known?.username !== user.username || known.display_name !== user.display_name) {
       this.kv().put(USER_KEY, user);

@@ -297,14 +297,17 @@ export class UserSessions extends DurableObject<Env> {
   /**
    * Stores a registered passkey, spending the registration challenge bound to `binding`: `stale`
    * when session `sid` may not change passkeys now (checked again here, not only when the
-   * options were issued: a registration may come minutes after them).
+   * options were issued: a registration may come minutes after them). Who `user` is is kept
+   * too: a site's user who has no session here is named by it when signing in with the passkey.
    */
-  addPasskey(passkey: NewPasskey, name: string, binding: string, sid: string | null): AddOutcome {
+  addPasskey(passkey: NewPasskey, name: string, binding: string, sid: string | null, user?: UserRef): AddOutcome {
     // No tables, so no challenge: refused as a spent one is.
     return this.#read({ ok: false, reason: 'challenge' }, () => {
       const now = Date.now();
       if (!this.#mayChangePasskeys(sid, now)) return { ok: false, reason: 'stale' };
-      return this.#passkeys.add(passkey, name, binding, now);
+      const added = this.#passkeys.add(passkey, name, binding, now);
+      if (added.ok && user) this.#sessions.remember(user);
+      return added;
     });
   }
 
