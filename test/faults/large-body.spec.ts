@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { jsonAnswer } from '../support/json-answer.ts';
 import { npmStart } from '../support/npm-start.ts';
 import { type DevServer, freshStorage, startDev } from '../support/wrangler-dev.ts';
 
@@ -47,21 +48,7 @@ function postInChunks(
       }
       req.end();
     };
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (part) => {
-        text += part;
-      });
-      res.on('error', reject);
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
-        } catch {
-          reject(new Error(`${res.statusCode}, not JSON: ${text}`));
-        }
-      });
-    });
+    req.on('response', (res) => jsonAnswer<Answer['body']>(res).then(resolve, reject));
     req.on('error', reject);
     write();
   });

@@ -11,6 +11,7 @@ import { createServer as createTcpServer, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 // @ts-expect-error: a plain ES module script without types
 import { MAX_BODY_BYTES, newFrontSecret, startFront } from '../../scripts/local-front.mjs';
+import { jsonAnswer } from '../support/json-answer.ts';
 
 const KB = 1024;
 
@@ -28,21 +29,7 @@ function post(base: URL, size: number): Promise<Answer> {
       agent: false,
       signal: AbortSignal.timeout(10_000),
     });
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (part) => {
-        text += part;
-      });
-      res.on('error', reject);
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
-        } catch {
-          reject(new Error(`${res.statusCode}, not JSON: ${text}`));
-        }
-      });
-    });
+    req.on('response', (res) => jsonAnswer<Answer['body']>(res).then(resolve, reject));
     req.on('error', reject);
     req.end(Buffer.alloc(size, 'a'));
   });
