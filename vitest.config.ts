@@ -18,8 +18,8 @@ export default defineConfig(async () => {
                 bindings: {
                   TEST_MIGRATIONS: [...migrations, ...seed],
                   ENVIRONMENT: 'test',
-                  // The device-flow tests' clients (test/oauth/).
-                  OAUTH_CLIENTS: 'test-cli, other-cli',
+                  // The device-flow tests' clients (test/oauth/): ids, and one with its registered name.
+                  OAUTH_CLIENTS: 'test-cli, other-cli, named-cli=Acme CLI',
                   // A site's backend that may introspect tokens (test/sessions/).
                   INTROSPECTION_CLIENTS: 'site-backend:a secret of the site’s backend, other-backend:other',
                   // The OpenID Connect clients of test/oauth/ (see test/oauth/oidc-support.ts).

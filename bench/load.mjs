@@ -515,7 +515,123 @@ async function login({ base, username, password }) {
   return expectStatus(res, 200, 'login').token;
 }
 
-const tasks = { latency, waiting, throughput, make, wait, count, finish, login, tokencheck };
+/**
+ * 7. Pages watching their sessions (`GET /api/sessions/watch`): `sessions` password sign-ins of
+ * `username`, each watched by `pages` open streams (tabs), held open here until `watchRevoke`.
+ * Each stream's `ended` event is timed as it arrives.
+ */
+const watching = { revoker: null, sessions: [] };
+
+async function watchSignIn({ base, username, password, sessions }) {
+  const signIn = async () => {
+    const res = await call(base, 'POST', '/api/login', {}, { username, password });
+    return expectStatus(res, 200, 'login').token;
+  };
+  watching.revoker = await signIn();
+  for (let i = 0; i < sessions; i++) {
+    const token = await signIn();
+    const sid = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sid;
+    watching.sessions.push({ sid, token, pages: [] });
+  }
+  return { sessions: watching.sessions.length };
+}
+
+async function watchOpen({ base, pages }) {
+  for (const entry of watching.sessions) {
+    const { token } = entry;
+    await Promise.all(
+      Array.from({ length: pages }, async () => {
+        const page = { heardAt: null, comments: 0, error: null, done: null };
+        entry.pages.push(page);
+        const res = await request(`${base}/api/sessions/watch`, {
+          dispatcher: agent,
+          headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+        });
+        if (res.statusCode !== 200) throw new Failure(`watch: ${res.statusCode} ${await res.body.text()}`);
+        let opened;
+        const open = new Promise((resolve) => {
+          opened = resolve;
+        });
+        page.done = (async () => {
+          let buffer = '';
+          try {
+            for await (const chunk of res.body) {
+              buffer += chunk.toString('utf8');
+              for (let at = buffer.indexOf('\n\n'); at >= 0; at = buffer.indexOf('\n\n')) {
+                const block = buffer.slice(0, at);
+                buffer = buffer.slice(at + 2);
+                if (block.startsWith(':')) page.comments++;
+                if (block === ': watching') opened();
+                if (block.startsWith('event: ended')) page.heardAt = now();
+              }
+            }
+          } catch (err) {
+            page.error = String(err);
+          }
+          opened();
+        })();
+        await open;
+      }),
+    );
+  }
+  return { sessions: watching.sessions.length, pages: watching.sessions.reduce((n, e) => n + e.pages.length, 0) };
+}
+
+/** How many watching pages are still open, and the keep-alive comments they heard so far. */
+function watchCount() {
+  const pages = watching.sessions.flatMap((e) => e.pages);
+  return {
+    open: pages.filter((p) => p.heardAt === null && p.error === null).length,
+    comments: pages.reduce((n, p) => n + p.comments, 0),
+  };
+}
+
+/**
+ * Signs each watched session out (`DELETE /api/sessions/:sid`, one after the other, from another
+ * session of the same user) and times, for every page of it, how long after the request was
+ * sent (and after its 204 came back) the page heard `ended`.
+ */
+async function watchRevoke({ base }) {
+  const fromSent = [];
+  const fromAnswer = [];
+  let missed = 0;
+  for (const entry of watching.sessions) {
+    const sent = now();
+    const res = await call(base, 'DELETE', `/api/sessions/${entry.sid}`, {
+      authorization: `Bearer ${watching.revoker}`,
+    });
+    const answered = now();
+    expectStatus(res, 204, 'revoke');
+    await Promise.race([Promise.all(entry.pages.map((p) => p.done)), sleep(5_000)]);
+    for (const page of entry.pages) {
+      if (page.heardAt === null) {
+        missed++;
+        continue;
+      }
+      fromSent.push(page.heardAt - sent);
+      fromAnswer.push(page.heardAt - answered);
+    }
+  }
+  const pages = watching.sessions.flatMap((e) => e.pages);
+  watching.sessions = [];
+  return { fromSent, fromAnswer, missed, errors: pages.filter((p) => p.error).length };
+}
+
+const tasks = {
+  latency,
+  waiting,
+  throughput,
+  make,
+  wait,
+  count,
+  finish,
+  login,
+  tokencheck,
+  watchSignIn,
+  watchOpen,
+  watchCount,
+  watchRevoke,
+};
 
 process.on('message', async (msg) => {
   const cpu0 = process.cpuUsage();

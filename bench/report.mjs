@@ -47,6 +47,7 @@ export function renderMarkdown(r) {
   qrSection(r, p);
   tokenSection(r, p);
   machineSection(r, p);
+  watchSection(r, p);
   const notes = path.join(HERE, 'notes.md');
   if (existsSync(notes)) p(readFileSync(notes, 'utf8').trimEnd(), '');
   return `${lines.join('\n')}\n`;
@@ -399,6 +400,47 @@ function tokenSection(r, p) {
     `| \`GET /api/me\` (token verified, session checked in the user’s object) | ${f(t.me.p50, 2)} ms | ${f(t.me.p99, 2)} ms |`,
     `| \`GET /api/config\` (no token) | ${f(t.config.p50, 2)} ms | ${f(t.config.p99, 2)} ms |`,
     `| the check, at p50 | ${f(t.costP50Ms, 2)} ms | |`,
+    '',
+  );
+}
+
+/** Step 8 alone (`npm run bench -- --watch-only`). */
+export function renderWatch(r) {
+  const lines = [];
+  const p = (...xs) => lines.push(...xs);
+  p(
+    '# Pages watching their sessions',
+    '',
+    `\`${r.command}\`, ${r.date}, commit ${r.commit ?? '?'}; ${r.machine.cores} cores, load average ${r.machine.loadBefore?.join(' ')} before, ${r.machine.loadAfter?.join(' ')} after.`,
+    '',
+  );
+  watchSection(r, p);
+  return `${lines.join('\n')}\n`;
+}
+
+function watchSection(r, p) {
+  const w = r.watch;
+  if (!w) return;
+  const [before, held, after] = w.sqliteFilesBeforeHeldAfter;
+  p(
+    '## 8. Pages watching their sessions end',
+    '',
+    `${int(w.pages)} open pages (${int(w.sessions)} sessions of one user, ${int(w.pages / w.sessions)} pages each) each hold \`GET /api/sessions/watch\` on \`npm start\`: a stream the Worker feeds from a hibernatable socket of the user’s object. They are left alone for ${f(w.idleSeconds, 0)} s, then each session is signed out (\`DELETE /api/sessions/:sid\` from another session), one after the other.`,
+    '',
+    '| | measured |',
+    '|---|---|',
+    `| page hears \`ended\`, from the revoke sent (p50 / p99 / max) | ${ms3(w.fromRevokeSent)} |`,
+    `| from the revoke’s 204 (negative: heard before the answer) | ${ms3(w.fromRevokeAnswered)} |`,
+    `| pages that never heard it / stream errors | ${int(w.missed)} / ${int(w.errors)} |`,
+    `| pages still open after ${f(w.idleSeconds, 0)} idle s | ${int(w.openWhileIdle)} of ${int(w.pages)} |`,
+    `| keep-alive comments heard while idle (one per stream every 30 s) | ${int(w.keepalivesHeard)} |`,
+    `| runtime CPU over ${f(w.idleWindowSeconds, 0)} idle seconds once the object was evicted, all pages open (${int(w.keepalivesInWindow)} keep-alive comments written meanwhile; /proc counts in 10 ms ticks) | ${f(w.runtimeCpuMsIdle, 0)} ms |`,
+    `| runtime CPU to open one page's watch | ${f(w.runtimeCpuMsOpeningEach, 2)} ms |`,
+    `| open files per open page (sockets) | ${f(w.perPage.files, 2)} (${f(w.perPage.sockets, 2)}) |`,
+    `| resident memory per open page | ${f(w.perPage.kib, 1)} KiB |`,
+    `| the runtime’s SQLite files: before / while the pages are idle / after the sign-outs | ${int(before)} / ${int(held)} / ${int(after)} |`,
+    '',
+    'While nothing happens the user’s object runs nothing and holds no request: local workerd evicts it (its SQLite files close, as the row above shows), as Cloudflare would let it hibernate, unbilled. Each open page is one request held by the Worker (not billed while it waits) and one socket of the object; opening one costs one Worker request and one object request.',
     '',
   );
 }

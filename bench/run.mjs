@@ -18,7 +18,10 @@
  * rounds of N (default 1,000; 50 quick). Step 7 (bench/machine.mjs) holds `--machine N` waiting
  * PCs on one `npm start` (default 10,000; 100 quick) under the systemd unit's open-files limit
  * where it can be raised; `--only-machine` runs step 7 alone and puts its figures into the
- * report already in `--out` (docs/), as its own dated section.
+ * report already in `--out` (docs/), as its own dated section. Step 8 holds pages watching their sessions end
+ * (`GET /api/sessions/watch`: 200 pages, 5 per session; 20 quick) while nothing happens, reads
+ * what they keep, then signs each session out and times how soon its pages hear it;
+ * `--watch-only` runs step 8 alone on the app (about a minute) into `watch.md` and `watch.json`.
  */
 import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +40,7 @@ const outArg = argv.indexOf('--out');
 const OUT =
   outArg >= 0
     ? path.resolve(argv[outArg + 1])
-    : QUICK
+    : QUICK || argv.includes('--watch-only')
       ? path.join(os.tmpdir(), 'qrcode-login-bench-quick')
       : path.join(ROOT, 'docs');
 process.env.WRANGLER_SEND_METRICS = 'false';
@@ -68,6 +71,9 @@ const PLAN = QUICK
       machineSpreadSeconds: 5,
       machineReadSeconds: 5,
       machineLoginSeconds: 1,
+      watchSessions: 4,
+      watchPages: 5,
+      watchIdleSeconds: 32,
     }
   : {
       latencyLogins: 500,
@@ -94,6 +100,10 @@ const PLAN = QUICK
       machineSpreadSeconds: 30,
       machineReadSeconds: 30,
       machineLoginSeconds: 5,
+      watchSessions: 40,
+      watchPages: 5,
+      // Past the eviction of the user's object (10 s) and one keep-alive comment of each stream (30 s).
+      watchIdleSeconds: 40,
     };
 const holdArg = argv.indexOf('--hold');
 if (holdArg >= 0) PLAN.hold = Number(argv[holdArg + 1]);
@@ -102,6 +112,8 @@ if (machineArg >= 0) PLAN.machinePcs = Number(argv[machineArg + 1]);
 const ONLY_MACHINE = argv.includes('--only-machine');
 /** Local workerd evicts an object idle for 10 s: a poll older than this waits on an evicted object. */
 const EVICTED_AFTER_MS = 11_000;
+/** `--watch-only`: step 8 alone, on the app alone (a minute), written to `watch.md` and `watch.json`. */
+const WATCH_ONLY = argv.includes('--watch-only');
 // `wrangler dev` is the reference of the full run; the quick run skips it unless `--dev`.
 const WITH_DEV = !argv.includes('--no-dev') && (!QUICK || argv.includes('--dev'));
 
@@ -220,6 +232,7 @@ const result = {
   throughput: {},
   hold: null,
   qr: null,
+  watch: null,
 };
 
 /** 3. Whole logins per second at one level, with the runtime's CPU per login. */
@@ -252,6 +265,81 @@ async function throughputLevel(load, server, phone, concurrency) {
   };
 }
 
+/**
+ * 8. Pages watching their sessions end (`GET /api/sessions/watch`) on `server`: held open while
+ * nothing happens (the user's object is evicted, as on Cloudflare it would hibernate), what they
+ * keep read from the runtime, then each session signed out and the pages' notice timed.
+ */
+async function watchStep(load, start) {
+  const pagesCount = PLAN.watchSessions * PLAN.watchPages;
+  await load.run('watchSignIn', { base: start.base, username: 'guang', password: '222', sessions: PLAN.watchSessions });
+  // The sign-ins loaded the user's object: read the runtime once it has been evicted again.
+  await sleep(EVICTED_AFTER_MS);
+  const before = runtimeSnapshot(start);
+  const cpu0 = cpuSeconds(start.pids());
+  const opened = await load.run('watchOpen', { base: start.base, pages: PLAN.watchPages });
+  const openedAt = Date.now();
+  const cpuOpen = cpuSeconds(start.pids()) - cpu0;
+  log(`step 8: ${opened.pages} pages watch ${opened.sessions} sessions; idle for ${PLAN.watchIdleSeconds} s`);
+  // Once the user's object has been evicted, the runtime's CPU over the rest of the idle time
+  // (which takes in each stream's first keep-alive comment, 30 s after it opened).
+  await sleep(EVICTED_AFTER_MS);
+  const cpuIdle0 = cpuSeconds(start.pids());
+  const heard0 = await load.run('watchCount', {});
+  await sleep(Math.max(0, PLAN.watchIdleSeconds * 1000 - EVICTED_AFTER_MS));
+  const cpuIdle = cpuSeconds(start.pids()) - cpuIdle0;
+  const idleWindow = PLAN.watchIdleSeconds - EVICTED_AFTER_MS / 1000;
+  const held = runtimeSnapshot(start);
+  const still = await load.run('watchCount', {});
+  const r = await load.run('watchRevoke', { base: start.base });
+  const after = runtimeSnapshot(start);
+  const watch = {
+    sessions: opened.sessions,
+    pages: opened.pages,
+    idleSeconds: round((Date.now() - openedAt) / 1000),
+    openWhileIdle: still.open,
+    keepalivesHeard: still.comments - opened.pages,
+    runtimeCpuMsOpeningEach: round((cpuOpen * 1000) / pagesCount),
+    idleWindowSeconds: round(idleWindow),
+    keepalivesInWindow: still.comments - heard0.comments,
+    runtimeCpuMsIdle: round(cpuIdle * 1000),
+    before,
+    held,
+    after,
+    perPage: {
+      files: round((held.files.all - before.files.all) / pagesCount),
+      sockets: round((held.files.sockets - before.files.sockets) / pagesCount),
+      kib: round((held.bytes - before.bytes) / pagesCount / 1024, 1),
+    },
+    sqliteFilesBeforeHeldAfter: [before.files.sqlite, held.files.sqlite, after.files.sqlite],
+    fromRevokeSent: summary(r.fromSent),
+    fromRevokeAnswered: summary(r.fromAnswer),
+    missed: r.missed,
+    errors: r.errors,
+  };
+  log(
+    `step 8: notice p50 ${watch.fromRevokeSent.p50} / p99 ${watch.fromRevokeSent.p99} ms after the revoke was sent; ${r.missed} missed; ${watch.perPage.files} open files and ${watch.perPage.kib} KiB per open page; runtime CPU ${watch.runtimeCpuMsIdle} ms in ${watch.idleWindowSeconds} idle s (${watch.keepalivesInWindow} keep-alives)`,
+  );
+  return watch;
+}
+
+/** `--watch-only`: the app alone, step 8 alone. */
+async function watchOnly(app) {
+  result.machine = machineFacts();
+  result.commit = gitCommit();
+  const start = await startServer({ name: 'start', ...app });
+  log(`start ready at ${start.base}`);
+  const load = startLoad('load');
+  result.watch = await watchStep(load, start);
+  result.machine.loadAfter = loadAverage();
+  result.seconds = Math.round((Date.now() - t0) / 1000);
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(path.join(OUT, 'watch.json'), `${JSON.stringify(result, null, 1)}\n`);
+  const { renderWatch } = await import('./report.mjs');
+  writeFileSync(path.join(OUT, 'watch.md'), renderWatch(result));
+  log(`wrote ${path.join(OUT, 'watch.md')} and watch.json in ${result.seconds} s`);
+}
+
 async function main() {
   result.machine = machineFacts();
   result.commit = gitCommit();
@@ -270,6 +358,7 @@ async function main() {
   // cost of SQLite syncing each Durable Object and D1 write to this machine's disk.
   const SHM = existsSync('/dev/shm') && PLAN.tmpfsLevels.length ? mkdtempSync('/dev/shm/qrcode-login-bench-') : null;
   if (SHM) cleanup.push(() => rmSync(SHM, { recursive: true, force: true }));
+  if (WATCH_ONLY) return watchOnly(app);
   const specs = [
     { name: 'start', ...app },
     { name: 'floor', ...floor },
@@ -398,6 +487,9 @@ async function main() {
     result.tokenCheck = { requests: r.me.length, me, config, costP50Ms: round(me.p50 - config.p50) };
     log(`step 6: /api/me p50 ${me.p50.toFixed(2)} ms vs /api/config ${config.p50.toFixed(2)} ms`);
   }
+
+  // 8. Pages watching their sessions end.
+  result.watch = await watchStep(load, start);
 
   // 4. Waiting PCs held at once, on the app, the floor and the floor whose wait is held in the
   // object, side by side (each with a short QR lifetime), in two rounds (bench/hold.mjs); each

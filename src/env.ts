@@ -89,7 +89,7 @@ export interface Env {
    * `src/webhooks/`).
    */
   WEBHOOKS?: Queue<QueuedEvent | QueuedLogout>;
-  /** Client ids allowed to use the OAuth device flow, comma-separated (default none). */
+  /** Client ids allowed to use the OAuth device flow, comma-separated, each `id` or `id=Name` (default none). */
   OAUTH_CLIENTS?: string;
   /**
    * The OpenID Connect clients (authorization code flow), a JSON array of objects: `client_id`,

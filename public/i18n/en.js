@@ -14,6 +14,14 @@ export default {
   wrongPassword: 'Wrong username or password.',
   signedOutElsewhere:
     'This phone was signed out, from another device or because its sign-in ended. Sign in again to continue.',
+  signInAgain: 'Sign in again',
+  endedSignedOut: 'This phone was signed out from another device. Sign in again to continue.',
+  endedReused:
+    'This phone was signed out: one of its sign-in tokens was used twice, which looks like a stolen copy. Sign in again to continue.',
+  endedDisabled: 'This phone was signed out: this account has been disabled.',
+  endedExpired: 'This phone was signed out: its sign-in has expired. Sign in again to continue.',
+  endedTooMany:
+    'This phone was signed out: the account is signed in on too many devices, and this one had gone unused the longest. Sign in again to continue.',
   /** @param {number} s */
   rateLimited: (s) => `Too many attempts. Try again in ${s} s.`,
   requestFailed: 'Something went wrong. Please try again.',
@@ -108,6 +116,8 @@ export default {
   passkeyFailed: 'The passkey did not work. Please try again.',
   passkeySignInRefused: 'This passkey could not sign you in. It may have been removed: sign in with your password.',
   passkeyExists: 'This phone already has a passkey for this account.',
+  passkeyStaleSite:
+    'For your safety, passkeys can only be changed within 10 minutes of signing in with the site. Switch account, sign in with the site again, then try again.',
   passkeyStale:
     'For your safety, passkeys can only be changed within 10 minutes of signing in. Switch account, sign in again, then try again.',
   passkeyNotAdded: 'The passkey could not be added. Please try again.',

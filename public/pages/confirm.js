@@ -89,7 +89,7 @@ async function run() {
  * @property {{ user_agent?: string, ip?: string, country?: string | null, city?: string | null, created_at?: string }} [requester]
  * @property {string[]} [match_choices]
  * @property {string} [client_id]
- * @property {string} [client_name] the OpenID client a login of `/oauth/authorize` signs in to
+ * @property {string} [client_name] the client's registered name, shown instead of its id (a device-flow client's, or the OpenID client a login of `/oauth/authorize` signs in to)
  * @property {string} [site_name]
  * @property {boolean} [location_differs]
  * @property {boolean} [typed] the Worker saw this user type the code

@@ -20,12 +20,13 @@ import { agentText } from './ua.js';
  * @property {string} ip
  * @property {string | null} place
  * @property {boolean} current
- * @property {{ client_id: string, client_name: string }[]} [clients] a browser's single sign-on session: the sites it signed in to
+ * @property {{ client_id: string, client_name: string }[]} [clients] a device-flow client (by its registered name), or the sites a browser signed in to
  */
 
 /**
- * One device: its sessions (same browser, system and IP), when it was last used.
- * @typedef {{ key: string, name: string, ip: string, place: string | null, sessions: Session[], current: boolean, last: number }} Device
+ * One device: its sessions (same browser, system and IP), when it was last used, the sites it
+ * signed in to (OpenID Connect).
+ * @typedef {{ key: string, name: string, ip: string, place: string | null, sessions: Session[], current: boolean, last: number, sites: string[] }} Device
  */
 
 /**
@@ -59,10 +60,24 @@ export function groupDevices(sessions) {
   /** @type {Map<string, Device>} */
   const groups = new Map();
   for (const s of sessions) {
-    const name = agentText(s.user_agent);
+    // A device-flow client (a CLI, a TV app) is named by its registered name, not by the
+    // User-Agent of its HTTP library ("Unknown browser on unknown system").
+    const client = s.via === 'device' ? s.clients?.[0]?.client_name : undefined;
+    const name = client || agentText(s.user_agent);
     const key = `${name}\n${s.ip}`;
-    const g = groups.get(key) ?? { key, name, ip: s.ip, place: s.place, sessions: [], current: false, last: 0 };
+    const g = groups.get(key) ?? {
+      key,
+      name,
+      ip: s.ip,
+      place: s.place,
+      sessions: [],
+      current: false,
+      last: 0,
+      sites: [],
+    };
     g.sessions.push(s);
+    if (s.via === 'oidc')
+      for (const c of s.clients ?? []) if (!g.sites.includes(c.client_name)) g.sites.push(c.client_name);
     g.current ||= s.current === true;
     if (lastUsed(s) >= g.last) {
       g.last = lastUsed(s);
@@ -78,8 +93,9 @@ export function groupDevices(sessions) {
  * just confirmed takes its token a moment later), so the list looks again until it shows.
  * @param {import('./tokens.js').TokenStore} store
  * @param {() => void} onSignedOut this device signed itself out
+ * @param {() => void} [beforeSigningOutHere] this device is about to sign itself out
  */
-export function linkedDevices(store, onSignedOut) {
+export function linkedDevices(store, onSignedOut, beforeSigningOutHere = () => {}) {
   const list = h('ul', { class: 'devices' });
   const note = h('p', { class: 'hint', 'aria-live': 'polite' });
   const section = h(
@@ -118,10 +134,6 @@ export function linkedDevices(store, onSignedOut) {
   /** @param {Device} g */
   function row(g) {
     const actions = h('div', { class: 'device-actions' });
-    // The sites a browser signed in to with this service ("Signed in to Grafana, Wiki"), each once.
-    const sites = [
-      ...new Map(g.sessions.flatMap((s) => s.clients ?? []).map((c) => [c.client_id, c.client_name])).values(),
-    ];
     const item = h(
       'li',
       {},
@@ -132,8 +144,8 @@ export function linkedDevices(store, onSignedOut) {
         g.current ? h('span', { class: 'tag' }, t.thisDevice) : null,
         h('br'),
         h('small', {}, [g.ip, g.place, t.lastUsed(ago(g.last))].filter(Boolean).join(' · ')),
-        sites.length ? h('br') : null,
-        sites.length ? h('small', { class: 'clients' }, t.signedInTo(sites)) : null,
+        g.sites.length ? h('br') : null,
+        g.sites.length ? h('small', { class: 'clients' }, t.signedInTo(g.sites)) : null,
       ),
       actions,
     );
@@ -162,6 +174,7 @@ export function linkedDevices(store, onSignedOut) {
       // This device's own session goes last, and only once the others are out: after it, its
       // token signs nothing else out, and a retry would be impossible.
       let answers = await Promise.all(g.sessions.filter((s) => !s.current).map(revoke));
+      if (done(answers) && g.current) beforeSigningOutHere();
       if (done(answers)) answers = await Promise.all(g.sessions.filter((s) => s.current).map(revoke));
       if (done(answers)) {
         note.textContent = t.deviceSignedOut(g.name);

@@ -71,7 +71,8 @@ export async function addPasskey(store, slot) {
     slot,
   );
   if (!options) return { ok: false, message: t.requestFailed };
-  if (!options.ok) return { ok: false, message: refusal(options, { 403: t.passkeyStale }) };
+  const stale = store.site ? t.passkeyStaleSite : t.passkeyStale;
+  if (!options.ok) return { ok: false, message: refusal(options, { 403: stale }) };
   let credential;
   try {
     credential = await makePasskey(options.body);
@@ -86,7 +87,7 @@ export async function addPasskey(store, slot) {
   if (added?.ok) return { ok: true, passkey: added.body };
   return {
     ok: false,
-    message: added ? refusal(added, { 400: t.passkeyNotAdded, 403: t.passkeyStale }) : t.requestFailed,
+    message: added ? refusal(added, { 400: t.passkeyNotAdded, 403: stale }) : t.requestFailed,
   };
 }
 
@@ -212,7 +213,8 @@ export function passkeyList(store, cfg, box) {
           heading.focus();
           return load();
         }
-        note.textContent = res ? refusal(res, { 403: t.passkeyStale }) : t.devicesOffline;
+        const stale = store.site ? t.passkeyStaleSite : t.passkeyStale;
+        note.textContent = res ? refusal(res, { 403: stale }) : t.devicesOffline;
         yes.disabled = false;
         keep.disabled = false;
       },

@@ -3,9 +3,9 @@
  * The PC page `/`: a thin host of `<qr-login>`, the same element other sites embed, so there is one
  * PC implementation. The page keeps the tokens the element hands over (see `tokens.js`, which
  * renews the fifteen-minute access token in the background), shows who is signed in (from
- * `/api/me`), signs out, notices a sign-out made from the phone (at the next renewal, or when the
- * tab comes back) and says so in words, and switches between Chinese and English (remembered for
- * every page).
+ * `/api/me`), signs out, notices a sign-out made from the phone at once (it watches its session:
+ * `kit/watch.js`; and at the next renewal, or when the tab comes back) and says so in words, and
+ * switches between Chinese and English (remembered for every page).
  */
 import '../widget.js';
 import { call } from '../kit/api.js';
@@ -15,8 +15,9 @@ import { serverConfig } from '../kit/config.js';
 import { h, initial, show } from '../kit/dom.js';
 import { chosenLang, languageSwitch, markLang, rememberLang } from '../kit/lang.js';
 import { passkeysUsable } from '../kit/passkey.js';
+import { watchSession } from '../kit/watch.js';
 import { PC_RETRY } from '../widget/login.js';
-import { STRINGS } from '../widget/strings.js';
+import { endedKey, STRINGS } from '../widget/strings.js';
 import { keepPcFresh, PC_TOKEN_KEY, pcTokens } from './tokens.js';
 
 /**
@@ -46,8 +47,12 @@ const languages = languageSwitch(lang, STRINGS[lang].language, (code) => {
 part('top').append(languages);
 
 /**
+ * What the page says above a new code: nothing, or why the last session ended.
+ * @typedef {'' | ReturnType<typeof endedKey>} Notice
+ */
+/**
  * What the page shows: `qr` (the element), `checking` (a stored token), or `user` (signed in).
- * @typedef {{ kind: 'qr', notice: '' | 'signedOut', retry?: number }
+ * @typedef {{ kind: 'qr', notice: Notice, retry?: number }
  *   | { kind: 'checking', retry?: number }
  *   | { kind: 'user', user: { display_name: string, username?: string }, retry?: number }} View
  */
@@ -60,7 +65,7 @@ let generation = 0;
 let retryNow = null;
 /** The site's name (`SITE_NAME`), for the window's title. */
 let siteName = '';
-/** The element offers the PC's own passkey: the server's accounts, and this page under the RP ID. */
+/** The element offers the PC's own passkey: this page is under the RP ID (either identity source). */
 let passkeyHere = false;
 
 function render() {
@@ -91,11 +96,34 @@ function render() {
   if (view.kind === 'user' && signOutButton) signOutButton.textContent = t.signOut;
 }
 
+/** The watch of the signed-in session, while a user is shown. */
+let watching = /** @type {{ stop: () => void } | null} */ (null);
+
+/** Watches the session of the stored token: when it ends, the page says why and shows a new code. */
+function watchOwnSession() {
+  if (watching) return;
+  watching = watchSession({
+    server: location.origin,
+    token: () => pcTokens.fresh(),
+    ended: (reason) => {
+      watching = null;
+      pcTokens.ended(reason);
+      if (view.kind !== 'qr') showQr(endedKey(reason));
+    },
+  });
+}
+
+function stopWatching() {
+  watching?.stop();
+  watching = null;
+}
+
 /**
  * A new QR code; `notice` (a key of the strings) is said before "waiting for a scan".
- * @param {'' | 'signedOut'} [notice]
+ * @param {Notice} [notice]
  */
 function showQr(notice = '') {
+  stopWatching();
   generation++;
   retryNow?.();
   const hadFocus = main.contains(document.activeElement);
@@ -134,6 +162,7 @@ function showQr(notice = '') {
 function showUser(user, focusHeading = false) {
   retryNow?.();
   view = { kind: 'user', user };
+  watchOwnSession();
   show(
     main,
     h(
@@ -196,6 +225,8 @@ function answered(res) {
 }
 
 async function signOut() {
+  // This page's own sign-out is no news to it.
+  stopWatching();
   generation++;
   const token = await pcTokens.fresh();
   await call('/api/logout', { method: 'POST', token }).catch(() => null);
@@ -245,7 +276,7 @@ else showQr();
 serverConfig(location.origin).then((config) => {
   if (!config) return;
   siteName = config.site_name;
-  passkeyHere = config.identity === 'accounts' && passkeysUsable(config.passkey_rp_id);
+  passkeyHere = passkeysUsable(config.passkey_rp_id);
   widget?.toggleAttribute('passkey', passkeyHere);
   useAccent(document, config.site_accent, ':root');
   render();

@@ -10,11 +10,12 @@ import { useAccent } from '../kit/brand.js';
 import { readConfig, serverConfig } from '../kit/config.js';
 import { h, show } from '../kit/dom.js';
 import { languageSwitch } from '../kit/lang.js';
+import { watchSession } from '../kit/watch.js';
 import { reliably } from './connection.js';
 import { linkedDevices } from './devices.js';
 import { lang, setLang, t } from './i18n.js';
-import { passkeyList } from './passkeys.js';
-import { signIn } from './signin.js';
+import { offerAfterPasswordSignIn, passkeyList } from './passkeys.js';
+import { endedWords, signIn } from './signin.js';
 import { keepPhoneFresh, phoneTokens, useSiteTokens } from './tokens.js';
 
 /**
@@ -110,7 +111,10 @@ export let passkeys = null;
 
 /** @param {import('../kit/config.js').Config} cfg */
 function takeIdentity(cfg) {
-  if (cfg.identity === 'jwt') useSiteTokens(arrived);
+  if (cfg.identity !== 'jwt') return;
+  useSiteTokens(arrived);
+  // Just back from the site's sign-in: the moment its token may add a passkey (10 minutes).
+  if (arrived) offerAfterPasswordSignIn();
 }
 
 /**
@@ -128,7 +132,10 @@ export async function signedIn() {
       const me = await reliably('/api/me', { token }, main);
       if (me?.ok) {
         showAccount(me.body, cfg);
-        if (!store.site) keepPhoneFresh(signedOutHere);
+        if (!store.site) {
+          keepPhoneFresh(signedOutHere);
+          watchOwnSession();
+        }
         return token;
       }
       if (me?.status !== 401) {
@@ -143,13 +150,44 @@ export async function signedIn() {
     show(extra);
     // This phone's session was ended elsewhere (another device, or a reused token): say so.
     const signedOut = store.signedOut;
-    await signIn(main, store, cfg, { refused, signedOut });
+    await signIn(main, store, cfg, { refused, signedOut, ended: store.endedBecause });
   }
 }
 
 /** The background renewal learnt that this phone was signed out: start again, which says so. */
 function signedOutHere() {
   location.reload();
+}
+
+/** The watch of this phone's own session (a site's token has none of ours to watch). */
+let watching = /** @type {{ stop: () => void } | null} */ (null);
+
+/**
+ * Watches this phone's session: the moment it ends (signed out from another device, a reused
+ * token, a disabled account), the page says so and why, in place of whatever it showed, and
+ * offers to sign in again.
+ */
+function watchOwnSession() {
+  if (watching) return;
+  watching = watchSession({
+    server: location.origin,
+    token: () => store.fresh(),
+    ended: (reason) => {
+      watching = null;
+      store.ended(reason);
+      show(extra);
+      finish(endedWords(reason), '', 'bad');
+      main
+        .querySelector('.final')
+        ?.append(h('button', { type: 'button', class: 'primary', onclick: () => location.reload() }, t.signInAgain));
+    },
+  });
+}
+
+/** This phone signs itself out: its own sign-out is no news to it. */
+function stopWatching() {
+  watching?.stop();
+  watching = null;
 }
 
 /** Shows the final screens' account line and devices, without asking anyone to sign in. */
@@ -167,14 +205,19 @@ export async function showAccountIfSignedIn() {
  * @param {import('../kit/config.js').Config} cfg
  */
 function showAccount(user, cfg) {
-  devices = linkedDevices(store, () => {
-    store.clear();
-    location.reload();
-  });
+  devices = linkedDevices(
+    store,
+    () => {
+      store.clear();
+      location.reload();
+    },
+    stopWatching,
+  );
   passkeys = passkeyList(store, cfg, devices.section);
   const switchAccount = async () => {
     // Our own session is revoked on the server; a site's token is only forgotten here.
     const token = await store.fresh();
+    stopWatching();
     if (!store.site && token) await call('/api/logout', { method: 'POST', token }).catch(() => null);
     store.clear();
     location.reload();

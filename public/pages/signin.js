@@ -14,11 +14,12 @@ import { offerAfterPasswordSignIn, passkeySignIn } from './passkeys.js';
  * @param {HTMLElement} root
  * @param {import('./tokens.js').TokenStore} store
  * @param {import('../kit/config.js').Config} cfg
- * @param {{ refused?: string | null, signedOut?: boolean }} [more] the site's token was refused
- *   (why: the 401's `reason`), or this phone's session was ended elsewhere: say so
+ * @param {{ refused?: string | null, signedOut?: boolean, ended?: import('../kit/watch.js').EndReason | null }} [more]
+ *   the site's token was refused (why: the 401's `reason`), or this phone's session was ended
+ *   elsewhere (and why, when the page heard it): say so
  * @returns {Promise<string>} the token
  */
-export function signIn(root, store, cfg, { refused = null, signedOut = false } = {}) {
+export function signIn(root, store, cfg, { refused = null, signedOut = false, ended = null } = {}) {
   if (cfg.identity === 'jwt' && cfg.identity_login_url) return siteSignIn(root, cfg.identity_login_url, cfg, refused);
   return new Promise((resolve) => {
     const username = h('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
@@ -32,7 +33,7 @@ export function signIn(root, store, cfg, { refused = null, signedOut = false } =
     const form = formCard({
       title: t.signInTitle,
       submit: t.signIn,
-      before: signedOut ? h('p', { class: 'warning', role: 'status' }, t.signedOutElsewhere) : null,
+      before: signedOut ? h('p', { class: 'warning', role: 'status' }, endedWords(ended)) : null,
       children: [
         h('label', { for: 'username' }, t.username),
         username,
@@ -62,6 +63,19 @@ export function signIn(root, store, cfg, { refused = null, signedOut = false } =
     show(root, form);
     username.focus();
   });
+}
+
+/**
+ * Why this phone's session ended, in words: the reason its watch heard, else the general words.
+ * @param {import('../kit/watch.js').EndReason | null} reason
+ */
+export function endedWords(reason) {
+  if (reason === 'signed_out') return t.endedSignedOut;
+  if (reason === 'reused') return t.endedReused;
+  if (reason === 'disabled') return t.endedDisabled;
+  if (reason === 'expired') return t.endedExpired;
+  if (reason === 'too_many') return t.endedTooMany;
+  return t.signedOutElsewhere;
 }
 
 /**

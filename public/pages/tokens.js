@@ -32,6 +32,9 @@ const MARGIN_MS = 60_000;
  * @property {(answer: LoginAnswer) => void} save keeps what a login (or a refresh) answered
  * @property {() => void} clear
  * @property {boolean} signedOut the server ended this store's session (its refresh token was refused); said until the next sign-in
+ * @property {import('../kit/watch.js').EndReason | null} endedBecause why the session ended, when the page heard it (its watch); null otherwise
+ * @property {(reason: import('../kit/watch.js').EndReason) => void} ended the page heard that its session ended: signed out, and why kept for the next sign-in
+ * @property {boolean} [site] the user is the site's own (`IDENTITY=jwt`; only the phone's store says)
  */
 
 /** @param {() => Storage} storage */
@@ -137,10 +140,19 @@ function kept(key, storage, refreshes) {
 
   const store = {
     get signedOut() {
-      return notice.read(signedOutKey) === '1';
+      return notice.read(signedOutKey) !== null;
     },
     set signedOut(value) {
       notice.write(signedOutKey, value ? '1' : null);
+    },
+    get endedBecause() {
+      const said = notice.read(signedOutKey);
+      return said === null || said === '1' ? null : /** @type {import('../kit/watch.js').EndReason} */ (said);
+    },
+    /** @param {import('../kit/watch.js').EndReason} reason */
+    ended(reason) {
+      store.clear();
+      notice.write(signedOutKey, reason);
     },
     get: () => read(key),
     /** @param {LoginAnswer} answer */
@@ -271,6 +283,11 @@ export const phoneTokens = {
   set signedOut(value) {
     current().signedOut = value;
   },
+  get endedBecause() {
+    return current().endedBecause;
+  },
+  /** @type {TokenStore['ended']} */
+  ended: (reason) => current().ended(reason),
   /** The phone user is the site's (`IDENTITY=jwt`): whose token their own sign-out only forgets. */
   get site() {
     return siteIdentity;

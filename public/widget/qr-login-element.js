@@ -7,15 +7,23 @@
  * keeps no login token itself. With the `passkey` attribute it also offers "Use a passkey from
  * your phone": the browser's own cross-device sign-in (`hints: ["hybrid"]`), which checks that
  * the phone is near; its login comes in the same event, with `detail.via = "passkey"`.
+ *
+ * Once signed in, while it stays on the page, it watches the new session (`kit/watch.js`): when
+ * the session ends (the phone signs this computer out, say), it dispatches `qr-login:logout` with
+ * `detail.reason`, says so in words, and shows a new code. It holds the login's access token in
+ * memory only, to open that watch (and to open it again after a lost connection while the token
+ * is valid; a page that renews the token may hand the new one over: `element.token = …`).
  */
+
 import { useAccent } from '../kit/brand.js';
 import { serverConfig } from '../kit/config.js';
 import { h, initial, setText } from '../kit/dom.js';
 import { browserLang, pickLang } from '../kit/lang.js';
 import { passkeysUsable } from '../kit/passkey.js';
+import { watchSession } from '../kit/watch.js';
 import { dataUrlText, drawSvg, logoImage, svgElement } from './images.js';
 import { passkeyLogin, qrLogin, typedCode } from './login.js';
-import { STRINGS } from './strings.js';
+import { endedKey, STRINGS } from './strings.js';
 import { applyStyles } from './styles.js';
 
 /** Phones (not tablets): they cannot scan a code on their own screen. */
@@ -31,6 +39,7 @@ const PHONE_UA = /Android.+Mobile|iPhone|iPod|Windows Phone|HarmonyOS.+Phone|Mob
  * @typedef {object} View
  * @property {'idle' | 'loading' | 'waiting' | 'scanned' | 'signed-in' | 'ended'} phase
  * @property {string} [notice] said before "waiting for a scan"
+ * @property {ReturnType<typeof endedKey>} [endedWhy] the last session ended, and why: said before "waiting for a scan", in the current language
  * @property {NewQr} [qr]
  * @property {string | null} [oldImg] the previous code, greyed while the next one loads
  * @property {number} [retry] seconds to the next try after a lost connection; 0 when connected
@@ -136,7 +145,10 @@ export class QrLoginElement extends HTMLElement {
   #drawn = '';
   /** The server whose logo is shown (or being fetched). */
   #logoFrom = '';
-  /** The server signs its own accounts in (`IDENTITY=accounts`): a passkey can sign in. */
+  /**
+   * The server's config is known: a passkey can sign in, its own account's (`IDENTITY=accounts`)
+   * or a site's user's who registered it on the phone (`IDENTITY=jwt`).
+   */
   #passkeyServer = false;
   /** The passkeys' RP ID (`/api/config`): a page whose host is not under it cannot use them. */
   #rpId = /** @type {string | null} */ (null);
@@ -149,6 +161,12 @@ export class QrLoginElement extends HTMLElement {
     });
   /** Ends a passkey ceremony under way (the element left the page). */
   #passkeyAbort = new AbortController();
+  /** The signed-in session's watch, while the element is signed in. */
+  #watch = /** @type {{ stop: () => void } | null} */ (null);
+  /** The access token the watch opens with (in memory only): the login's, or one the page handed over. */
+  #watchToken = /** @type {string | null} */ (null);
+  /** Why the last session ended, for the next code's words. */
+  #endedWhy = /** @type {ReturnType<typeof endedKey> | null} */ (null);
 
   /** The Worker's origin: the `server` attribute, else the origin this script came from. */
   get server() {
@@ -181,6 +199,15 @@ export class QrLoginElement extends HTMLElement {
 
   get notice() {
     return this.#s.notice ?? '';
+  }
+
+  /**
+   * A current access token of the session this element signed in, for the page that renews it:
+   * the element's watch of the session needs one only to open again after a lost connection.
+   * @param {string | null} value
+   */
+  set token(value) {
+    if (typeof value === 'string' && value) this.#watchToken = value;
   }
 
   connectedCallback() {
@@ -245,8 +272,11 @@ export class QrLoginElement extends HTMLElement {
     this.#root.append(this.#ui.box);
   }
 
-  /** Stops everything of the current session: its requests, its timers, its countdown. */
+  /** Stops everything of the current session: its requests, its timers, its countdown, its watch. */
   #stop() {
+    this.#watch?.stop();
+    this.#watch = null;
+    this.#watchToken = null;
     this.#generation++;
     this.#abort.abort();
     this.#abort = new AbortController();
@@ -263,9 +293,11 @@ export class QrLoginElement extends HTMLElement {
     const mine = this.#generation;
     const notice = this.#notice;
     this.#notice = '';
+    const endedWhy = this.#endedWhy ?? undefined;
+    this.#endedWhy = null;
     if (!this.#passkey.busy) this.#passkey.problem = null;
     // The old code stays greyed under the skeleton, so the space and the focus stay where they were.
-    this.#s = { phase: 'loading', notice, oldImg: previous.qr?.img ?? previous.oldImg ?? null };
+    this.#s = { phase: 'loading', notice, endedWhy, oldImg: previous.qr?.img ?? previous.oldImg ?? null };
     this.#render();
     this.#loadConfig(mine);
     const steps = qrLogin(this.server, this.#abort.signal, {
@@ -289,7 +321,7 @@ export class QrLoginElement extends HTMLElement {
   /** @param {Step} step */
   #take(step) {
     if (step.kind === 'code') {
-      this.#s = { phase: 'waiting', qr: step.qr, notice: this.#s.notice, typed: null };
+      this.#s = { phase: 'waiting', qr: step.qr, notice: this.#s.notice, endedWhy: this.#s.endedWhy, typed: null };
       this.#startTimer();
       this.#render();
       this.#emitStatus({ status: step.qr.status, version: step.qr.version });
@@ -335,6 +367,36 @@ export class QrLoginElement extends HTMLElement {
     if (s.expires_in !== undefined) detail.expires_in = s.expires_in;
     if (via) detail.via = via;
     this.dispatchEvent(new CustomEvent('qr-login:login', { bubbles: true, composed: true, detail }));
+    // A page that took the element away (as the PC page does) watches the session itself.
+    if (this.isConnected && this.#s.phase === 'signed-in' && typeof s.token === 'string') this.#watchSession(s.token);
+  }
+
+  /**
+   * Watches the session just signed in: when it ends, the page hears `qr-login:logout` with the
+   * reason, and the element says so above a new code.
+   * @param {string} token
+   */
+  #watchSession(token) {
+    this.#watch?.stop();
+    this.#watchToken = token;
+    const server = this.server;
+    const mine = this.#generation;
+    this.#watch = watchSession({
+      server,
+      // Only a token still valid for a minute opens a socket; an older one ends the watch quietly.
+      token: async () => {
+        const held = this.#watchToken;
+        return held && expiresAt(held) - Date.now() > 60_000 ? held : null;
+      },
+      ended: (reason) => {
+        if (mine !== this.#generation) return;
+        this.#watch = null;
+        this.dispatchEvent(new CustomEvent('qr-login:logout', { bubbles: true, composed: true, detail: { reason } }));
+        if (!this.isConnected || mine !== this.#generation) return;
+        this.#endedWhy = endedKey(reason);
+        this.refresh({ focus: false });
+      },
+    });
   }
 
   /**
@@ -382,7 +444,7 @@ export class QrLoginElement extends HTMLElement {
     const config = await serverConfig(server);
     if (mine !== this.#generation || !config || !this.#root || !this.#ui) return;
     this.#development = config.development;
-    this.#passkeyServer = config.identity === 'accounts';
+    this.#passkeyServer = true;
     this.#rpId = config.passkey_rp_id;
     useAccent(this.#root, config.site_accent, ':host');
     if (this.#logoFrom !== server) {
@@ -577,8 +639,10 @@ export class QrLoginElement extends HTMLElement {
     switch (s.phase) {
       case 'loading':
         return t.loading;
-      case 'waiting':
-        return s.notice ? `${s.notice} ${t.waiting}` : t.waiting;
+      case 'waiting': {
+        const notice = s.endedWhy ? t[s.endedWhy] : s.notice;
+        return notice ? `${notice} ${t.waiting}` : t.waiting;
+      }
       case 'scanned':
         return t.scanned(s.scanner?.display_name ?? '');
       case 'signed-in':
@@ -600,6 +664,25 @@ export class QrLoginElement extends HTMLElement {
       text = STRINGS[this.language].timeLeft(left);
     }
     if (this.#ui) setText(this.#ui.timer, text);
+  }
+}
+
+/**
+ * When an access token expires (epoch ms), from its `exp`; 0 when it cannot be read.
+ * @param {string} token
+ */
+function expiresAt(token) {
+  try {
+    const part = token.split('.')[1] ?? '';
+    const json = atob(
+      part
+        .replace(/-/g, '+')
+        .replace(/_/g, '/')
+        .padEnd(Math.ceil(part.length / 4) * 4, '='),
+    );
+    return Number(JSON.parse(json).exp) * 1000 || 0;
+  } catch {
+    return 0;
   }
 }
 

@@ -43,6 +43,12 @@ const en = {
   retryNow: 'Retry now',
   signOut: 'Sign out',
   signedOut: 'You were signed out.',
+  endedReused:
+    'You were signed out: a sign-in token of this computer was used twice, which looks like a stolen copy. Sign in again.',
+  endedDisabled: 'You were signed out: this account has been disabled.',
+  endedExpired: 'Your sign-in has expired. Sign in again.',
+  endedTooMany:
+    'You were signed out: this account is signed in on too many devices, and this one had gone unused the longest.',
   checking: 'Checking your sign-in…',
   language: 'Language',
   usePasskey: 'Use a passkey from your phone',
@@ -89,6 +95,10 @@ const zh = {
   retryNow: '立即重试',
   signOut: '退出',
   signedOut: '你已退出登录。',
+  endedReused: '你已退出登录：此电脑的登录凭证被重复使用，可能已被他人复制。请重新登录。',
+  endedDisabled: '你已退出登录：此账号已被停用。',
+  endedExpired: '登录已过期，请重新登录。',
+  endedTooMany: '你已退出登录：此账号登录的设备过多，此设备是最久未使用的一台。',
   checking: '正在确认登录状态…',
   language: '语言',
   usePasskey: '使用手机上的通行密钥',
@@ -101,3 +111,16 @@ const zh = {
 
 /** @type {Record<import('../kit/lang.js').Lang, typeof en>} */
 export const STRINGS = { en, 'zh-CN': zh };
+
+/**
+ * The key of the words that say why a session ended (`/api/sessions/watch`'s reason).
+ * @param {import('../kit/watch.js').EndReason} reason
+ * @returns {'signedOut' | 'endedReused' | 'endedDisabled' | 'endedExpired' | 'endedTooMany'}
+ */
+export function endedKey(reason) {
+  if (reason === 'reused') return 'endedReused';
+  if (reason === 'disabled') return 'endedDisabled';
+  if (reason === 'expired') return 'endedExpired';
+  if (reason === 'too_many') return 'endedTooMany';
+  return 'signedOut';
+}

@@ -148,7 +148,8 @@ function readRegistry(env: Env): ClientRegistry {
     }
   }
   if (!Array.isArray(list)) throw new ConfigError('OIDC_CLIENTS must be a JSON array of client objects.');
-  const device = commaList(env.OAUTH_CLIENTS);
+  // OAUTH_CLIENTS entries are `id` or `id=Name`: only the id can clash.
+  const device = commaList(env.OAUTH_CLIENTS).map((entry) => entry.split('=')[0]!.trim());
   const clients = new Map<string, OidcClient>();
   list.forEach((entry, i) => {
     const client = readClient(entry, `entry ${i}`, tokenAudience(env));

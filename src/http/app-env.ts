@@ -14,6 +14,8 @@ export interface AppEnv {
     sid: string | null;
     /** How that session signed in. */
     via: SignInMethod;
+    /** A site's own token: when its user signed in with the site (epoch ms), or null if it does not say. */
+    siteSignInAt: number | null;
     login: DurableObjectStub<LoginSession>;
   };
 }

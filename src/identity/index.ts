@@ -22,6 +22,8 @@ export interface Identity {
   sid: string | null;
   /** How that session signed in (`site` for a site's own token). */
   via: SignInMethod;
+  /** A site's token: when its user signed in with the site (`auth_time`, else `iat`; epoch ms). */
+  siteSignInAt?: number | null;
 }
 
 /** The user a Bearer token names, or 401 `unauthorized`. */
@@ -37,6 +39,9 @@ export async function identify(c: Context<AppEnv>, token: string): Promise<Ident
     const user = { id: claims.sub, username: claims.username, display_name: claims.name };
     return { user, sid: claims.sid, via: session.via };
   }
-  if (identityMode(c.env) === 'jwt') return { user: await verifySiteToken(c.env, token), sid: null, via: 'site' };
+  if (identityMode(c.env) === 'jwt') {
+    const site = await verifySiteToken(c.env, token);
+    return { user: site.user, sid: null, via: 'site', siteSignInAt: site.signedInAt };
+  }
   throw new ApiError('unauthorized');
 }

@@ -13,10 +13,11 @@ import { FIRST_HAND, type SignInMethod } from '../user';
 import { identify } from '.';
 
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
-  const { user, sid, via } = await identify(c, bearerToken(c));
+  const { user, sid, via, siteSignInAt } = await identify(c, bearerToken(c));
   c.set('user', user);
   c.set('sid', sid);
   c.set('via', via);
+  c.set('siteSignInAt', siteSignInAt ?? null);
   await next();
 });
 

@@ -141,8 +141,24 @@ export function siteVerifier(env: Env): Verifier {
   return verifier(env);
 }
 
-/** The site's user that `token` names, or 401 `unauthorized`. */
-export async function verifySiteToken(env: Env, token: string): Promise<UserRef> {
+/** The site's user that a token names, and when they signed in with the site. */
+export interface SiteIdentity {
+  user: UserRef;
+  /**
+   * When the user signed in with the site (epoch ms): the token's `auth_time` (OpenID Connect's
+   * word for it) when it has one, else its `iat`; null when it has neither.
+   */
+  signedInAt: number | null;
+}
+
+/** A time claim in seconds, as epoch ms; null when absent or not a number. */
+const timeClaim = (payload: JWTPayload, name: string): number | null => {
+  const value = payload[name];
+  return typeof value === 'number' && Number.isFinite(value) ? value * 1000 : null;
+};
+
+/** The site's user that `token` names, and when they signed in; or 401 `unauthorized`. */
+export async function verifySiteToken(env: Env, token: string): Promise<SiteIdentity> {
   const { key, algorithms } = siteVerifier(env);
   let payload: JWTPayload;
   try {
@@ -161,5 +177,8 @@ export async function verifySiteToken(env: Env, token: string): Promise<UserRef>
   const id = claim(payload, 'sub');
   if (!id) throw refusal(new errors.JWTClaimValidationFailed('no usable "sub"', payload, 'sub', 'invalid'), token, env);
   const username = claim(payload, 'preferred_username') ?? id;
-  return { id, username, display_name: claim(payload, 'name') ?? username };
+  return {
+    user: { id, username, display_name: claim(payload, 'name') ?? username },
+    signedInAt: timeClaim(payload, 'auth_time') ?? timeClaim(payload, 'iat'),
+  };
 }

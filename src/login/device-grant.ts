@@ -26,8 +26,13 @@ export type DevicePoll =
   | { ok: false; error: DevicePollError; interval?: number };
 
 /** The grant a new device-flow login starts with. */
-export const newDeviceGrant = (clientId: string, scope: string | null = null): DeviceGrant => ({
+export const newDeviceGrant = (
+  clientId: string,
+  scope: string | null = null,
+  clientName: string | null = null,
+): DeviceGrant => ({
   client_id: clientId,
+  ...(clientName ? { client_name: clientName } : {}),
   interval_s: DEVICE_POLL_INTERVAL_S,
   last_poll_at: null,
   scope,

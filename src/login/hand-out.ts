@@ -22,7 +22,9 @@ import type { LoginSession } from './login-session';
 import type { HandOut } from './state';
 
 /** Who the new device is: a PC (QR or typed code), or a device-flow client and its scope. */
-export type SignInVia = { via: 'qrcode' } | { via: 'device'; clientId: string; scope: string | null };
+export type SignInVia =
+  | { via: 'qrcode' }
+  | { via: 'device'; clientId: string; clientName: string | null; scope: string | null };
 
 /** A finished login: the new device's tokens, and who signed in. */
 export type SignedIn = IssuedTokens & { user: UserRef };
@@ -40,7 +42,9 @@ export async function handOut(
     tokens = await signIn(c, user, device.via, {
       from: signInFrom(requester),
       approver,
-      ...(device.via === 'device' ? { clientId: device.clientId, scope: device.scope } : {}),
+      ...(device.via === 'device'
+        ? { clientId: device.clientId, clientName: device.clientName, scope: device.scope }
+        : {}),
     });
   } catch (err) {
     await login.undeliver().catch(() => false);

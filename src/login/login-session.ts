@@ -64,7 +64,7 @@ export interface CreateLogin {
   matchCode: boolean;
   userCode: string | null;
   /** Set when an OAuth device-flow client starts the session: the client it is issued to, and its scope. */
-  device?: { clientId: string; scope: string | null };
+  device?: { clientId: string; clientName?: string | null; scope: string | null };
   /** Set when an OpenID Connect authorization request starts it: the client, and the request. */
   oidc?: OidcLogin;
 }
@@ -153,7 +153,7 @@ export class LoginSession extends DurableObject<Env> {
       requires: matching ? ['match_code'] : [],
       user_code: init.userCode,
     };
-    if (init.device) rec.device = newDeviceGrant(init.device.clientId, init.device.scope);
+    if (init.device) rec.device = newDeviceGrant(init.device.clientId, init.device.scope, init.device.clientName);
     if (init.oidc) rec.oidc = init.oidc;
     this.ctx.storage.kv.put(RECORD_KEY, rec);
     await this.ctx.storage.setAlarm(rec.expires_at);

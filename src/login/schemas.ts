@@ -124,7 +124,10 @@ export const PhoneAnswer = v.object({
   client_name: v.optional(
     v.pipe(
       v.string(),
-      v.description('An OpenID Connect client’s name: the phone asks “Sign in to <client_name> on a computer?”.'),
+      v.description(
+        'The client’s registered name: an OpenID Connect client’s (the phone asks “Sign in to <client_name> on a ' +
+          'computer?”), or a device-flow client’s (`OAUTH_CLIENTS` as `id=Name`), shown instead of its id.',
+      ),
     ),
   ),
   site_name: v.optional(v.string()),

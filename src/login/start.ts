@@ -73,8 +73,8 @@ export interface StartLoginOptions {
   pollHash: string;
   /** Make the code to type now (the device flow needs it at once). */
   userCode: boolean;
-  /** The OAuth client of a device-flow login, and the scope it asked for. */
-  device?: { clientId: string; scope: string | null };
+  /** The OAuth client of a device-flow login (its registered name, if any), and the scope it asked for. */
+  device?: { clientId: string; clientName?: string | null; scope: string | null };
   /** The OpenID Connect client and authorization request a login is made for (`/api/authorize`). */
   oidc?: OidcLogin;
 }

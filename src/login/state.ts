@@ -34,11 +34,12 @@ export interface Requester {
 }
 
 /**
- * A session started by the OAuth device flow (RFC 8628): which client it was issued to, and
- * how often that client may poll the token endpoint (kept in storage, so eviction forgets nothing).
+ * A session started by the OAuth device flow (RFC 8628): its client (id, and name as `OAUTH_CLIENTS`
+ * registers it), and how often that client may poll the token endpoint (kept in storage).
  */
 export interface DeviceGrant {
   client_id: string;
+  client_name?: string;
   /** Seconds the client must leave between two token polls; each `slow_down` adds 5. */
   interval_s: number;
   /** When the client last polled, or null before its first poll (which may come at once). */
@@ -277,7 +278,7 @@ export interface PhoneView {
   match_choices?: string[];
   /** The OAuth client that started a device-flow login, or that an OpenID Connect login signs in to. */
   client_id?: string;
-  /** An OpenID Connect login: the client's name ("Sign in to <client_name> on a computer?"). */
+  /** The client's registered name: an OpenID Connect client's ("Sign in to <client_name>"), or a device-flow client's. */
   client_name?: string;
   /** The scanner reached the login by typing its code. */
   typed?: true;
@@ -294,12 +295,11 @@ function phoneView(rec: LoginRecord, withRequester: boolean): PhoneView {
   if (withRequester) {
     view.requester = rec.requester;
     if (rec.match_choices) view.match_choices = rec.match_choices;
-    // A device-flow login names the program that asks (a CLI, a TV app), not only its User-Agent.
-    if (rec.device) view.client_id = rec.device.client_id;
-    if (rec.oidc) {
-      view.client_id = rec.oidc.client_id;
-      view.client_name = rec.oidc.client_name;
-    }
+    // The program that asks (a device-flow CLI or TV app, by its registered name if it has one),
+    // or the OpenID Connect client signed in to: not only a User-Agent.
+    const client = rec.oidc ?? rec.device;
+    if (client) view.client_id = client.client_id;
+    if (client?.client_name) view.client_name = client.client_name;
     if (rec.scanner && typedBy(rec, rec.scanner.id)) view.typed = true;
     if (requiredProofs(rec).includes('passkey')) view.step_up_reason = rec.step_up_reason ?? 'always';
   }

@@ -15,7 +15,7 @@ import { countQrcode } from '../limits/limits';
 import { DEVICE_POLL_INTERVAL_S } from '../login/device-grant';
 import { startLogin } from '../login/start';
 import { handleOAuthError, oauthJson, postOnly } from './errors';
-import { formBody, formInput, publicClient } from './form';
+import { deviceClientName, formBody, formInput, publicClient } from './form';
 import { DeviceAuthorizationAnswer, DeviceAuthorizationForm, oauthAnswers } from './schemas';
 
 const TAGS = ['OAuth device flow (RFC 8628)'];
@@ -45,7 +45,7 @@ export const deviceAuthorization = new Hono<AppEnv>()
       const started = await startLogin(c, {
         pollHash: await sha256Hex(secret),
         userCode: true,
-        device: { clientId, scope: c.req.valid('form').scope ?? null },
+        device: { clientId, clientName: deviceClientName(c.env, clientId), scope: c.req.valid('form').scope ?? null },
       });
       return oauthJson(c, {
         device_code: `${started.qrcodeId}.${secret}`,

@@ -4,7 +4,8 @@
  * `application/x-www-form-urlencoded`, at most 8 KB arrived within 10 s, each parameter at most
  * once, a parameter sent without a value treated as absent (RFC 6749 §3.1), then validated by
  * the schemas of `oauth/schemas.ts` with RFC 6749's errors. Which clients may use the device flow
- * (`OAUTH_CLIENTS`) is checked here too.
+ * (`OAUTH_CLIENTS`) is checked here too, and what each is called: an entry is a client id, or
+ * `id=Name` (the name the phone and the linked devices show; without one, the id).
  */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Env as HonoEnv } from 'hono';
@@ -61,8 +62,27 @@ export function formInput<S extends StandardSchemaV1, E extends HonoEnv, P exten
   );
 }
 
+/** An entry of `OAUTH_CLIENTS`: the client's id, and its registered name (null: none). */
+export interface DeviceClient {
+  id: string;
+  name: string | null;
+}
+
+/** `OAUTH_CLIENTS` as its entries: `id`, or `id=Name` (split at the first `=`; a name has no comma). */
+export function deviceClients(env: Env): DeviceClient[] {
+  return commaList(env.OAUTH_CLIENTS).map((entry) => {
+    const at = entry.indexOf('=');
+    if (at < 0) return { id: entry, name: null };
+    return { id: entry.slice(0, at).trim(), name: entry.slice(at + 1).trim() || null };
+  });
+}
+
 /** The client ids allowed to use the device flow. */
-export const allowedClients = (env: Env): string[] => commaList(env.OAUTH_CLIENTS);
+export const allowedClients = (env: Env): string[] => deviceClients(env).map((client) => client.id);
+
+/** The registered name of device-flow client `clientId`, or null (none registered: its id is shown). */
+export const deviceClientName = (env: Env, clientId: string): string | null =>
+  deviceClients(env).find((client) => client.id === clientId)?.name ?? null;
 
 /** A `client_id` of `OAUTH_CLIENTS`, else 401 `invalid_client`. */
 export function publicClient(env: Env, clientId: string): string {

@@ -9,17 +9,19 @@
  * counter in one step, checking both again. A refused ceremony changes nothing.
  */
 import type { Context } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import type { Env } from '../env';
 import type { AppEnv } from '../http/app-env';
 import { ApiError, ConfigError, type ErrorCode } from '../http/errors';
 import { callObject } from '../http/object-call';
 import { clientIp, requester, signInFrom } from '../http/request-info';
 import { publicOrigin } from '../http/site';
+import { identityMode } from '../identity';
 import { userById } from '../identity/accounts';
 import { countPasskeyChallenge, countPasskeySignIn } from '../limits/limits';
 import { type IssuedTokens, signIn } from '../sessions';
 import { ensureSigningKey } from '../tokens/signing';
-import { askUser, userSessions } from '../user';
+import { askUser, RECENT_SIGN_IN_MS, userSessions } from '../user';
 import {
   CHALLENGE_TTL_MS,
   type CreatedPasskey,
@@ -111,6 +113,25 @@ async function ceremony<T>(check: () => T | Promise<T>, refusal: ErrorCode): Pro
 const STALE_SIGN_IN =
   'Sign in again to change your passkeys: only a sign-in of the last 10 minutes may add or remove one.';
 
+const STALE_SITE_SIGN_IN =
+  'Sign in with the site again to change your passkeys: only a site token issued for a sign-in of the last ' +
+  '10 minutes (its auth_time, else its iat) may add or remove one.';
+
+/**
+ * A site's own token (`IDENTITY=jwt`) adds or removes a passkey only when its user signed in with
+ * the site within `RECENT_SIGN_IN_MS` (the token's `auth_time`, else its `iat`; one without either
+ * may not): a passkey signs its user in by itself from then on, so it must not be added with a
+ * site token that someone picked up hours later. 403 otherwise. Our own sessions are checked by
+ * the user's object instead (`RECENT_SIGN_IN_MS` from the session's sign-in, once a passkey exists).
+ */
+export const recentSiteSignIn = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.get('sid') === null) {
+    const at = c.get('siteSignInAt');
+    if (at === null || Date.now() - at > RECENT_SIGN_IN_MS) throw new ApiError('forbidden', STALE_SITE_SIGN_IN);
+  }
+  await next();
+});
+
 /**
  * Options to register a passkey for the signed-in user: a discoverable credential
  * (`residentKey: "required"`), made with user verification, ES256 or RS256, none of the user's
@@ -155,7 +176,9 @@ export async function registerPasskey(
   const stub = userSessions(c.env, c.get('user').id);
   const label = name ?? defaultPasskeyName(requester(c).user_agent);
   const sid = c.get('sid');
-  const added = await askUser(async () => await stub.addPasskey(passkey, label, registrationBinding(sid), sid));
+  const added = await askUser(
+    async () => await stub.addPasskey(passkey, label, registrationBinding(sid), sid, c.get('user')),
+  );
   if (!added.ok) {
     if (added.reason === 'stale') throw new ApiError('forbidden', STALE_SIGN_IN);
     throw new ApiError('invalid_request', ADD_REFUSALS[added.reason]);
@@ -194,9 +217,12 @@ const USE_REFUSALS: Record<Exclude<UseOutcome, 'ok'>, string> = {
 const NOT_SIGNED_IN = 'This passkey could not sign you in';
 
 /**
- * Signs in with a passkey alone (`IDENTITY=accounts`): the assertion's user handle names the
- * account, which must still exist; the challenge must be one this Worker issued, alive and
- * unused. Every refusal is 401 `invalid_credentials` and changes nothing.
+ * Signs in with a passkey alone: the assertion's user handle names the user, and so the user's
+ * object (`<identity source>:<user id>`), which holds the passkey. With `IDENTITY=accounts` the
+ * account must still exist; with `IDENTITY=jwt` the user is the site's, as the site's token named
+ * them when the passkey was registered (this Worker cannot ask the site whether it still knows
+ * them: its backend can, by the token's `sub`). The challenge must be one this Worker issued,
+ * alive and unused. Every refusal is 401 `invalid_credentials` and changes nothing.
  */
 export async function signInWithPasskey(
   c: Context<AppEnv>,
@@ -208,9 +234,15 @@ export async function signInWithPasskey(
   await countPasskeySignIn(c.env, clientIp(c));
   const userId = assertion.userHandle ? userIdOf(assertion.userHandle) : null;
   if (!userId) throw refuse('it does not say whose it is (it was not made for signing in without a username).');
-  const user = await userById(c.env, userId);
-  if (!user) throw refuse('its account does not exist any more, or is disabled.');
-  const stub = userSessions(c.env, user.id);
+  const stub = userSessions(c.env, userId);
+  let user: UserRef | null;
+  if (identityMode(c.env) === 'accounts') {
+    user = await userById(c.env, userId);
+    if (!user) throw refuse('its account does not exist any more, or is disabled.');
+  } else {
+    // A passkey registered before the object kept its user's name is named by the id alone.
+    user = (await askUser(() => stub.user())) ?? { id: userId, username: userId, display_name: userId };
+  }
   const stored = await askUser(() => stub.passkey(assertion.id));
   if (!stored) throw refuse('it is not registered here (it may have been removed).');
   const use = await ceremony(() => verifyAssertion(assertion, stored, relyingPartyOf(c)), 'invalid_credentials');

@@ -1,24 +1,23 @@
 /**
  * @module
  * The passkey endpoints under `/api/passkeys`: a signed-in phone registers, lists and removes
- * its user's passkeys (both identity sources); with `IDENTITY=accounts` anyone signs in with a
- * passkey alone (discoverable), also from an allowed site's page (CORS). Thin: the work is in
- * `index.ts`.
+ * its user's passkeys (both identity sources; with a site's token, only from a sign-in with the
+ * site of the last 10 minutes); anyone signs in with a passkey alone (discoverable), also from an
+ * allowed site's page (CORS), as this Worker's account or the site's user it was registered for.
+ * Thin: the work is in `index.ts`.
  */
 import { Hono } from 'hono';
-import { createMiddleware } from 'hono/factory';
 import { describeRoute } from 'hono-openapi';
 import * as v from 'valibot';
 import type { AppEnv } from '../http/app-env';
 import { jsonBody } from '../http/body';
-import { ApiError } from '../http/errors';
 import { answers, bearerAuth } from '../http/openapi';
 import { input } from '../http/validate';
-import { identityMode } from '../identity';
 import { requireApprover, requireUser } from '../identity/require-user';
 import { LoginAnswer } from '../sessions/schemas';
 import {
   listPasskeys,
+  recentSiteSignIn,
   registerPasskey,
   registrationOptions,
   removePasskey,
@@ -35,16 +34,8 @@ import {
   RequestOptionsAnswer,
 } from './schemas';
 
-/** With `IDENTITY=jwt` the accounts are the site's: no sign-in here. */
-const accountsOnly = createMiddleware<AppEnv>(async (c, next) => {
-  if (identityMode(c.env) !== 'accounts') {
-    throw new ApiError('not_found', 'Accounts are the site’s own here: sign in with the site.');
-  }
-  await next();
-});
-
 const CHANGE =
-  'Only a session that signed in on the phone itself may (403 otherwise); a user who already has a passkey only from a sign-in of the last 10 minutes (403 otherwise).';
+  'Only a session that signed in on the phone itself may (403 otherwise); a user who already has a passkey only from a sign-in of the last 10 minutes (403 otherwise); with a site’s own token (`IDENTITY=jwt`), always only from a sign-in with the site of the last 10 minutes, as its `auth_time` (else its `iat`) says (403 otherwise).';
 
 export const passkeyRoutes = new Hono<AppEnv>()
   .post(
@@ -57,6 +48,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
       responses: answers(200, CreationOptionsAnswer, 'Creation options.', [401, 403, 503]),
     }),
     requireApprover,
+    recentSiteSignIn,
     async (c) => c.json(await registrationOptions(c)),
   )
 
@@ -71,6 +63,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
       responses: answers(201, CreatedPasskeyAnswer, 'Registered.', [400, 401, 403, 415, 503]),
     }),
     requireApprover,
+    recentSiteSignIn,
     jsonBody(),
     input('json', RegistrationBody),
     async (c) => {
@@ -102,6 +95,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
     }),
     input('param', PasskeyIdParam, 'not_found'),
     requireApprover,
+    recentSiteSignIn,
     async (c) => {
       await removePasskey(c.env, c.get('user').id, c.req.valid('param').id, c.get('sid'));
       return c.body(null, 204);
@@ -111,26 +105,24 @@ export const passkeyRoutes = new Hono<AppEnv>()
   .post(
     '/login/options',
     describeRoute({
-      summary: 'Options to sign in with a passkey alone (IDENTITY=accounts only)',
+      summary: 'Options to sign in with a passkey alone',
       description:
         'For `navigator.credentials.get`: discoverable (no `allowCredentials`), user verification required. The challenge is single-use and lives 5 minutes.',
       tags: ['Passkeys'],
-      responses: answers(200, RequestOptionsAnswer, 'Request options.', [404, 429, 500, 503]),
+      responses: answers(200, RequestOptionsAnswer, 'Request options.', [429, 500, 503]),
     }),
-    accountsOnly,
     async (c) => c.json(await signInOptions(c)),
   )
 
   .post(
     '/login',
     describeRoute({
-      summary: 'Sign in with a passkey alone: the browser’s JSON of the assertion (IDENTITY=accounts only)',
+      summary: 'Sign in with a passkey alone: the browser’s JSON of the assertion',
       description:
-        'The same answer as `POST /api/login`. An assertion that does not hold (unknown passkey or account, expired or used challenge, wrong origin or RP ID, no user verification, a counter behind, a bad signature) is 401 `invalid_credentials`.',
+        'The same answer as `POST /api/login`: this Worker’s account (`IDENTITY=accounts`), or the site’s user the passkey was registered for with the site’s token (`IDENTITY=jwt`: its `sub`, and its name as that token said). An assertion that does not hold (unknown passkey or account, expired or used challenge, wrong origin or RP ID, no user verification, a counter behind, a bad signature) is 401 `invalid_credentials`.',
       tags: ['Passkeys'],
-      responses: answers(200, LoginAnswer, 'A token and the user.', [400, 401, 404, 415, 429, 500, 503]),
+      responses: answers(200, LoginAnswer, 'A token and the user.', [400, 401, 415, 429, 500, 503]),
     }),
-    accountsOnly,
     jsonBody(),
     input('json', AssertionBody),
     async (c) => {

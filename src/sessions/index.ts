@@ -54,6 +54,8 @@ export interface SignInOptions {
   from: SignInFrom;
   approver?: string | null;
   clientId?: string | null;
+  /** A device-flow client's registered name, shown in the linked devices. */
+  clientName?: string | null;
   scope?: string | null;
 }
 

@@ -10,6 +10,7 @@ import type { AppEnv } from '../http/app-env';
 import { jsonBody } from '../http/body';
 import { ApiError } from '../http/errors';
 import { answers, bearerAuth } from '../http/openapi';
+import { ownPagesOnly } from '../http/origin-guard';
 import { clientIp, requester, signInFrom } from '../http/request-info';
 import { input } from '../http/validate';
 import { identityMode } from '../identity';
@@ -20,6 +21,7 @@ import { ensureSigningKey } from '../tokens/signing';
 import { askUser, userSessions } from '../user';
 import { signIn, signOut } from '.';
 import { LoginAnswer, LoginBody, SessionAnswer, SidParam, UserAnswer } from './schemas';
+import { watchSession } from './watch';
 
 export const accounts = new Hono<AppEnv>()
   .post(
@@ -84,6 +86,32 @@ export const accounts = new Hono<AppEnv>()
       const stub = userSessions(c.env, c.get('user').id);
       return c.json(await askUser(() => stub.list(c.get('sid'))));
     },
+  )
+
+  .get(
+    '/sessions/watch',
+    describeRoute({
+      summary: 'Watch this session end: a stream of server-sent events that says when and why',
+      description:
+        'With the access token as everywhere (`Authorization: Bearer`), a `text/event-stream` that stays open while ' +
+        'the session lives: `: watching` at once, a `: keepalive` comment every 30 s, and, the moment the session ends ' +
+        '(however it ends), `event: ended` with `data: { "ended": "<sid>", "reason": "signed_out" | "reused" | ' +
+        '"disabled" | "expired" | "too_many" }`; then the stream ends. It watches the token’s session, not the token: ' +
+        'the access token may renew meanwhile. A stream that ends without `ended` (a deploy, a lost connection) is ' +
+        'opened again; a 401 then says the session has ended. At most 16 pages watch one session (429 beyond). A page ' +
+        'of another site watches only from an origin of `ALLOWED_ORIGINS` (403 otherwise).',
+      tags: ['Linked devices'],
+      security: bearerAuth,
+      responses: {
+        ...answers(200, null, '', [401, 403, 429, 503]),
+        200: {
+          description: 'The stream (`text/event-stream`).',
+          content: { 'text/event-stream': { schema: { type: 'string' } } },
+        },
+      },
+    }),
+    ownPagesOnly,
+    watchSession,
   )
 
   .delete(

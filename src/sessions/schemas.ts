@@ -45,7 +45,8 @@ export const SessionAnswer = v.object({
       v.array(v.object({ client_id: v.string(), client_name: v.string() })),
       v.description(
         '`via: "oidc"`, a browser signed in through `/oauth/authorize`: the sites it signed in to. Signing it out ' +
-          'signs them out.',
+          'signs them out. `via: "device"`: the device-flow client, by its registered name (`OAUTH_CLIENTS` as ' +
+          '`id=Name`; else its id).',
       ),
     ),
   ),

@@ -135,7 +135,8 @@ export class OidcStore {
       alarmAt: null,
     });
     const judged = this.judge(hash, presented, now);
-    if (!judged.ok) return refuse(judged.reason, judged.usedBy ? this.sessions.revokeTree(judged.usedBy) : []);
+    if (!judged.ok)
+      return refuse(judged.reason, judged.usedBy ? this.sessions.revokeTree(judged.usedBy, 'reused') : []);
     const { binding, browser_sid, auth_time } = judged.code;
     const browser = this.sessions.live(browser_sid, now);
     const user = this.sessions.user();

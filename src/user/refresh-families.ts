@@ -106,7 +106,7 @@ export class RefreshFamilies {
       if (session.client_id !== clientId) return refuse('other_client');
       if (now >= old.expires_at || now >= endOf(session)) return refuse('expired');
       if (now - old.rotated_at <= REUSE_GRACE_MS) return refuse('just_rotated');
-      return refuse('reused', this.sessions.revokeTree(old.sid));
+      return refuse('reused', this.sessions.revokeTree(old.sid, 'reused'));
     }
     // Not kept: a token of a session's family rotated out before the last `ROTATED_KEPT` (or
     // one made up by someone who holds a token of that family), or none of ours.
@@ -122,7 +122,7 @@ export class RefreshFamilies {
       )
       .one().at;
     if (oldest !== null && now - oldest <= REUSE_GRACE_MS) return refuse('just_rotated');
-    return refuse('reused', this.sessions.revokeTree(session.sid));
+    return refuse('reused', this.sessions.revokeTree(session.sid, 'reused'));
   }
 
   /**

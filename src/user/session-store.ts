@@ -5,12 +5,15 @@
  * SHA-256 of its current refresh token, its refresh family and generation, when it ends), and
  * `rotated`, the hashes of each session's refresh tokens rotated out (its verbs, the refresh
  * families, are `refresh-families.ts`). Every verb is synchronous SQL, so the object's single
- * thread makes each one atomic.
+ * thread makes each one atomic. A session ends in one place, `#forget`, whoever ends it (a
+ * sign-out, a reused token, a closed account, the cap of 50, its expiry): that place tells the
+ * object (`ended`), which tells the session's watching pages why.
  */
 import { randomToken } from '../http/crypto';
 import type { Lifetimes } from '../tokens/lifetimes';
 import type {
   EndedSession,
+  EndReason,
   ImportedSession,
   NewSession,
   SessionInfo,
@@ -33,6 +36,8 @@ export interface SessionRow {
   /** The approver: the session that approved this one (the column's name predates the word). */
   parent: string | null;
   client_id: string | null;
+  /** A device-flow client's registered name when it signed in (null: none, or not a device). */
+  client_name: string | null;
   scope: string | null;
   user_agent: string;
   ip: string;
@@ -57,6 +62,7 @@ export const SESSION_SCHEMA = `
     via TEXT NOT NULL,
     parent TEXT,
     client_id TEXT,
+    client_name TEXT,
     scope TEXT,
     user_agent TEXT NOT NULL,
     ip TEXT NOT NULL,
@@ -89,6 +95,7 @@ const ADDED_COLUMNS: [table: string, column: string, definition: string][] = [
   ['sessions', 'generation', 'INTEGER NOT NULL DEFAULT 0'],
   // Null for a hash rotated out before families: kept until its own end, as it was.
   ['rotated', 'generation', 'INTEGER'],
+  ['sessions', 'client_name', 'TEXT'],
 ];
 
 /** Brings tables made by an earlier version up to date (after `SESSION_SCHEMA`). */
@@ -112,6 +119,8 @@ export class SessionStore {
     private readonly lifetimes: () => Lifetimes,
     /** The clients a browser's single sign-on session signed in to (`oidc-store.ts` keeps them). */
     private readonly clientsOf: (sid: string) => { client_id: string }[],
+    /** Told of every session that ends, and why (the object tells its watching pages). */
+    private readonly ended: (sid: string, reason: EndReason) => void = () => {},
   ) {}
 
   row(sid: string): SessionRow | null {
@@ -161,6 +170,7 @@ export class SessionStore {
       via: init.via,
       parent: init.approver ?? null,
       client_id: init.clientId ?? null,
+      client_name: init.clientName ?? null,
       scope: init.scope ?? null,
       user_agent: init.from.user_agent,
       ip: init.from.ip,
@@ -191,7 +201,7 @@ export class SessionStore {
       )
       .toArray();
     if (rows.length < MAX_SESSIONS) return [];
-    for (const row of rows) if (now >= endOf(row)) this.#forget(row.sid);
+    for (const row of rows) if (now >= endOf(row)) this.#forget(row.sid, 'expired');
     const live = rows.filter((row) => now < endOf(row));
     const approved = new Map<string, number>();
     for (const row of live) if (row.parent) approved.set(row.parent, (approved.get(row.parent) ?? 0) + 1);
@@ -202,7 +212,7 @@ export class SessionStore {
       const leaves = live.filter((row) => row.sid !== keep && !approved.get(row.sid));
       const idlest = leaves.sort(idleFirst)[0];
       if (!idlest) break;
-      ended.push(...this.#end([idlest.sid]));
+      ended.push(...this.#end([idlest.sid], 'too_many'));
       live.splice(live.indexOf(idlest), 1);
       if (idlest.parent) approved.set(idlest.parent, (approved.get(idlest.parent) ?? 1) - 1);
     }
@@ -219,6 +229,7 @@ export class SessionStore {
         via: session.via,
         parent: null,
         client_id: null,
+        client_name: null,
         scope: null,
         ...session.from,
         created_at: session.created_at,
@@ -237,13 +248,14 @@ export class SessionStore {
 
   #insert(row: SessionRow, user: UserRef): void {
     this.sql().exec(
-      `INSERT INTO sessions (sid, via, parent, client_id, scope, user_agent, ip, place, created_at, last_used_at,
-         ends_at, refresh_hash, refresh_expires_at, refreshed_at, family, generation)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO sessions (sid, via, parent, client_id, client_name, scope, user_agent, ip, place, created_at,
+         last_used_at, ends_at, refresh_hash, refresh_expires_at, refreshed_at, family, generation)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.sid,
       row.via,
       row.parent,
       row.client_id,
+      row.client_name,
       row.scope,
       row.user_agent,
       row.ip,
@@ -257,7 +269,15 @@ export class SessionStore {
       row.family,
       row.generation,
     );
-    // The name shown on the devices list and in webhooks follows the latest sign-in.
+    this.remember(user);
+  }
+
+  /**
+   * Keeps who the user is, as the latest sign-in (or a site's token that registers a passkey)
+   * named them: the name shown on the devices list, in webhooks, and to a site's user signing in
+   * with a passkey. Written only when it changed.
+   */
+  remember(user: UserRef): void {
     const known = this.user();
     if (known?.username !== user.username || known.display_name !== user.display_name) {
       this.kv().put(USER_KEY, user);
@@ -280,8 +300,8 @@ export class SessionStore {
     return row ? row.client_id : undefined;
   }
 
-  /** Ends `sid` and every session it approved, and theirs in turn; the sessions that ended. */
-  revokeTree(sid: string): EndedSession[] {
+  /** Ends `sid` and every session it approved, and theirs in turn, for `reason`; the sessions that ended. */
+  revokeTree(sid: string, reason: EndReason = 'signed_out'): EndedSession[] {
     if (!this.row(sid)) return [];
     const tree = this.sql()
       .exec<{ sid: string }>(
@@ -292,7 +312,7 @@ export class SessionStore {
       )
       .toArray()
       .map((r) => r.sid);
-    return this.#end(tree);
+    return this.#end(tree, reason);
   }
 
   /** Ends every session of the user (the account was disabled or deleted); the sessions that ended. */
@@ -301,16 +321,16 @@ export class SessionStore {
       .exec<{ sid: string }>('SELECT sid FROM sessions')
       .toArray()
       .map((r) => r.sid);
-    return this.#end(all);
+    return this.#end(all, 'disabled');
   }
 
   /**
-   * Ends these sessions (by someone's action, not by time): each with the clients to tell,
-   * read before its row goes. The only way a session ends but `forgetEnded`.
+   * Ends these sessions (by someone's action, not by time) for `reason`: each with the clients
+   * to tell, read before its row goes.
    */
-  #end(sids: string[]): EndedSession[] {
+  #end(sids: string[], reason: EndReason): EndedSession[] {
     const ended = sids.map((sid) => this.#endedOf(this.row(sid)!));
-    for (const sid of sids) this.#forget(sid);
+    for (const sid of sids) this.#forget(sid, reason);
     return ended;
   }
 
@@ -326,10 +346,11 @@ export class SessionStore {
     return { sid, user, clients: this.clientsOf(sid).map(({ client_id }) => ({ client_id, sid })) };
   }
 
-  /** Deletes session `sid` and the hashes it rotated out. */
-  #forget(sid: string): void {
+  /** Ends session `sid` for `reason`: deletes it and the hashes it rotated out, and says so. */
+  #forget(sid: string, reason: EndReason): void {
     this.sql().exec('DELETE FROM sessions WHERE sid = ?', sid);
     this.sql().exec('DELETE FROM rotated WHERE sid = ?', sid);
+    this.ended(sid, reason);
   }
 
   /** Whether no session is left. */
@@ -361,6 +382,10 @@ export class SessionStore {
         ip: row.ip,
         place: row.place,
         current: row.sid === currentSid,
+        // A device-flow session is named by its client, not by the User-Agent of a CLI's HTTP library.
+        ...(row.via === 'device' && row.client_id
+          ? { clients: [{ client_id: row.client_id, client_name: row.client_name ?? row.client_id }] }
+          : {}),
       }));
   }
 
@@ -371,7 +396,7 @@ export class SessionStore {
       .toArray()
       .filter((row) => now >= endOf(row))
       .map((row) => row.sid);
-    for (const sid of ended) this.#forget(sid);
+    for (const sid of ended) this.#forget(sid, 'expired');
     this.sql().exec('DELETE FROM rotated WHERE expires_at <= ?', now);
     return this.sql()
       .exec<{ at: number | null }>(

@@ -48,6 +48,8 @@ export interface NewSession {
   approver?: string | null;
   /** The OAuth client of a device-flow session: its refresh token is bound to it. */
   clientId?: string | null;
+  /** That client's registered name (`OAUTH_CLIENTS` as `id=Name`), for the linked devices. */
+  clientName?: string | null;
   /** The scope a device-flow client was granted (`openid` brings an id_token). */
   scope?: string | null;
 }
@@ -61,6 +63,17 @@ export interface ImportedSession {
   created_at: number;
   ends_at: number;
 }
+
+/**
+ * Why a session ended, as its watching pages hear it (`GET /api/sessions/watch`):
+ * - `signed_out`: someone signed it out (itself, the phone's linked devices, the session that
+ *   approved it, `/oauth/revoke`, `/oauth/end_session`);
+ * - `reused`: a refresh token (or an authorization code) of it was used again: taken for theft;
+ * - `disabled`: its account was disabled or deleted;
+ * - `expired`: its longest life, or its refresh token's idle life, is over;
+ * - `too_many`: the user signed in a 51st time and this was the least recently used session.
+ */
+export type EndReason = 'signed_out' | 'reused' | 'disabled' | 'expired' | 'too_many';
 
 /** A live session, as the verbs answer it. */
 export interface SessionInfo {
@@ -82,7 +95,10 @@ export interface SessionListing extends SignInFrom {
   last_used_at: string;
   via: SignInMethod;
   current: boolean;
-  /** A browser's single sign-on session (`via: "oidc"`): the clients it signed in to. */
+  /**
+   * A browser's single sign-on session (`via: "oidc"`): the clients it signed in to; a device-flow
+   * session (`via: "device"`): its one client, by its registered name (else its id).
+   */
   clients?: { client_id: string; client_name: string }[];
 }
 

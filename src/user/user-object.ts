@@ -15,6 +15,9 @@
  * storage once nothing is left: no session, no passkey, no challenge, no code. Only a verb that
  * writes (a session started, a ceremony's challenge) makes the tables, and it sets that alarm; a
  * verb that only reads answers "nothing" from an object without tables and makes none.
+ *
+ * The pages watching their sessions are hibernatable WebSockets of this object (`watchers.ts`):
+ * whenever a session ends, for whatever reason, they hear it at once; meanwhile they cost nothing.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
@@ -44,6 +47,7 @@ import type {
   SessionListing,
   UserRef,
 } from './types';
+import { acceptWatcher, closeWatcher, readWatchRequest, tellWatchers, watchersFull, watchRefused } from './watchers';
 
 /**
  * A user who has a passkey adds or removes one only from a session that signed in this
@@ -62,6 +66,7 @@ export class UserSessions extends DurableObject<Env> {
     () => lifetimes(this.env),
     // Read when a browser's session ends, long after both stores are made.
     (sid) => this.#oidc.clientsOf(sid),
+    (sid, reason) => tellWatchers(this.ctx, sid, reason),
   );
   readonly #refresh = new RefreshFamilies(
     () => this.#sql,
@@ -208,6 +213,28 @@ export class UserSessions extends DurableObject<Env> {
     return this.#sessions.user();
   }
 
+  // ---------------------------------------------------------------- pages watching their sessions (see watchers.ts)
+
+  /**
+   * A page watching its session (the Worker checked its access token): a hibernatable socket
+   * tagged with the session, accepted only while the session is alive, at most
+   * `MAX_WATCHERS_PER_SESSION` per session. Reads only; an object without tables makes none.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const sid = readWatchRequest(request);
+    if (sid === null) return new Response(null, { status: 404 });
+    if (!this.#read(null, () => this.#sessions.live(sid, Date.now()))) return watchRefused('unknown');
+    if (watchersFull(this.ctx, sid)) return watchRefused('full');
+    return acceptWatcher(this.ctx, sid);
+  }
+
+  /** The Worker at the other end sends nothing; anything that came would change nothing. */
+  override webSocketMessage(): void {}
+
+  override webSocketClose(socket: WebSocket, code: number): void {
+    closeWatcher(socket, code);
+  }
+
   // ---------------------------------------------------------------- the OpenID Provider (see oidc-store.ts)
 
   /**
@@ -300,14 +327,17 @@ export class UserSessions extends DurableObject<Env> {
   /**
    * Stores a registered passkey, spending the registration challenge bound to `binding`: `stale`
    * when session `sid` may not change passkeys now (checked again here, not only when the
-   * options were issued: a registration may come minutes after them).
+   * options were issued: a registration may come minutes after them). Who `user` is is kept
+   * too: a site's user who has no session here is named by it when signing in with the passkey.
    */
-  addPasskey(passkey: NewPasskey, name: string, binding: string, sid: string | null): AddOutcome {
+  addPasskey(passkey: NewPasskey, name: string, binding: string, sid: string | null, user?: UserRef): AddOutcome {
     // No tables, so no challenge: refused as a spent one is.
     return this.#read({ ok: false, reason: 'challenge' }, () => {
       const now = Date.now();
       if (!this.#mayChangePasskeys(sid, now)) return { ok: false, reason: 'stale' };
-      return this.#passkeys.add(passkey, name, binding, now);
+      const added = this.#passkeys.add(passkey, name, binding, now);
+      if (added.ok && user) this.#sessions.remember(user);
+      return added;
     });
   }
 

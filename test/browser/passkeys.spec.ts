@@ -14,6 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { SignJWT } from 'jose';
 import type { CDPSession, Page } from 'playwright-core';
 import { Agent, fetch as fetchFrom } from 'undici';
 import { freePort } from '../support/wrangler-dev.ts';
@@ -750,6 +751,61 @@ describe('the phishing-resistant path for the PC: <qr-login passkey>', () => {
       await byIp.close();
     } finally {
       await site.stop();
+    }
+  });
+});
+
+describe('a site’s own users (IDENTITY=jwt)', () => {
+  test('back from the site’s sign-in the phone adds a passkey; the PC page signs in with it over hybrid', async () => {
+    const port = await freePort();
+    const base = `http://localhost:${port}`;
+    const SECRET = 'a shared secret of the site, at least 32 bytes long';
+    const site = { IDENTITY_ISSUER: 'https://shop.example', IDENTITY_AUDIENCE: 'qr-login' };
+    const worker = await server(
+      {
+        IDENTITY: 'jwt',
+        IDENTITY_JWT_SECRET: SECRET,
+        ...site,
+        IDENTITY_LOGIN_URL: 'https://shop.example/login',
+        PASSKEY_RP_ID: 'localhost',
+        PUBLIC_ORIGIN: base,
+      },
+      port,
+    );
+    try {
+      // The site signed Ada in just now, and sends the phone back with its token.
+      const token = await new SignJWT({ sub: 'ada-7', preferred_username: 'ada', name: 'Ada Lovelace' })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setIssuer(site.IDENTITY_ISSUER)
+        .setAudience(site.IDENTITY_AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(new TextEncoder().encode(SECRET));
+      const phoneWin = await passkeyPhone('en-US', base);
+      await phoneWin.page.goto(`${base}/link#token=${token}`);
+      await phoneWin.page.getByText('Signed in as Ada Lovelace').waitFor();
+      // Back from the site's sign-in, the moment its token may add a passkey: the phone offers one.
+      await phoneWin.page.getByRole('button', { name: T.addPasskey, exact: true }).click();
+      await phoneWin.page.getByText(T.added).waitFor();
+      const [onPhone] = await phoneWin.key.credentials();
+      assert.ok(onPhone);
+      assert.equal(Buffer.from(onPhone.userHandle ?? '', 'base64').toString(), 'ada-7');
+      await phoneWin.close();
+
+      // The PC page offers the passkey from a phone nearby, and signs Ada in with it.
+      const pc = await open([base], { locale: 'en-US', viewport: DESKTOP });
+      const hybrid = await authenticator(pc.page, 'cable');
+      await hybrid.add(onPhone);
+      await pc.page.goto(`${base}/`);
+      await pc.page.getByRole('img', { name: 'Login QR code' }).waitFor();
+      await pc.page.getByRole('button', { name: T.usePasskey, exact: true }).click();
+      await status(pc.page, 'Signed in as Ada Lovelace.').waitFor();
+      const stored = (await pc.page.evaluate(() => localStorage.getItem('qrlogin.pc.token'))) as string;
+      assert.equal(JSON.parse(Buffer.from(stored.split('.')[1]!, 'base64url').toString()).sub, 'ada-7');
+      await noSeriousA11yProblems(pc.page, 'the PC signed in with a site user’s passkey');
+      await pc.close();
+    } finally {
+      await worker.stop();
     }
   });
 });

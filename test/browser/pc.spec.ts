@@ -27,6 +27,7 @@ import {
   suite,
   useBrowser,
   type Window,
+  watchedStreams,
 } from './support.ts';
 
 interface Seen {
@@ -95,7 +96,7 @@ useBrowser({ ALLOWED_ORIGINS: siteOrigin });
 const RECORD_EVENTS = () => {
   const seen: unknown[] = [];
   (globalThis as unknown as { seen: unknown[] }).seen = seen;
-  for (const type of ['qr-login:status', 'qr-login:login']) {
+  for (const type of ['qr-login:status', 'qr-login:login', 'qr-login:logout']) {
     document.addEventListener(type, (e) => {
       const { bubbles, composed, detail } = e as CustomEvent;
       seen.push({ type, bubbles, composed, detail });
@@ -538,6 +539,47 @@ describe('<qr-login> embedded in another site', () => {
     assert.equal(((await me.json()) as { username: string }).username, 'dong');
     // The element keeps no token: the site's storage is empty.
     assert.deepEqual(await page.evaluate(() => [localStorage.length, sessionStorage.length]), [0, 0]);
+    await win.close();
+  });
+
+  test('signed out from the phone, it fires qr-login:logout with the reason within a second and says so', async () => {
+    const win = await siteWindow();
+    const { page, qrs } = win;
+    const watch = watchedStreams(page);
+    await page.goto(`${siteOrigin}/`);
+    const qr = await currentQr(page, qrs, EN);
+    const phone = await phoneUser(suite.app.base, 'dong', '111');
+    await phone.scan(qr.qrcode_id);
+    await phone.confirm(qr.qrcode_id);
+    await status(page, EN.signedIn('东东')).waitFor();
+    await watch.open();
+    const login = (await seenEvents(page)).find((e) => e.type === 'qr-login:login')!;
+    const { sid } = decodeJwt(login.detail.token as string) as { sid: string };
+
+    const revoked = await fetch(`${suite.app.base}/api/sessions/${sid}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${phone.token}` },
+    });
+    assert.equal(revoked.status, 204);
+    const since = Date.now();
+    await page.waitForFunction(
+      () => (globalThis as unknown as { seen: { type: string }[] }).seen.some((e) => e.type === 'qr-login:logout'),
+      undefined,
+      { timeout: 1_000 },
+    );
+    assert.ok(Date.now() - since < 1_000);
+    const logouts = (await seenEvents(page)).filter((e) => e.type === 'qr-login:logout');
+    assert.equal(logouts.length, 1);
+    assert.deepEqual(logouts[0], {
+      type: 'qr-login:logout',
+      bubbles: true,
+      composed: true,
+      detail: { reason: 'signed_out' },
+    });
+    // It says so in words, above a new code.
+    await status(page, `${EN.signedOut} ${EN.waiting}`).waitFor();
+    await currentQr(page, qrs, EN, 2);
+    await noSeriousA11yProblems(page, 'embedded, signed out from the phone');
     await win.close();
   });
 

@@ -1,7 +1,8 @@
 /**
  * Sessions in the browser (issue 16): the PC page `/` and the phone pages stay signed in past the
  * access token's expiry (renewed in the background with the rotating refresh token, one renewal at
- * a time across tabs), and a session ended elsewhere signs the page out and says so in words.
+ * a time across tabs), and a session ended elsewhere signs the page out and says so in words:
+ * at once, because each page watches its session end (`GET /api/sessions/watch`, issue 29).
  * The server's access tokens live 65 s here, so a renewal (a minute before expiry) comes every 5 s.
  */
 import assert from 'node:assert/strict';
@@ -19,9 +20,10 @@ import {
   status,
   suite,
   useBrowser,
+  watchedStreams,
 } from './support.ts';
 
-useBrowser({ JWT_TTL_SECONDS: '65' });
+useBrowser({ JWT_TTL_SECONDS: '65', OAUTH_CLIENTS: 'acme-cli=Acme CLI' });
 
 const PC_KEY = 'qrlogin.pc.token';
 const PHONE_KEY = 'qrlogin.phone.token';
@@ -121,6 +123,44 @@ describe('the PC page keeps its user signed in', () => {
   });
 });
 
+describe('the PC page hears at once that its session ended', () => {
+  it('the phone signs it out: within a second it says so in words, its watch outliving a renewal', async () => {
+    const win = await open([suite.app.base], { locale: 'en-US', viewport: DESKTOP });
+    const watch = watchedStreams(win.page);
+    const renewals: number[] = [];
+    win.page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/oauth/token') renewals.push(Date.now());
+    });
+    const { dong } = await signInPc(win.page);
+    await watch.open();
+    // A renewal goes by: the watch is the session's, not the token's, so nothing reopens.
+    const first = (await stored(win.page, PC_KEY)) as string;
+    await renewed(win.page, PC_KEY, first);
+    assert.equal(watch.opens(), 1);
+
+    const sid = JSON.parse(Buffer.from(first.split('.')[1]!, 'base64url').toString()).sid;
+    const out = await fetch(`${suite.app.base}/api/sessions/${sid}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${dong.token}` },
+    });
+    assert.equal(out.status, 204);
+    const since = Date.now();
+    // Sooner than the next renewal (every 5 s here) could tell it.
+    await status(win.page, `You were signed out. Waiting for a scan`).waitFor({ timeout: 1_000 });
+    const noticed = Date.now() - since;
+    assert.ok(noticed < 1_000, `noticed in ${noticed} ms`);
+    // Nothing else told it: no renewal was refused meanwhile, and its one watch was never reopened.
+    assert.deepEqual(
+      renewals.filter((at) => at >= since),
+      [],
+    );
+    assert.equal(watch.opens(), 1);
+    await win.page.getByRole('img', { name: 'Login QR code' }).waitFor();
+    assert.equal(await stored(win.page, PC_KEY), null);
+    await win.close();
+  });
+});
+
 describe('the phone pages keep their user signed in', () => {
   /** A phone that signed in with the form (so it holds a refresh token), on /link. */
   async function signedInWithForm() {
@@ -168,6 +208,68 @@ describe('the phone pages keep their user signed in', () => {
       await win.page.getByLabel('Code').waitFor();
       await win.close();
     }
+  });
+
+  it('a phone signed out from another device hears it at once, and says why', async () => {
+    const win = await phone('en-US');
+    const watch = watchedStreams(win.page);
+    await win.page.goto(`${suite.app.base}/link`);
+    await signInOnPhone(win.page, EN, 'guang', '222');
+    await win.page.getByLabel('Code').waitFor();
+    await watch.open();
+    const token = (await stored(win.page, PHONE_KEY)) as string;
+    const sid = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).sid;
+    // guang's other phone signs this one out from its linked devices.
+    const other = await phoneUser(suite.app.base, 'guang', '222');
+    const out = await fetch(`${suite.app.base}/api/sessions/${sid}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${other.token}` },
+    });
+    assert.equal(out.status, 204);
+    await win.page
+      .getByRole('status')
+      .filter({ hasText: 'This phone was signed out from another device.' })
+      .waitFor({ timeout: 1_000 });
+    await noSeriousA11yProblems(win.page, 'phone signed out, heard at once');
+    await win.page.getByRole('button', { name: 'Sign in again' }).click();
+    // The sign-in form says it again, above the fields.
+    await win.page.getByLabel(EN.user).waitFor();
+    await win.page.getByRole('status').filter({ hasText: 'This phone was signed out from another device.' }).waitFor();
+    await win.close();
+  });
+
+  it('a CLI signing in by the device flow is named by its registered name, not as an unknown browser', async () => {
+    const win = await signedInWithForm();
+    const form = (params: Record<string, string>) => ({
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': 'acme-cli/2.1 (undici)' },
+      body: new URLSearchParams(params).toString(),
+    });
+    const started = await fetch(`${suite.app.base}/oauth/device_authorization`, form({ client_id: 'acme-cli' }));
+    assert.equal(started.status, 200);
+    const auth = (await started.json()) as { device_code: string; verification_uri_complete: string };
+    // The phone opens the QR the CLI shows: the confirm view names the CLI.
+    await win.page.goto(auth.verification_uri_complete);
+    await win.page.getByRole('definition').filter({ hasText: 'Acme CLI' }).waitFor();
+    await win.page.getByRole('button', { name: EN.confirm, exact: true }).click();
+    await win.page.getByRole('heading', { name: 'Done. The computer is now signed in.' }).waitFor();
+    const token = await fetch(
+      `${suite.app.base}/oauth/token`,
+      form({
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        device_code: auth.device_code,
+        client_id: 'acme-cli',
+      }),
+    );
+    assert.equal(token.status, 200);
+    // The linked devices name it too.
+    await win.page.goto(`${suite.app.base}/link`);
+    await win.page.getByText('Linked devices', { exact: true }).click();
+    const rows = win.page.locator('details').getByRole('listitem');
+    await rows.filter({ hasText: 'Acme CLI' }).waitFor();
+    assert.equal(await rows.filter({ hasText: 'Unknown browser' }).count(), 0);
+    await win.page.getByRole('button', { name: 'Sign out: Acme CLI', exact: true }).waitFor();
+    await win.close();
   });
 
   it('the typed code still works after a renewal (the PC collects its token)', async () => {

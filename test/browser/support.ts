@@ -290,6 +290,30 @@ export async function equalButtons(buttons: Locator[]) {
   for (const look of looks) assert.deepEqual(look, { ...looks[0], oneLine: true, clipped: false, focused: false });
 }
 
+/**
+ * The page's watches of its session (`GET /api/sessions/watch`): how many opened (their streams
+ * answered 200), and a promise that `n` of them have.
+ */
+export function watchedStreams(page: Page) {
+  let count = 0;
+  let opened: (() => void) | null = null;
+  page.on('response', (r) => {
+    if (new URL(r.url()).pathname !== '/api/sessions/watch' || r.status() !== 200) return;
+    count++;
+    opened?.();
+  });
+  return {
+    opens: () => count,
+    open: (n = 1) =>
+      new Promise<void>((resolve) => {
+        if (count >= n) return resolve();
+        opened = () => {
+          if (count >= n) resolve();
+        };
+      }),
+  };
+}
+
 export const status = (page: Page, text: string | RegExp) => page.getByRole('status').filter({ hasText: text });
 
 /**

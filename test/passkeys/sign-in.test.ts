@@ -204,7 +204,7 @@ describe('sign-in with a passkey alone', () => {
     expect((await signIn(await passkey.assert(await signInOptions()))).status).toBe(200);
   });
 
-  it('does not exist with IDENTITY=jwt: the accounts are the site’s', async () => {
+  it('exists with IDENTITY=jwt too, for the site’s users who registered a passkey (site-users.test.ts)', async () => {
     const vars = {
       IDENTITY: 'jwt',
       IDENTITY_ISSUER: 'https://site.example',
@@ -212,8 +212,14 @@ describe('sign-in with a passkey alone', () => {
       IDENTITY_JWT_SECRET: 's'.repeat(32),
     };
     const options = await call('/api/passkeys/login/options', { method: 'POST', vars });
-    expect(await errorOf(options)).toMatchObject({ status: 404, error: 'not_found' });
-    expect((await signIn({}, {}, vars)).status).toBe(404);
+    expect(options.status).toBe(200);
+    // A passkey registered for one of our accounts names no site user: refused.
+    const phone = await login();
+    const passkey = await addPasskey(phone.token);
+    expect(await errorOf(await signIn(await passkey.assert(await options.json()), {}, vars))).toMatchObject({
+      status: 401,
+      error: 'invalid_credentials',
+    });
   });
 });
 

@@ -19,7 +19,7 @@ import type { DevicePoll } from '../../login/device-grant';
 import { handOut } from '../../login/hand-out';
 import { ensureSigningKey } from '../../tokens/signing';
 import { OAuthError, tokenAnswer } from '../errors';
-import { publicClient } from '../form';
+import { deviceClientName, publicClient } from '../form';
 
 const DEVICE_CODE = /^([0-9a-f]{64})\.([A-Za-z0-9_-]{43})$/;
 
@@ -64,7 +64,12 @@ export async function deviceCodeGrant(c: Context<AppEnv>, form: DeviceCodeForm):
   }
   // The site's backend hears of a device's sign-in as of a PC's; a 503 while finishing it
   // gives the login back to the object, so the device's next poll still signs in.
-  const signedIn = await handOut(c, login, qrcodeId, poll, { via: 'device', clientId, scope: poll.scope });
+  const signedIn = await handOut(c, login, qrcodeId, poll, {
+    via: 'device',
+    clientId,
+    clientName: deviceClientName(c.env, clientId),
+    scope: poll.scope,
+  });
   // The phone session that approved was signed out before the device collected: nobody signs in.
   if (!signedIn) throw new OAuthError('access_denied', REFUSALS.approver_gone);
   return tokenAnswer(c, signedIn);
