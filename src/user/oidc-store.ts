@@ -28,7 +28,8 @@ import type {
   NewCode,
   StoredCode,
 } from './oidc-types';
-import { endOf, type SessionStore } from './session-store';
+import type { SessionStore } from './session-store';
+import { endOf } from './session-tables';
 import type { EndedSession, NewSession, SessionListing } from './types';
 
 /** How long a code may be exchanged after it was issued. */

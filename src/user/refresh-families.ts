@@ -17,7 +17,8 @@
  * rotations kept.
  */
 import type { Lifetimes } from '../tokens/lifetimes';
-import { endOf, type SessionRow, type SessionStore } from './session-store';
+import type { SessionStore } from './session-store';
+import { endOf, type SessionRow } from './session-tables';
 import type { EndedSession, RefreshOutcome, RefreshRefusal, SessionInfo } from './types';
 
 /** A refresh token sent again within this time of its rotation is two tabs racing, not theft. */

@@ -37,7 +37,8 @@ import {
   type UseOutcome,
 } from './passkey-store';
 import { RefreshFamilies } from './refresh-families';
-import { addMissingColumns, SESSION_SCHEMA, SessionStore } from './session-store';
+import { SessionStore } from './session-store';
+import { addMissingColumns, SESSION_SCHEMA } from './session-tables';
 import type {
   EndedSession,
   ImportedSession,
@@ -148,10 +149,7 @@ export class UserSessions extends DurableObject<Env> {
     return this.env.RATE_LIMIT !== 'off';
   }
 
-  /**
-   * Rotates a refresh token of the family whose part hashes to `family` (see
-   * `SessionStore.refresh`); a reused one ends its session tree.
-   */
+  /** Rotates a refresh token of the family `family` (`RefreshFamilies`); a reused one ends its session tree. */
   refresh(hash: string, nextHash: string, clientId: string | null, family: string | null = null): RefreshOutcome {
     if (!this.#stored) return { ok: false, reason: 'unknown', revoked: [] };
     const outcome = this.#refresh.refresh(hash, nextHash, family, clientId, Date.now(), this.#limited);
@@ -182,10 +180,7 @@ export class UserSessions extends DurableObject<Env> {
     return this.revoke(sid);
   }
 
-  /**
-   * Signs out `sid` and every session it approved, and theirs in turn. Returns the sessions that
-   * ended (empty when `sid` is not a session of this user).
-   */
+  /** Signs out `sid` and every session it approved, and theirs in turn: the sessions that ended. */
   revoke(sid: string): EndedSession[] {
     const ended = this.#read<EndedSession[]>([], () => this.#sessions.revokeTree(sid));
     if (ended.length > 0) this.#emptyIfNothingLeft();
@@ -193,9 +188,8 @@ export class UserSessions extends DurableObject<Env> {
   }
 
   /**
-   * The account was found disabled or deleted (a refresh asked D1): every session of it ends at
-   * once, so none of them approves a login any more (the hand-out starts a session only while
-   * its approver is alive). The sessions that ended.
+   * The account was found disabled or deleted: every session of it ends at once, so none of them
+   * approves a login any more (a hand-out needs a live approver). The sessions that ended.
    */
   closeAccount(): EndedSession[] {
     const ended = this.#read<EndedSession[]>([], () => this.#sessions.revokeAll());
