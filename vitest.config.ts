@@ -55,6 +55,11 @@ export default defineConfig(async () => {
                   ]),
                   OIDC_CLIENT_SECRETS: 'grafana:grafana secret,wiki:wiki-secret,pushy:pushy secret',
                 },
+                // The users' objects send every event to the audit queue: here to one that nobody
+                // consumes, so that no test's D1 is written after it ended. The consumer is
+                // tested with the batches it would get (test/activity/); /admin's Chromium
+                // test runs the real queue under `wrangler dev`.
+                queueProducers: { AUDIT: { queueName: 'qrcode-login-audit-unconsumed' } },
               },
             }),
           ],

@@ -11,6 +11,9 @@
  *                                            username does); nothing of it is deleted
  *   enable <username>                        it can sign in again
  *
+ * A disable or enable that changes the account is an event of the audit log (`account_disabled`,
+ * `account_enabled`, the actor `npm run accounts`), as one made on /admin is.
+ *
  * The password is hashed here, by the Worker's own `hashPassword()` (src/identity/passwords.ts,
  * bundled on the fly with the esbuild that wrangler brings), so the stored form is exactly the
  * Worker's. It never appears on a command line or in wrangler's output; the SQL carries the
@@ -19,7 +22,7 @@
  * a time; the local one is opened in-process as `npm start` opens it (Miniflare, the same files
  * as `wrangler d1 execute --local`), which takes a second where wrangler takes ten.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -131,7 +134,7 @@ async function readPassword(username) {
  * through `wrangler d1 execute --remote`, or on the local one in a Miniflare of its own, as
  * `npm start` opens it, after the migrations not yet applied (as `npm run dev` would).
  */
-async function withDatabase(opts, d1, use) {
+export async function withDatabase(opts, d1, use) {
   const hint = (error) =>
     /no such (column|table)/.test(error)
       ? `\nthe database lacks the migrations: ${opts.remote ? 'npm run provision' : 'npm run db:local'} applies them`
@@ -173,7 +176,7 @@ export async function accounts(opts, { log = console.log } = {}) {
   // Remotely, the operator's own database (deploy.config.json's `d1`), as `npm run deploy` uses it.
   const { settings } = opts.remote ? deploySettings(configPath) : { settings: null };
   const d1 = { ...database(await readConfig(configPath)), ...settings?.d1 };
-  const generated = settings ? await writeGeneratedConfig(configPath, settings, { queues: true }) : null;
+  const generated = settings ? await writeGeneratedConfig(configPath, settings) : null;
   try {
     return await run({ ...opts, configPath: generated ?? opts.configPath }, d1, log);
   } finally {
@@ -212,6 +215,11 @@ async function run(opts, d1, log) {
     }
 
     const disabling = opts.command === 'disable';
+    // The audit log names the change first, only when there is one to make (the account exists and
+    // is not already so): the operator's command line is who decided it.
+    await sql(
+      `INSERT INTO audit_events (id, at, kind, user_id, username, actor_id, actor_username, detail) SELECT ${sqlString(`evt_${randomBytes(16).toString('base64url')}`)}, ${sqlString(new Date().toISOString())}, ${sqlString(disabling ? 'account_disabled' : 'account_enabled')}, id, username, 'operator', 'npm run accounts', '{"via":"cli"}' FROM users WHERE username = ${sqlString(opts.username)} AND disabled_at IS ${disabling ? 'NULL' : 'NOT NULL'}`,
+    );
     const rows = await sql(
       `UPDATE users SET disabled_at = ${disabling ? "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')" : 'NULL'} WHERE username = ${sqlString(opts.username)} RETURNING username`,
     );

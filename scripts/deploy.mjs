@@ -8,18 +8,16 @@
  * wrangler.toml (git-ignored; `deploy.config.example.json` shows it) or `--deploy-config FILE`,
  * so that wrangler.toml need not be forked: see `readDeployConfig` in project-config.mjs.
  * wrangler's own flags (`--domain`, `--route`, `--name`, `--var`) pass through for a one-off.
+ * With deploy settings the deploy uses `wrangler.deploy.json`, made here from wrangler.toml as
+ * wrangler reads it with the settings over it, checked through wrangler to differ in nothing
+ * else; next to wrangler.toml so that its relative paths hold; and removed afterwards. Without
+ * them it deploys wrangler.toml as it is.
  *
- * With webhooks off (no `WEBHOOK_URL` in `[vars]`, the deploy settings' vars, nor given with
- * `--var`) and no client of `OIDC_CLIENTS` with a `backchannel_logout_uri` (its logout tokens
- * travel on the same queue) the Worker needs no queue, and none need exist on the account:
- * wrangler refuses to deploy a consumer of a queue that does not exist (it creates a missing
- * producer queue on its own, never a consumer-only one such as the dead-letter queue).
- *
- * So with deploy settings, or without a use for the queues, the deploy uses
- * `wrangler.deploy.json`, made here from wrangler.toml as wrangler reads it, with the settings
- * over it and, without a use for them, without its queues; checked through wrangler to differ in nothing else; next to wrangler.toml
- * so that its relative paths hold; and removed afterwards. Without either it deploys
- * wrangler.toml as it is; `npm run provision` makes the queues.
+ * Every queue of wrangler.toml is deployed with the Worker, whatever the webhooks: the audit log
+ * (src/activity/) takes every security event through its queue, so the Worker always produces to
+ * and consumes it. wrangler refuses to deploy a consumer of a queue that does not exist (it makes
+ * a missing producer queue on its own, never a consumer-only one such as the dead-letter queue),
+ * so `npm run provision` makes them all; an unused webhook queue costs nothing.
  *
  * `--dry-run` prints the migrations command instead of running it, and passes `--dry-run` to
  * `wrangler deploy` (which bundles and checks, offline, without uploading).
@@ -32,9 +30,8 @@ import {
   DEPLOY_CONFIG,
   database,
   deploySettings,
-  deployVars,
   GENERATED_CONFIG,
-  queuesWanted,
+  queueNames,
   readConfig,
   writeGeneratedConfig,
 } from './project-config.mjs';
@@ -78,20 +75,14 @@ export async function deploy(args, { log = console.log } = {}) {
     if (!dryRun) throw new OperatorError(problem);
     log(`note: ${problem}`);
   }
-  const why = queuesWanted({ vars: deployVars(config, settings) }, cliVars(rest));
-  const on = why !== null;
   if (settings) {
     const changed = ['name', 'routes', 'workers_dev', 'vars', 'd1'].filter((k) =>
       k === 'vars' || k === 'd1' ? Object.keys(settings[k]).length : settings[k] !== undefined,
     );
     log(`# ${shortPath(file)} over ${path.basename(configPath)}: ${changed.join(', ') || 'nothing'}`);
   }
-  log(
-    on
-      ? `# ${why}: the queues are deployed with the Worker`
-      : '# webhooks off (no WEBHOOK_URL) and no backchannel_logout_uri: the queues are left out, so no queue need exist',
-  );
-  const generated = settings || !on ? await writeGeneratedConfig(configPath, settings, { queues: on }) : null;
+  log(`# every queue is deployed with the Worker (${queueNames(config).join(', ')}): npm run provision makes them`);
+  const generated = settings ? await writeGeneratedConfig(configPath, settings) : null;
   try {
     const target = generated ?? configPath;
     const named = generated || given.value ? ['--config', shortPath(target)] : [];

@@ -40,38 +40,10 @@ export function cliVars(argv) {
 
 /**
  * Webhooks are on for a deploy when `WEBHOOK_URL` is set, in `[vars]` or by `--var`: the Worker
- * sends nothing without it (src/webhooks/config.ts), so without it no queue is needed.
+ * sends nothing without it (src/webhooks/config.ts), and provisioning says its secret is missing.
  */
 export function webhooksOn(config, vars = {}) {
   return Boolean((vars.WEBHOOK_URL ?? config.vars?.WEBHOOK_URL ?? '').trim());
-}
-
-/**
- * Back-channel logout is on for a deploy when a client of `OIDC_CLIENTS` (in `[vars]` or by
- * `--var`) registers a `backchannel_logout_uri`: its logout tokens travel on the webhook queue
- * (src/webhooks/logout.ts), whether webhooks are on or not. A value that is not JSON is no
- * client at all (the Worker's own configuration check says so).
- */
-export function backchannelLogoutOn(config, vars = {}) {
-  let clients;
-  try {
-    clients = JSON.parse(vars.OIDC_CLIENTS ?? config.vars?.OIDC_CLIENTS ?? '[]');
-  } catch {
-    return false;
-  }
-  return (
-    Array.isArray(clients) &&
-    clients.some((c) => typeof c?.backchannel_logout_uri === 'string' && c.backchannel_logout_uri.trim() !== '')
-  );
-}
-
-/** Why a deploy needs the queues (webhooks, back-channel logout), in words; null when it needs none. */
-export function queuesWanted(config, vars = {}) {
-  if (webhooksOn(config, vars)) return 'webhooks on (WEBHOOK_URL is set)';
-  if (backchannelLogoutOn(config, vars)) {
-    return 'back-channel logout on (a client of OIDC_CLIENTS has a backchannel_logout_uri)';
-  }
-  return null;
 }
 
 /** Every queue the configuration names: the producers', the consumers' and their dead-letter queues. */
@@ -201,16 +173,15 @@ function meaning(config) {
   return JSON.parse(JSON.stringify(rest));
 }
 
-/** The keys of a configuration that the deploy settings (or leaving the queues out) may change. */
-const CHANGEABLE = ['name', 'routes', 'route', 'workers_dev', 'vars', 'd1_databases', 'queues'];
+/** The keys of a configuration that the deploy settings may change. */
+const CHANGEABLE = ['name', 'routes', 'route', 'workers_dev', 'vars', 'd1_databases'];
 
 /**
  * Writes `GENERATED_CONFIG` beside `configPath`: wrangler.toml as wrangler reads it, with the
- * deploy `settings` over it and, unless `queues`, without its queues (with webhooks off no queue
- * need exist). Checks, through wrangler's own reader, that it says what wrangler.toml says in
+ * deploy `settings` over it, its queues kept (the audit log needs its queue on every deploy). Checks, through wrangler's own reader, that it says what wrangler.toml says in
  * everything else. Returns its path; the caller removes it.
  */
-export async function writeGeneratedConfig(configPath, settings, { queues }) {
+export async function writeGeneratedConfig(configPath, settings) {
   const { experimental_readRawConfig } = await wranglerApi();
   const raw = structuredClone(experimental_readRawConfig({ config: path.resolve(configPath) }).rawConfig);
   if (settings?.name) raw.name = settings.name;
@@ -223,19 +194,16 @@ export async function writeGeneratedConfig(configPath, settings, { queues }) {
   if (settings && Object.keys(settings.d1).length) {
     raw.d1_databases = (raw.d1_databases ?? []).map((d) => (d.binding === 'DB' ? { ...d, ...settings.d1 } : d));
   }
-  if (!queues) delete raw.queues;
   const target = path.join(path.dirname(configPath), GENERATED_CONFIG);
   writeFileSync(target, `${JSON.stringify(raw, null, 2)}\n`);
   const [original, generated] = [meaning(await readConfig(configPath)), meaning(await readConfig(target))];
   const differs = Object.keys({ ...original, ...generated }).filter(
     (key) => !CHANGEABLE.includes(key) && !isDeepStrictEqual(original[key], generated[key]),
   );
-  const leftQueues =
-    !queues && ((generated.queues?.producers ?? []).length || (generated.queues?.consumers ?? []).length);
-  if (differs.length || leftQueues) {
+  if (differs.length) {
     rmSync(target, { force: true });
     throw new OperatorError(
-      `${GENERATED_CONFIG} would differ from ${path.basename(configPath)} in ${leftQueues ? 'its queues' : differs.join(', ')} as well; report this`,
+      `${GENERATED_CONFIG} would differ from ${path.basename(configPath)} in ${differs.join(', ')} as well; report this`,
     );
   }
   return target;

@@ -8,10 +8,9 @@
  *      `deploy.config.json`): found by name or created, and its id written into
  *      `deploy.config.json` when there is one, else into wrangler.toml's `database_id`;
  *   2. the D1 migrations not yet applied to it (`wrangler d1 migrations apply DB --remote`);
- *   3. with webhooks on (`WEBHOOK_URL` in `[vars]`, or given with `--var WEBHOOK_URL:…` as to
- *      `npm run deploy`) or a client of `OIDC_CLIENTS` with a `backchannel_logout_uri` (its
- *      logout tokens travel on the same queue), every queue of `[[queues.*]]`, dead-letter
- *      queue included; otherwise none, since `npm run deploy` then leaves them out;
+ *   3. every queue of `[[queues.*]]`, dead-letter queue included: the audit log's is needed on
+ *      every deploy, and `npm run deploy` deploys them all (webhooks on or off: an unused queue
+ *      costs nothing);
  *   4. the secret `SIGNING_KEY`, only if the Worker has none: a new set of an Ed25519 and an
  *      RSA key (`npm run keygen`) handed to `wrangler secret put` on its stdin, never shown and
  *      never on disk.
@@ -35,7 +34,6 @@ import {
   deployVars,
   GENERATED_CONFIG,
   queueNames,
-  queuesWanted,
   readConfig,
   webhooksOn,
   writeGeneratedConfig,
@@ -144,30 +142,20 @@ export async function provision({
     } else log(`  database "${d1.database_name}" is ${found.uuid}, as ${shortPath(idFile)} says`);
     // From here the commands name the Worker and the database of the settings.
     if (settings && dryRun) commandConfig = path.join(path.dirname(configPath), GENERATED_CONFIG);
-    else if (settings) commandConfig = generated = await writeGeneratedConfig(configPath, settings, { queues: true });
+    else if (settings) commandConfig = generated = await writeGeneratedConfig(configPath, settings);
 
     // 2. Its migrations (wrangler applies only those not yet recorded in the database).
     change(['d1', 'migrations', 'apply', d1.binding, '--remote'], 'the migrations not yet applied');
 
-    // 3. The queues, only when webhooks or back-channel logout are on.
+    // 3. Every queue: the audit log's always, the webhooks' too (deployed with the Worker either way).
     const queues = queueNames(config);
     const deployed = deployVars(config, settings);
-    const why = queuesWanted({ vars: deployed }, vars);
-    if (!why) {
-      log(
-        `# webhooks are off (no WEBHOOK_URL in [vars]) and no client has a backchannel_logout_uri: no queue is needed, and \`npm run deploy\` leaves out the queue bindings (${queues.join(', ')})`,
-      );
-    } else {
-      log(`# ${why}: the queues are needed`);
-      for (const queue of queues) {
-        const info = check(['queues', 'info', queue], `does the queue "${queue}" exist?`);
-        if (info?.ok) log(`  queue "${queue}" exists`);
-        else if (info && !/does not exist/i.test(`${info.stderr}${info.stdout}`)) {
-          throw new OperatorError(
-            `this failed: ${shown(withConfig(['queues', 'info', queue]))}\n${info.stderr.trim()}`,
-          );
-        } else change(['queues', 'create', queue], 'only if not');
-      }
+    for (const queue of queues) {
+      const info = check(['queues', 'info', queue], `does the queue "${queue}" exist?`);
+      if (info?.ok) log(`  queue "${queue}" exists`);
+      else if (info && !/does not exist/i.test(`${info.stderr}${info.stdout}`)) {
+        throw new OperatorError(`this failed: ${shown(withConfig(['queues', 'info', queue]))}\n${info.stderr.trim()}`);
+      } else change(['queues', 'create', queue], 'only if not');
     }
 
     // 4. The signing key, only if the Worker has none (a new Worker has no secrets at all).

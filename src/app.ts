@@ -6,6 +6,8 @@
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { describeRoute } from 'hono-openapi';
+import { activityRoutes } from './activity/routes';
+import { adminRoutes } from './admin/routes';
 import type { AppEnv } from './http/app-env';
 import { MAX_BODY_BYTES, MAX_HEADER_BYTES, onlyJsonBodies } from './http/body';
 import { type ConfigCheck, checkConfigurationOnce } from './http/config-check';
@@ -150,6 +152,8 @@ app.route('/api/origin-check', originCheck);
 app.route('/api', accounts);
 app.route('/api/passkeys', passkeyRoutes);
 app.route('/api/authorize', authorizeApi);
+app.route('/api/activity', activityRoutes);
+app.route('/api/admin', adminRoutes);
 app.route('/.well-known', jwks);
 app.get('/api/openapi.json', openApiDocument(app));
 app.route('/', oauthMetadata);

@@ -8,6 +8,7 @@ import type { LoginSession } from './login/login-session';
 import type { UserCode } from './login/user-code';
 import type { PushedRequest } from './oauth/pushed-request';
 import type { PasskeyChallenge } from './passkeys/passkey-challenge';
+import type { AuditMessage } from './user/activity-store';
 import type { UserSessions } from './user/user-object';
 import type { QueuedEvent } from './webhooks/events';
 import type { QueuedLogout } from './webhooks/logout';
@@ -89,6 +90,15 @@ export interface Env {
    * `src/webhooks/`).
    */
   WEBHOOKS?: Queue<QueuedEvent | QueuedLogout>;
+  /**
+   * The queue of security events on their way to the audit log in D1 (`activity/`); the users'
+   * objects send to it, and this Worker consumes it. Needed on every deploy.
+   */
+  AUDIT?: Queue<AuditMessage>;
+  /** Who may open `/admin`: usernames or user ids of this Worker's accounts, comma-separated (default none). */
+  ADMIN_USERS?: string;
+  /** How many days the audit log keeps an event (default 90). */
+  AUDIT_RETENTION_DAYS?: string;
   /** Client ids allowed to use the OAuth device flow, comma-separated, each `id` or `id=Name` (default none). */
   OAUTH_CLIENTS?: string;
   /**

@@ -1,8 +1,9 @@
 /**
  * @module
- * The Worker's entry: the router, the queue consumer (webhooks), and the Durable Object classes
+ * The Worker's entry: the router, the queue consumers (the audit log, webhooks), and the Durable Object classes
  * it binds. No cron: each object's own alarms forget what has ended.
  */
+import { AUDIT_QUEUE, keepAudit } from './activity/audit-queue';
 import { app } from './app';
 import type { Env } from './env';
 import { handleQueue } from './webhooks/queue';
@@ -16,5 +17,5 @@ export { UserSessions } from './user/user-object';
 
 export default {
   fetch: app.fetch,
-  queue: handleQueue,
+  queue: (batch, env) => (batch.queue === AUDIT_QUEUE ? keepAudit(batch, env) : handleQueue(batch, env)),
 } satisfies ExportedHandler<Env>;

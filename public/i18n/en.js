@@ -148,4 +148,131 @@ export default {
   passkeyCreated: 'Passkey created. Now confirm with it.',
   stepUpRefused:
     'That passkey was not accepted: it may belong to another account, or be a copy. Nothing was confirmed. Try again with a passkey of this account.',
+  activity: 'Recent activity',
+  activityHint: 'What happened to your account in the last 90 days, newest first.',
+  activityOlder: 'Show older',
+  noActivity: 'Nothing yet.',
+  /** @param {string} via @param {string} client */
+  eventSignIn: (via, client) =>
+    ({
+      password: 'Signed in with a password',
+      passkey: 'Signed in with a passkey',
+      site: 'Signed in with your site account',
+      qrcode: 'A computer signed in by scanning a QR code',
+      code: 'A computer signed in with a typed code',
+      device: client ? `The app ${client} signed in` : 'An app signed in',
+      oidc: client ? `Signed in to ${client}` : 'Signed in to a site',
+    })[via] ?? 'Signed in',
+  /** @param {string} reason */
+  eventSignInRefused: (reason) =>
+    ({
+      password: 'Sign-in refused: wrong password',
+      passkey: 'Sign-in with a passkey refused',
+      disabled: 'Sign-in refused: the account is disabled',
+    })[reason] ?? 'Sign-in refused',
+  /** @param {string} what @returns {string} */
+  eventStepUpRefused: (what) =>
+    what === 'admin'
+      ? 'Administrator confirmation refused: the passkey was not accepted'
+      : 'Sign-in confirmation refused: the passkey was not accepted',
+  /** @param {string} device @param {string} by @param {string} byDevice */
+  eventSignOut: (device, by, byDevice) =>
+    ({
+      self: `${device} signed out`,
+      device: byDevice ? `${device} was signed out from ${byDevice}` : `${device} was signed out from another device`,
+      admin: `${device} was signed out by an administrator`,
+      reuse: `${device} was signed out: its sign-in was used again elsewhere`,
+      disabled: `${device} was signed out: the account was disabled`,
+      limit: `${device} was signed out to make room for a new device`,
+      approver: `${device} was signed out with the device that approved it`,
+    })[by] ?? `${device} was signed out`,
+  /** @param {string} device */
+  eventReused: (device) => `An old sign-in of ${device} was used again: it was signed out`,
+  /** @param {string} name */
+  eventPasskeyAdded: (name) => `Passkey added: ${name}`,
+  /** @param {string} name */
+  eventPasskeyRemoved: (name) => `Passkey removed: ${name}`,
+  eventDisabled: 'The account was disabled by an administrator',
+  eventEnabled: 'The account was enabled by an administrator',
+  eventAdminStepUp: 'Administrator access confirmed with a passkey',
+  /** @param {string} q */
+  eventAdminSearch: (q) => (q ? `Searched the accounts for “${q}”` : 'Listed the accounts'),
+  eventAdminView: 'An administrator looked at the account',
+  eventAdminAudit: 'Read the audit log',
+  adminTitle: 'Administration',
+  adminNotAdmin: 'This account is not an administrator here. Sign in with an administrator’s account.',
+  adminNeedsAccounts: 'This server’s accounts are a site’s own: it has no administration page.',
+  adminPasskeyTitle: 'Confirm it is you',
+  adminPasskeyWhy: 'The administration page needs a passkey used within the last 10 minutes.',
+  adminConfirmPasskey: 'Confirm with a passkey',
+  adminNoPasskey: 'You have no passkey yet: create one on this device, then confirm with it.',
+  adminStepUpRefused: 'That passkey was not accepted: use a passkey of this account. Nothing was opened.',
+  adminFind: 'Find a user',
+  adminQuery: 'Username or user id',
+  adminQueryHint: 'The beginning of a username (any case), or a whole user id. Empty lists every account.',
+  adminSearch: 'Search',
+  adminNoUsers: 'No account matches.',
+  adminMoreUsers: 'More accounts',
+  adminDisabledTag: 'disabled',
+  /** @param {number} n */
+  adminFound: (n) => (n === 1 ? '1 account found.' : `${n} accounts found.`),
+  /** @param {string} name */
+  adminOpen: (name) => `Open ${name}`,
+  adminOpenButton: 'Open',
+  adminActive: 'Active: it can sign in.',
+  /** @param {string} since */
+  adminDisabledSince: (since) => `Disabled since ${since}: it cannot sign in.`,
+  adminSessions: 'Sessions',
+  adminNoSessions: 'No device is signed in.',
+  adminUserActivity: 'Recent activity of this account',
+  adminDisable: 'Disable account',
+  adminEnable: 'Enable account',
+  /** @param {string} name */
+  adminAskDisable: (name) =>
+    `Disable ${name}? Every device of it is signed out at once, and it cannot sign in until enabled.`,
+  adminConfirmDisable: 'Yes, disable',
+  adminKeep: 'Keep',
+  /** @param {string} name @param {number} n */
+  adminDisabledDone: (name, n) => `${name} is disabled; ${n === 1 ? '1 device was' : `${n} devices were`} signed out.`,
+  /** @param {string} name */
+  adminAlreadyDisabled: (name) => `${name} was already disabled. Nothing changed.`,
+  /** @param {string} name */
+  adminEnabledDone: (name) => `${name} can sign in again.`,
+  /** @param {string} device */
+  adminAskSignOut: (device) => `Sign ${device} out? It and every device it approved will have to sign in again.`,
+  /** @param {string} device */
+  adminSignedOut: (device) => `${device} was signed out.`,
+  adminAudit: 'Audit log',
+  adminAuditHint: 'Every event of every account, newest first, kept for AUDIT_RETENTION_DAYS.',
+  adminAuditUser: 'Username',
+  adminAuditKind: 'What',
+  adminAuditAny: 'Anything',
+  adminAuditSince: 'Since',
+  adminAuditShow: 'Show',
+  adminAuditOlder: 'Older events',
+  adminAuditEmpty: 'No event matches.',
+  /** @param {number} n */
+  adminAuditShown: (n) => (n === 1 ? '1 event shown.' : `${n} events shown.`),
+  /** @param {string} who */
+  adminBy: (who) => `by ${who}`,
+  adminSelf: 'You cannot disable your own account: ask another administrator.',
+  adminGone: 'That account or device does not exist any more. The list was read again.',
+  adminBadInput: 'The server refused this request: check what you typed.',
+  adminUnavailable: 'The server could not do this now. Nothing changed: try again in a moment.',
+  adminOtherPage: 'Only this server’s own administration page may do this.',
+  kinds: {
+    sign_in: 'Sign-ins',
+    sign_in_refused: 'Refused sign-ins',
+    step_up_refused: 'Refused passkey confirmations',
+    sign_out: 'Sign-outs',
+    refresh_token_reused: 'Reused sign-ins',
+    passkey_added: 'Passkeys added',
+    passkey_removed: 'Passkeys removed',
+    account_disabled: 'Accounts disabled',
+    account_enabled: 'Accounts enabled',
+    admin_step_up: 'Administrator confirmations',
+    admin_search: 'Administrator searches',
+    admin_view: 'Accounts looked at',
+    admin_audit: 'Audit log reads',
+  },
 };

@@ -147,4 +147,128 @@ export default {
   createPasskey: '创建通行密钥',
   passkeyCreated: '通行密钥已创建，现在请用它确认。',
   stepUpRefused: '该通行密钥未被接受：它可能属于其他账号，或是一份副本。未确认任何登录。请使用此账号的通行密钥重试。',
+  activity: '最近的活动',
+  activityHint: '过去 90 天内你的账号发生了什么，最新的在前。',
+  activityOlder: '显示更早的',
+  noActivity: '暂无记录。',
+  /** @param {string} via @param {string} client */
+  eventSignIn: (via, client) =>
+    ({
+      password: '使用密码登录',
+      passkey: '使用通行密钥登录',
+      site: '使用网站账号登录',
+      qrcode: '一台电脑扫描二维码登录',
+      code: '一台电脑输入验证码登录',
+      device: client ? zh`应用${client}已登录` : '一个应用已登录',
+      oidc: client ? zh`已登录${client}` : '已登录一个网站',
+    })[via] ?? '已登录',
+  /** @param {string} reason */
+  eventSignInRefused: (reason) =>
+    ({
+      password: '登录被拒绝：密码错误',
+      passkey: '使用通行密钥登录被拒绝',
+      disabled: '登录被拒绝：账号已停用',
+    })[reason] ?? '登录被拒绝',
+  /** @param {string} what */
+  eventStepUpRefused: (what) =>
+    what === 'admin' ? '管理员确认被拒绝：通行密钥未被接受' : '登录确认被拒绝：通行密钥未被接受',
+  /** @param {string} device @param {string} by @param {string} byDevice */
+  eventSignOut: (device, by, byDevice) =>
+    ({
+      self: zh`${device}已退出登录`,
+      device: byDevice ? zh`${device}已被${byDevice}退出登录` : zh`${device}已被另一台设备退出登录`,
+      admin: zh`${device}已被管理员退出登录`,
+      reuse: zh`${device}已退出登录：它的登录凭据在别处被再次使用`,
+      disabled: zh`${device}已退出登录：账号已停用`,
+      limit: zh`${device}已退出登录，为新设备腾出位置`,
+      approver: zh`${device}已随批准它的设备一起退出登录`,
+    })[by] ?? zh`${device}已退出登录`,
+  /** @param {string} device */
+  eventReused: (device) => zh`${device}的旧登录凭据被再次使用：它已退出登录`,
+  /** @param {string} name */
+  eventPasskeyAdded: (name) => zh`已添加通行密钥：${name}`,
+  /** @param {string} name */
+  eventPasskeyRemoved: (name) => zh`已删除通行密钥：${name}`,
+  eventDisabled: '账号已被管理员停用',
+  eventEnabled: '账号已被管理员启用',
+  eventAdminStepUp: '已使用通行密钥确认管理员身份',
+  /** @param {string} q */
+  eventAdminSearch: (q) => (q ? zh`搜索了账号“${q}”` : '列出了所有账号'),
+  eventAdminView: '管理员查看了此账号',
+  eventAdminAudit: '查看了审计日志',
+  adminTitle: '管理',
+  adminNotAdmin: '此账号不是这里的管理员。请使用管理员账号登录。',
+  adminNeedsAccounts: '此服务器的账号属于网站自身，没有管理页面。',
+  adminPasskeyTitle: '确认是你本人',
+  adminPasskeyWhy: '管理页面需要在 10 分钟内使用过通行密钥。',
+  adminConfirmPasskey: '使用通行密钥确认',
+  adminNoPasskey: '你还没有通行密钥：请先在此设备上创建一个，然后用它确认。',
+  adminStepUpRefused: '该通行密钥未被接受：请使用此账号的通行密钥。未开放任何权限。',
+  adminFind: '查找用户',
+  adminQuery: '用户名或用户 ID',
+  adminQueryHint: '用户名的开头（不区分大小写），或完整的用户 ID。留空则列出所有账号。',
+  adminSearch: '搜索',
+  adminNoUsers: '没有匹配的账号。',
+  adminMoreUsers: '更多账号',
+  adminDisabledTag: '已停用',
+  /** @param {number} n */
+  adminFound: (n) => `找到 ${n} 个账号。`,
+  /** @param {string} name */
+  adminOpen: (name) => zh`打开${name}`,
+  adminOpenButton: '打开',
+  adminActive: '正常：可以登录。',
+  /** @param {string} since */
+  adminDisabledSince: (since) => zh`自${since}起已停用：无法登录。`,
+  adminSessions: '已登录的设备',
+  adminNoSessions: '没有已登录的设备。',
+  adminUserActivity: '此账号最近的活动',
+  adminDisable: '停用账号',
+  adminEnable: '启用账号',
+  /** @param {string} name */
+  adminAskDisable: (name) => zh`停用${name}？它的所有设备会立即退出登录，启用前无法登录。`,
+  adminConfirmDisable: '确认停用',
+  adminKeep: '保留',
+  /** @param {string} name @param {number} n */
+  adminDisabledDone: (name, n) => zh`已停用${name}，${n}台设备已退出登录。`,
+  /** @param {string} name */
+  adminAlreadyDisabled: (name) => zh`${name}此前已停用，没有任何更改。`,
+  /** @param {string} name */
+  adminEnabledDone: (name) => zh`${name}可以重新登录了。`,
+  /** @param {string} device */
+  adminAskSignOut: (device) => zh`让${device}退出登录？它以及它批准的所有设备都需要重新登录。`,
+  /** @param {string} device */
+  adminSignedOut: (device) => zh`${device}已退出登录。`,
+  adminAudit: '审计日志',
+  adminAuditHint: '所有账号的所有事件，最新的在前，保留 AUDIT_RETENTION_DAYS 天。',
+  adminAuditUser: '用户名',
+  adminAuditKind: '事件',
+  adminAuditAny: '全部',
+  adminAuditSince: '起始日期',
+  adminAuditShow: '显示',
+  adminAuditOlder: '更早的事件',
+  adminAuditEmpty: '没有匹配的事件。',
+  /** @param {number} n */
+  adminAuditShown: (n) => `已显示 ${n} 条事件。`,
+  /** @param {string} who */
+  adminBy: (who) => zh`操作者：${who}`,
+  adminSelf: '不能停用你自己的账号：请让另一位管理员操作。',
+  adminGone: '该账号或设备已不存在。列表已重新读取。',
+  adminBadInput: '服务器拒绝了此请求：请检查输入的内容。',
+  adminUnavailable: '服务器暂时无法完成此操作，没有任何更改。请稍后重试。',
+  adminOtherPage: '只有此服务器自己的管理页面可以执行此操作。',
+  kinds: {
+    sign_in: '登录',
+    sign_in_refused: '被拒绝的登录',
+    step_up_refused: '被拒绝的通行密钥确认',
+    sign_out: '退出登录',
+    refresh_token_reused: '被再次使用的登录凭据',
+    passkey_added: '添加的通行密钥',
+    passkey_removed: '删除的通行密钥',
+    account_disabled: '停用的账号',
+    account_enabled: '启用的账号',
+    admin_step_up: '管理员确认',
+    admin_search: '管理员搜索',
+    admin_view: '被查看的账号',
+    admin_audit: '审计日志查看',
+  },
 };

@@ -3,7 +3,7 @@
  * What /confirm and /link share: the server's config and the site's look (accent, logo), who the
  * phone user is (one of this Worker's accounts, or with `IDENTITY=jwt` the site's own user, whose
  * token comes back in the `#token=` fragment), the language switch, the account line with the
- * linked devices and the passkeys, and the final screens.
+ * linked devices, the passkeys and the recent activity, and the final screens.
  */
 import { call } from '../kit/api.js';
 import { useAccent } from '../kit/brand.js';
@@ -11,6 +11,7 @@ import { readConfig, serverConfig } from '../kit/config.js';
 import { h, show } from '../kit/dom.js';
 import { languageSwitch } from '../kit/lang.js';
 import { watchSession } from '../kit/watch.js';
+import { recentActivity } from './activity.js';
 import { reliably } from './connection.js';
 import { linkedDevices } from './devices.js';
 import { lang, setLang, t } from './i18n.js';
@@ -232,6 +233,7 @@ function showAccount(user, cfg) {
     ),
     passkeys.offerSlot,
     devices.section,
+    recentActivity(store).section,
   );
 }
 

@@ -34,7 +34,7 @@ export async function handOut(
   c: Context<AppEnv>,
   login: DurableObjectStub<LoginSession>,
   qrcodeId: string,
-  { user, requester, approver }: HandOut,
+  { user, requester, approver, typed }: HandOut,
   device: SignInVia = { via: 'qrcode' },
 ): Promise<SignedIn | null> {
   let tokens: IssuedTokens | null;
@@ -42,6 +42,7 @@ export async function handOut(
     tokens = await signIn(c, user, device.via, {
       from: signInFrom(requester),
       approver,
+      ...(typed ? { typed } : {}),
       ...(device.via === 'device'
         ? { clientId: device.clientId, clientName: device.clientName, scope: device.scope }
         : {}),

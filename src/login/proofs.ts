@@ -12,6 +12,7 @@ import {
   type AssertionJson,
   confirmWith,
   issueStepUp,
+  noteRefusal,
   type RequestOptions,
   relyingPartyOf,
   verifyStepUp,
@@ -52,7 +53,9 @@ export async function givenProofs(
   const given: GivenProofs = {};
   if (body.match_code !== undefined) given.match_code = body.match_code;
   if (body.passkey !== undefined && confirmWith(c.env) !== 'tap') {
-    given.passkey = await verifyStepUp(c.env, relyingPartyOf(c), c.get('user'), qrcodeId, body.passkey);
+    const user = c.get('user');
+    const refused = noteRefusal(c, user, 'step_up_refused', { for: 'login' });
+    given.passkey = await verifyStepUp(c.env, relyingPartyOf(c), user, qrcodeId, body.passkey, refused);
   }
   return given;
 }

@@ -106,6 +106,8 @@ export interface HandOut {
   approver: string | null;
   /** The authorization request the login was made for, if any. */
   oidc?: OidcLogin;
+  /** The phone typed the code instead of scanning the QR. */
+  typed?: true;
 }
 
 /** The hand-out of a confirmed record. */
@@ -114,6 +116,7 @@ export const handOutOf = (rec: LoginRecord & { scanner: UserRef }): HandOut => (
   requester: rec.requester,
   approver: rec.approver ?? rec.approver_sid ?? null,
   ...(rec.oidc ? { oidc: rec.oidc } : {}),
+  ...(typedBy(rec, rec.scanner.id) ? { typed: true as const } : {}),
 });
 
 export type CancelReason = 'cancelled' | 'match_failed';

@@ -21,7 +21,7 @@ import { userById } from '../identity/accounts';
 import { countPasskeyChallenge, countPasskeySignIn } from '../limits/limits';
 import { type IssuedTokens, signIn } from '../sessions';
 import { ensureSigningKey } from '../tokens/signing';
-import { askUser, RECENT_SIGN_IN_MS, userSessions } from '../user';
+import { askUser, noteActivity, RECENT_SIGN_IN_MS, userSessions, whereFrom } from '../user';
 import {
   CHALLENGE_TTL_MS,
   type CreatedPasskey,
@@ -176,8 +176,9 @@ export async function registerPasskey(
   const stub = userSessions(c.env, c.get('user').id);
   const label = name ?? defaultPasskeyName(requester(c).user_agent);
   const sid = c.get('sid');
+  const context = { user: c.get('user'), from: signInFrom(requester(c)) };
   const added = await askUser(
-    async () => await stub.addPasskey(passkey, label, registrationBinding(sid), sid, c.get('user')),
+    async () => await stub.addPasskey(passkey, label, registrationBinding(sid), sid, context),
   );
   if (!added.ok) {
     if (added.reason === 'stale') throw new ApiError('forbidden', STALE_SIGN_IN);
@@ -192,10 +193,12 @@ export function listPasskeys(env: Env, userId: string): Promise<PasskeyInfo[]> {
   return askUser(() => stub.passkeys());
 }
 
-/** Removes one of the user's passkeys: 404 when it is not theirs, 403 from a sign-in too old. */
-export async function removePasskey(env: Env, userId: string, id: string, sid: string | null): Promise<void> {
-  const stub = userSessions(env, userId);
-  const outcome = await askUser(() => stub.removePasskey(id, sid));
+/** Removes one of the signed-in user's passkeys: 404 when it is not theirs, 403 from a sign-in too old. */
+export async function removePasskey(c: Context<AppEnv>, id: string): Promise<void> {
+  const user = c.get('user');
+  const stub = userSessions(c.env, user.id);
+  const context = { user, from: signInFrom(requester(c)) };
+  const outcome = await askUser(() => stub.removePasskey(id, c.get('sid'), context));
   if (outcome === 'unknown') throw new ApiError('not_found', 'You have no such passkey.');
   if (outcome === 'stale') throw new ApiError('forbidden', STALE_SIGN_IN);
 }
@@ -242,15 +245,18 @@ export async function passkeyAccount(c: Context<AppEnv>, json: AssertionJson): P
     // A passkey registered before the object kept its user's name is named by the id alone.
     user = (await askUser(() => stub.user())) ?? { id: userId, username: userId, display_name: userId };
   }
-  const stored = await askUser(() => stub.passkey(assertion.id));
-  if (!stored) throw refuse('it is not registered here (it may have been removed).');
-  const use = await ceremony(() => verifyAssertion(assertion, stored, relyingPartyOf(c)), 'invalid_credentials');
-  const challenge = signInChallengeObject(c.env, assertion.challenge);
-  const taken =
-    challenge !== null && (await callObject('passkey challenge object', () => challenge.take(assertion.challenge)));
-  if (!taken) throw refuse('this sign-in request has expired or was already used: start again.');
-  const outcome = await askUser(() => stub.usePasskey(assertion.id, use, null));
-  if (outcome !== 'ok') throw refuse(USE_REFUSALS[outcome]);
+  // From here on the user is known: a refusal is in their own record too (after the answer).
+  await refusedFor(noteRefusal(c, user, 'sign_in_refused', { reason: 'passkey' }), async () => {
+    const stored = await askUser(() => stub.passkey(assertion.id));
+    if (!stored) throw refuse('it is not registered here (it may have been removed).');
+    const use = await ceremony(() => verifyAssertion(assertion, stored, relyingPartyOf(c)), 'invalid_credentials');
+    const challenge = signInChallengeObject(c.env, assertion.challenge);
+    const taken =
+      challenge !== null && (await callObject('passkey challenge object', () => challenge.take(assertion.challenge)));
+    if (!taken) throw refuse('this sign-in request has expired or was already used: start again.');
+    const outcome = await askUser(() => stub.usePasskey(assertion.id, use, null));
+    if (outcome !== 'ok') throw refuse(USE_REFUSALS[outcome]);
+  });
   return user;
 }
 
@@ -302,17 +308,52 @@ export async function verifyStepUp(
   user: UserRef,
   qrcodeId: string,
   json: AssertionJson,
+  onRefused?: RefusalNote,
 ): Promise<StepUpProof> {
   const assertion = await ceremony(() => readAssertion(json), 'step_up_failed');
-  if (assertion.userHandle !== null && assertion.userHandle !== (await userHandleOf(user.id))) {
-    throw new ApiError('step_up_failed', 'This passkey belongs to another account.');
+  return refusedFor(onRefused, async () => {
+    if (assertion.userHandle !== null && assertion.userHandle !== (await userHandleOf(user.id))) {
+      throw new ApiError('step_up_failed', 'This passkey belongs to another account.');
+    }
+    const stub = userSessions(env, user.id);
+    const stored = await askUser(() => stub.passkey(assertion.id));
+    if (!stored) throw new ApiError('step_up_failed', 'This passkey is not one of yours: use one you added here.');
+    const use = await ceremony(() => verifyAssertion(assertion, stored, rp), 'step_up_failed');
+    const expected = { value: assertion.challenge, purpose: 'step-up' as const, binding: qrcodeId };
+    const outcome = await askUser(() => stub.usePasskey(assertion.id, use, expected));
+    if (outcome !== 'ok') throw new ApiError('step_up_failed', USE_REFUSALS[outcome]);
+    return { passkey: assertion.id };
+  });
+}
+
+/** Told why a passkey of a known account was refused (the words of the refusal). */
+export type RefusalNote = (why: string) => void;
+
+/**
+ * A `RefusalNote` that records the refusal as `kind` in `user`'s own record, with where the
+ * request came from, after the answer.
+ */
+export function noteRefusal(
+  c: Context<AppEnv>,
+  user: UserRef,
+  kind: 'sign_in_refused' | 'step_up_refused',
+  detail: Record<string, string>,
+): RefusalNote {
+  return (why) => noteActivity(c, user, { kind, ...whereFrom(signInFrom(requester(c))), detail: { ...detail, why } });
+}
+
+/**
+ * Runs a passkey check; a refusal (403 `step_up_failed`, 401 `invalid_credentials`) is told to
+ * `onRefused` and thrown on. The one place that reports a refused passkey: the check decides,
+ * nobody guesses afterwards.
+ */
+async function refusedFor<T>(onRefused: RefusalNote | undefined, check: () => Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (err) {
+    if (onRefused && err instanceof ApiError && (err.code === 'step_up_failed' || err.code === 'invalid_credentials')) {
+      onRefused(err.message);
+    }
+    throw err;
   }
-  const stub = userSessions(env, user.id);
-  const stored = await askUser(() => stub.passkey(assertion.id));
-  if (!stored) throw new ApiError('step_up_failed', 'This passkey is not one of yours: use one you added here.');
-  const use = await ceremony(() => verifyAssertion(assertion, stored, rp), 'step_up_failed');
-  const expected = { value: assertion.challenge, purpose: 'step-up' as const, binding: qrcodeId };
-  const outcome = await askUser(() => stub.usePasskey(assertion.id, use, expected));
-  if (outcome !== 'ok') throw new ApiError('step_up_failed', USE_REFUSALS[outcome]);
-  return { passkey: assertion.id };
 }

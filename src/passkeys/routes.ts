@@ -97,7 +97,7 @@ export const passkeyRoutes = new Hono<AppEnv>()
     requireApprover,
     recentSiteSignIn,
     async (c) => {
-      await removePasskey(c.env, c.get('user').id, c.req.valid('param').id, c.get('sid'));
+      await removePasskey(c, c.req.valid('param').id);
       return c.body(null, 204);
     },
   )

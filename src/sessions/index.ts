@@ -12,6 +12,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../http/app-env';
 import { randomToken, sha256Hex } from '../http/crypto';
 import { ApiError } from '../http/errors';
+import { requester, signInFrom } from '../http/request-info';
 import { userById } from '../identity/accounts';
 import { accessTtlSeconds, type IdTokenAlg, issueIdToken, issueToken } from '../tokens/signing';
 import { askUser, FAMILY_CHARS, identityMode, openRefreshToken, userObjectId, userSessions } from '../user';
@@ -57,6 +58,8 @@ export interface SignInOptions {
   /** A device-flow client's registered name, shown in the linked devices. */
   clientName?: string | null;
   scope?: string | null;
+  /** The phone typed the login's code (the sign-in event says so). */
+  typed?: boolean;
 }
 
 const wantsIdToken = (session: SessionInfo) =>
@@ -113,9 +116,15 @@ export async function signIn(
   return tokensOf(c, started.session, refresh.token);
 }
 
-/** Signs `user`'s session `sid` out with every session it approved, and says so; the sessions that ended. */
+/**
+ * Signs `user`'s session `sid` out with every session it approved, and says so; the sessions that
+ * ended. Their events say who did it: the session itself, or the signed-in device that asked.
+ */
 export async function signOut(c: Context<AppEnv>, user: UserRef, sid: string): Promise<EndedSession[]> {
-  const ended = await askUser(async () => userSessions(c.env, user.id).revoke(sid));
+  // No signed-in request (a client's own token, say): the session ends itself.
+  const own = c.get('sid') as string | null | undefined;
+  const cause = own === undefined || own === sid ? ({ by: 'self' } as const) : ({ by: 'device', sid: own } as const);
+  const ended = await askUser(async () => userSessions(c.env, user.id).revoke(sid, cause));
   revoked(c, ended);
   return ended;
 }
@@ -183,7 +192,11 @@ export async function refreshSession(
     }
   }
   const next = await newRefreshToken(opened.stub.id, opened.familyPart);
-  const outcome = await askUser(async () => await opened.stub.refresh(opened.hash, next.hash, clientId, opened.family));
+  // Where the token came from: a reused one's event says so.
+  const from = signInFrom(requester(c));
+  const outcome = await askUser(
+    async () => await opened.stub.refresh(opened.hash, next.hash, clientId, opened.family, from),
+  );
   if (!outcome.ok) {
     if (outcome.reason === 'rate_limited') throw tooFast(outcome.retryAfter ?? 1);
     revoked(c, outcome.revoked);

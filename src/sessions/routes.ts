@@ -14,11 +14,11 @@ import { ownPagesOnly } from '../http/origin-guard';
 import { clientIp, requester, signInFrom } from '../http/request-info';
 import { input } from '../http/validate';
 import { identityMode } from '../identity';
-import { authenticate } from '../identity/accounts';
+import { checkPassword } from '../identity/accounts';
 import { mayApprove, NOT_AN_APPROVER, requireUser } from '../identity/require-user';
 import { countLoginAttempt } from '../limits/limits';
 import { ensureSigningKey } from '../tokens/signing';
-import { askUser, userSessions } from '../user';
+import { askUser, noteActivity, userSessions, whereFrom } from '../user';
 import { signIn, signOut } from '.';
 import { LoginAnswer, LoginBody, SessionAnswer, SidParam, UserAnswer } from './schemas';
 import { watchSession } from './watch';
@@ -44,13 +44,25 @@ export const accounts = new Hono<AppEnv>()
       ensureSigningKey(c.env);
       // Counted as a failure before the check, so that concurrent guesses cannot all slip in.
       const attempt = await countLoginAttempt(c.env, clientIp(c), username);
-      const user = await authenticate(c.env, username, password).catch(async (err) => {
+      const checked = await checkPassword(c.env, username, password).catch(async (err) => {
         await attempt.giveBack(); // D1 failed: no password was checked
         throw err;
       });
-      if (!user) throw new ApiError('invalid_credentials');
+      const from = signInFrom(requester(c));
+      if (!checked.ok) {
+        // The account's own record says so (after the answer); an unknown username has none.
+        if (checked.account) {
+          noteActivity(c, checked.account, {
+            kind: 'sign_in_refused',
+            ...whereFrom(from),
+            detail: { reason: checked.reason },
+          });
+        }
+        throw new ApiError('invalid_credentials');
+      }
+      const { user } = checked;
       const returned = attempt.giveBack(); // a success is no failure (returned while the session opens)
-      const tokens = await signIn(c, user, 'password', { from: signInFrom(requester(c)) });
+      const tokens = await signIn(c, user, 'password', { from });
       await returned;
       if (!tokens) throw new Error('a password sign-in has no approver to lose');
       const { token, refresh_token, expires_in } = tokens;

@@ -2,18 +2,34 @@
  * @module
  * The user's object from the Worker's side: which object owns a user (`<identity source>:<user
  * id>`), how to call it (a failure of the object is a 503), the object a refresh token names,
- * and whether a session is alive (every authenticated request asks). The object itself is
- * `user-object.ts`; what it stores is in `session-store.ts` and `passkey-store.ts`.
+ * and whether a session is alive (every authenticated request asks), and an event the Worker
+ * decided handed to the user's object (`noteActivity`). The object itself is `user-object.ts`;
+ * what it stores is in `session-store.ts`, `passkey-store.ts` and `activity-store.ts`.
  */
 
 import type { Env } from '../env';
+import { type BackgroundContext, inBackground } from '../http/background';
 import { sha256Hex } from '../http/crypto';
 import { namedObject } from '../http/named-object';
 import { callObject } from '../http/object-call';
+import type { ActivityDraft, ActorRef } from './activity-store';
 import { identityMode } from './identity-source';
 import { adoptLegacySession } from './legacy';
 import type { SessionInfo } from './types';
 import type { UserSessions } from './user-object';
+
+export {
+  ACTIVITY_KINDS,
+  type ActivityDraft,
+  type ActivityEvent,
+  type ActivityKind,
+  type ActorRef,
+  type AuditMessage,
+  newEvent,
+  type SignOutCause,
+  type Where,
+  whereFrom,
+} from './activity-store';
 
 export { type IdentityMode, identityMode } from './identity-source';
 export {
@@ -63,6 +79,18 @@ export async function openRefreshToken(env: Env, token: string): Promise<OpenedR
   if (!stub) return null;
   const familyPart = match[2]!.slice(0, FAMILY_CHARS);
   return { stub, hash: await sha256Hex(token), familyPart, family: await sha256Hex(familyPart) };
+}
+
+/**
+ * Records in `user`'s object an event that the Worker decided (a wrong password, a refused
+ * passkey), after the answer: never on the answer's path, and a failure only logged.
+ */
+export function noteActivity(c: BackgroundContext, user: ActorRef, draft: ActivityDraft): void {
+  const stub = userSessions(c.env, user.id);
+  inBackground(
+    c,
+    askUser(() => stub.note({ id: user.id, username: user.username }, draft)),
+  );
 }
 
 /** The live session `sid` of `userId` (each authenticated request asks), or null. */

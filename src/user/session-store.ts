@@ -31,9 +31,20 @@ export const MAX_SESSIONS = 50;
 /** `last_used_at` is written at most this often per session, so a check rarely writes. */
 const LAST_USED_GRANULARITY_MS = 10 * 60_000;
 
+/** A session just ended, as its sign-out event names it (see `takeEnded`). */
+export interface EndedRow {
+  sid: string;
+  user_agent: string;
+  ip: string;
+  place: string | null;
+}
+
 const USER_KEY = 'user';
 
 export class SessionStore {
+  /** The sessions ended since the last `takeEnded()`: a verb that ends sessions says so in their events. */
+  #ended: EndedRow[] = [];
+
   constructor(
     private readonly sql: () => SqlStorage,
     private readonly kv: () => SyncKvStorage,
@@ -267,11 +278,42 @@ export class SessionStore {
     return { sid, user, clients: this.clientsOf(sid).map(({ client_id }) => ({ client_id, sid })) };
   }
 
-  /** Ends session `sid` for `reason`: deletes it and the hashes it rotated out, and says so. */
+  /** Ends session `sid` for `reason`: deletes it and the hashes it rotated out, and says so (and notes it for `takeEnded`). */
   #forget(sid: string, reason: EndReason): void {
-    this.sql().exec('DELETE FROM sessions WHERE sid = ?', sid);
+    const gone = this.sql()
+      .exec<EndedRow & Record<string, SqlStorageValue>>(
+        'DELETE FROM sessions WHERE sid = ? RETURNING sid, user_agent, ip, place',
+        sid,
+      )
+      .toArray();
+    this.#ended.push(...gone.map(({ sid, user_agent, ip, place }) => ({ sid, user_agent, ip, place })));
     this.sql().exec('DELETE FROM rotated WHERE sid = ?', sid);
     this.ended(sid, reason);
+  }
+
+  /** The sessions ended since the last call, in the order they ended (and forgets them). */
+  takeEnded(): EndedRow[] {
+    const ended = this.#ended;
+    this.#ended = [];
+    return ended;
+  }
+
+  /** Notes that live session `sid` just proved a passkey; false when it is not live. */
+  markPasskey(sid: string, now: number): boolean {
+    if (!this.live(sid, now)) return false;
+    this.sql().exec('UPDATE sessions SET passkey_at = ? WHERE sid = ?', now, sid);
+    return true;
+  }
+
+  /** When live session `sid` last proved a passkey (its passkey sign-in, or a step-up since), or null. */
+  passkeyAt(sid: string, now: number): number | null {
+    const row = this.live(sid, now);
+    if (!row) return null;
+    const { at } = this.sql()
+      .exec<{ at: number | null }>('SELECT passkey_at AS at FROM sessions WHERE sid = ?', sid)
+      .one();
+    const times = [row.via === 'passkey' ? row.created_at : null, at].filter((t) => t !== null);
+    return times.length > 0 ? Math.max(...times) : null;
   }
 
   /** Whether no session is left. */

@@ -72,6 +72,8 @@ const ADDED_COLUMNS: [table: string, column: string, definition: string][] = [
   // Null for a hash rotated out before families: kept until its own end, as it was.
   ['rotated', 'generation', 'INTEGER'],
   ['sessions', 'client_name', 'TEXT'],
+  // When the session last proved a passkey after it signed in (an admin's step-up).
+  ['sessions', 'passkey_at', 'INTEGER'],
 ];
 
 /** Brings tables made by an earlier version up to date (after `SESSION_SCHEMA`). */

@@ -52,6 +52,8 @@ export interface NewSession {
   clientName?: string | null;
   /** The scope a device-flow client was granted (`openid` brings an id_token). */
   scope?: string | null;
+  /** The phone typed the login's code instead of scanning its QR (the sign-in event says so). */
+  typed?: boolean;
 }
 
 /** A session taken over from the last version's D1 table: no refresh token, its old end. */

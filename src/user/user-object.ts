@@ -18,12 +18,37 @@
  *
  * The pages watching their sessions are hibernatable WebSockets of this object (`watchers.ts`):
  * whenever a session ends, for whatever reason, they hear it at once; meanwhile they cost nothing.
+ *
+ * The verbs that decide a security event (a session started or ended, a reused refresh token, a
+ * passkey added or removed) record it in the same step, in `activity-store.ts`, and hand the
+ * same event to the operator's audit log (the `AUDIT` queue) after their answer: one writer per
+ * fact. Events decided in the Worker (a wrong password, a refused passkey) come through `note`.
+ * The user's events outlive their sessions (90 days at most), so the alarm empties the storage
+ * once they too have aged out.
+ *
+ * It runs over 400 lines: it is the one place that lists every verb of the user's object
+ * (sessions, passkeys, the OpenID Provider's codes and cookies, the watching pages, activity),
+ * each a few lines over its store; the stores hold the work.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { AlarmClock } from '../http/alarm-clock';
 import type { NewPasskey, PasskeyKey, PasskeyUse } from '../passkeys/webauthn';
 import { lifetimes } from '../tokens/lifetimes';
+import {
+  ACTIVITY_MS,
+  ACTIVITY_SCHEMA,
+  type ActivityDraft,
+  type ActivityEvent,
+  ActivityStore,
+  type ActorRef,
+  forwardToAudit,
+  newEvent,
+  type SignOutCause,
+  signOutEvents,
+  type Where,
+  whereFrom,
+} from './activity-store';
 import { OidcStore } from './oidc-store';
 import type { BrowserSession, CodeExchange, CodePresented, NewCode } from './oidc-types';
 import {
@@ -46,6 +71,7 @@ import type {
   RefreshOutcome,
   SessionInfo,
   SessionListing,
+  SignInFrom,
   UserRef,
 } from './types';
 import { acceptWatcher, closeWatcher, readWatchRequest, tellWatchers, watchersFull, watchRefused } from './watchers';
@@ -80,6 +106,7 @@ export class UserSessions extends DurableObject<Env> {
     this.#sessions,
     () => lifetimes(this.env).accessTtlSeconds * 1000,
   );
+  readonly #activity = new ActivityStore(() => this.#sql);
 
   /** The tables, made by the first verb that writes (one that starts a session or a ceremony). */
   get #sql(): SqlStorage {
@@ -88,7 +115,7 @@ export class UserSessions extends DurableObject<Env> {
   }
 
   #makeTables(): void {
-    this.ctx.storage.sql.exec(SESSION_SCHEMA + PASSKEY_SCHEMA);
+    this.ctx.storage.sql.exec(SESSION_SCHEMA + PASSKEY_SCHEMA + ACTIVITY_SCHEMA);
     addMissingColumns(this.ctx.storage.sql);
     this.#ready = true;
   }
@@ -127,6 +154,17 @@ export class UserSessions extends DurableObject<Env> {
     await this.#alarm.know();
     const started = this.#sessions.start(init, Date.now());
     if (!started) return null;
+    const via = init.typed ? 'code' : init.via;
+    const detail: ActivityDraft['detail'] = { via };
+    if (init.clientId) detail.client_id = init.clientId;
+    this.#record(
+      [
+        { kind: 'sign_in', sid: started.info.sid, ...whereFrom(init.from), detail },
+        // A user keeps at most MAX_SESSIONS: the least recently used ended to make room.
+        ...this.#signedOut({ by: 'limit' }).filter((e) => e.sid && started.ended.some((x) => x.sid === e.sid)),
+      ],
+      init.user,
+    );
     await this.#alarm.by(started.endsAt);
     return { session: started.info, ended: started.ended };
   }
@@ -150,9 +188,30 @@ export class UserSessions extends DurableObject<Env> {
   }
 
   /** Rotates a refresh token of the family `family` (`RefreshFamilies`); a reused one ends its session tree. */
-  refresh(hash: string, nextHash: string, clientId: string | null, family: string | null = null): RefreshOutcome {
+  refresh(
+    hash: string,
+    nextHash: string,
+    clientId: string | null,
+    family: string | null = null,
+    from: SignInFrom | null = null,
+  ): RefreshOutcome {
     if (!this.#stored) return { ok: false, reason: 'unknown', revoked: [] };
     const outcome = this.#refresh.refresh(hash, nextHash, family, clientId, Date.now(), this.#limited);
+    if (!outcome.ok && outcome.reason === 'reused') {
+      // Theft: where the reused token came from, and the sessions it ended.
+      const root = outcome.revoked[0]?.sid;
+      const ended = this.#signedOut({ by: 'reuse' }, root);
+      const session = ended.find((e) => e.sid === root);
+      this.#record([
+        {
+          kind: 'refresh_token_reused',
+          ...(root ? { sid: root } : {}),
+          ...(from ? whereFrom(from) : {}),
+          detail: { session_device: session?.device ?? null },
+        },
+        ...ended,
+      ]);
+    }
     if (!outcome.ok && outcome.revoked.length > 0) this.#emptyIfNothingLeft();
     return outcome;
   }
@@ -180,9 +239,15 @@ export class UserSessions extends DurableObject<Env> {
     return this.revoke(sid);
   }
 
-  /** Signs out `sid` and every session it approved, and theirs in turn: the sessions that ended. */
-  revoke(sid: string): EndedSession[] {
-    const ended = this.#read<EndedSession[]>([], () => this.#sessions.revokeTree(sid));
+  /** Signs out `sid` and every session it approved, and theirs in turn, said to be by `cause`: the sessions that ended. */
+  revoke(sid: string, cause: SignOutCause = { by: 'self' }): EndedSession[] {
+    const ended = this.#read<EndedSession[]>([], () => {
+      // The device that signs `sid` out, named before anything ends (it may be in the tree).
+      const by = cause.by === 'device' && cause.sid ? this.#sessions.live(cause.sid, Date.now()) : null;
+      const tree = this.#sessions.revokeTree(sid);
+      this.#record(this.#signedOut(cause, sid, by?.user_agent), null);
+      return tree;
+    });
     if (ended.length > 0) this.#emptyIfNothingLeft();
     return ended;
   }
@@ -192,9 +257,25 @@ export class UserSessions extends DurableObject<Env> {
    * approves a login any more (a hand-out needs a live approver). The sessions that ended.
    */
   closeAccount(): EndedSession[] {
-    const ended = this.#read<EndedSession[]>([], () => this.#sessions.revokeAll());
+    const ended = this.#read<EndedSession[]>([], () => {
+      const all = this.#sessions.revokeAll();
+      this.#record(this.#signedOut({ by: 'disabled' }));
+      return all;
+    });
     if (ended.length > 0) this.#emptyIfNothingLeft();
     return ended;
+  }
+
+  /**
+   * An admin disabled the account (`actor`): every session of it ends at once, and the event says
+   * who did it. The sessions that ended.
+   */
+  async disable(user: ActorRef, actor: ActorRef, where: Where): Promise<EndedSession[]> {
+    await this.#alarm.know();
+    const all = this.#read<EndedSession[]>([], () => this.#sessions.revokeAll());
+    this.#record([{ kind: 'account_disabled', actor, ...where }, ...this.#signedOut({ by: 'disabled', actor })], user);
+    if (all.length > 0) this.#emptyIfNothingLeft();
+    return all;
   }
 
   /** The user's live sessions, most recently used first (at most `MAX_SESSIONS`; a browser's grants listed under it). */
@@ -243,6 +324,13 @@ export class UserSessions extends DurableObject<Env> {
     await this.#alarm.know();
     const started = this.#oidc.startBrowser(init, cookieHash, code, Date.now());
     if (!started) return null;
+    this.#record(
+      [
+        { kind: 'sign_in', sid: started.browser.sid, ...whereFrom(init.from), detail: { via: init.via } },
+        ...this.#signedOut({ by: 'limit' }).filter((e) => e.sid && started.ended.some((x) => x.sid === e.sid)),
+      ],
+      init.user,
+    );
     await this.#alarm.by(started.alarmAt);
     return { browser: started.browser, ended: started.ended };
   }
@@ -287,6 +375,67 @@ export class UserSessions extends DurableObject<Env> {
     return outcome;
   }
 
+  // ---------------------------------------------------------------- activity
+
+  /** The user's recent security events (the last 100, at most 90 days), newest first. */
+  activity(): ActivityEvent[] {
+    return this.#read([], () => this.#activity.list(Date.now()));
+  }
+
+  /**
+   * Records an event that the Worker decided (a wrong password, a refused passkey, an account
+   * enabled by an admin) for `user`, with its id and time, and hands it to the audit log.
+   */
+  async note(user: ActorRef, draft: ActivityDraft): Promise<ActivityEvent> {
+    await this.#alarm.know();
+    const [event] = this.#record([draft], user);
+    return event!;
+  }
+
+  /**
+   * Session `sid` just proved a passkey (an admin's step-up): noted on the session, and as an
+   * event. False when `sid` is not a live session of this user (nothing is written).
+   */
+  async steppedUp(sid: string, where: Where): Promise<boolean> {
+    await this.#alarm.know();
+    if (!this.#stored || !this.#sessions.markPasskey(sid, Date.now())) return false;
+    this.#record([{ kind: 'admin_step_up', sid, ...where }]);
+    return true;
+  }
+
+  /** When live session `sid` last proved a passkey (signed in with one, or stepped up since), or null. */
+  passkeyAt(sid: string): number | null {
+    return this.#read(null, () => this.#sessions.passkeyAt(sid, Date.now()));
+  }
+
+  /** The sessions just ended (`takeEnded`) as sign-out events (see `signOutEvents`). */
+  #signedOut(cause: SignOutCause, root?: string, byDevice?: string): ActivityDraft[] {
+    return signOutEvents(this.#sessions.takeEnded(), cause, root, byDevice);
+  }
+
+  /**
+   * Writes `drafts` as events of this user (`user`, or the user as last signed in) and hands
+   * them to the audit log after the answer; the events.
+   */
+  #record(drafts: ActivityDraft[], user: ActorRef | null = null): ActivityEvent[] {
+    if (drafts.length === 0) return [];
+    const now = Date.now();
+    const who = user ?? this.#sessions.user() ?? { id: '', username: '' };
+    const events = drafts.map((draft) => newEvent(who, draft, now));
+    this.#activity.add(events, now);
+    // Any alarm already set looks at the events when it rings; without one, set one.
+    if (this.#alarm.at === null || this.#alarm.at === undefined) {
+      this.ctx.waitUntil(this.#alarm.know().then(() => this.#alarm.by(now + ACTIVITY_MS)));
+    }
+    this.#forward(events);
+    return events;
+  }
+
+  /** Queues `events` for the audit log, after the answer (see `forwardToAudit`). */
+  #forward(events: ActivityEvent[]): void {
+    forwardToAudit(this.env.AUDIT, events, (work) => this.ctx.waitUntil(work));
+  }
+
   // ---------------------------------------------------------------- passkeys
 
   /**
@@ -324,13 +473,23 @@ export class UserSessions extends DurableObject<Env> {
    * options were issued: a registration may come minutes after them). Who `user` is is kept
    * too: a site's user who has no session here is named by it when signing in with the passkey.
    */
-  addPasskey(passkey: NewPasskey, name: string, binding: string, sid: string | null, user?: UserRef): AddOutcome {
+  addPasskey(
+    passkey: NewPasskey,
+    name: string,
+    binding: string,
+    sid: string | null,
+    context: { user?: UserRef; from?: SignInFrom } = {},
+  ): AddOutcome {
     // No tables, so no challenge: refused as a spent one is.
     return this.#read({ ok: false, reason: 'challenge' }, () => {
       const now = Date.now();
       if (!this.#mayChangePasskeys(sid, now)) return { ok: false, reason: 'stale' };
       const added = this.#passkeys.add(passkey, name, binding, now);
-      if (added.ok && user) this.#sessions.remember(user);
+      if (added.ok && context.user) this.#sessions.remember(context.user);
+      if (added.ok) {
+        const where = context.from ? whereFrom(context.from) : {};
+        this.#record([{ kind: 'passkey_added', ...(sid ? { sid } : {}), ...where, detail: { name } }], context.user);
+      }
       return added;
     });
   }
@@ -351,19 +510,29 @@ export class UserSessions extends DurableObject<Env> {
   }
 
   /** Removes passkey `id`: `stale` when `sid` may not change passkeys now, `unknown` when there is no such passkey. */
-  removePasskey(id: string, sid: string | null): 'removed' | 'unknown' | 'stale' {
+  removePasskey(
+    id: string,
+    sid: string | null,
+    context: { user?: UserRef; from?: SignInFrom } = {},
+  ): 'removed' | 'unknown' | 'stale' {
     if (!this.passkey(id)) return 'unknown';
     if (!this.#mayChangePasskeys(sid, Date.now())) return 'stale';
+    const name = this.#passkeys.list().find((p) => p.id === id)?.name ?? null;
     this.#passkeys.remove(id);
+    const where = context.from ? whereFrom(context.from) : {};
+    this.#record([{ kind: 'passkey_removed', ...(sid ? { sid } : {}), ...where, detail: { name } }], context.user);
     this.#emptyIfNothingLeft();
     return 'removed';
   }
 
   // ---------------------------------------------------------------- cleaning up
 
-  /** Whether nothing is left to keep: no session, no passkey, no challenge, no code remembered. */
+  /** Whether nothing is left to keep: no session, no passkey, no challenge, no code remembered, no recent event. */
   #isEmpty(): boolean {
-    return !this.#stored || (this.#sessions.isEmpty() && this.#passkeys.isEmpty() && this.#oidc.isEmpty());
+    return (
+      !this.#stored ||
+      (this.#sessions.isEmpty() && this.#passkeys.isEmpty() && this.#oidc.isEmpty() && this.#activity.isEmpty())
+    );
   }
 
   /**
@@ -376,17 +545,23 @@ export class UserSessions extends DurableObject<Env> {
   }
 
   /**
-   * Forgets ended sessions, rotated-out hashes past their own end and expired challenges;
-   * empties storage once nothing is left (passkeys stay until their user removes them).
+   * Forgets ended sessions, rotated-out hashes past their own end, expired challenges and events
+   * past 90 days; empties storage once nothing is left (passkeys stay until their user removes them).
    */
   override async alarm(): Promise<void> {
     this.#alarm.rang();
     const now = Date.now();
-    const ends = this.#read([], () => [
-      this.#sessions.forgetEnded(now),
-      this.#passkeys.forgetExpired(now),
-      this.#oidc.forgetEnded(now, (sid) => this.#sessions.live(sid, now) !== null),
-    ]).filter((at) => at !== null);
+    const ends = this.#read([], () => {
+      const next = [
+        this.#sessions.forgetEnded(now),
+        this.#passkeys.forgetExpired(now),
+        this.#oidc.forgetEnded(now, (sid) => this.#sessions.live(sid, now) !== null),
+        this.#activity.forgetOld(now),
+      ];
+      // Sessions that reached their end are no sign-out of anyone's: no event.
+      this.#sessions.takeEnded();
+      return next;
+    }).filter((at) => at !== null);
     if (ends.length > 0) {
       await this.#alarm.by(Math.min(...ends));
       return;

@@ -634,7 +634,8 @@ describe('accessibility (axe-core): every phone view, both languages, light and 
         await confirm.waitFor();
         await noSeriousA11yProblems(page, where('confirm view'));
         await picture('confirm');
-        await page.locator('summary').click();
+        // The linked devices' disclosure (the recent activity's comes after it).
+        await page.locator('summary').first().click();
         const signOut = page.locator('details').getByRole('button').first();
         await signOut.click();
         await page.locator('details .ask').waitFor();

@@ -1,7 +1,7 @@
 /**
- * `npm run deploy`: with webhooks off the Worker is deployed without its queue bindings, so no
- * queue need exist (checked with wrangler's own `deploy --dry-run`, offline); with webhooks on,
- * with them. An operator's own deploy (name, custom domain, vars, database) comes from
+ * `npm run deploy`: the Worker is deployed with every queue binding, webhooks on or off, since the
+ * audit log takes every security event through its queue (checked with wrangler's own
+ * `deploy --dry-run`, offline). An operator's own deploy (name, custom domain, vars, database) comes from
  * `deploy.config.json`, and wrangler.toml stays as it is. A real deploy runs the remote
  * migrations first and cleans up after itself (against the stand-in account of
  * test/support/fake-wrangler.ts), and refuses the placeholder database.
@@ -32,29 +32,18 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 const bindings = (stdout: string) => [...stdout.matchAll(/^env\.(\w+)/gm)].map((m) => m[1]);
 
 describe('npm run deploy -- --dry-run (wrangler bundles and checks, offline)', () => {
-  it('with webhooks off, deploys no queue binding, and leaves no file behind', async () => {
+  it('deploys wrangler.toml as it is, every queue bound, webhooks off', async () => {
     const ran = await runScript(DEPLOY, ['--dry-run', '--outdir', outdir]);
     expect(ran.code, ran.stderr).toBe(0);
-    expect(ran.stdout).toContain(`$ npx wrangler deploy --config ${GENERATED_CONFIG} --dry-run`);
+    expect(ran.stdout).toContain('$ npx wrangler deploy --dry-run');
+    expect(ran.stdout).toContain('# every queue is deployed with the Worker');
     const bound = bindings(ran.stdout);
-    expect(bound).toEqual(expect.arrayContaining(['LOGIN_SESSION', 'RATE_LIMITER', 'USER_CODE', 'DB', 'ASSETS']));
-    expect(bound).not.toContain('WEBHOOKS');
+    expect(bound).toEqual(
+      expect.arrayContaining(['LOGIN_SESSION', 'RATE_LIMITER', 'USER_CODE', 'DB', 'ASSETS', 'WEBHOOKS', 'AUDIT']),
+    );
+    expect(ran.stdout).toMatch(/env\.AUDIT \(qrcode-login-audit\)\s+Queue/);
     expect(ran.stdout).toContain('--dry-run: exiting now.');
     expect(existsSync(path.join(ROOT, GENERATED_CONFIG))).toBe(false);
-  });
-
-  it('with WEBHOOK_URL given, deploys wrangler.toml with its queue', async () => {
-    const ran = await runScript(DEPLOY, [
-      '--dry-run',
-      '--outdir',
-      outdir,
-      '--var',
-      'WEBHOOK_URL:https://hooks.example/qr',
-    ]);
-    expect(ran.code, ran.stderr).toBe(0);
-    expect(ran.stdout).toContain('$ npx wrangler deploy --dry-run');
-    expect(bindings(ran.stdout)).toContain('WEBHOOKS');
-    expect(ran.stdout).toMatch(/env\.WEBHOOKS \(qrcode-login-webhooks\)\s+Queue/);
   });
 });
 
@@ -79,63 +68,18 @@ describe('secrets stay off the command line', () => {
 });
 
 describe('npm run deploy', () => {
-  it('applies the remote migrations, then deploys the queue-less configuration, then removes it', async () => {
+  it('applies the remote migrations, then deploys wrangler.toml with every queue, which provision made', async () => {
     fake = fakeCloudflare(WITH_ID);
-    // The account as `npm run provision` leaves it.
+    // The account as `npm run provision` leaves it: every queue made, webhooks off.
     expect((await runScript('scripts/provision.mjs', ['--config', fake.config], { env: fake.env })).code).toBe(0);
+    expect(fake.account().queues).toEqual(expect.arrayContaining(['qrcode-login-audit', 'qrcode-login-webhooks']));
     const ran = await runScript(DEPLOY, ['--config', fake.config], { env: fake.env });
     expect(ran.code, ran.stderr).toBe(0);
     const account = fake.account();
     const last = account.calls.slice(-2).map((c) => c.slice(0, 3).join(' '));
-    expect(last).toEqual([
-      'd1 migrations apply',
-      `deploy --config ${path.join(path.dirname(fake.config), GENERATED_CONFIG)}`,
-    ]);
-    expect(account.deploys).toEqual([
-      expect.objectContaining({
-        config: expect.stringMatching(/wrangler\.deploy\.json$/),
-        existed: true,
-        queues: false,
-      }),
-    ]);
-    expect(account.queues).toEqual([]);
+    expect(last).toEqual(['d1 migrations apply', `deploy --config ${fake.config}`]);
+    expect(account.deploys).toEqual([{ config: fake.config, existed: true, queues: true }]);
     expect(existsSync(path.join(path.dirname(fake.config), GENERATED_CONFIG))).toBe(false);
-  });
-
-  it('with webhooks on, deploys wrangler.toml as it is', async () => {
-    fake = fakeCloudflare((t) => WITH_ID(t).replace('[vars]', '[vars]\nWEBHOOK_URL = "https://hooks.example/qr"'));
-    expect((await runScript('scripts/provision.mjs', ['--config', fake.config], { env: fake.env })).code).toBe(0);
-    const ran = await runScript(DEPLOY, ['--config', fake.config], { env: fake.env });
-    expect(ran.code, ran.stderr).toBe(0);
-    expect(fake.account().deploys).toEqual([{ config: fake.config, existed: true, queues: true }]);
-  });
-
-  it('with webhooks off but a client that registers a backchannel_logout_uri, keeps the queues: its logout tokens travel on them', async () => {
-    const clients = (logout: boolean) =>
-      JSON.stringify([
-        {
-          client_id: 'grafana',
-          redirect_uris: ['https://grafana.example/cb'],
-          token_endpoint_auth_method: 'none',
-          ...(logout ? { backchannel_logout_uri: 'https://grafana.example/logout' } : {}),
-        },
-      ]);
-    fake = fakeCloudflare((t) => WITH_ID(t).replace('OIDC_CLIENTS = ""', `OIDC_CLIENTS = '${clients(true)}'`));
-    const provisioned = await runScript('scripts/provision.mjs', ['--config', fake.config], { env: fake.env });
-    expect(provisioned.code, provisioned.stderr).toBe(0);
-    expect(provisioned.stdout).toContain('back-channel logout on');
-    expect(fake.account().queues.sort()).toEqual(['qrcode-login-webhooks', 'qrcode-login-webhooks-dead-letters']);
-    const ran = await runScript(DEPLOY, ['--config', fake.config], { env: fake.env });
-    expect(ran.code, ran.stderr).toBe(0);
-    expect(ran.stdout).toContain('# back-channel logout on (a client of OIDC_CLIENTS has a backchannel_logout_uri)');
-    expect(fake.account().deploys).toEqual([{ config: fake.config, existed: true, queues: true }]);
-
-    // A client without one needs no queue: the deploy leaves them out again.
-    const without = await runScript(DEPLOY, ['--config', fake.config, '--var', `OIDC_CLIENTS:${clients(false)}`], {
-      env: fake.env,
-    });
-    expect(without.code, without.stderr).toBe(0);
-    expect(fake.account().deploys.at(-1)).toMatchObject({ queues: false });
   });
 
   it('refuses the placeholder database id before touching the account', async () => {
@@ -186,7 +130,7 @@ describe("an operator's own deploy: deploy.config.json, wrangler.toml untouched"
       {
         config: path.join(dir, GENERATED_CONFIG),
         existed: true,
-        queues: false,
+        queues: true,
         deployed: {
           name: 'shop-login',
           routes: settings.routes,

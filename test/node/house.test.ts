@@ -36,6 +36,8 @@ const MAY_IMPORT: Record<string, string[]> = {
     'tokens/',
     'user/',
   ],
+  'activity/': ['http/', 'identity/', 'user/'],
+  'admin/': ['activity/', 'env.ts', 'http/', 'identity/', 'passkeys/', 'sessions/', 'user/'],
 };
 const ENTRY = ['app.ts', 'env.ts', 'index.ts'];
 

@@ -13,7 +13,7 @@ import { type Fake, fakeCloudflare, ROOT, runScript } from '../support/operator-
 
 const PROVISION = 'scripts/provision.mjs';
 const WEBHOOKS_ON = (toml: string) => toml.replace('[vars]', '[vars]\nWEBHOOK_URL = "https://hooks.example/qr"');
-const QUEUES = ['qrcode-login-webhooks', 'qrcode-login-webhooks-dead-letters'];
+const QUEUES = ['qrcode-login-webhooks', 'qrcode-login-audit', 'qrcode-login-webhooks-dead-letters'];
 
 let fake: Fake | null = null;
 afterEach(() => {
@@ -36,17 +36,17 @@ describe('npm run provision -- --dry-run', () => {
       '$ npx wrangler d1 list --json',
       '$ npx wrangler d1 create qrcode-login',
       '$ npx wrangler d1 migrations apply DB --remote',
+      ...QUEUES.flatMap((q) => [`$ npx wrangler queues info ${q}`, `$ npx wrangler queues create ${q}`]),
       '$ npx wrangler secret list',
       '$ npx wrangler secret put SIGNING_KEY',
     ]);
-    expect(ran.stdout).toMatch(/webhooks are off .* no queue is needed/);
     expect(ran.stdout).toContain('(dry run: nothing was changed)');
     // Not one call reached the account, and wrangler.toml is as it was.
     expect(() => fake?.account()).toThrow(/ENOENT/);
     expect(readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8')).toBe(toml);
   });
 
-  it('with webhooks on (in [vars], or by --var), also checks and makes both queues', async () => {
+  it('with webhooks on (in [vars], or by --var), checks and makes the same queues', async () => {
     fake = fakeCloudflare(WEBHOOKS_ON);
     const ran = await runScript(PROVISION, ['--dry-run', '--config', fake.config], { env: fake.env });
     expect(ran.code).toBe(0);
@@ -64,7 +64,7 @@ describe('npm run provision -- --dry-run', () => {
 });
 
 describe('npm run provision', () => {
-  it('makes the database (its id into wrangler.toml), the migrations and a signing key; again, nothing', async () => {
+  it('makes the database (its id into wrangler.toml), the migrations, the queues and a signing key; again, nothing', async () => {
     fake = fakeCloudflare();
     const first = await runScript(PROVISION, ['--config', fake.config], { env: fake.env });
     expect(first.code, first.stderr).toBe(0);
@@ -79,10 +79,12 @@ describe('npm run provision', () => {
       { kty: 'RSA', alg: 'RS256', kid: `${keys?.[0]?.kid}-rsa`, bits: 2048, private: true },
     ]);
     expect(first.stdout).not.toMatch(/"d"\s*:/);
-    expect(account.queues).toEqual([]);
+    // The audit log's queue is needed with webhooks off too: every queue is made.
+    expect(account.queues).toEqual(QUEUES);
     expect(changes(account.calls).map((c) => c.slice(0, 3).join(' '))).toEqual([
       'd1 create qrcode-login',
       'd1 migrations apply',
+      ...QUEUES.map((q) => `queues create ${q}`),
       'secret put SIGNING_KEY',
     ]);
 
@@ -99,7 +101,7 @@ describe('npm run provision', () => {
     expect(again.stdout).toContain('SIGNING_KEY is set');
   });
 
-  it('with webhooks on, makes both queues once and says WEBHOOK_SECRET is still to set', async () => {
+  it('with webhooks on, makes the queues once and says WEBHOOK_SECRET is still to set', async () => {
     fake = fakeCloudflare(WEBHOOKS_ON);
     const first = await runScript(PROVISION, ['--config', fake.config], { env: fake.env });
     expect(first.code, first.stderr).toBe(0);
@@ -107,7 +109,7 @@ describe('npm run provision', () => {
     expect(first.stdout).toContain('note: WEBHOOK_SECRET is not set');
     const again = await runScript(PROVISION, ['--config', fake.config], { env: fake.env });
     expect(again.code, again.stderr).toBe(0);
-    expect(fake.account().calls.filter(([group, verb]) => group === 'queues' && verb === 'create')).toHaveLength(2);
+    expect(fake.account().calls.filter(([group, verb]) => group === 'queues' && verb === 'create')).toHaveLength(3);
   });
 
   it('stops at the first command that fails, naming it and what wrangler said', async () => {

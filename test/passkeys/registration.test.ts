@@ -265,6 +265,8 @@ describe('IDENTITY=jwt: a site’s user', () => {
     expect((await storedChallenges(object)).length).toBeGreaterThan(0);
     // Five minutes later: the alarm set with the challenge comes.
     await inObject(object, 'UPDATE challenges SET expires_at = ?', Date.now() - 1);
+    // (and the passkeys an earlier test added and removed are past the 90 days of recent activity)
+    await inObject(object, 'UPDATE activity SET at = at - ?', 91 * 86_400_000);
     const named = env.USER_SESSIONS.get(env.USER_SESSIONS.idFromName(object));
     expect(await runDurableObjectAlarm(named)).toBe(true);
     const tables = await runInDurableObject(named, (_i, state) =>
@@ -291,8 +293,9 @@ describe('the user object keeps passkeys', () => {
       expect((await call(`/api/passkeys/${p.id}`, { method: 'DELETE', token: again.token })).status).toBe(204);
     }
     expect((await call('/api/logout', { method: 'POST', token: again.token })).status).toBe(204);
-    // (and the challenges earlier tests left have expired)
+    // (and the challenges earlier tests left have expired, and the recent activity aged past 90 days)
     await inUserObject('u_guang', 'UPDATE challenges SET expires_at = ?', Date.now() - 1);
+    await inUserObject('u_guang', 'UPDATE activity SET at = at - ?', 91 * 86_400_000);
     expect(await runDurableObjectAlarm(userObject('u_guang'))).toBe(true);
     const kept = await runInDurableObject(userObject('u_guang'), (_i, state) => [...state.storage.kv.list()].length);
     expect(kept).toBe(0);

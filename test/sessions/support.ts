@@ -62,6 +62,9 @@ export function inUserObject<T>(userId: string, sql: string, ...bindings: SqlSto
 export const ageRotations = (userId: string, ms: number) =>
   inUserObject(userId, 'UPDATE rotated SET rotated_at = rotated_at - ?', ms);
 
+/** Every event of the user's recent activity now lies `ms` further in the past. */
+export const ageActivity = (userId: string, ms: number) => inUserObject(userId, 'UPDATE activity SET at = at - ?', ms);
+
 /** A request through the Worker with webhooks on: its answer, and the events it queued. */
 export async function withWebhooks(
   request: Request,

@@ -10,7 +10,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { api, bearer, login } from '../helpers';
 import { oauthErrorOf } from '../oauth/support';
-import { introspect, refresh, revoke, userObject } from '../sessions/support';
+import { ageActivity, introspect, refresh, revoke, userObject } from '../sessions/support';
 
 const me = (token: string) => api('/api/me', { headers: bearer(token) });
 
@@ -40,6 +40,9 @@ describe('an emptied user object', () => {
   it('stays empty when a revoked device or a junk refresh token reads it, and fills again at a sign-in', async () => {
     const signedIn = await login('guang', '222');
     expect((await api('/api/logout', { method: 'POST', headers: bearer(signedIn.token) })).status).toBe(204);
+    // The sign-in and the sign-out stay in the user's recent activity for 90 days: past them,
+    // the alarm empties the object.
+    await ageActivity('u_guang', 91 * 86_400_000);
     expect(await runDurableObjectAlarm(userObject('u_guang'))).toBe(true);
     expect(await stored('u_guang')).toEqual(EMPTY);
 
@@ -55,6 +58,8 @@ describe('an emptied user object', () => {
     }
     expect(await userObject('u_guang').revoke('no-such-session')).toEqual([]);
     expect(await userObject('u_guang').list(null)).toEqual([]);
+    expect(await userObject('u_guang').activity()).toEqual([]);
+    expect(await userObject('u_guang').passkeyAt('no-such-session')).toBeNull();
     expect(await stored('u_guang')).toEqual(EMPTY);
     // No alarm was left to ring.
     expect(await runDurableObjectAlarm(userObject('u_guang'))).toBe(false);
@@ -63,7 +68,7 @@ describe('an emptied user object', () => {
     const again = await login('guang', '222');
     expect((await me(again.token)).status).toBe(200);
     const filled = await stored('u_guang');
-    expect(filled.tables).toEqual(expect.arrayContaining(['sessions', 'rotated']));
+    expect(filled.tables).toEqual(expect.arrayContaining(['sessions', 'rotated', 'activity']));
     expect(filled.alarm).toBeGreaterThan(Date.now());
   });
 

@@ -1,6 +1,6 @@
 /**
  * The user's sessions object as its own owner: its alarm forgets ended sessions and empties the
- * storage once none is left (no cron), and the last version's sessions (rows of D1's `sessions`)
+ * storage once none is left and the user's recent activity has aged out (no cron), and the last version's sessions (rows of D1's `sessions`)
  * keep working until their old end, moved into the object the first time they are seen.
  */
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { app } from '../../src/app';
 import { resetLegacyDrain } from '../../src/user/legacy';
 import { api, bearer, login, ORIGIN } from '../helpers';
-import { inUserObject, userObject } from '../sessions/support';
+import { ageActivity, inUserObject, userObject } from '../sessions/support';
 import { devKey, signWith } from '../tokens/support';
 
 const me = (token: string) => api('/api/me', { headers: bearer(token) });
@@ -31,9 +31,15 @@ describe('the alarm', () => {
     const alarm = await runInDurableObject(userObject('u_guang'), (_i, state) => state.storage.getAlarm());
     expect(alarm).toBeGreaterThan(Date.now());
 
-    // The last session signs out: the object frees its storage at once (by an alarm due now).
+    // The last session signs out: the object keeps only the user's recent activity, and frees
+    // its storage once that has aged past 90 days too.
     await inUserObject('u_guang', 'DELETE FROM sessions WHERE sid != ?', decodeJwt(live.token).sid as string);
     expect((await api('/api/logout', { method: 'POST', headers: bearer(live.token) })).status).toBe(204);
+    expect(await runDurableObjectAlarm(userObject('u_guang'))).toBe(true);
+    expect((await userObject('u_guang').activity()).map((e) => e.kind)).toContain('sign_out');
+    const later = await runInDurableObject(userObject('u_guang'), (_i, state) => state.storage.getAlarm());
+    expect(later).toBeGreaterThan(Date.now() + 89 * 86_400_000);
+    await ageActivity('u_guang', 91 * 86_400_000);
     expect(await runDurableObjectAlarm(userObject('u_guang'))).toBe(true);
     const stored = await runInDurableObject(userObject('u_guang'), (_i, state) => ({
       kv: [...state.storage.kv.list()].length,
