@@ -73,10 +73,7 @@ export interface LoginRecord {
   step_up_reason?: StepUpReason | null;
   /** Users who reached this login by typing its code (`/api/codes/resolve`), before anyone scanned. */
   typed_by?: string[];
-  /**
-   * More users typed the code than `typed_by` holds: whoever scans is treated as having typed it
-   * (a typed code's step-up is never lost to a full list).
-   */
+  /** More users typed the code than `typed_by` holds: whoever scans is taken to have typed it. */
   typed_by_more?: boolean;
   /** The code to type, once the PC asked for one (its lookup object is named after it). */
   user_code: string | null;
