@@ -9,7 +9,7 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { api, bearer, login, PC_UA } from '../helpers';
-import { inUserObject, userObject } from '../sessions/support';
+import { ageActivity, inUserObject, userObject } from '../sessions/support';
 import {
   authorize,
   authorizeParams,
@@ -157,6 +157,10 @@ describe('signing the browser out ends the cookie’s power at once', () => {
     expect(start.continue_as).toBeNull();
     // The browser is told to forget the cookie.
     expect(res.headers.get('Set-Cookie')).toMatch(/^__Host-sso=; Path=\/; Max-Age=0;/);
+    // The user's recent activity tells both: the browser's sign-in by scan, and who signed it out.
+    const events = await userObject('u_guang').activity();
+    expect(events.find((e) => e.kind === 'sign_in' && e.sid === claims.sid)?.detail).toEqual({ via: 'oidc' });
+    expect(events.find((e) => e.kind === 'sign_out' && e.sid === claims.sid)?.detail).toMatchObject({ by: 'device' });
   });
 });
 
@@ -267,6 +271,8 @@ describe('what the user’s object keeps', () => {
     // Every session ends (the phone signs out everything it approved) and the codes' memory passes.
     await inUserObject('u_dong', 'UPDATE sessions SET ends_at = ?', Date.now() - 1);
     await inUserObject('u_dong', 'UPDATE oidc_codes SET expires_at = ?', Date.now() - 11 * 60_000);
+    // The sign-ins stay in the user's recent activity for 90 days: past them too, nothing is left.
+    await ageActivity('u_dong', 91 * 86_400_000);
     expect(await runDurableObjectAlarm(userObject('u_dong'))).toBe(true);
     const tables = await runInDurableObject(userObject('u_dong'), (_i, state) =>
       state.storage.sql
