@@ -226,7 +226,7 @@ async function run(opts, d1, log) {
     if (!rows.length) throw new OperatorError(`${place} has no account named "${opts.username}"`);
     log(
       disabling
-        ? `disabled ${opts.username} in ${place}: it can no longer sign in, and the first refresh of any of its sessions ends all of them (an access token already issued lives out its last minutes, 15 by default)`
+        ? `disabled ${opts.username} in ${place}: it can no longer sign in, and the first refresh of any of its sessions ends all of them (an access token already issued lives out its last minutes, 15 by default; /admin ends them all at once)`
         : `enabled ${opts.username} in ${place}: it can sign in again`,
     );
     return rows;
