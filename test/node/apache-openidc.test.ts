@@ -4,12 +4,15 @@
  * mod_auth_openidc": `OIDCProviderMetadataURL` our discovery,
  * `OIDCClientID`/`OIDCClientSecret`, `OIDCRedirectURI`, `OIDCCryptoPassphrase`,
  * `OIDCPKCEMethod S256`, `OIDCResponseType code`), against `npm start` with the client in
- * `OIDC_CLIENTS` (an RS256 client, the default: mod_auth_openidc 2.4 cannot verify EdDSA). The
- * test starts its own httpd (its own ServerRoot, config and port, `apache2 -X`; never the
- * system's service). Chromium asks for the protected page, lands on our authorize page, a phone
- * in another browser window scans and confirms, and the protected page shows the user from the
- * id_token's claims (a CGI script printing `OIDC_CLAIM_*`). The back-channel logout step of the
- * contract waits for `/oauth/end_session` and logout tokens, which are not in this branch.
+ * `OIDC_CLIENTS` as the README registers it (an RS256 client, the default: mod_auth_openidc 2.4
+ * cannot verify EdDSA; its `backchannel_logout_uri` the module's redirect URI with
+ * `?logout=backchannel`). The test starts its own httpd (its own ServerRoot, config and port,
+ * `apache2 -X`; never the system's service). Chromium asks for the protected page, lands on our
+ * authorize page, a phone in another browser window scans and confirms, and the protected page
+ * shows the user from the id_token's claims (a CGI script printing `OIDC_CLAIM_*`). Then the
+ * phone signs that browser out (its linked devices): the Worker's own queue consumer under
+ * `npm start` POSTs a logout token to httpd, which drops its session, and the protected page
+ * sends Chromium back to the authorize page.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +40,9 @@ let site = '';
 /** What httpd printed (a configuration it refuses). */
 let said = '';
 
+/** Apache's request log: method, path and query, status. */
+const ACCESS_LOG = 'access.log';
+
 /** The README's recipe for Apache, as it stands there. */
 function readmeRecipe(): string {
   const start = README.indexOf('\n### Apache httpd with mod_auth_openidc\n');
@@ -44,6 +50,17 @@ function readmeRecipe(): string {
   const recipe = /```apache\n([\s\S]*?)```/.exec(README.slice(start, end))?.[1];
   if (start < 0 || !recipe) throw new Error('README has no Apache recipe');
   return recipe;
+}
+
+/** The README's entry of the Apache site in `OIDC_CLIENTS`, on this test's httpd. */
+function readmeClient(base: string): Record<string, unknown> {
+  const start = README.indexOf('\n## Use it from your framework\n');
+  const json = /```json\n([\s\S]*?)```/.exec(README.slice(start))?.[1];
+  if (start < 0 || !json) throw new Error('README has no OIDC_CLIENTS example');
+  const clients = JSON.parse(json.replaceAll('https://wiki.example.com', base)) as Record<string, unknown>[];
+  const client = clients.find((c) => c.client_id === CLIENT.id);
+  if (!client) throw new Error(`README's OIDC_CLIENTS has no "${CLIENT.id}"`);
+  return client;
 }
 
 /** An httpd of this test (its ServerRoot, port, modules, the protected script) with the README's recipe. */
@@ -60,6 +77,10 @@ PidFile "${dir}/httpd.pid"
 DefaultRuntimeDir "${dir}"
 ErrorLog "${dir}/error.log"
 LogLevel warn auth_openidc:info
+CustomLog "${dir}/${ACCESS_LOG}" "%m %U%q %>s"
+# One process (-X) serves one connection at a time: Chromium's idle keep-alive would hold the
+# Worker's back-channel POST until it times out.
+KeepAlive Off
 User www-data
 Group www-data
 LoadModule mpm_prefork_module ${MODULES}/mod_mpm_prefork.so
@@ -103,9 +124,7 @@ async function listening(url: string) {
 beforeAll(async () => {
   const port = await freePort();
   site = `http://127.0.0.1:${port}`;
-  const clients = [
-    { client_id: CLIENT.id, client_name: CLIENT.name, redirect_uris: [`${site}/protected/redirect_uri`] },
-  ];
+  const clients = [readmeClient(site)];
   [worker, browser] = await Promise.all([
     npmStart(storage, ['--demo', '--var', `OIDC_CLIENTS:${JSON.stringify(clients)}`], {
       env: { OIDC_CLIENT_SECRETS: `${CLIENT.id}:${CLIENT.secret}` },
@@ -141,11 +160,15 @@ afterAll(async () => {
   rmSync(storage, { recursive: true, force: true });
 });
 
-it('mod_auth_openidc protects a page: Chromium signs in by scan and the page shows the user', async () => {
-  // The recipe says what mod_auth_openidc 2.4 needs and would not do by itself.
-  for (const line of [/^OIDCPKCEMethod S256$/m, /^OIDCResponseType code$/m, /^OIDCProviderMetadataURL \S+$/m]) {
-    expect(readmeRecipe()).toMatch(line);
-  }
+/** A file of httpd's ServerRoot, or '' when it is not there yet. */
+const logOf = (name: string) => (existsSync(path.join(dir, name)) ? readFileSync(path.join(dir, name), 'utf8') : '');
+
+/**
+ * Chromium (a new window) asks for the protected page and signs in by scan, a phone in another
+ * window confirming as dong: the page, the phone's token, and the sid of the id_token (the
+ * browser's session at the Worker, as the protected page shows it).
+ */
+async function signInByScan() {
   const pc = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 800 } });
   const page = await pc.newPage();
   const started = page.waitForResponse((r) => r.url() === `${worker.base}/api/authorize` && r.status() === 200);
@@ -184,12 +207,64 @@ it('mod_auth_openidc protects a page: Chromium signs in by scan and the page sho
   expect(page.url()).toBe(`${site}/protected/whoami`);
   expect(await page.locator('#user').textContent()).toBe('dong');
   expect(await page.locator('#sub').textContent()).toBe('u_dong');
-  expect(await page.locator('#sid').textContent()).toMatch(/\S/);
+  const sid = (await page.locator('#sid').textContent()) ?? '';
+  expect(sid).toMatch(/\S/);
+  await phoneContext.close();
+  return { pc, page, token, sid };
+}
+
+it('mod_auth_openidc protects a page: Chromium signs in by scan and the page shows the user', async () => {
+  // The recipe says what mod_auth_openidc 2.4 needs and would not do by itself.
+  for (const line of [/^OIDCPKCEMethod S256$/m, /^OIDCResponseType code$/m, /^OIDCProviderMetadataURL \S+$/m]) {
+    expect(readmeRecipe()).toMatch(line);
+  }
+  const { pc, page } = await signInByScan();
 
   // Its session lives: the page again, without going back to the provider.
   const again = await page.goto(`${site}/protected/whoami`);
   expect(again?.url()).toBe(`${site}/protected/whoami`);
   await page.getByRole('heading', { name: 'Hello 东东' }).waitFor();
-  await phoneContext.close();
+  await pc.close();
+}, 120_000);
+
+it('back-channel logout: the phone signs the browser out, httpd is told by a logout token and drops its session', async () => {
+  // The README registers mod_auth_openidc's back-channel endpoint: its redirect URI, ?logout=backchannel.
+  const backchannel = '/protected/redirect_uri?logout=backchannel';
+  expect(readmeClient(site)).toMatchObject({
+    redirect_uris: [`${site}/protected/redirect_uri`],
+    backchannel_logout_uri: `${site}${backchannel}`,
+  });
+  const { pc, page, token, sid } = await signInByScan();
+
+  // The phone's linked devices: it signs this browser's session out.
+  const ended = await fetch(`${worker.base}/api/sessions/${encodeURIComponent(sid)}`, {
+    method: 'DELETE',
+    headers: { Authorization: `Bearer ${token}`, 'User-Agent': PHONE_UA },
+  });
+  expect(ended.status).toBe(204);
+
+  // The Worker's queue consumer POSTs the logout token to httpd: its request log says so, and
+  // what httpd answered (a refusal is retried; its error log says why). Bounded: 30 s.
+  const posted = new RegExp(`^POST ${backchannel.replace(/[?]/g, '\\$&')} (\\d{3})$`, 'm');
+  const until = Date.now() + 30_000;
+  let answered = posted.exec(logOf(ACCESS_LOG))?.[1];
+  while (!answered && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    answered = posted.exec(logOf(ACCESS_LOG))?.[1];
+  }
+  const why = `httpd's request log:\n${logOf(ACCESS_LOG)}\nits error log:\n${logOf('error.log')}\nnpm start:\n${worker.output()}`;
+  expect(answered, `no logout token reached httpd in 30 s\n${why}`).toBeDefined();
+  expect(answered, `httpd refused the logout token\n${why}`).toBe('200');
+
+  // httpd dropped its session: the protected page sends Chromium back to our authorize page
+  // (whose browser session ended too: the QR again, not "Continue as").
+  const started = page.waitForResponse((r) => r.url() === `${worker.base}/api/authorize` && r.status() === 200);
+  await page.goto(`${site}/protected/whoami`);
+  expect(page.url().startsWith(`${worker.base}/oauth/authorize?`), why).toBe(true);
+  await page.getByRole('heading', { name: `Sign in to ${CLIENT.name}` }).waitFor();
+  const { login } = (await (await started).json()) as { login?: { scan_url?: string } };
+  expect(login?.scan_url).toEqual(expect.any(String));
+  expect(await page.getByRole('button', { name: 'Continue as 东东' }).count()).toBe(0);
+  expect(await page.getByRole('heading', { name: 'Hello 东东' }).count()).toBe(0);
   await pc.close();
 }, 120_000);
