@@ -76,12 +76,16 @@ const exact = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 's
 
 /**
  * Where and when, in a line: the device (for a sign-out, the one that was signed out), the IP, the
- * place, how long ago (the exact time as the `<time>`'s own).
+ * place, how long ago (the exact time as the `<time>`'s own). A device-flow client's sign-in is
+ * named by its client already: the User-Agent of a CLI's HTTP library would only say "Unknown
+ * browser".
  * @param {ActivityEvent} e
  */
 export function eventWhere(e) {
   const at = when(e.at);
-  const parts = [e.device ? agentText(e.device) : null, e.ip || null, e.place || null].filter(Boolean);
+  const byClient = e.kind === 'sign_in' && e.detail?.via === 'device' && e.detail.client_id;
+  const device = e.device && !byClient ? agentText(e.device) : null;
+  const parts = [device, e.ip || null, e.place || null].filter(Boolean);
   return h(
     'small',
     {},
