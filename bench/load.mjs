@@ -6,6 +6,7 @@
  * loopback through one undici Agent with no cap on connections.
  */
 import { Agent, request } from 'undici';
+import { authorizeParams, codeOf, pkce, tokenRequest } from './oidc.mjs';
 
 const agent = new Agent({
   connections: null,
@@ -39,12 +40,14 @@ function agentFrom(localAddress) {
 
 /** One request; the body parsed as JSON when there is one. */
 async function call(base, method, path, headers = {}, body, signal, dispatcher = agent) {
+  // A string is sent as it is (a form), anything else as JSON.
+  const raw = body === undefined || typeof body === 'string';
   const res = await request(base + path, {
     method,
     signal,
     dispatcher,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: raw ? headers : { 'content-type': 'application/json', ...headers },
+    body: raw ? body : JSON.stringify(body),
   });
   const text = await res.body.text();
   let json = null;
@@ -211,9 +214,15 @@ async function waiting({ base, pcs, seconds, mode }) {
 
 /**
  * 3. Whole logins as a PC and a phone do them: create; the PC long-polls while the phone
- * scans; the PC long-polls again while the phone confirms; the PC holds its token.
+ * scans; the PC long-polls again while the phone confirms; the PC holds its token. With
+ * `codeflow`, a site's sign-in by scan (OpenID Connect) instead: the authorize page's
+ * `POST /api/authorize` makes the QR, the same polls, scan and confirm, the poll hands out the
+ * code, and the site exchanges it at `/oauth/token` (6 requests). Its clients take turns between
+ * `phone` and `otherPhone` (two users): each sign-in makes a browser session of its user until
+ * the exchange, and a user has at most 50 live sessions, so one user's 64 at once would end
+ * some before their codes are exchanged.
  */
-async function throughput({ base, phone, concurrency, seconds, warmupSeconds = 1 }) {
+async function throughput({ base, phone, otherPhone, concurrency, seconds, warmupSeconds = 1, codeflow = false }) {
   const start = now();
   // The window opens after the warm-up and once the first wave (one login per client) has
   // ended: clients start together, so until then nothing ends, and a short window would
@@ -237,24 +246,42 @@ async function throughput({ base, phone, concurrency, seconds, warmupSeconds = 1
     }
   };
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: concurrency }, async (_, client) => {
+      const user = codeflow && otherPhone && client % 2 ? otherPhone : phone;
       while (now() < end) {
         const t0 = now();
         try {
-          const qr = await createQr(base);
-          const [seen] = await Promise.all([poll(base, qr, '?after=0&wait=30'), act(base, qr, 'scan', phone)]);
+          const verifier = codeflow ? pkce() : null;
+          const qr = verifier
+            ? expectStatus(
+                await call(
+                  base,
+                  'POST',
+                  '/api/authorize',
+                  { 'user-agent': PC_UA },
+                  authorizeParams(verifier.challenge),
+                ),
+                200,
+                'authorize',
+              ).login
+            : await createQr(base);
+          const [seen] = await Promise.all([poll(base, qr, '?after=0&wait=30'), act(base, qr, 'scan', user)]);
           expectStatus(seen, 200, 'first poll');
           const [got, confirmed] = await Promise.all([
             poll(base, qr, `?after=${seen.json.version}&wait=30`),
-            act(base, qr, 'confirm', phone),
+            act(base, qr, 'confirm', user),
           ]);
           expectStatus(confirmed, 200, 'confirm');
           let body = expectStatus(got, 200, 'second poll');
           // The first poll may have seen `noscan` if it was answered before the scan landed.
-          while (!body.token && body.status !== 'expired') {
+          while (!body.token && !body.redirect_to && body.status !== 'expired') {
             body = expectStatus(await poll(base, qr, `?after=${body.version}&wait=30`), 200, 'poll');
           }
-          if (!body.token) lost++;
+          if (verifier && body.redirect_to) {
+            // The site's backend exchanges the code the browser brought back.
+            const { headers, body: form } = tokenRequest(codeOf(body.redirect_to), verifier.verifier);
+            expectStatus(await call(base, 'POST', '/oauth/token', headers, form), 200, 'token');
+          } else if (!body.token) lost++;
           // Throughput counts the logins that end inside the window, whenever they began.
           const t1 = now();
           if (t1 > measureFrom && t1 <= end) {

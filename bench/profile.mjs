@@ -16,6 +16,11 @@
  *   workerd's inspector) with the kinds of objects it grew by, split into the loaded object
  *   and its waiting long-poll.
  *
+ * Besides the QR login, two sign-ins of a site through the OpenID Provider (`bench/oidc.mjs`):
+ * the code flow (the authorize page's `POST /api/authorize`, the same scan and confirm, the poll
+ * that hands out the code, the site's code exchange) and "Continue as" (a browser that signed
+ * in before: `POST /api/authorize` with its cookie, `/api/authorize/continue`, the exchange).
+ *
  * Writes profile.md and profile.json to `--out` (default: a temporary directory) and prints
  * the tables; about a minute and a half. `--only app-cpu,floor-memory` runs some of the jobs (app-cpu,
  * app-calls, app-memory, floor-cpu, floor-memory); `--entry FILE` builds the app from another
@@ -28,6 +33,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleFloor, startFloor } from './floor/serve.mjs';
+import { authorizeParams, codeOf, OIDC_CLIENT_SECRETS, OIDC_CLIENTS, pkce, tokenRequest } from './oidc.mjs';
 import { cpuSeconds, cpuSplit, openFiles, processTable, rssByBacking } from './procfs.mjs';
 import { heapGrowth, inspect } from './profile/inspector.mjs';
 import { renderProfile } from './profile/report.mjs';
@@ -99,14 +105,17 @@ function appSqlFiles() {
 // ---------------------------------------------------------------- one login, step by step
 
 async function call(base, method, url, headers = {}, body) {
+  const raw = typeof body === 'string';
   const res = await fetch(base + url, {
     method,
     signal: AbortSignal.timeout(60_000), // a stalled request fails the profile instead of hanging it
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: body === undefined || raw ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined || raw ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
+  // The single sign-on cookie a code-flow sign-in sets, as the browser sends it back.
+  const cookie = res.headers.get('set-cookie')?.split(';')[0] ?? null;
+  return { status: res.status, json: text ? JSON.parse(text) : null, cookie };
 }
 
 function expect(res, status, what) {
@@ -132,6 +141,26 @@ function loginSteps(base, phone) {
   const tokenFrom = (res) => {
     if (!expect(res, 200, 'status').token) throw new Error('no token');
   };
+  const ua = { 'user-agent': 'qrcode-login-profile' };
+  // The code flow: the authorize page's start, then where its poll sends the browser.
+  const authorize = async (l, headers = {}) => {
+    l.pkce = pkce();
+    const body = expect(
+      await call(base, 'POST', '/api/authorize', { ...ua, ...headers }, authorizeParams(l.pkce.challenge)),
+      200,
+      'authorize',
+    );
+    l.authorization = body.authorization;
+    return body;
+  };
+  const exchange = async (l) => {
+    const { headers, body } = tokenRequest(l.code, l.pkce.verifier);
+    if (!expect(await call(base, 'POST', '/oauth/token', headers, body), 200, 'token').id_token) {
+      throw new Error('no id_token');
+    }
+  };
+  /** Cookies of the browsers that signed in by the code flow, for "Continue as" after them. */
+  const cookies = [];
   return {
     // Each request alone: the object answers at once.
     isolated: [
@@ -156,8 +185,62 @@ function loginSteps(base, phone) {
         },
       ],
     ],
+    // A site's sign-in by scan (OpenID Connect code flow), as the page, the phone and the site do it.
+    codeflow: [
+      [
+        'POST /api/authorize (the page starts: its QR)',
+        async (l) => {
+          l.qr = (await authorize(l)).login;
+        },
+      ],
+      ['GET status?after=0 parks', (l) => park(l, '?after=0&wait=30')],
+      ['POST scan + the waiting poll answered', async (l) => Promise.all([phoneStep(l, 'scan'), l.parked])],
+      ['GET status?after=1 parks', (l) => park(l, '?after=1&wait=30')],
+      [
+        'POST confirm + the code handed out (redirect_to, cookie)',
+        async (l) => {
+          await phoneStep(l, 'confirm');
+          const res = await l.parked;
+          const redirect = expect(res, 200, 'status').redirect_to;
+          if (!redirect || !res.cookie) throw new Error('no code or cookie');
+          l.code = codeOf(redirect);
+          cookies.push(res.cookie);
+        },
+      ],
+      ['POST /oauth/token (the site exchanges the code)', exchange],
+    ],
+    // "Continue as": the same browser again (its cookie from a code-flow sign-in above), no scan.
+    continue: [
+      [
+        'POST /api/authorize with the cookie (continue_as, no QR)',
+        async (l) => {
+          l.cookie = cookies.shift();
+          const body = await authorize(l, { cookie: l.cookie });
+          if (!body.continue_as || body.login) throw new Error('no continue_as, or a QR made');
+        },
+      ],
+      [
+        'POST /api/authorize/continue (the code)',
+        async (l) => {
+          const res = await call(
+            base,
+            'POST',
+            '/api/authorize/continue',
+            { ...ua, cookie: l.cookie },
+            {
+              authorization: l.authorization,
+            },
+          );
+          l.code = codeOf(expect(res, 200, 'continue').redirect_to);
+        },
+      ],
+      ['POST /oauth/token (the site exchanges the code)', exchange],
+    ],
   };
 }
+
+/** The sequences of a site's sign-in through the OpenID Provider (the app's only). */
+const OIDC_SEQUENCES = ['codeflow', 'continue'];
 
 /**
  * Runs the sequences of one login in waves of `WAVE` logins side by side: each step is sent
@@ -167,6 +250,8 @@ function loginSteps(base, phone) {
 async function inWaves(server, phone, measure) {
   const out = {};
   for (const [sequence, steps] of Object.entries(loginSteps(server.base, phone))) {
+    // The floor is a bare QR login: it has no OpenID Provider.
+    if (server.name.startsWith('floor') && OIDC_SEQUENCES.includes(sequence)) continue;
     out[sequence] = steps.map(([step]) => ({ step, samples: [] }));
     for (let w = 0; w < LOGINS / WAVE; w++) {
       const logins = Array.from({ length: WAVE }, () => ({}));
@@ -322,7 +407,14 @@ async function main() {
   const countingBundle = bundleWorker(config, path.join(BUNDLES, 'counting'), 'bench/profile/counting.js');
   const floorBundle = bundleFloor(path.join(BUNDLES, 'floor'));
   const app = (bundle) => (o) =>
-    serveWorker({ ...o, config, bundle, sqlFiles: appSqlFiles(), vars: { RATE_LIMIT: 'off' }, direct: DIRECT });
+    serveWorker({
+      ...o,
+      config,
+      bundle,
+      sqlFiles: appSqlFiles(),
+      vars: { RATE_LIMIT: 'off', OIDC_CLIENTS, OIDC_CLIENT_SECRETS },
+      direct: DIRECT,
+    });
   const floor = (o) => startFloor({ ...o, bundle: floorBundle, vars: {}, direct: DIRECT });
   const jobs = ONLY.length
     ? ONLY

@@ -43,6 +43,7 @@ export function renderMarkdown(r) {
   latencySection(r, p);
   waitingSection(r, p);
   throughputSection(r, p);
+  codeflowSection(r, p);
   holdSection(r, p);
   qrSection(r, p);
   tokenSection(r, p);
@@ -313,6 +314,24 @@ function throughputSection(r, p) {
         `| ${name} | ${c} | ${f(t.perSecond)} | ${t.ofFloor ? `${f(t.ofFloor, 2)}×` : ''} | ${t.errors} | ${t.lost} | ${f(t.loginMs.p50)} / ${f(t.loginMs.p99)} ms | ${f(t.runtimeCpuMsPerLogin, 2)} ms | ${f(t.loadGeneratorCpuSeconds, 1)} s | ${t.loadAverage[0]} |`,
       );
     }
+  }
+  p('');
+}
+
+function codeflowSection(r, p) {
+  if (!r.codeflow || !Object.keys(r.codeflow).length) return;
+  p(
+    '## 3b. A site’s sign-ins by scan (OpenID Connect code flow) per second',
+    '',
+    "On the app, at each level right after its QR logins: the authorize page's `POST /api/authorize` makes the QR login, the PC long-polls while the phone scans and again while it confirms, the poll hands out the code (and the single sign-on cookie) instead of a token, and the site's backend exchanges the code at `/oauth/token` (6 requests). The clients take turns between the two demo users (a user has at most 50 live sessions, and each sign-in's browser session is one until its code is exchanged). *÷ QR logins* compares with the app's QR logins of the same level above.",
+    '',
+    '| clients | sign-ins/s | ÷ QR logins | errors | sign-in p50 / p99 | workerd CPU per sign-in | load average |',
+    '|---|---|---|---|---|---|---|',
+  );
+  for (const [c, t] of Object.entries(r.codeflow)) {
+    p(
+      `| ${c} | ${f(t.perSecond)} | ${t.ofQrLogins ? `${f(t.ofQrLogins, 2)}×` : ''} | ${t.errors} | ${f(t.loginMs.p50)} / ${f(t.loginMs.p99)} ms | ${f(t.runtimeCpuMsPerLogin, 2)} ms | ${t.loadAverage[0]} |`,
+    );
   }
   p('');
 }

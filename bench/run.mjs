@@ -6,7 +6,9 @@
  * same way: the Worker holding the PC's wait on a hibernatable socket as the app does, the same
  * with the contract, and the wait held in the object as before issue 18) and, for reference,
  * `wrangler dev`; drives them over loopback from `bench/load.mjs` (separate processes); writes
- * `docs/benchmarks.md` and `docs/benchmarks.json`. Measurements, not tests: nothing fails on a
+ * `docs/benchmarks.md` and `docs/benchmarks.json`. Beside the QR logins per second, the app's
+ * code-flow sign-ins per second (a site's sign-in by scan through the OpenID Provider, with its
+ * code exchange: `bench/oidc.mjs`) at the same levels. Measurements, not tests: nothing fails on a
  * figure, only on an error of the suite itself.
  *
  * The full run takes about seven minutes on a 2-core machine, and step 7 up to fifteen more; it
@@ -30,6 +32,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { holdWaitingPcs, runtimeSnapshot } from './hold.mjs';
 import { measureMachine } from './machine.mjs';
+import { OIDC_CLIENT_SECRETS, OIDC_CLIENTS } from './oidc.mjs';
 import { cpuSeconds, machineBusySeconds, ownTreeSeconds } from './procfs.mjs';
 import { adopt, bundles, startServer, stopAll } from './servers.mjs';
 
@@ -44,6 +47,8 @@ const OUT =
       ? path.join(os.tmpdir(), 'qrcode-login-bench-quick')
       : path.join(ROOT, 'docs');
 process.env.WRANGLER_SEND_METRICS = 'false';
+// The benchmark's OpenID Connect client's secret, for the app's servers (`npm start` reads secrets from the environment).
+process.env.OIDC_CLIENT_SECRETS = OIDC_CLIENT_SECRETS;
 
 /** Every size of the run, full and quick. */
 const PLAN = QUICK
@@ -230,25 +235,28 @@ const result = {
   latency: {},
   waiting: {},
   throughput: {},
+  codeflow: {},
   hold: null,
   qr: null,
   watch: null,
 };
 
-/** 3. Whole logins per second at one level, with the runtime's CPU per login. */
-async function throughputLevel(load, server, phone, concurrency) {
+/** 3. Whole logins per second at one level (QR logins, or with `codeflow` a site's sign-ins by scan), with the runtime's CPU per login. */
+async function throughputLevel(load, server, phone, concurrency, codeflow = false, otherPhone = undefined) {
   const cpu0 = cpuSeconds(server.pids());
   const r = await load.run('throughput', {
     base: server.base,
     phone,
+    otherPhone,
     concurrency,
     seconds: PLAN.levelSeconds,
     warmupSeconds: PLAN.warmup,
+    codeflow,
   });
   // The CPU of the whole level (warm-up included) over every login that ended in it.
   const cpu = cpuSeconds(server.pids()) - cpu0;
   log(
-    `step 3: ${server.name}, ${concurrency} clients: ${r.perSecond.toFixed(1)} logins/s, ${r.errors} errors${r.errors ? ` (${r.errorSamples[0]})` : ''}`,
+    `step 3${codeflow ? ' (code flow)' : ''}: ${server.name}, ${concurrency} clients: ${r.perSecond.toFixed(1)} ${codeflow ? 'sign-ins' : 'logins'}/s, ${r.errors} errors${r.errors ? ` (${r.errorSamples[0]})` : ''}`,
   );
   return {
     perSecond: round(r.perSecond, 1),
@@ -360,7 +368,8 @@ async function main() {
   if (SHM) cleanup.push(() => rmSync(SHM, { recursive: true, force: true }));
   if (WATCH_ONLY) return watchOnly(app);
   const specs = [
-    { name: 'start', ...app },
+    // The app, with the benchmark's OpenID Connect client for the code-flow sign-ins.
+    { name: 'start', ...app, vars: { OIDC_CLIENTS } },
     { name: 'floor', ...floor },
     // The floor plus what the app must have besides its own code (a revocation read per phone
     // request, `deleteAll()` at the hand-out, static assets in front): the app's gap to it is its own.
@@ -396,6 +405,8 @@ async function main() {
   for (const s of Object.values(servers)) {
     phones[s.name] = await load.run('login', { base: s.base, username: 'dong', password: '111' });
   }
+  // The code flow's second user (see load.mjs: a user has at most 50 live sessions).
+  const otherPhone = await load.run('login', { base: start.base, username: 'guang', password: '222' });
 
   // 1 and 2. Notification latency on each server; meanwhile, on `npm start`, waiting PCs
   // that nobody scans count their requests (a little background load: 1 request/s per
@@ -453,6 +464,10 @@ async function main() {
       result.throughput[s.name] ??= {};
       result.throughput[s.name][concurrency] = await throughputLevel(load, s, phones[s.name], concurrency);
     }
+    // A site's sign-ins by scan (the code flow) on the app, right after its QR logins.
+    const code = await throughputLevel(load, start, phones.start, concurrency, true, otherPhone);
+    const qrRate = result.throughput.start[concurrency].perSecond;
+    result.codeflow[concurrency] = { ...code, ofQrLogins: qrRate ? round(code.perSecond / qrRate) : null };
     const a = result.throughput.start[concurrency].perSecond;
     const b = result.throughput.floor[concurrency].perSecond;
     const bc = result.throughput['floor-contract'][concurrency].perSecond;

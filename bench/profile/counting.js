@@ -6,7 +6,7 @@
  * it was last asked and starts again. The benchmark never measures speed on this copy; it
  * measures what the app does. Never deployed.
  */
-import worker, { LoginSession, UserCode } from '../../src/index.ts';
+import worker, { LoginSession, UserCode, UserSessions } from '../../src/index.ts';
 
 export * from '../../src/index.ts';
 
@@ -89,12 +89,54 @@ function countEnv(env) {
   });
 }
 
-/** `ctx` of an object, with its storage counted (`LoginSession storage.kv.put`). */
+/** Adds `n` to the count of `key` (rows, not calls). */
+function add(key, n) {
+  if (!n) return;
+  const c = counts.get(key) ?? { n: 0, ms: 0 };
+  c.n += n;
+  counts.set(key, c);
+}
+
+/**
+ * `sql` whose statements' rows written are added up (`UserSessions rows written`), as the
+ * cursor's `rowsWritten` says once the statement has run (a write runs at `exec`; a cursor that
+ * is read is counted again when it is read to its end, for what it wrote on the way).
+ */
+function countRows(sql, name) {
+  return new Proxy(sql, {
+    get(t, prop) {
+      const value = Reflect.get(t, prop);
+      if (prop !== 'exec') return typeof value === 'function' ? value.bind(t) : value;
+      return (...args) => {
+        const cursor = Reflect.apply(value, t, args);
+        add(`${name} rows written`, cursor.rowsWritten);
+        const seen = cursor.rowsWritten;
+        const toArray = cursor.toArray.bind(cursor);
+        cursor.toArray = () => {
+          const rows = toArray();
+          add(`${name} rows written`, cursor.rowsWritten - seen);
+          return rows;
+        };
+        return cursor;
+      };
+    },
+  });
+}
+
+/** `ctx` of an object, with its storage counted (`LoginSession storage.kv.put`; rows written by SQL). */
 function countCtx(ctx, name) {
   return new Proxy(ctx, {
     get(t, prop) {
       const value = Reflect.get(t, prop);
-      if (prop === 'storage') return countMethods(value, `${name} storage`, ['kv', 'sql']);
+      if (prop === 'storage') {
+        const storage = countMethods(value, `${name} storage`, ['kv']);
+        return new Proxy(storage, {
+          get(st, key) {
+            if (key === 'sql') return countRows(value.sql, name);
+            return Reflect.get(st, key);
+          },
+        });
+      }
       return typeof value === 'function' ? value.bind(t) : value;
     },
   });
@@ -115,8 +157,9 @@ function counting(Base, name) {
 
 const CountedLoginSession = counting(LoginSession, 'LoginSession');
 const CountedUserCode = counting(UserCode, 'UserCode');
+const CountedUserSessions = counting(UserSessions, 'UserSessions');
 
-export { CountedLoginSession as LoginSession, CountedUserCode as UserCode };
+export { CountedLoginSession as LoginSession, CountedUserCode as UserCode, CountedUserSessions as UserSessions };
 
 export default {
   fetch(request, env, ctx) {

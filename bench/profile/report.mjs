@@ -47,7 +47,10 @@ function cpuTable(r, sequence, p) {
 function callsTable(r, sequence, p) {
   const rows = r.servers.app?.calls?.[sequence];
   if (!rows) return;
-  p('| request | Durable Object calls (wait) | storage calls | D1 queries (wait) |', '|---|---|---|---|');
+  p(
+    '| request | Durable Object calls (wait) | storage calls (and SQL rows written) | D1 queries (wait) |',
+    '|---|---|---|---|',
+  );
   for (const { step, calls } of rows) {
     const pick = (test, withMs) =>
       Object.entries(calls)
@@ -55,7 +58,7 @@ function callsTable(r, sequence, p) {
         .map(([k, c]) => `${k.replace(/^RPC /, '')} ${f(c.n, c.n % 1 ? 2 : 0)}${withMs ? ` (${f(c.ms, 1)} ms)` : ''}`)
         .join(', ') || '–';
     p(
-      `| ${step} | ${pick((k) => k.startsWith('RPC ') || k.endsWith(' loaded'), true)} | ${pick((k) => k.includes(' storage.'), false)} | ${pick((k) => k.startsWith('D1 '), true)} |`,
+      `| ${step} | ${pick((k) => k.startsWith('RPC ') || k.endsWith(' loaded'), true)} | ${pick((k) => k.includes(' storage.') || k.endsWith(' rows written'), false)} | ${pick((k) => k.startsWith('D1 '), true)} |`,
     );
   }
   p('');
@@ -131,6 +134,23 @@ export function renderProfile(r) {
   );
   cpuTable(r, 'pc', p);
   callsTable(r, 'pc', p);
+  for (const [sequence, title, words] of [
+    [
+      'codeflow',
+      'A site’s sign-in by scan (OpenID Connect code flow)',
+      "The authorize page's `POST /api/authorize` (its QR login), the same long-polls, scan and confirm as above, the poll that hands out the code (and the single sign-on cookie) instead of a token, and the site's code exchange at `/oauth/token`.",
+    ],
+    [
+      'continue',
+      '“Continue as”: the same browser signs in to a site again, no scan',
+      "`POST /api/authorize` with the single sign-on cookie of a code-flow sign-in above (it offers `continue_as` and makes no QR), `/api/authorize/continue` (the code), the site's code exchange.",
+    ],
+  ]) {
+    if (!r.servers.app?.cpu?.[sequence] && !r.servers.app?.calls?.[sequence]) continue;
+    p(`## ${title}`, '', words, '');
+    cpuTable(r, sequence, p);
+    callsTable(r, sequence, p);
+  }
   memoryTables(r, p);
   return `${lines.join('\n')}\n`;
 }

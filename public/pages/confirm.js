@@ -228,7 +228,8 @@ function review(token, scan, skew, cfg) {
 
   // The new view's heading takes the focus (a screen reader reads it); no button is pre-selected.
   // A login that a site started through `/oauth/authorize` is named by that site ("Sign in to
-  // Grafana on a computer?"); the account it uses is this service's, said below it.
+  // Grafana on a computer?"), as is a device-flow client's; the account it uses is this
+  // service's, said below it.
   const site = scan.site_name || cfg.site_name;
   const heading = h('h1', { tabindex: -1 }, t.confirmTitle(scan.client_name || site));
   const actions = choices

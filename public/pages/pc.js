@@ -5,32 +5,21 @@
  * renews the fifteen-minute access token in the background), shows who is signed in (from
  * `/api/me`), signs out, notices a sign-out made from the phone at once (it watches its session:
  * `kit/watch.js`; and at the next renewal, or when the tab comes back) and says so in words, and
- * switches between Chinese and English (remembered for every page).
+ * switches between Chinese and English (remembered for every page). The frame around the element (language, heading, status line, config) is the one
+ * the authorize page has too (`pc-shell.js`).
  */
 import '../widget.js';
 import { call } from '../kit/api.js';
 import { persist } from '../kit/backoff.js';
-import { useAccent } from '../kit/brand.js';
-import { serverConfig } from '../kit/config.js';
 import { h, initial, show } from '../kit/dom.js';
-import { chosenLang, languageSwitch, markLang, rememberLang } from '../kit/lang.js';
-import { passkeysUsable } from '../kit/passkey.js';
+import { chosenLang } from '../kit/lang.js';
 import { watchSession } from '../kit/watch.js';
 import { PC_RETRY } from '../widget/login.js';
-import { endedKey, STRINGS } from '../widget/strings.js';
+import { endedKey } from '../widget/strings.js';
+import { part, pcShell } from './pc-shell.js';
 import { keepPcFresh, PC_TOKEN_KEY, pcTokens } from './tokens.js';
 
-/**
- * An element of the page's HTML.
- * @param {string} id
- */
-const part = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
-
 const main = part('main');
-const title = part('title');
-const pageStatus = part('page-status');
-const pageRetry = part('page-retry');
-const retryButton = part('retry-now');
 
 /** The PC's back-off, for `/api/me` too; a 429 there is "not now" as well. */
 const ME_RETRY = {
@@ -38,13 +27,7 @@ const ME_RETRY = {
   transient: (/** @type {number} */ status) => status === 429 || PC_RETRY.transient(status),
 };
 
-let lang = chosenLang();
-const languages = languageSwitch(lang, STRINGS[lang].language, (code) => {
-  lang = code;
-  rememberLang(code);
-  render();
-});
-part('top').append(languages);
+const shell = pcShell(chosenLang(), () => render());
 
 /**
  * What the page says above a new code: nothing, or why the last session ended.
@@ -61,37 +44,20 @@ let view = { kind: 'qr', notice: '' };
 /** @type {import('../widget/qr-login-element.js').QrLoginElement | null} */
 let widget = null;
 let generation = 0;
-/** @type {(() => void) | null} */
-let retryNow = null;
-/** The site's name (`SITE_NAME`), for the window's title. */
-let siteName = '';
-/** The element offers the PC's own passkey: this page is under the RP ID (either identity source). */
-let passkeyHere = false;
 
 function render() {
-  const t = STRINGS[lang];
-  document.documentElement.lang = lang;
-  markLang(languages, lang, t.language);
+  const { t } = shell;
   const heading = { qr: t.pcTitle, checking: t.appName, user: t.signedInTitle }[view.kind];
-  document.title = siteName ? `${heading} · ${siteName}` : heading;
-  title.textContent = heading;
   // One status region at a time: the element has its own while it is shown.
-  pageStatus.hidden = view.kind === 'qr';
-  // "Retry now" goes away once the server answers: the focus moves to the heading, not to the body.
-  const retryHadFocus = !view.retry && pageRetry.contains(document.activeElement);
-  pageRetry.hidden = !view.retry;
-  if (retryHadFocus) title.focus();
-  retryButton.textContent = t.retryNow;
+  let said = null;
+  if (view.kind === 'checking') said = t.checking;
+  else if (view.kind === 'user') said = t.signedIn(view.user.display_name);
+  shell.frame(heading, said, view.retry);
   if (view.kind === 'qr') {
-    widget?.setAttribute('lang', lang);
+    widget?.setAttribute('lang', shell.lang);
     if (view.notice && widget) widget.notice = t[view.notice];
     return;
   }
-  let said;
-  if (view.retry) said = t.retrying.replace('{n}', String(view.retry));
-  else if (view.kind === 'checking') said = t.checking;
-  else said = t.signedIn(view.user.display_name);
-  if (pageStatus.textContent !== said) pageStatus.textContent = said;
   const signOutButton = main.querySelector('.sign-out');
   if (view.kind === 'user' && signOutButton) signOutButton.textContent = t.signOut;
 }
@@ -125,17 +91,17 @@ function stopWatching() {
 function showQr(notice = '') {
   stopWatching();
   generation++;
-  retryNow?.();
+  shell.retryNow?.();
   const hadFocus = main.contains(document.activeElement);
   view = { kind: 'qr', notice };
   const element = /** @type {import('../widget/qr-login-element.js').QrLoginElement} */ (
     document.createElement('qr-login')
   );
   widget = element;
-  element.setAttribute('lang', lang);
+  element.setAttribute('lang', shell.lang);
   // The same sign-in as on a site's page: a passkey from a phone nearby, where it can work here.
-  element.toggleAttribute('passkey', passkeyHere);
-  if (notice) element.notice = STRINGS[lang][notice];
+  element.toggleAttribute('passkey', shell.passkeyHere);
+  if (notice) element.notice = shell.t[notice];
   let changes = 0;
   element.addEventListener('qr-login:status', () => {
     // The news was for the first code only, not for the ones after a refresh.
@@ -160,7 +126,7 @@ function showQr(notice = '') {
  * @param {boolean} [focusHeading]
  */
 function showUser(user, focusHeading = false) {
-  retryNow?.();
+  shell.retryNow?.();
   view = { kind: 'user', user };
   watchOwnSession();
   show(
@@ -176,7 +142,7 @@ function showUser(user, focusHeading = false) {
   );
   widget = null;
   render();
-  if (focusHeading) title.focus();
+  if (focusHeading) shell.focusTitle();
 }
 
 /**
@@ -202,12 +168,12 @@ async function checkUser(mine, { quiet = false } = {}) {
     alive,
     waiting: (left, now) => {
       view.retry = left;
-      retryNow = now;
+      shell.retryNow = now;
       render();
     },
     recovered: () => {
       view.retry = 0;
-      retryNow = null;
+      shell.retryNow = null;
       render();
     },
   });
@@ -268,16 +234,7 @@ window.addEventListener('storage', (event) => {
     checkUser(generation);
   }
 });
-retryButton.addEventListener('click', () => retryNow?.());
-
 if (pcTokens.get()) checkUser(++generation);
 else showQr();
-// The element asks for the same config (one request): the site's name for the title, its accent for the page.
-serverConfig(location.origin).then((config) => {
-  if (!config) return;
-  siteName = config.site_name;
-  passkeyHere = passkeysUsable(config.passkey_rp_id);
-  widget?.toggleAttribute('passkey', passkeyHere);
-  useAccent(document, config.site_accent, ':root');
-  render();
-});
+// The element asks for the same config (one request): the shell reads the site's name and accent in it.
+shell.config.then(() => widget?.toggleAttribute('passkey', shell.passkeyHere));

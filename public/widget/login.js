@@ -44,6 +44,7 @@ export const PC_RETRY = { maxSeconds: 5, transient: (status) => status >= 500 };
  * @property {string} [match_code]
  * @property {string} [reason]
  * @property {string} [token]
+ * @property {string} [redirect_to] a login of the authorize page: where the browser goes now
  * @property {string} [refresh_token]
  * @property {number} [expires_in]
  * @property {User} [user]
@@ -52,11 +53,26 @@ export const PC_RETRY = { maxSeconds: 5, transient: (status) => status >= 500 };
 /** @typedef {'expired' | 'cancelled' | 'matchFailed' | 'failed' | 'rateLimited' | 'origin'} EndReason */
 
 /**
+ * Why a login of the authorize page sends the browser back to its client: the phone confirmed
+ * (a code), the phone cancelled (`access_denied`), or the request is too old for a new code.
+ * @typedef {'confirmed' | 'cancelled' | 'denied'} LeaveReason
+ */
+
+/**
+ * Where a login's codes come from, when not from `POST /api/qrcodes`: an answer whose body is a
+ * new code (`NewQr`), or `{ redirect_to }` when there is none to show any more.
+ * @callback StartQr
+ * @param {AbortSignal} signal
+ * @returns {Promise<import('../kit/api.js').Answer>}
+ */
+
+/**
  * What happened: a new code to show, a change of its status, the login, or the end (the status
  * that ended it, if one did; the seconds to wait after a 429; this page's origin, if refused).
  * @typedef {{ kind: 'code', qr: NewQr }
  *   | { kind: 'status', status: Status }
  *   | { kind: 'login', status: Status }
+ *   | { kind: 'leave', why: LeaveReason, to: string, status?: Status }
  *   | { kind: 'end', why: EndReason, status?: { status: string, version: number }, retryAfter?: number, origin?: string }} Step
  */
 
@@ -94,13 +110,14 @@ async function callFromHere(server, path, options) {
 
 /**
  * A QR login with `server`, as the steps it goes through, until it ends or `signal` aborts.
- * `hooks` show a lost connection (see `persist`).
+ * `hooks` show a lost connection (see `persist`); `start`, where the code comes from.
  * @param {string} server
  * @param {AbortSignal} signal
  * @param {Omit<import('../kit/backoff.js').RetryHooks, 'alive'>} hooks
+ * @param {StartQr} [start]
  * @returns {AsyncGenerator<Step, void>}
  */
-export async function* qrLogin(server, signal, hooks) {
+export async function* qrLogin(server, signal, hooks, start) {
   const alive = () => !signal.aborted;
   /**
    * Calls the Worker until it answers; `retryPath` for the tries after the first (a long-poll
@@ -114,8 +131,14 @@ export async function* qrLogin(server, signal, hooks) {
       alive,
     });
   try {
-    const created = await ask('/api/qrcodes', { method: 'POST' });
+    const created = start
+      ? await persist(() => start(signal), PC_RETRY, { ...hooks, alive })
+      : await ask('/api/qrcodes', { method: 'POST' });
     if (!created) return;
+    if (created.ok && typeof created.body?.redirect_to === 'string') {
+      yield { kind: 'leave', why: 'denied', to: created.body.redirect_to };
+      return;
+    }
     if (!created.ok) {
       yield {
         kind: 'end',
@@ -152,6 +175,16 @@ export async function* qrLogin(server, signal, hooks) {
       }
       /** @type {Status} */
       const s = res.body;
+      // The authorize page's login ends at its client: with a code, or with access_denied.
+      if (typeof s.redirect_to === 'string') {
+        yield {
+          kind: 'leave',
+          why: s.status === 'scan-confirm' ? 'confirmed' : 'cancelled',
+          to: s.redirect_to,
+          status: s,
+        };
+        return;
+      }
       if (s.version === version) continue;
       version = s.version;
       if (s.status === 'scan-confirm' && s.token) {
@@ -201,6 +234,14 @@ export async function typedCode(server, qr, signal) {
 }
 
 /**
+ * Sends a passkey's assertion to the Worker: an answer whose body has `redirect_to` (or a token).
+ * @callback FinishPasskey
+ * @param {unknown} assertion
+ * @param {AbortSignal} signal
+ * @returns {Promise<import('../kit/api.js').Answer>}
+ */
+
+/**
  * Why a passkey sign-in did not happen: cancelled (or timed out, or no passkey there), refused
  * by the Worker, impossible on this page (its address is outside the RP ID), too many tries, or
  * anything else (the network included).
@@ -212,11 +253,14 @@ export async function typedCode(server, qr, signal) {
  * origin, which the Worker must allow), `navigator.credentials.get` with `hints: ["hybrid"]` (the
  * browser draws its own QR and checks over Bluetooth that the phone is near: nothing can be
  * relayed from far away), then the assertion to the Worker, which checks this page's origin.
+ * `finish` sends the assertion where the page wants it (the authorize page: for a code, never a
+ * token); by default to `POST /api/passkeys/login`.
  * @param {string} server
  * @param {AbortSignal} signal
+ * @param {FinishPasskey} [finish]
  * @returns {Promise<{ ok: true, answer: Status } | { ok: false, why: PasskeyProblem, retryAfter?: number }>}
  */
-export async function passkeyLogin(server, signal) {
+export async function passkeyLogin(server, signal, finish) {
   /** @param {import('../kit/api.js').Answer} res */
   const refused = (res) => ({
     ok: /** @type {const} */ (false),
@@ -233,8 +277,10 @@ export async function passkeyLogin(server, signal) {
       const problem = ceremonyProblem(err);
       return { ok: false, why: problem === 'exists' ? 'failed' : problem };
     }
-    const res = await call('/api/passkeys/login', { server, method: 'POST', body: assertion, signal });
-    if (!res.ok || !res.body?.token) return refused(res);
+    const res = finish
+      ? await finish(assertion, signal)
+      : await call('/api/passkeys/login', { server, method: 'POST', body: assertion, signal });
+    if (!res.ok || !(res.body?.token || typeof res.body?.redirect_to === 'string')) return refused(res);
     return { ok: true, answer: res.body };
   } catch (err) {
     if (isAbort(err)) return { ok: false, why: 'cancelled' };

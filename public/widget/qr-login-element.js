@@ -13,6 +13,12 @@
  * `detail.reason`, says so in words, and shows a new code. It holds the login's access token in
  * memory only, to open that watch (and to open it again after a lost connection while the token
  * is valid; a page that renews the token may hand the new one over: `element.token = …`).
+ *
+ * The Worker's authorize page gives the element a `flow` (its codes, its passkey sign-in, its
+ * client's name): such a login ends at the client, not with a token, so the element says
+ * "Returning to <client>…" and hands the page the place to go in a `qr-login:redirect` event.
+ * Over 400 lines: one custom element, whose state, rendering and ceremonies share its private
+ * fields (the protocol and the strings live beside it, in login.js and strings.js).
  */
 
 import { useAccent } from '../kit/brand.js';
@@ -35,9 +41,18 @@ const PHONE_UA = /Android.+Mobile|iPhone|iPod|Windows Phone|HarmonyOS.+Phone|Mob
 /** @typedef {typeof STRINGS.en} Strings */
 
 /**
+ * A login that ends at an OpenID Connect client (the authorize page's): where its codes come
+ * from, where a passkey's assertion goes, and the client's name, for the words.
+ * @typedef {object} Flow
+ * @property {import('./login.js').StartQr} start
+ * @property {import('./login.js').FinishPasskey} passkey
+ * @property {string} client
+ */
+
+/**
  * What is shown; every render reads only this and the language.
  * @typedef {object} View
- * @property {'idle' | 'loading' | 'waiting' | 'scanned' | 'signed-in' | 'ended'} phase
+ * @property {'idle' | 'loading' | 'waiting' | 'scanned' | 'signed-in' | 'leaving' | 'ended'} phase
  * @property {string} [notice] said before "waiting for a scan"
  * @property {ReturnType<typeof endedKey>} [endedWhy] the last session ended, and why: said before "waiting for a scan", in the current language
  * @property {NewQr} [qr]
@@ -47,6 +62,7 @@ const PHONE_UA = /Android.+Mobile|iPhone|iPod|Windows Phone|HarmonyOS.+Phone|Mob
  * @property {string | null} [match]
  * @property {User} [user]
  * @property {import('./login.js').EndReason} [end]
+ * @property {import('./login.js').LeaveReason} [leaving] why the browser goes back to the client
  * @property {number} [retryAfter]
  * @property {string} [origin] this page's origin, refused by the server
  * @property {{ state?: 'loading' | 'failed', open?: boolean, code?: string, url?: string } | null} [typed]
@@ -167,6 +183,18 @@ export class QrLoginElement extends HTMLElement {
   #watchToken = /** @type {string | null} */ (null);
   /** Why the last session ended, for the next code's words. */
   #endedWhy = /** @type {ReturnType<typeof endedKey> | null} */ (null);
+  /** @type {Flow | null} */
+  #flow = null;
+
+  /** The authorize page's login (see `Flow`), set before the element joins the page; null for a QR login. */
+  get flow() {
+    return this.#flow;
+  }
+
+  set flow(flow) {
+    this.#flow = flow ?? null;
+    this.#render();
+  }
 
   /** The Worker's origin: the `server` attribute, else the origin this script came from. */
   get server() {
@@ -300,18 +328,23 @@ export class QrLoginElement extends HTMLElement {
     this.#s = { phase: 'loading', notice, endedWhy, oldImg: previous.qr?.img ?? previous.oldImg ?? null };
     this.#render();
     this.#loadConfig(mine);
-    const steps = qrLogin(this.server, this.#abort.signal, {
-      waiting: (left, now) => {
-        this.#s.retry = left;
-        this.#retryNow = now;
-        this.#render();
+    const steps = qrLogin(
+      this.server,
+      this.#abort.signal,
+      {
+        waiting: (left, now) => {
+          this.#s.retry = left;
+          this.#retryNow = now;
+          this.#render();
+        },
+        recovered: () => {
+          this.#s.retry = 0;
+          this.#retryNow = null;
+          this.#render();
+        },
       },
-      recovered: () => {
-        this.#s.retry = 0;
-        this.#retryNow = null;
-        this.#render();
-      },
-    });
+      this.#flow?.start,
+    );
     for await (const step of steps) {
       if (mine !== this.#generation) return;
       this.#take(step);
@@ -338,6 +371,9 @@ export class QrLoginElement extends HTMLElement {
       this.#passkeyAbort.abort();
       this.#passkeyAbort = new AbortController();
       this.#signedIn(step.status, () => this.#emitStatus(statusDetail(step.status)));
+    } else if (step.kind === 'leave') {
+      const { status } = step;
+      this.#leave(step.why, step.to, status?.scanner, () => status && this.#emitStatus(statusDetail(status)));
     } else {
       // The session is over: grey the code, say why, offer a new one (never a silent refresh).
       clearInterval(this.#ticker);
@@ -400,6 +436,30 @@ export class QrLoginElement extends HTMLElement {
   }
 
   /**
+   * The login ends at the client (the authorize page's): say why and where the browser goes,
+   * then hand the page the place to go. A confirmed login shows who signed in.
+   * @param {import('./login.js').LeaveReason} why
+   * @param {string} to
+   * @param {User | undefined} user
+   * @param {() => void} before what to tell the page first (the QR's last status)
+   */
+  #leave(why, to, user, before) {
+    clearInterval(this.#ticker);
+    if (why === 'confirmed') {
+      this.#passkeyAbort.abort();
+      this.#passkeyAbort = new AbortController();
+    }
+    const hadFocus = this.#root?.activeElement != null;
+    Object.assign(this.#s, { phase: 'leaving', leaving: why, user: user ?? {}, retry: 0 });
+    this.#render();
+    if (hadFocus) this.#ui?.status.focus();
+    before();
+    this.dispatchEvent(
+      new CustomEvent('qr-login:redirect', { bubbles: true, composed: true, detail: { redirect_to: to, why } }),
+    );
+  }
+
+  /**
    * "Use a passkey from your phone": the browser's cross-device sign-in. On success the code on
    * screen is let go (nobody needs it) and the page gets its login; otherwise the code stays,
    * and the words say why.
@@ -411,11 +471,11 @@ export class QrLoginElement extends HTMLElement {
     this.#passkey = { busy: usable, problem: usable ? null : 'unavailable', retryAfter: 0 };
     this.#render();
     if (!usable) return;
-    const result = await passkeyLogin(this.server, this.#passkeyAbort.signal);
+    const result = await passkeyLogin(this.server, this.#passkeyAbort.signal, this.#flow?.passkey);
     this.#passkey.busy = false;
     // Meanwhile the element may have left the page, or the QR signed someone in.
     const { phase } = /** @type {View} */ (this.#s);
-    if (!this.isConnected || phase === 'signed-in') return;
+    if (!this.isConnected || phase === 'signed-in' || phase === 'leaving') return;
     if (!result.ok) {
       this.#passkey.problem = result.why;
       this.#passkey.retryAfter = result.retryAfter ?? 0;
@@ -424,6 +484,14 @@ export class QrLoginElement extends HTMLElement {
       return;
     }
     this.#stop();
+    const to = result.answer.redirect_to;
+    if (typeof to === 'string') {
+      // An error in the answer's place to go: the request grew too old while the passkey was used.
+      const why = new URL(to, location.href).searchParams.has('error') ? 'denied' : 'confirmed';
+      this.#s = { phase: 'leaving' };
+      this.#leave(why, to, result.answer.user, () => {});
+      return;
+    }
     this.#s = { phase: 'signed-in' };
     this.#signedIn(result.answer, () => {}, 'passkey');
   }
@@ -506,6 +574,9 @@ export class QrLoginElement extends HTMLElement {
     const t = STRINGS[this.language];
     const s = this.#s;
     const { phase } = s;
+    // Signed in: by the QR or a passkey, here (a token) or at the client (a code).
+    const done = phase === 'signed-in' || (phase === 'leaving' && s.leaving === 'confirmed');
+    const ended = phase === 'ended' || (phase === 'leaving' && s.leaving !== 'confirmed');
     ui.box.lang = t.lang;
     // Whatever is about to disappear must not take the keyboard focus with it.
     const focused = this.#root.activeElement;
@@ -522,10 +593,10 @@ export class QrLoginElement extends HTMLElement {
       ui.qr.setAttribute('aria-label', t.qrAlt);
       ui.qr.removeAttribute('aria-hidden');
     }
-    ui.qr.toggleAttribute('hidden', phase === 'signed-in');
+    ui.qr.toggleAttribute('hidden', done);
     // Refused by the server: no code will come.
     ui.frame.hidden = s.end === 'origin';
-    if (phase === 'signed-in' || !src) {
+    if (done || !src) {
       ui.qr.removeAttribute('role');
       ui.qr.removeAttribute('aria-label');
       ui.qr.setAttribute('aria-hidden', 'true');
@@ -533,7 +604,7 @@ export class QrLoginElement extends HTMLElement {
     ui.skeleton.hidden = phase !== 'loading';
     ui.frame.classList.toggle('busy', phase === 'loading' && Boolean(src));
     ui.frame.classList.toggle('scanned', phase === 'scanned');
-    ui.frame.classList.toggle('ended', phase === 'ended');
+    ui.frame.classList.toggle('ended', ended);
     ui.frame.setAttribute('aria-busy', String(phase === 'loading'));
 
     const name = s.scanner?.display_name ?? '';
@@ -544,7 +615,8 @@ export class QrLoginElement extends HTMLElement {
     setText(ui.matchHint, t.matchHint);
     setText(ui.matchCode, s.match ?? '');
 
-    ui.done.hidden = phase !== 'signed-in';
+    ui.done.hidden = !done;
+    ui.doneAvatar.hidden = !s.user?.display_name;
     setText(ui.doneAvatar, initial(s.user?.display_name));
     setText(ui.doneName, s.user?.display_name ?? '');
 
@@ -647,6 +719,8 @@ export class QrLoginElement extends HTMLElement {
         return t.scanned(s.scanner?.display_name ?? '');
       case 'signed-in':
         return t.signedIn(s.user?.display_name ?? '');
+      case 'leaving':
+        return t.returning[s.leaving ?? 'denied'](this.#flow?.client ?? '', s.user?.display_name ?? '');
       case 'ended':
         if (s.end === 'rateLimited') return t.rateLimited(s.retryAfter ?? 60);
         if (s.end === 'origin') return t.originRefused(s.origin ?? location.origin, this.server);

@@ -3,7 +3,13 @@
  * Every string of the PC side, Simplified Chinese and English: the `<qr-login>` element and the
  * PC page that hosts it. Kept beside the element because a site loads it from another origin and
  * it must bring its own words. `{n}` marks where a number goes in a sentence that counts down.
+ * The authorize page (a site's "sign in by scan", OpenID Connect) speaks with the same words, and
+ * a few of its own: the client's name, "Continue as", and where the browser goes back to.
  */
+
+/** Two words joined as Chinese typography joins them: a space, except between Chinese characters. */
+const gap = (/** @type {string} */ before, /** @type {string} */ after) =>
+  /[\u3400-\u9fff]$/.test(before) && /^[\u3400-\u9fff]/.test(after) ? `${before}${after}` : `${before} ${after}`;
 
 const en = {
   lang: 'en',
@@ -59,6 +65,35 @@ const en = {
   passkeyFailed: 'The passkey did not work. Try again, or scan the QR code.',
   /** @param {number} s */
   passkeyRateLimited: (s) => `Too many passkey sign-ins from this network. Try again in ${s} s.`,
+  // The authorize page: a site's sign-in by scan.
+  /** @param {string} client */
+  signInTo: (client) => `Sign in to ${client}`,
+  /** Why the browser goes back to the client, and that it does. */
+  returning: {
+    /** @param {string} client @param {string} name */
+    confirmed: (client, name) =>
+      name ? `Signed in as ${name}. Returning to ${client}…` : `Signed in. Returning to ${client}…`,
+    /** @param {string} client */
+    cancelled: (client) => `Sign-in was cancelled on the phone. Returning to ${client}…`,
+    /** @param {string} client */
+    denied: (client) => `This sign-in request is more than 10 minutes old. Returning to ${client}…`,
+  },
+  /** @param {string} client */
+  pageCancelled: (client) => `Sign-in cancelled. Returning to ${client}…`,
+  /** @param {string} client */
+  leavingFor: (client) => `Returning to ${client}…`,
+  leavingSite: 'Returning to the site that sent you here…',
+  preparing: 'Getting the sign-in ready…',
+  renewed: 'The QR code expired, so here is a new one.',
+  cancel: 'Cancel',
+  /** @param {string} name */
+  continueAs: (name) => `Continue as ${name}`,
+  /** @param {string} client */
+  continueHint: (client) =>
+    `This browser is already signed in. Continue to ${client} without scanning, or use another account.`,
+  continueGone: 'This browser’s sign-in has ended. Scan the QR code instead.',
+  requestUnusable:
+    'This sign-in request cannot be used: it has expired or was already used. Go back to the site and sign in again.',
 };
 
 /** @type {typeof en} */
@@ -107,6 +142,22 @@ const zh = {
   passkeyUnavailable: '此页面无法使用通行密钥：其地址不在服务器的通行密钥域名（PASSKEY_RP_ID）下。请改为扫描二维码。',
   passkeyFailed: '通行密钥未能完成。请重试，或扫描二维码。',
   passkeyRateLimited: (s) => `此网络的通行密钥登录过于频繁，请 ${s} 秒后再试。`,
+  signInTo: (client) => gap('登录', client),
+  returning: {
+    confirmed: (client, name) => `${name ? `已登录：${name}。` : '已登录。'}${gap('正在返回', client)}…`,
+    cancelled: (client) => `已在手机上取消登录。${gap('正在返回', client)}…`,
+    denied: (client) => `此登录请求已超过 10 分钟。${gap('正在返回', client)}…`,
+  },
+  pageCancelled: (client) => `已取消登录。${gap('正在返回', client)}…`,
+  leavingFor: (client) => `${gap('正在返回', client)}…`,
+  leavingSite: '正在返回将您带到这里的网站…',
+  preparing: '正在准备登录…',
+  renewed: '二维码已过期，已换成新的。',
+  cancel: '取消',
+  continueAs: (name) => gap(gap('以', name), '身份继续'),
+  continueHint: (client) => `此浏览器已登录。可直接继续前往 ${client}，无需扫码；也可以使用其他账号。`,
+  continueGone: '此浏览器的登录已结束，请扫描二维码。',
+  requestUnusable: '此登录请求无法使用：已过期或已被使用。请返回网站重新登录。',
 };
 
 /** @type {Record<import('../kit/lang.js').Lang, typeof en>} */

@@ -3,9 +3,11 @@
  * The page `/oauth/authorize` answers when a request cannot be sent back to its client (an
  * unknown client, a redirect URI not registered for it, a malformed request, a used or unknown
  * pushed request, a misconfigured server): a short HTML page in words, readable without
- * JavaScript, in the visitor's language first (Simplified Chinese or English) and the other
- * below it, under the pages' security headers. It never echoes the request: nothing a link's
- * author wrote reaches the page.
+ * JavaScript, in the visitor's language first (the request's `ui_locales`, else the browser's:
+ * Simplified Chinese or English) and the other below it, in the look of the authorize page (the
+ * pages' style sheets: light and dark, WCAG AA), under the pages' security headers. It has no
+ * script, no refresh and no form: it never sends the browser anywhere. It never echoes the
+ * request: nothing a link's author wrote reaches the page.
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -49,10 +51,10 @@ const WORDS: Record<Lang, { title: string; back: string; reasons: Record<PageRea
 
 function section(lang: Lang, reason: PageReason, heading: 'h1' | 'h2'): string {
   const words = WORDS[lang];
-  return `<section lang="${lang}">
+  return `<section lang="${lang}" class="card final bad">
   <${heading}>${words.title}</${heading}>
   <p>${words.reasons[reason]}</p>
-  <p>${words.back}</p>
+  <p class="hint">${words.back}</p>
 </section>`;
 }
 
@@ -63,6 +65,7 @@ export function errorPage(c: Context<AppEnv>, reason: PageReason, status: Conten
     lang: first,
     title: WORDS[first].title,
     main: `${section(first, reason, 'h1')}\n${section(otherLang(first), reason, 'h2')}`,
+    pcMain: 'error-page',
     status,
   });
 }

@@ -36,6 +36,8 @@ export interface PageOptions {
   /** Origins a form of the page may end up at after a redirect (CSP `form-action`), besides this one. */
   formTargets?: string[];
   headers?: Record<string, string>;
+  /** In the authorize page's look (its `pc.css`), `<main>` of this class; else the plain pages' look. */
+  pcMain?: string;
 }
 
 /** The page, with its headers. */
@@ -49,9 +51,9 @@ export function htmlPage(options: PageOptions): Response {
 <title>${escapeHtml(options.title)}</title>
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/css/app.css">
-</head>
-<body>
-<main>
+${options.pcMain ? '<link rel="stylesheet" href="/css/pc.css">\n' : ''}</head>
+<body${options.pcMain ? ' class="pc"' : ''}>
+<main${options.pcMain ? ` class="${escapeHtml(options.pcMain)}"` : ''}>
 ${options.main}
 </main>
 </body>

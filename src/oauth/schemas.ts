@@ -6,6 +6,7 @@
  */
 import { resolver } from 'hono-openapi';
 import * as v from 'valibot';
+import { AssertionBody } from '../passkeys/schemas';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const REFRESH_TOKEN_GRANT = 'refresh_token';
@@ -194,6 +195,12 @@ export const AuthorizationBody = v.object(
     ),
   },
   '`authorization` is required.',
+);
+
+/** `POST /api/authorize/passkey`: the page's `authorization` and a passkey's assertion. */
+export const PasskeyAuthorizationBody = v.object(
+  { ...AuthorizationBody.entries, assertion: AssertionBody },
+  '`authorization` and `assertion` are required.',
 );
 
 export const IntrospectForm = form(tokenParams);

@@ -217,17 +217,16 @@ const USE_REFUSALS: Record<Exclude<UseOutcome, 'ok'>, string> = {
 const NOT_SIGNED_IN = 'This passkey could not sign you in';
 
 /**
- * Signs in with a passkey alone: the assertion's user handle names the user, and so the user's
+ * The user a passkey alone proves: the assertion's user handle names the user, and so the user's
  * object (`<identity source>:<user id>`), which holds the passkey. With `IDENTITY=accounts` the
  * account must still exist; with `IDENTITY=jwt` the user is the site's, as the site's token named
  * them when the passkey was registered (this Worker cannot ask the site whether it still knows
  * them: its backend can, by the token's `sub`). The challenge must be one this Worker issued,
- * alive and unused. Every refusal is 401 `invalid_credentials` and changes nothing.
+ * alive and unused. Every refusal is 401 `invalid_credentials` and changes nothing; on success
+ * the challenge is spent and the passkey's use recorded. Its sign-in is the caller's: tokens for
+ * the browser (`signInWithPasskey`), or a code for an OpenID Connect client (the authorize page).
  */
-export async function signInWithPasskey(
-  c: Context<AppEnv>,
-  json: AssertionJson,
-): Promise<{ tokens: IssuedTokens; user: UserRef }> {
+export async function passkeyAccount(c: Context<AppEnv>, json: AssertionJson): Promise<UserRef> {
   const refuse = (why: string) => new ApiError('invalid_credentials', `${NOT_SIGNED_IN}: ${why}`);
   const assertion = await ceremony(() => readAssertion(json), 'invalid_credentials');
   ensureSigningKey(c.env);
@@ -252,6 +251,15 @@ export async function signInWithPasskey(
   if (!taken) throw refuse('this sign-in request has expired or was already used: start again.');
   const outcome = await askUser(() => stub.usePasskey(assertion.id, use, null));
   if (outcome !== 'ok') throw refuse(USE_REFUSALS[outcome]);
+  return user;
+}
+
+/** Signs in with a passkey alone (see `passkeyAccount`): a session and its tokens. */
+export async function signInWithPasskey(
+  c: Context<AppEnv>,
+  json: AssertionJson,
+): Promise<{ tokens: IssuedTokens; user: UserRef }> {
+  const user = await passkeyAccount(c, json);
   const tokens = await signIn(c, user, 'passkey', { from: signInFrom(requester(c)) });
   if (!tokens) throw new Error('a passkey sign-in has no approver to lose');
   return { tokens, user };

@@ -8,6 +8,9 @@
  *   redirect URI, the PKCE challenge, the nonce, the scope), the browser's session and its
  *   `auth_time`; 60 seconds to use it, once. An exchanged code remembers the grant it made
  *   (`used_by`) for ten minutes more, so that a second use revokes that grant (RFC 6749 §4.1.2).
+ *   Codes past that are forgotten when the next code is made, or by the alarm that ends the
+ *   sessions: a code rings no alarm of its own (a sign-in costs no alarm invocation), and the
+ *   table holds at most the codes of the last eleven minutes, and those of live sessions.
  * - `oidc_cookies`: the SHA-256 of each single sign-on cookie and the browser session it names.
  *   A cookie is worth exactly as much as that session: the session store says whether it lives.
  * - `oidc_clients`: the clients each browser session signed in to (id and name), kept as long as
@@ -88,11 +91,12 @@ export class OidcStore {
     if (!started) return null;
     const { sid, user } = started.info;
     this.addCookie(cookieHash, sid);
-    const forgetAt = this.addCode(code, sid, now, now);
+    this.addCode(code, sid, now, now);
+    // The session's end: its alarm forgets the codes too (see `addCode`).
     return {
       browser: { sid, auth_time: now, ends_at: started.endsAt, user },
       ended: started.ended,
-      alarmAt: Math.min(started.endsAt, forgetAt),
+      alarmAt: started.endsAt,
     };
   }
 
@@ -116,7 +120,8 @@ export class OidcStore {
   ): { browser: BrowserSession; alarmAt: number } | null {
     const browser = this.browserSession(cookieHash, now);
     if (!browser || (maxAgeMs !== null && now - browser.auth_time > maxAgeMs)) return null;
-    return { browser, alarmAt: this.addCode(code, browser.sid, browser.auth_time, now) };
+    this.addCode(code, browser.sid, browser.auth_time, now);
+    return { browser, alarmAt: browser.ends_at };
   }
 
   /**
@@ -208,10 +213,14 @@ export class OidcStore {
     );
   }
 
-  /** Keeps a new code of the browser session `browserSid`; when its row may be forgotten. */
-  addCode(code: NewCode, browserSid: string, authTime: number, now: number): number {
+  /**
+   * Keeps a new code of the browser session `browserSid`, and forgets the codes past their memory
+   * (no alarm rings for a code: this, or the alarm of the sessions' end, forgets them).
+   */
+  addCode(code: NewCode, browserSid: string, authTime: number, now: number): void {
     this.#tables(true);
     const expiresAt = now + CODE_TTL_MS;
+    this.sql().exec('DELETE FROM oidc_codes WHERE expires_at + ? <= ?', REPLAY_MEMORY_MS, now);
     this.sql().exec(
       'INSERT INTO oidc_codes (hash, binding, browser_sid, auth_time, expires_at, used_by) VALUES (?, ?, ?, ?, ?, NULL)',
       code.hash,
@@ -220,7 +229,6 @@ export class OidcStore {
       authTime,
       expiresAt,
     );
-    return expiresAt + REPLAY_MEMORY_MS;
   }
 
   /**

@@ -372,9 +372,13 @@ export class UserSessions extends DurableObject<Env> {
     return !this.#stored || (this.#sessions.isEmpty() && this.#passkeys.isEmpty() && this.#oidc.isEmpty());
   }
 
-  /** When the last thing to keep is gone, the alarm empties the object now. */
+  /**
+   * When the last session is gone (and no passkey is kept), the alarm rings now: it empties the
+   * object, or forgets the codes it can and comes back for the rest (codes ring no alarm of their
+   * own while a session lives: see `oidc-store.ts`).
+   */
   #emptyIfNothingLeft(): void {
-    if (this.#isEmpty()) this.#alarm.now();
+    if (!this.#stored || (this.#sessions.isEmpty() && this.#passkeys.isEmpty())) this.#alarm.now();
   }
 
   /**

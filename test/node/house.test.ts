@@ -31,6 +31,7 @@ const MAY_IMPORT: Record<string, string[]> = {
     'limits/',
     'login/',
     'pages/',
+    'passkeys/',
     'sessions/',
     'tokens/',
     'user/',

@@ -92,6 +92,7 @@ export interface CreatedLogin {
 export interface PageStart {
   authorization: string;
   client_name: string;
+  /** Null when `continue_as` is offered (no QR is made for a browser that may continue): typed for the usual case. */
   login: CreatedLogin;
   continue_as: { display_name: string } | null;
   redirect_to?: string;

@@ -55,8 +55,10 @@ describe('Continue as', () => {
     const { verifier, challenge } = await pkce();
     const start = await startJson(await pageStart(authorizeParams(WIKI, challenge, { nonce: 'n-wiki' }), cookie));
     expect(start).toMatchObject({ client_name: 'Wiki', continue_as: { display_name: '光光' } });
-    // The QR is there too, for another user.
-    expect(start.login.img).toMatch(/^data:image\/svg\+xml,/);
+    // No QR is made for a browser that may continue: another user asks for one.
+    expect(start.login).toBeNull();
+    const other = await pageStep('qrcode', start.authorization, cookie);
+    expect(((await other.json()) as { login: PageStart['login'] }).login?.img).toMatch(/^data:image\/svg\+xml,/);
     const res = await pageStep('continue', start.authorization, cookie);
     expect(res.status).toBe(200);
     const { redirect_to } = (await res.json()) as { redirect_to: string };
@@ -231,6 +233,26 @@ describe('the page’s other steps', () => {
 });
 
 describe('what the user’s object keeps', () => {
+  it('a code rings no alarm of its own (a sign-in costs no alarm invocation); the next code forgets the old ones', async () => {
+    const { verifier, challenge } = await pkce();
+    const { redirect_to, cookie } = await signInByScan(authorizeParams(SPA, challenge, { scope: 'openid' }));
+    expect(
+      (await exchange(redirectParams(redirect_to).code!, verifier, { ...SPA }, { client_id: SPA.id }, {})).status,
+    ).toBe(200);
+    const start = await startJson(await pageStart(authorizeParams(SPA, challenge, { scope: 'openid' }), cookie));
+    expect((await pageStep('continue', start.authorization, cookie)).status).toBe(200);
+    // The object's alarm is the first session's end (here the grant's, which ends with its access
+    // token after 15 minutes: no offline_access), not a code's memory (11 minutes).
+    const alarm = await runInDurableObject(userObject('u_dong'), (_i, state) => state.storage.getAlarm());
+    expect(alarm).toBeGreaterThan(Date.now() + 12 * 60_000);
+    // Codes past their memory go when the next code is made.
+    await inUserObject('u_dong', 'UPDATE oidc_codes SET expires_at = ?', Date.now() - 11 * 60_000);
+    const again = await startJson(await pageStart(authorizeParams(SPA, challenge, { scope: 'openid' }), cookie));
+    expect((await pageStep('continue', again.authorization, cookie)).status).toBe(200);
+    const codes = await inUserObject<{ n: number }>('u_dong', 'SELECT COUNT(*) AS n FROM oidc_codes');
+    expect(codes[0]!.n).toBe(1);
+  });
+
   it('codes, cookies and clients are forgotten with their sessions: the alarm empties the object', async () => {
     const { verifier, challenge } = await pkce();
     const { redirect_to, cookie } = await signInByScan(authorizeParams(SPA, challenge, { scope: 'openid' }));
