@@ -34,14 +34,17 @@ export async function handOut(
   c: Context<AppEnv>,
   login: DurableObjectStub<LoginSession>,
   qrcodeId: string,
-  { user, requester, approver }: HandOut,
+  { user, requester, approver, jkt }: HandOut,
   device: SignInVia = { via: 'qrcode' },
+  /** The DPoP key the collecting request proved (a bound login's own; else the device's, if it sent one). */
+  provedJkt: string | null = null,
 ): Promise<SignedIn | null> {
   let tokens: IssuedTokens | null;
   try {
     tokens = await signIn(c, user, device.via, {
       from: signInFrom(requester),
       approver,
+      jkt: jkt ?? provedJkt,
       ...(device.via === 'device'
         ? { clientId: device.clientId, clientName: device.clientName, scope: device.scope }
         : {}),

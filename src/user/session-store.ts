@@ -53,6 +53,8 @@ export interface SessionRow {
   family: string | null;
   /** How many times its refresh token rotated (since it had a family). */
   generation: number;
+  /** The DPoP key (JWK thumbprint) its tokens are bound to; null: bearer tokens. */
+  jkt: string | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -74,7 +76,8 @@ export const SESSION_SCHEMA = `
     refresh_expires_at INTEGER,
     refreshed_at INTEGER NOT NULL,
     family TEXT,
-    generation INTEGER NOT NULL DEFAULT 0
+    generation INTEGER NOT NULL DEFAULT 0,
+    jkt TEXT
   );
   -- No index on parent: a user's sessions are few, and every index entry is a billed row
   -- written at each sign-in (an insert here writes 3 rows: the row, sid's and refresh_hash's).
@@ -96,6 +99,7 @@ const ADDED_COLUMNS: [table: string, column: string, definition: string][] = [
   // Null for a hash rotated out before families: kept until its own end, as it was.
   ['rotated', 'generation', 'INTEGER'],
   ['sessions', 'client_name', 'TEXT'],
+  ['sessions', 'jkt', 'TEXT'],
 ];
 
 /** Brings tables made by an earlier version up to date (after `SESSION_SCHEMA`). */
@@ -145,6 +149,7 @@ export class SessionStore {
       scope: row.scope,
       created_at: row.created_at,
       approver: row.parent,
+      jkt: row.jkt ?? null,
     };
   }
 
@@ -183,6 +188,7 @@ export class SessionStore {
       refreshed_at: now,
       family: init.family,
       generation: 0,
+      jkt: init.jkt ?? null,
     };
     this.#insert(row, init.user);
     return { info: this.info(row), endsAt: endOf(row), ended };
@@ -240,6 +246,7 @@ export class SessionStore {
         refreshed_at: session.created_at,
         family: null,
         generation: 0,
+        jkt: null,
       },
       session.user,
     );
@@ -249,8 +256,8 @@ export class SessionStore {
   #insert(row: SessionRow, user: UserRef): void {
     this.sql().exec(
       `INSERT INTO sessions (sid, via, parent, client_id, client_name, scope, user_agent, ip, place, created_at,
-         last_used_at, ends_at, refresh_hash, refresh_expires_at, refreshed_at, family, generation)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         last_used_at, ends_at, refresh_hash, refresh_expires_at, refreshed_at, family, generation, jkt)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.sid,
       row.via,
       row.parent,
@@ -268,6 +275,7 @@ export class SessionStore {
       row.refreshed_at,
       row.family,
       row.generation,
+      row.jkt,
     );
     this.remember(user);
   }
