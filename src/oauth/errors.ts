@@ -91,8 +91,12 @@ function asOAuthError(err: Error, env: Env): OAuthError {
   if (err instanceof DpopError) return new OAuthError(err.code, err.message, err.status, err.headers);
   // A body too large, a rate limit, D1 down, a missing key: the API's codes said in OAuth's.
   const api = asApiError(err, env);
-  // A rate limit, or a page of another site (403, see origin-guard.ts), keep their own codes.
-  let code: OAuthErrorCode = api.code === 'rate_limited' || api.code === 'forbidden' ? api.code : 'invalid_request';
+  // A rate limit, a page of another site (403, see origin-guard.ts), a bound token sent as Bearer keep their own codes.
+  let code: OAuthErrorCode = (['rate_limited', 'forbidden', 'invalid_token'] as const).includes(
+    api.code as 'rate_limited',
+  )
+    ? (api.code as OAuthErrorCode)
+    : 'invalid_request';
   if (api.status >= 500) code = api.code === 'service_unavailable' ? 'temporarily_unavailable' : 'server_error';
   return new OAuthError(code, api.message, api.status, api.headers);
 }

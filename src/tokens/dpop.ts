@@ -20,6 +20,7 @@ import { base64url, constantTimeEqual } from '../http/crypto';
 import { ApiError } from '../http/errors';
 import { callObject } from '../http/object-call';
 import { publicOrigin } from '../http/site';
+import type { AuthScheme } from '../http/validate';
 import { keyRing } from './keys';
 
 /** The proof algorithms accepted (`Ed25519` is the fully specified name of `EdDSA` with that curve). */
@@ -243,4 +244,35 @@ export async function provedKey(c: Context<AppEnv>, required = false): Promise<s
     throw refuse('This client is registered with dpop_bound_access_tokens: send a DPoP proof with each token request.');
   }
   return proof?.jkt ?? null;
+}
+
+/**
+ * Whether an access token of ours may be presented as it was (RFC 9449 §7): a token bound to a
+ * key (`cnf.jkt`) only as `Authorization: DPoP` with a proof of that key whose `ath` is its hash;
+ * a bearer token only as `Bearer`. Refusals are 401 with `WWW-Authenticate: DPoP` (and its
+ * nonce, with `DPOP_NONCE=on`). A bearer token sent as `Bearer` asks nothing of anyone.
+ */
+export async function checkPresentation(
+  c: Context<AppEnv>,
+  scheme: AuthScheme,
+  token: string,
+  cnf: { jkt: string } | undefined,
+): Promise<void> {
+  if (!cnf) {
+    if (scheme === 'DPoP') throw invalidToken('This access token is not bound to a DPoP key: send it as Bearer.');
+    return;
+  }
+  if (scheme !== 'DPoP') {
+    throw invalidToken('This access token is bound to a DPoP key: send it as Authorization: DPoP with a proof.');
+  }
+  const proof = await dpopProof(c, { accessToken: token });
+  if (!proof) throw new DpopError('invalid_dpop_proof', "Send a DPoP proof of the token's key with it.", null, true);
+  if (proof.jkt !== cnf.jkt) {
+    throw new DpopError('invalid_dpop_proof', "The DPoP proof is signed by another key than the token's.", null, true);
+  }
+}
+
+/** 401 `invalid_token` with its `WWW-Authenticate: DPoP` challenge. */
+function invalidToken(message: string): ApiError {
+  return new ApiError('invalid_token', message, dpopChallenge({ code: 'invalid_token', message }));
 }
