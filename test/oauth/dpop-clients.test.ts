@@ -19,17 +19,19 @@ const issuer = new URL(ORIGIN);
 const cli: oauth.Client = { client_id: CLIENT_ID };
 const options = { [oauth.customFetch]: workerFetch, headers: { 'User-Agent': CLI_UA } };
 
+type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
+
 /** The Worker with `DPOP_NONCE=on`, as a client library's fetch. */
-const withNonces = (url: string, init?: RequestInit) =>
+const withNonces: Fetch = async (url, init) =>
   app.fetch(new Request(url, init), { ...env, DPOP_NONCE: 'on' }, createExecutionContext());
 
-async function discover(fetchImpl: typeof workerFetch = workerFetch) {
+async function discover(fetchImpl: Fetch = workerFetch) {
   const res = await oauth.discoveryRequest(issuer, { [oauth.customFetch]: fetchImpl, algorithm: 'oauth2' });
   return oauth.processDiscoveryResponse(issuer, res);
 }
 
 /** A device signed in through oauth4webapi with the DPoP handle `dpop`: the token answer. */
-async function deviceSignIn(dpop: oauth.DPoPHandle, fetchImpl: typeof workerFetch = workerFetch) {
+async function deviceSignIn(dpop: oauth.DPoPHandle, fetchImpl: Fetch = workerFetch) {
   const opts = { ...options, [oauth.customFetch]: fetchImpl };
   const as = await discover(fetchImpl);
   const auth = await oauth.processDeviceAuthorizationResponse(
@@ -142,7 +144,7 @@ describe('oauth4webapi with DPoP', () => {
     const key = await dpopKey();
     const dpop = oauth.DPoP(cli, key.pair);
     const answers: string[] = [];
-    const recording = async (url: string, init?: RequestInit) => {
+    const recording: Fetch = async (url, init) => {
       const res = await withNonces(url, init);
       if (!res.ok) answers.push(`${new URL(url).pathname} ${res.status} ${res.headers.has('DPoP-Nonce')}`);
       return res;
