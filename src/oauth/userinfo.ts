@@ -11,7 +11,6 @@ import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../http/app-env';
 import { readCredential } from '../http/validate';
 import { liveAccessToken } from '../identity/access-token';
-import { DPOP_ALGS_ANNOUNCED } from '../tokens/dpop';
 import { handleOAuthError, OAuthError, oauthJson } from './errors';
 import { oauthAnswers, UserInfoAnswer } from './schemas';
 
@@ -38,7 +37,7 @@ export const userinfo = new Hono<AppEnv>()
       const header = c.req.header('Authorization');
       if (!header) {
         throw new OAuthError('invalid_token', 'Send the access token as Authorization: Bearer (or DPoP).', 401, {
-          'WWW-Authenticate': `Bearer, DPoP algs="${DPOP_ALGS_ANNOUNCED}"`,
+          'WWW-Authenticate': 'Bearer',
         });
       }
       const credential = readCredential(header);
