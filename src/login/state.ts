@@ -7,6 +7,9 @@
  *     noscan ──scan──▶ scan-wait-confirm ──confirm──▶ scan-confirm
  *                                       └──cancel───▶ scan-cancel
  *     noscan | scan-wait-confirm ──(expires_at)──▶ expired
+ *
+ * It is over 400 lines because the diagram's steps, the record they read and the views they
+ * answer belong together: split, a transition would be read in one file and its record in another.
  */
 import type { ErrorCode } from '../http/errors';
 import { placesDiffer } from '../http/request-info';

@@ -8,6 +8,9 @@
  * thread makes each one atomic. A session ends in one place, `#forget`, whoever ends it (a
  * sign-out, a reused token, a closed account, the cap of 50, its expiry): that place tells the
  * object (`ended`), which tells the session's watching pages why.
+ *
+ * It is over 400 lines because every statement that reads or writes the `sessions` table is
+ * here, so that a session's end has one place and a new column one file to change.
  */
 import { randomToken } from '../http/crypto';
 import type { Lifetimes } from '../tokens/lifetimes';

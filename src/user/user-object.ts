@@ -18,6 +18,9 @@
  *
  * The pages watching their sessions are hibernatable WebSockets of this object (`watchers.ts`):
  * whenever a session ends, for whatever reason, they hear it at once; meanwhile they cost nothing.
+ *
+ * It is over 400 lines because it is the object's whole surface: each verb is a thin, synchronous
+ * call into its store, kept beside the others so that one can see what may run between two.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
