@@ -64,7 +64,10 @@ export const qrcodes = new Hono<AppEnv>()
     describeRoute({
       summary: 'The PC asks for a QR code',
       tags: ['QR login'],
-      responses: answers(201, CreatedQrAnswer, 'The new login: keep `poll_token`, show `img`.', [403, 429, 500]),
+      description:
+        'With a `DPoP` proof (RFC 9449), the login is bound to its key: each status poll must prove the same key, and ' +
+        'its token is DPoP-bound.',
+      responses: answers(201, CreatedQrAnswer, 'The new login: keep `poll_token`, show `img`.', [400, 403, 429, 500]),
     }),
     // With a DPoP proof, the login is bound to its key (checked before the login counts toward the limit).
     async (c) => c.json(await startQrLogin(c, undefined, await provedKey(c)), 201),

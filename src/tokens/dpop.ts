@@ -6,9 +6,9 @@
  * dpop+jwt`, ES256 or EdDSA/Ed25519, a public `jwk` of that kind and nothing private) → signature
  * by that embedded key (`jose`'s `EmbeddedJWK`) → `htm`, `htu` (without query and fragment),
  * `jti` → `iat` within `DPOP_WINDOW_S` → the server's nonce (`DPOP_NONCE=on`) → `ath` on a
- * resource request → the `jti` never seen before (`DpopReplay`, asked last so that a refused
- * proof costs no write). Refusals are `DpopError`: `invalid_dpop_proof`, or `use_dpop_nonce`
- * with a fresh nonce to send back in `DPoP-Nonce`.
+ * resource request → the key a bound token names → the `jti` never seen before (`DpopReplay`,
+ * asked last so that a refused proof costs no write). Refusals are `DpopError`:
+ * `invalid_dpop_proof`, or `use_dpop_nonce` with a fresh nonce to send back in `DPoP-Nonce`.
  *
  * A request without the header costs nothing here: no object is asked, no key imported.
  */
@@ -166,6 +166,8 @@ export interface ProofExpectations {
   accessToken?: string;
   /** A resource request (also implied by `accessToken`): refusals are 401 with `WWW-Authenticate: DPoP`. */
   resource?: boolean;
+  /** The key the proof must be of (a bound token's `cnf.jkt`): another key's is refused before the store is asked. */
+  jkt?: string;
 }
 
 /**
@@ -215,6 +217,9 @@ async function checkProof(c: Context<AppEnv>, proof: string, expect: ProofExpect
     }
   }
   const jkt = await calculateJwkThumbprint(jwk, 'sha256');
+  if (expect.jkt !== undefined && jkt !== expect.jkt) {
+    throw refuse("The DPoP proof is signed by another key than the token's.");
+  }
   const fresh = await callObject('DPoP replay store', () =>
     replayStore(c.env, jkt).remember(jti, (iat + DPOP_WINDOW_S) * 1000 + 1000),
   );
@@ -265,11 +270,8 @@ export async function checkPresentation(
   if (scheme !== 'DPoP') {
     throw invalidToken('This access token is bound to a DPoP key: send it as Authorization: DPoP with a proof.');
   }
-  const proof = await dpopProof(c, { accessToken: token });
+  const proof = await dpopProof(c, { accessToken: token, jkt: cnf.jkt });
   if (!proof) throw new DpopError('invalid_dpop_proof', "Send a DPoP proof of the token's key with it.", null, true);
-  if (proof.jkt !== cnf.jkt) {
-    throw new DpopError('invalid_dpop_proof', "The DPoP proof is signed by another key than the token's.", null, true);
-  }
 }
 
 /** 401 `invalid_token` with its `WWW-Authenticate: DPoP` challenge. */
