@@ -1,7 +1,8 @@
 /**
  * @module
  * The middleware in front of every route that needs a signed-in user: a valid Bearer (or DPoP,
- * with its proof) token of an identity source (see `identity/`), whose session is alive. It sets `user`, `sid` and `via`.
+ * with its proof) token of an identity source (see `identity/`), whose session is alive. It sets
+ * `user`, `sid` and `via`.
  * `requireApprover` also asks that the session signed in on the phone itself: only such a session
  * may approve logins or sign other devices out (a PC or CLI that a login made may not).
  */
