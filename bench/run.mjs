@@ -23,7 +23,8 @@
  * report already in `--out` (docs/), as its own dated section. Step 8 holds pages watching their sessions end
  * (`GET /api/sessions/watch`: 200 pages, 5 per session; 20 quick) while nothing happens, reads
  * what they keep, then signs each session out and times how soon its pages hear it;
- * `--watch-only` runs step 8 alone on the app (about a minute) into `watch.md` and `watch.json`.
+ * `--watch-only` runs step 8 alone on the app (about a minute) into `watch.md` and `watch.json`;
+ * `--token-only` step 6 alone (bearer and DPoP-bound token checks) into `tokens.md` and `tokens.json`.
  */
 import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,7 +44,7 @@ const outArg = argv.indexOf('--out');
 const OUT =
   outArg >= 0
     ? path.resolve(argv[outArg + 1])
-    : QUICK || argv.includes('--watch-only')
+    : QUICK || argv.includes('--watch-only') || argv.includes('--token-only')
       ? path.join(os.tmpdir(), 'qrcode-login-bench-quick')
       : path.join(ROOT, 'docs');
 process.env.WRANGLER_SEND_METRICS = 'false';
