@@ -134,6 +134,19 @@ describe('bad proofs at the token endpoint: 400 invalid_dpop_proof, nothing spen
   });
 });
 
+describe('good proofs', () => {
+  it('takes alg Ed25519 (the fully specified name of EdDSA) as well as ES256 and EdDSA', async () => {
+    const { generateKeyPair, exportJWK, calculateJwkThumbprint } = await import('jose');
+    const pair = await generateKeyPair('Ed25519', { extractable: true });
+    const jwk = await exportJWK(pair.publicKey);
+    const key: DpopKey = { alg: 'EdDSA', pair, jwk, jkt: await calculateJwkThumbprint(jwk) };
+    const tokens = await boundDevice(key);
+    const signed = await proof(key, 'GET', '/api/me', { accessToken: tokens.access_token, header: { alg: 'Ed25519' } });
+    const res = await api('/api/me', { headers: { Authorization: `DPoP ${tokens.access_token}`, DPoP: signed } });
+    expect(res.status).toBe(200);
+  });
+});
+
 describe('bad proofs at a resource: 401 with WWW-Authenticate: DPoP', () => {
   const challenge = (res: Response) => res.headers.get('WWW-Authenticate') ?? '';
 
