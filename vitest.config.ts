@@ -52,6 +52,14 @@ export default defineConfig(async () => {
                       redirect_uris: ['https://pushy.example/cb'],
                       require_pushed_authorization_requests: true,
                     },
+                    {
+                      // A public client that must bind its tokens to a key (RFC 9449 §5.2; test/oauth/dpop-codes.test.ts).
+                      client_id: 'bound',
+                      client_name: 'Bound',
+                      redirect_uris: ['https://bound.example/cb'],
+                      token_endpoint_auth_method: 'none',
+                      dpop_bound_access_tokens: true,
+                    },
                   ]),
                   OIDC_CLIENT_SECRETS: 'grafana:grafana secret,wiki:wiki-secret,pushy:pushy secret',
                 },

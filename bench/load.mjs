@@ -5,6 +5,7 @@
  * IPC (`{ task, ...args }`) and gets back one result object. Clients are plain HTTP over
  * loopback through one undici Agent with no cap on connections.
  */
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { Agent, request } from 'undici';
 import { authorizeParams, codeOf, pkce, tokenRequest } from './oidc.mjs';
 
@@ -523,18 +524,69 @@ async function finish({ base, phone, every = 2, rest = 'expire', concurrency = 8
  * revocation check); `GET /api/config` does neither. Both answer a small JSON body.
  */
 async function tokencheck({ base, phone, requests }) {
+  /** `path` `requests` times in a row; `headers` may be made afresh for each (outside the timing). */
   const timed = async (path, headers) => {
     const ms = [];
     for (let i = 0; i < requests; i++) {
+      const sent = typeof headers === 'function' ? await headers() : headers;
       const t = now();
-      expectStatus(await call(base, 'GET', path, headers), 200, path);
+      expectStatus(await call(base, 'GET', path, sent), 200, path);
       ms.push(now() - t);
     }
     return ms;
   };
+  // A PC token bound to a DPoP key (RFC 9449): each request carries a fresh proof of that key,
+  // signed by the client before the clock starts (what it adds on the server is measured).
+  const key = await generateKeyPair('ES256');
+  const bound = await boundPcToken(base, phone, key);
+  const withProof = async () => ({
+    authorization: `DPoP ${bound}`,
+    dpop: await dpopProof(key, 'GET', `${base}/api/me`, bound),
+  });
   await timed('/api/me', { authorization: `Bearer ${phone}` }); // warm-up
+  await timed('/api/me', withProof);
   await timed('/api/config', {});
-  return { me: await timed('/api/me', { authorization: `Bearer ${phone}` }), config: await timed('/api/config', {}) };
+  return {
+    me: await timed('/api/me', { authorization: `Bearer ${phone}` }),
+    meDpop: await timed('/api/me', withProof),
+    config: await timed('/api/config', {}),
+  };
+}
+
+/** A DPoP proof of `key` for `method` on `url` (with the hash of `accessToken`, if any). */
+async function dpopProof(key, method, url, accessToken) {
+  const claims = { htm: method, htu: url, iat: Math.floor(Date.now() / 1000), jti: crypto.randomUUID() };
+  if (accessToken) {
+    claims.ath = Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(accessToken))).toString(
+      'base64url',
+    );
+  }
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(key.publicKey) })
+    .sign(key.privateKey);
+}
+
+/** A PC's QR login made and collected with proofs of `key`, approved by `phone`: its DPoP-bound token. */
+async function boundPcToken(base, phone, key) {
+  const created = expectStatus(
+    await call(base, 'POST', '/api/qrcodes', { dpop: await dpopProof(key, 'POST', `${base}/api/qrcodes`) }),
+    201,
+    'create (DPoP)',
+  );
+  const asPhone = { authorization: `Bearer ${phone}` };
+  expectStatus(await call(base, 'POST', `/api/qrcodes/${created.qrcode_id}/scan`, asPhone), 200, 'scan');
+  expectStatus(await call(base, 'POST', `/api/qrcodes/${created.qrcode_id}/confirm`, asPhone), 200, 'confirm');
+  const status = `/api/qrcodes/${created.qrcode_id}/status`;
+  const polled = expectStatus(
+    await call(base, 'GET', `${status}?wait=0`, {
+      'x-poll-token': created.poll_token,
+      dpop: await dpopProof(key, 'GET', `${base}${status}`),
+    }),
+    200,
+    'status (DPoP)',
+  );
+  if (polled.token_type !== 'DPoP' || !polled.token) throw new Failure('the bound login handed out no DPoP token');
+  return polled.token;
 }
 
 async function login({ base, username, password }) {

@@ -417,10 +417,28 @@ function tokenSection(r, p) {
     '| request | p50 | p99 |',
     '|---|---|---|',
     `| \`GET /api/me\` (token verified, session checked in the user’s object) | ${f(t.me.p50, 2)} ms | ${f(t.me.p99, 2)} ms |`,
+    ...(t.dpop
+      ? [
+          `| \`GET /api/me\` with a DPoP-bound token (and the proof: its signature, and the key’s replay store) | ${f(t.dpop.p50, 2)} ms | ${f(t.dpop.p99, 2)} ms |`,
+        ]
+      : []),
     `| \`GET /api/config\` (no token) | ${f(t.config.p50, 2)} ms | ${f(t.config.p99, 2)} ms |`,
     `| the check, at p50 | ${f(t.costP50Ms, 2)} ms | |`,
+    ...(t.dpop ? [`| what DPoP adds to it, at p50 | ${f(t.dpopCostP50Ms, 2)} ms | |`] : []),
     '',
   );
+}
+
+/** `--token-only`: step 6 alone, as its own small report. */
+export function renderTokens(r) {
+  const out = [];
+  const p = (...lines) => out.push(...lines);
+  p(
+    `Step 6 alone (\`npm run bench -- --token-only\`), commit ${r.commit}, ${r.machine.cores} cores, load average after ${r.machine.loadAfter?.join(' ')}.`,
+    '',
+  );
+  tokenSection(r, p);
+  return `${out.join('\n')}\n`;
 }
 
 /** Step 8 alone (`npm run bench -- --watch-only`). */

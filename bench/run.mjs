@@ -23,7 +23,8 @@
  * report already in `--out` (docs/), as its own dated section. Step 8 holds pages watching their sessions end
  * (`GET /api/sessions/watch`: 200 pages, 5 per session; 20 quick) while nothing happens, reads
  * what they keep, then signs each session out and times how soon its pages hear it;
- * `--watch-only` runs step 8 alone on the app (about a minute) into `watch.md` and `watch.json`.
+ * `--watch-only` runs step 8 alone on the app (about a minute) into `watch.md` and `watch.json`;
+ * `--token-only` step 6 alone (bearer and DPoP-bound token checks) into `tokens.md` and `tokens.json`.
  */
 import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,7 +44,7 @@ const outArg = argv.indexOf('--out');
 const OUT =
   outArg >= 0
     ? path.resolve(argv[outArg + 1])
-    : QUICK || argv.includes('--watch-only')
+    : QUICK || argv.includes('--watch-only') || argv.includes('--token-only')
       ? path.join(os.tmpdir(), 'qrcode-login-bench-quick')
       : path.join(ROOT, 'docs');
 process.env.WRANGLER_SEND_METRICS = 'false';
@@ -119,6 +120,8 @@ const ONLY_MACHINE = argv.includes('--only-machine');
 const EVICTED_AFTER_MS = 11_000;
 /** `--watch-only`: step 8 alone, on the app alone (a minute), written to `watch.md` and `watch.json`. */
 const WATCH_ONLY = argv.includes('--watch-only');
+/** `--token-only`: step 6 alone (bearer and DPoP-bound token checks), written to `tokens.md` and `tokens.json`. */
+const TOKEN_ONLY = argv.includes('--token-only');
 // `wrangler dev` is the reference of the full run; the quick run skips it unless `--dev`.
 const WITH_DEV = !argv.includes('--no-dev') && (!QUICK || argv.includes('--dev'));
 
@@ -331,6 +334,46 @@ async function watchStep(load, start) {
   return watch;
 }
 
+/**
+ * Step 6: `/api/me` with a bearer token, with a DPoP-bound one (a fresh proof each time: one
+ * signature verification and one call to the key's replay store more), and `/api/config`.
+ */
+async function tokenStep(load, start, phone) {
+  const r = await load.run('tokencheck', { base: start.base, phone, requests: QUICK ? 100 : 1000 });
+  const me = summary(r.me);
+  const dpop = summary(r.meDpop);
+  const config = summary(r.config);
+  log(
+    `step 6: /api/me p50 ${me.p50.toFixed(2)} ms (DPoP ${dpop.p50.toFixed(2)} ms) vs /api/config ${config.p50.toFixed(2)} ms`,
+  );
+  return {
+    requests: r.me.length,
+    me,
+    dpop,
+    config,
+    costP50Ms: round(me.p50 - config.p50),
+    dpopCostP50Ms: round(dpop.p50 - me.p50),
+  };
+}
+
+/** `--token-only`: the app alone, step 6 alone (a minute), written to `tokens.md` and `tokens.json`. */
+async function tokenOnly(app) {
+  result.machine = machineFacts();
+  result.commit = gitCommit();
+  const start = await startServer({ name: 'start', ...app });
+  log(`start ready at ${start.base}`);
+  const load = startLoad('load');
+  const phone = await load.run('login', { base: start.base, username: 'dong', password: '111' });
+  result.tokenCheck = await tokenStep(load, start, phone);
+  result.machine.loadAfter = loadAverage();
+  result.seconds = Math.round((Date.now() - t0) / 1000);
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(path.join(OUT, 'tokens.json'), `${JSON.stringify(result, null, 1)}\n`);
+  const { renderTokens } = await import('./report.mjs');
+  writeFileSync(path.join(OUT, 'tokens.md'), renderTokens(result));
+  log(`wrote ${path.join(OUT, 'tokens.md')} and tokens.json in ${result.seconds} s`);
+}
+
 /** `--watch-only`: the app alone, step 8 alone. */
 async function watchOnly(app) {
   result.machine = machineFacts();
@@ -367,6 +410,7 @@ async function main() {
   const SHM = existsSync('/dev/shm') && PLAN.tmpfsLevels.length ? mkdtempSync('/dev/shm/qrcode-login-bench-') : null;
   if (SHM) cleanup.push(() => rmSync(SHM, { recursive: true, force: true }));
   if (WATCH_ONLY) return watchOnly(app);
+  if (TOKEN_ONLY) return tokenOnly(app);
   const specs = [
     // The app, with the benchmark's OpenID Connect client for the code-flow sign-ins.
     { name: 'start', ...app, vars: { OIDC_CLIENTS } },
@@ -495,13 +539,7 @@ async function main() {
   }
 
   // 6. The cost of the token check (signature + revocation read in D1), on `npm start`.
-  {
-    const r = await load.run('tokencheck', { base: start.base, phone: phones.start, requests: QUICK ? 100 : 1000 });
-    const me = summary(r.me);
-    const config = summary(r.config);
-    result.tokenCheck = { requests: r.me.length, me, config, costP50Ms: round(me.p50 - config.p50) };
-    log(`step 6: /api/me p50 ${me.p50.toFixed(2)} ms vs /api/config ${config.p50.toFixed(2)} ms`);
-  }
+  result.tokenCheck = await tokenStep(load, start, phones.start);
 
   // 8. Pages watching their sessions end.
   result.watch = await watchStep(load, start);

@@ -76,6 +76,8 @@ app.use('*', async (c, next) => {
   c.header('X-Content-Type-Options', 'nosniff');
   c.header('Referrer-Policy', 'no-referrer');
   for (const [name, value] of c.req.raw.headers) {
+    // A DPoP proof has a tighter cap of its own, refused with RFC 9449's error where proofs are read.
+    if (name === 'dpop') continue;
     if (value.length > MAX_HEADER_BYTES) throw new ApiError('invalid_request', `The ${name} header is too long.`);
   }
   const length = Number(c.req.header('Content-Length') ?? 0);
@@ -88,19 +90,29 @@ app.use('*', async (c, next) => {
 });
 
 /** The preflight's answer for an allowed origin, spelled as the contract spells it. */
-const apiCors = cors({
-  origin: (origin) => origin,
-  // One string each, so the header reads `GET, POST, DELETE` (hono joins list items with a bare comma).
-  allowMethods: ['GET, POST, DELETE'],
-  allowHeaders: ['Authorization, Content-Type, X-Poll-Token'],
-  exposeHeaders: ['Retry-After'],
-  maxAge: 600,
-});
+const corsOptions = (allowHeaders: string) =>
+  cors({
+    origin: (origin) => origin,
+    // One string each, so the header reads `GET, POST, DELETE` (hono joins list items with a bare comma).
+    allowMethods: ['GET, POST, DELETE'],
+    allowHeaders: [allowHeaders],
+    // A site's page reads a DPoP refusal's challenge and the nonce to retry with (RFC 9449).
+    exposeHeaders: ['Retry-After, DPoP-Nonce, WWW-Authenticate'],
+    maxAge: 600,
+  });
+const CORS_HEADERS = 'Authorization, Content-Type, X-Poll-Token';
+const apiCors = corsOptions(CORS_HEADERS);
+/** A preflight that asks to send a DPoP proof (a page of the site proving its key) is allowed that header too. */
+const dpopCors = corsOptions(`${CORS_HEADERS}, DPoP`);
+const asksForDpop = (requested: string | undefined) =>
+  (requested ?? '').split(',').some((name) => name.trim().toLowerCase() === 'dpop');
 
 /** Origins in `ALLOWED_ORIGINS` may call the API from their pages; no other origin gets a CORS header. */
 app.use('/api/*', async (c, next) => {
   const origin = c.req.header('Origin');
-  if (origin && allowedOrigins(c.env).includes(origin)) return apiCors(c, next);
+  if (origin && allowedOrigins(c.env).includes(origin)) {
+    return (asksForDpop(c.req.header('Access-Control-Request-Headers')) ? dpopCors : apiCors)(c, next);
+  }
   // Any other origin gets no CORS header at all; the answer still varies with Origin.
   await next();
   if (c.env.ALLOWED_ORIGINS) c.header('Vary', 'Origin', { append: true });

@@ -9,6 +9,7 @@ import type { UserCode } from './login/user-code';
 import type { PushedRequest } from './oauth/pushed-request';
 import type { PasskeyChallenge } from './passkeys/passkey-challenge';
 import type { AuditMessage } from './user/activity-store';
+import type { DpopReplay } from './tokens/dpop-replay';
 import type { UserSessions } from './user/user-object';
 import type { QueuedEvent } from './webhooks/events';
 import type { QueuedLogout } from './webhooks/logout';
@@ -24,6 +25,8 @@ export interface Env {
   PASSKEY_CHALLENGE: DurableObjectNamespace<PasskeyChallenge>;
   /** One Durable Object per pushed authorization request (RFC 9126): one use, one minute. */
   PUSHED_REQUEST: DurableObjectNamespace<PushedRequest>;
+  /** One Durable Object per DPoP key (its JWK thumbprint): the `jti`s of its proofs, each accepted once. */
+  DPOP_REPLAY: DurableObjectNamespace<DpopReplay>;
   /** Shared counters behind the request limits, one object per counted key. */
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   /** The accounts of `IDENTITY=accounts` (and, until drained, the last version's sessions: see user/legacy.ts). */
@@ -79,6 +82,8 @@ export interface Env {
   PASSKEY_RP_NAME?: string;
   /** What confirming a login needs: `tap` (default), `passkey` or `passkey-when-risky`. */
   CONFIRM_WITH?: string;
+  /** `on`: every DPoP proof must carry a nonce of this Worker (`DPoP-Nonce`); default `off`. */
+  DPOP_NONCE?: string;
   /** `on` requires number matching on confirm. */
   MATCH_CODE?: string;
   /** Where webhook events are POSTed; with `WEBHOOK_SECRET`, turns webhooks on. */

@@ -13,6 +13,7 @@ export { LoginSession } from './login/login-session';
 export { UserCode } from './login/user-code';
 export { PushedRequest } from './oauth/pushed-request';
 export { PasskeyChallenge } from './passkeys/passkey-challenge';
+export { DpopReplay } from './tokens/dpop-replay';
 export { UserSessions } from './user/user-object';
 
 export default {

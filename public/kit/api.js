@@ -2,8 +2,9 @@
  * @module
  * The one API client of the pages and the element. Every answer becomes an `Answer`, whatever
  * its status; only a network failure (a `TypeError`), a timeout (`TimeoutError`) or an abort
- * (`AbortError`) throws.
+ * (`AbortError`) throws. A token bound to this browser's DPoP key goes out with its proof.
  */
+import { authHeaders, dpopProof, heard } from './dpop.js';
 
 /**
  * @typedef {object} Answer
@@ -18,7 +19,8 @@
  * @typedef {object} CallOptions
  * @property {string} [server] the Worker's origin; default this page's
  * @property {string} [method]
- * @property {string | null} [token] sent as `Authorization: Bearer`
+ * @property {string | null} [token] sent as `Authorization: Bearer`, or as `DPoP` with a proof for a token bound to this browser's key
+ * @property {boolean} [dpop] send a DPoP proof of this browser's key (a QR login made and polled bound to it)
  * @property {string} [pollToken] sent as `X-Poll-Token`
  * @property {unknown} [body] sent as JSON
  * @property {AbortSignal} [signal]
@@ -31,10 +33,28 @@
  * @param {CallOptions} [options]
  * @returns {Promise<Answer>}
  */
-export async function call(path, { server, method = 'GET', token, pollToken, body, signal, timeoutMs } = {}) {
+export async function call(path, options = {}) {
+  const first = await send(path, options);
+  // A server that asks for its DPoP nonce (RFC 9449 §8) is asked once more, with it.
+  if (first.nonceAsked) return send(path, options);
+  return first;
+}
+
+/**
+ * One request of `call`.
+ * @param {string} path
+ * @param {CallOptions} options
+ * @returns {Promise<Answer & { nonceAsked: boolean }>}
+ */
+async function send(path, { server, method = 'GET', token, dpop, pollToken, body, signal, timeoutMs }) {
+  const url = new URL(path, server ?? location.href);
   /** @type {Record<string, string>} */
   const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
+  if (token) Object.assign(headers, await authHeaders(method, url, token));
+  else if (dpop) {
+    const proof = await dpopProof(method, url);
+    if (proof) headers.DPoP = proof;
+  }
   if (pollToken) headers['X-Poll-Token'] = pollToken;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const own = new AbortController();
@@ -45,13 +65,14 @@ export async function call(path, { server, method = 'GET', token, pollToken, bod
     ? setTimeout(() => own.abort(new DOMException('The server did not answer in time.', 'TimeoutError')), timeoutMs)
     : undefined;
   try {
-    const res = await fetch(new URL(path, server ?? location.href), {
+    const res = await fetch(url, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: own.signal,
       cache: 'no-store',
     });
+    heard(url.href, res.headers);
     const text = await res.text();
     let data = null;
     try {
@@ -65,6 +86,7 @@ export async function call(path, { server, method = 'GET', token, pollToken, bod
       body: data,
       retryAfter: Number(res.headers.get('Retry-After')) || 0,
       date: Date.parse(res.headers.get('Date') ?? '') || null,
+      nonceAsked: data?.error === 'use_dpop_nonce' && res.headers.has('DPoP-Nonce'),
     };
   } finally {
     clearTimeout(timer);

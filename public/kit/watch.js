@@ -15,6 +15,7 @@
  * nothing, not even the server's keep-alive comment, for `SILENT_MS` went through a dead
  * connection and is opened again too. A 401 when opening says the session has already ended.
  */
+import { authHeaders } from './dpop.js';
 
 /** The server writes a comment every 30 s: a stream silent for longer than this is dead. */
 const SILENT_MS = 75_000;
@@ -83,7 +84,7 @@ export function watchSession({ server, token, ended }) {
     const since = Date.now();
     try {
       const res = await fetch(url, {
-        headers: { Authorization: `Bearer ${current}`, Accept: 'text/event-stream' },
+        headers: { ...(await authHeaders('GET', url, current)), Accept: 'text/event-stream' },
         cache: 'no-store',
         signal: mine.signal,
       });

@@ -101,6 +101,8 @@ function showQr(notice = '') {
   element.setAttribute('lang', shell.lang);
   // The same sign-in as on a site's page: a passkey from a phone nearby, where it can work here.
   element.toggleAttribute('passkey', shell.passkeyHere);
+  // Our own page binds its logins to this browser's DPoP key: a token copied out of it is worth nothing.
+  element.setAttribute('dpop', '');
   if (notice) element.notice = shell.t[notice];
   let changes = 0;
   element.addEventListener('qr-login:status', () => {

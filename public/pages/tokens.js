@@ -15,6 +15,8 @@
  * the store is emptied and `signedOut` is set.
  */
 
+import { dpopProof, heard, isBound } from '../kit/dpop.js';
+
 /** A token is renewed this long before it expires. */
 const MARGIN_MS = 60_000;
 
@@ -196,17 +198,27 @@ function kept(key, storage, refreshes) {
       const now = read(key);
       const sent = kept.refresh;
       let res;
+      let body;
       try {
-        res = await fetch('/oauth/token', {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: sent }),
-          cache: 'no-store',
-        });
+        // A session bound to this browser's DPoP key refreshes only with a proof of it (and
+        // once more with the server's nonce, when it asks for one).
+        for (let tries = 0; tries < 2; tries++) {
+          const url = new URL('/oauth/token', location.href);
+          const proof = isBound(stale) ? await dpopProof('POST', url) : null;
+          res = await fetch(url, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(proof ? { DPoP: proof } : {}) },
+            body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: sent }),
+            cache: 'no-store',
+          });
+          heard(url.href, res.headers);
+          body = await res.json().catch(() => null);
+          if (!(proof && body?.error === 'use_dpop_nonce')) break;
+        }
       } catch {
         return now;
       }
-      const body = await res.json().catch(() => null);
+      if (!res) return now;
       if (res.ok && body?.access_token) {
         store.save({ token: body.access_token, refresh_token: body.refresh_token, expires_in: body.expires_in });
         await saving;

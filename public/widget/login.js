@@ -47,6 +47,7 @@ export const PC_RETRY = { maxSeconds: 5, transient: (status) => status >= 500 };
  * @property {string} [redirect_to] a login of the authorize page: where the browser goes now
  * @property {string} [refresh_token]
  * @property {number} [expires_in]
+ * @property {'DPoP'} [token_type] a login bound to this browser's DPoP key
  * @property {User} [user]
  */
 
@@ -110,14 +111,17 @@ async function callFromHere(server, path, options) {
 
 /**
  * A QR login with `server`, as the steps it goes through, until it ends or `signal` aborts.
- * `hooks` show a lost connection (see `persist`); `start`, where the code comes from.
+ * `hooks` show a lost connection (see `persist`); `start`, where the code comes from. With `dpop`,
+ * the login is made with a proof of this browser's DPoP key and polled with one (RFC 9449): its
+ * poll token alone collects nothing, and its token is bound to the key.
  * @param {string} server
  * @param {AbortSignal} signal
  * @param {Omit<import('../kit/backoff.js').RetryHooks, 'alive'>} hooks
  * @param {StartQr} [start]
+ * @param {boolean} [dpop]
  * @returns {AsyncGenerator<Step, void>}
  */
-export async function* qrLogin(server, signal, hooks, start) {
+export async function* qrLogin(server, signal, hooks, start, dpop = false) {
   const alive = () => !signal.aborted;
   /**
    * Calls the Worker until it answers; `retryPath` for the tries after the first (a long-poll
@@ -133,7 +137,7 @@ export async function* qrLogin(server, signal, hooks, start) {
   try {
     const created = start
       ? await persist(() => start(signal), PC_RETRY, { ...hooks, alive })
-      : await ask('/api/qrcodes', { method: 'POST' });
+      : await ask('/api/qrcodes', { method: 'POST', dpop });
     if (!created) return;
     if (created.ok && typeof created.body?.redirect_to === 'string') {
       yield { kind: 'leave', why: 'denied', to: created.body.redirect_to };
@@ -155,7 +159,7 @@ export async function* qrLogin(server, signal, hooks, start) {
       const status = `/api/qrcodes/${qr.qrcode_id}/status?after=${version}`;
       const res = await ask(
         `${status}&wait=${POLL_WAIT_S}`,
-        { pollToken: qr.poll_token, timeoutMs: POLL_TIMEOUT_MS },
+        { pollToken: qr.poll_token, timeoutMs: POLL_TIMEOUT_MS, dpop },
         `${status}&wait=0`,
       );
       if (!res) return;

@@ -8,6 +8,11 @@
  * your phone": the browser's own cross-device sign-in (`hints: ["hybrid"]`), which checks that
  * the phone is near; its login comes in the same event, with `detail.via = "passkey"`.
  *
+ * With the `dpop` attribute (the PC page sets it) the login is bound to this browser's DPoP key
+ * (`kit/dpop.js`, RFC 9449): the event's detail says `token_type: "DPoP"`, the token is presented
+ * with a proof of that key (`element.dpopProof(method, url, token)` makes one for the site's own
+ * requests), and a copied token or poll token is worth nothing without it.
+ *
  * Once signed in, while it stays on the page, it watches the new session (`kit/watch.js`): when
  * the session ends (the phone signs this computer out, say), it dispatches `qr-login:logout` with
  * `detail.reason`, says so in words, and shows a new code. It holds the login's access token in
@@ -24,6 +29,7 @@
 import { useAccent } from '../kit/brand.js';
 import { serverConfig } from '../kit/config.js';
 import { h, initial, setText } from '../kit/dom.js';
+import { dpopProof } from '../kit/dpop.js';
 import { browserLang, pickLang } from '../kit/lang.js';
 import { passkeysUsable } from '../kit/passkey.js';
 import { watchSession } from '../kit/watch.js';
@@ -271,6 +277,20 @@ export class QrLoginElement extends HTMLElement {
     }
   }
 
+  /**
+   * A DPoP proof of this browser's key for the site's own request (`method` on `url`, with the
+   * access token it carries), for a login made with `dpop`: send it in the `DPoP` header beside
+   * `Authorization: DPoP <token>`. Null where the browser has no key (the token is then a
+   * bearer token).
+   * @param {string} method
+   * @param {string | URL} url
+   * @param {string} [accessToken]
+   * @returns {Promise<string | null>}
+   */
+  dpopProof(method, url, accessToken) {
+    return dpopProof(method, url, accessToken);
+  }
+
   /** Starts over with a new QR code (what the Refresh button does). */
   refresh({ focus = true } = {}) {
     if (!this.isConnected) return;
@@ -344,6 +364,8 @@ export class QrLoginElement extends HTMLElement {
         },
       },
       this.#flow?.start,
+      // `dpop`: the login is bound to this browser's key (the PC page sets it; a site opts in).
+      !this.#flow?.start && this.hasAttribute('dpop'),
     );
     for await (const step of steps) {
       if (mine !== this.#generation) return;
@@ -401,6 +423,8 @@ export class QrLoginElement extends HTMLElement {
     // A Worker that issues refresh tokens hands them over beside the access token.
     if (s.refresh_token !== undefined) detail.refresh_token = s.refresh_token;
     if (s.expires_in !== undefined) detail.expires_in = s.expires_in;
+    // Bound to this browser's DPoP key: the site presents it with `dpopProof` (RFC 9449).
+    if (s.token_type === 'DPoP') detail.token_type = 'DPoP';
     if (via) detail.via = via;
     this.dispatchEvent(new CustomEvent('qr-login:login', { bubbles: true, composed: true, detail }));
     // A page that took the element away (as the PC page does) watches the session itself.

@@ -16,6 +16,12 @@ export const ERROR_STATUS = {
   invalid_qrcode_id: 400,
   unauthorized: 401,
   invalid_credentials: 401,
+  /** RFC 9449: a refused DPoP proof (400 where tokens are issued, 401 with `WWW-Authenticate: DPoP` at a resource). */
+  invalid_dpop_proof: 400,
+  /** RFC 9449 §8: sign the proof with the server's nonce (`DPoP-Nonce`); 400 or 401 as above. */
+  use_dpop_nonce: 400,
+  /** RFC 6750 §3.1 / RFC 9449 §7.1: a DPoP-bound token presented without its proof (as `Bearer`). */
+  invalid_token: 401,
   forbidden: 403,
   step_up_required: 403,
   step_up_failed: 403,
@@ -50,6 +56,9 @@ const DEFAULT_MESSAGE: Record<ErrorCode, string> = {
   invalid_qrcode_id: 'This is not a QR code id issued by this service.',
   unauthorized: 'Sign in again: the token is missing, malformed, expired or revoked.',
   invalid_credentials: 'Wrong username or password.',
+  invalid_dpop_proof: 'The DPoP proof is missing or not valid for this request.',
+  use_dpop_nonce: 'Sign the DPoP proof with the nonce of the DPoP-Nonce header.',
+  invalid_token: 'This access token is bound to a DPoP key: send it as Authorization: DPoP with a proof.',
   forbidden: 'This QR code was scanned by another user.',
   step_up_required: 'Confirm with your passkey: this sign-in needs it.',
   step_up_failed: 'The passkey did not verify: nothing was confirmed. Try again.',
@@ -80,9 +89,11 @@ export class ApiError extends Error {
     readonly headers: Record<string, string> = {},
     /** Whom to blame, for a page (see `ErrorReason`). */
     readonly reason?: ErrorReason,
+    /** Another status than the code's own (a DPoP refusal at a resource is 401, at a token endpoint 400). */
+    status?: ContentfulStatusCode,
   ) {
     super(message ?? DEFAULT_MESSAGE[code]);
-    this.status = ERROR_STATUS[code];
+    this.status = status ?? ERROR_STATUS[code];
   }
 }
 

@@ -29,8 +29,8 @@ export const ErrorAnswer = v.object({
 });
 
 const ERROR_WORDS: Record<number, string> = {
-  400: 'Malformed request (`invalid_request`, `invalid_qrcode_id`).',
-  401: 'Missing, malformed, expired, revoked or wrongly signed credentials (`unauthorized`).',
+  400: 'Malformed request (`invalid_request`, `invalid_qrcode_id`; where a DPoP proof may come, `invalid_dpop_proof`, `use_dpop_nonce`).',
+  401: 'Missing, malformed, expired, revoked or wrongly signed credentials (`unauthorized`); a DPoP-bound token sent as Bearer (`invalid_token`), or its proof refused (`invalid_dpop_proof`, `use_dpop_nonce`), with `WWW-Authenticate: DPoP`.',
   403: 'Not allowed (`forbidden`: another user’s QR, a device that may not approve, a page of another site; `step_up_required`, `step_up_failed`).',
   404: 'Not found.',
   408: 'The request body did not arrive within 10 s (`request_timeout`).',

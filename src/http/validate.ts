@@ -41,11 +41,20 @@ export function loginStub(env: Env, id: string) {
   return login;
 }
 
-/** The Bearer token of the `Authorization` header, or 401. */
-export function bearerToken(c: Context): string {
-  const header = c.req.header('Authorization') ?? '';
-  const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(header);
-  if (!match?.[1] || header.length > 4096)
-    throw new ApiError('unauthorized', 'Sign in first: a valid Bearer token is required.');
-  return match[1];
+/** How an access token is presented: `Bearer` (RFC 6750), or `DPoP` with a proof beside it (RFC 9449 §7.1). */
+export type AuthScheme = 'Bearer' | 'DPoP';
+
+/** The access token of an `Authorization` header and its scheme, or null for anything else. */
+export function readCredential(header: string | undefined): { scheme: AuthScheme; token: string } | null {
+  if (!header || header.length > 4096) return null;
+  const match = /^(Bearer|DPoP) ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(header);
+  if (!match?.[1] || !match[2]) return null;
+  return { scheme: match[1].toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer', token: match[2] };
+}
+
+/** The access token of the `Authorization` header (`Bearer` or `DPoP`) and its scheme, or 401. */
+export function accessCredential(c: Context): { scheme: AuthScheme; token: string } {
+  const credential = readCredential(c.req.header('Authorization'));
+  if (!credential) throw new ApiError('unauthorized', 'Sign in first: a valid Bearer (or DPoP) token is required.');
+  return credential;
 }

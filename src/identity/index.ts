@@ -8,6 +8,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../http/app-env';
 import { ApiError } from '../http/errors';
+import type { AuthScheme } from '../http/validate';
 import type { SignInMethod } from '../user';
 import { identityMode } from '../user/identity-source';
 import type { UserRef } from '../user/types';
@@ -26,10 +27,16 @@ export interface Identity {
   siteSignInAt?: number | null;
 }
 
-/** The user a Bearer token names, or 401 `unauthorized`. */
-export async function identify(c: Context<AppEnv>, token: string): Promise<Identity> {
+/**
+ * The user a token of the `Authorization` header names, or 401 `unauthorized` (`invalid_token`
+ * or `invalid_dpop_proof` for one of ours presented otherwise than it is bound: see RFC 9449).
+ */
+export async function identify(
+  c: Context<AppEnv>,
+  { scheme, token }: { scheme: AuthScheme; token: string },
+): Promise<Identity> {
   if (isOwnToken(c, token)) {
-    const live = await liveAccessToken(c, token);
+    const live = await liveAccessToken(c, token, scheme);
     if (!live)
       throw new ApiError(
         'unauthorized',
@@ -39,7 +46,8 @@ export async function identify(c: Context<AppEnv>, token: string): Promise<Ident
     const user = { id: claims.sub, username: claims.username, display_name: claims.name };
     return { user, sid: claims.sid, via: session.via };
   }
-  if (identityMode(c.env) === 'jwt') {
+  // A site's own tokens are bearer tokens: nothing binds them to a key here.
+  if (identityMode(c.env) === 'jwt' && scheme === 'Bearer') {
     const site = await verifySiteToken(c.env, token);
     return { user: site.user, sid: null, via: 'site', siteSignInAt: site.signedInAt };
   }

@@ -1,19 +1,20 @@
 /**
  * @module
- * The middleware in front of every route that needs a signed-in user: a valid Bearer token of an
- * identity source (see `identity/`), whose session is alive. It sets `user`, `sid` and `via`.
+ * The middleware in front of every route that needs a signed-in user: a valid Bearer (or DPoP,
+ * with its proof) token of an identity source (see `identity/`), whose session is alive. It sets
+ * `user`, `sid` and `via`.
  * `requireApprover` also asks that the session signed in on the phone itself: only such a session
  * may approve logins or sign other devices out (a PC or CLI that a login made may not).
  */
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../http/app-env';
 import { ApiError } from '../http/errors';
-import { bearerToken } from '../http/validate';
+import { accessCredential } from '../http/validate';
 import { FIRST_HAND, type SignInMethod } from '../user';
 import { identify } from '.';
 
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
-  const { user, sid, via, siteSignInAt } = await identify(c, bearerToken(c));
+  const { user, sid, via, siteSignInAt } = await identify(c, accessCredential(c));
   c.set('user', user);
   c.set('sid', sid);
   c.set('via', via);

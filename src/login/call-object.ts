@@ -6,7 +6,11 @@
 import { ApiError } from '../http/errors';
 import { callObject } from '../http/object-call';
 import { rateLimited } from '../limits/limits';
+import { DpopError } from '../tokens/dpop';
 import type { Outcome } from './state';
+
+/** Why a bound login's poll without its key is refused. */
+const UNPROVED = 'This login is bound to a DPoP key: poll with a DPoP proof of that key.';
 
 /**
  * The login object's answer to `call`; a failure of the object is a 503 (see `object-call.ts`):
@@ -18,6 +22,7 @@ export const reachLogin = <T>(call: () => Promise<T>): Promise<T> => callObject(
 export function outcomeValue<T>(outcome: Outcome<T>): T {
   if (outcome.ok) return outcome.value;
   if (outcome.error === 'rate_limited') throw rateLimited(outcome.retryAfter ?? 1);
+  if (outcome.dpop) throw new DpopError('invalid_dpop_proof', UNPROVED, null, true);
   throw new ApiError(outcome.error);
 }
 

@@ -2,7 +2,7 @@
  * @module
  * The OAuth device flow's token poll (RFC 8628 §3.4–3.5) as a pure function of the login
  * record and the clock, applied by `LoginSession`. The checks run in a fixed order, as in
- * node-oidc-provider: unknown → expired → pending (or too fast) → denied → issue once.
+ * node-oidc-provider: unknown (or not proved by the key it is bound to) → expired → pending (or too fast) → denied → issue once.
  */
 import { constantTimeEqual } from '../http/crypto';
 import { type DeviceGrant, type HandOut, handOutOf, isOpen, type LoginRecord } from './state';
@@ -48,6 +48,8 @@ export function pollDevice(
   secretHash: string,
   clientId: string,
   now: number,
+  /** The DPoP key the poll proved (null: none). */
+  jkt: string | null = null,
 ): { next: LoginRecord | null; outcome: DevicePoll } {
   const refuse = (error: DevicePollError) => ({ next: null, outcome: { ok: false as const, error } });
 
@@ -56,6 +58,8 @@ export function pollDevice(
   if (!rec || !grant || !constantTimeEqual(rec.poll_hash, secretHash) || grant.client_id !== clientId) {
     return refuse('invalid_grant');
   }
+  // A device code bound to a key (RFC 9449) is worth nothing without it: refused, and not counted as a poll.
+  if (rec.jkt && rec.jkt !== jkt) return refuse('invalid_grant');
   if (rec.status === 'expired' || (isOpen(rec.status) && now >= rec.expires_at)) return refuse('expired_token');
 
   if (isOpen(rec.status)) {

@@ -34,8 +34,10 @@ export async function handOut(
   c: Context<AppEnv>,
   login: DurableObjectStub<LoginSession>,
   qrcodeId: string,
-  { user, requester, approver, typed }: HandOut,
+  { user, requester, approver, typed, jkt }: HandOut,
   device: SignInVia = { via: 'qrcode' },
+  /** The DPoP key the collecting request proved (a bound login's own; else the device's, if it sent one). */
+  provedJkt: string | null = null,
 ): Promise<SignedIn | null> {
   let tokens: IssuedTokens | null;
   try {
@@ -43,6 +45,7 @@ export async function handOut(
       from: signInFrom(requester),
       approver,
       ...(typed ? { typed } : {}),
+      jkt: jkt ?? provedJkt,
       ...(device.via === 'device'
         ? { clientId: device.clientId, clientName: device.clientName, scope: device.scope }
         : {}),

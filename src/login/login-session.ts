@@ -67,6 +67,8 @@ export interface CreateLogin {
   device?: { clientId: string; clientName?: string | null; scope: string | null };
   /** Set when an OpenID Connect authorization request starts it: the client, and the request. */
   oidc?: OidcLogin;
+  /** The DPoP key the creating request proved: the login is bound to it. */
+  jkt?: string | null;
 }
 
 export class LoginSession extends DurableObject<Env> {
@@ -155,6 +157,7 @@ export class LoginSession extends DurableObject<Env> {
     };
     if (init.device) rec.device = newDeviceGrant(init.device.clientId, init.device.scope, init.device.clientName);
     if (init.oidc) rec.oidc = init.oidc;
+    if (init.jkt) rec.jkt = init.jkt;
     this.ctx.storage.kv.put(RECORD_KEY, rec);
     await this.ctx.storage.setAlarm(rec.expires_at);
     return pcView(rec);
@@ -177,6 +180,8 @@ export class LoginSession extends DurableObject<Env> {
     const rec = this.#current();
     if (!rec) return statusAnswer({ ok: false, error: 'qrcode_expired' });
     if (!constantTimeEqual(rec.poll_hash, ask.pollHash)) return statusAnswer({ ok: false, error: 'unauthorized' });
+    // A bound login answers only a poll that proves its key: a copied poll token alone learns nothing.
+    if (rec.jkt && rec.jkt !== ask.jkt) return statusAnswer({ ok: false, error: 'unauthorized', dpop: true });
     const news = ask.after === null || rec.version > ask.after;
     if (ask.counted && (news || ask.waitMs < SHORT_WAIT_MS)) {
       const limited = this.#countImmediate();
@@ -299,9 +304,9 @@ export class LoginSession extends DurableObject<Env> {
    * await, so of two racing polls exactly one gets it. A poll while the login is pending
    * stores its time (for `slow_down`); no other poll writes anything.
    */
-  async pollDeviceToken(secretHash: string, clientId: string): Promise<DevicePoll> {
+  async pollDeviceToken(secretHash: string, clientId: string, jkt: string | null = null): Promise<DevicePoll> {
     const rec = this.#current();
-    const { next, outcome } = pollDevice(rec, secretHash, clientId, Date.now());
+    const { next, outcome } = pollDevice(rec, secretHash, clientId, Date.now(), jkt);
     // Bookkeeping, not a change of state: no version, nobody told.
     if (next) this.ctx.storage.kv.put(RECORD_KEY, next);
     if (outcome.ok) {

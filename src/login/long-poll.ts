@@ -22,6 +22,8 @@ export interface StatusAsk {
   after: number | null;
   /** How long the PC may wait, in milliseconds; 0 answers at once. */
   waitMs: number;
+  /** The DPoP key the poll proved (a bound login answers only it), if any. */
+  jkt?: string | null;
 }
 
 /** A status poll as the object reads it. */
@@ -34,6 +36,7 @@ export interface StatusRequest extends StatusAsk {
 
 const STATUS_URL = 'https://login-session.internal/status';
 const POLL_HASH_HEADER = 'X-Poll-Hash';
+const JKT_HEADER = 'X-Proof-Jkt';
 /** The state the PC waits from, on the object's 101 answer (URI-encoded JSON: headers are ASCII). */
 const STATE_HEADER = 'X-Login-State';
 
@@ -43,6 +46,7 @@ export function statusRequest(ask: StatusAsk, { mayWait, counted }: { mayWait: b
   url.searchParams.set('wait', String(ask.waitMs));
   if (!counted) url.searchParams.set('recheck', '1');
   const headers = new Headers({ [POLL_HASH_HEADER]: ask.pollHash });
+  if (ask.jkt) headers.set(JKT_HEADER, ask.jkt);
   if (mayWait) headers.set('Upgrade', 'websocket');
   return new Request(url, { headers });
 }
@@ -59,6 +63,7 @@ export function readStatusRequest(request: Request): StatusRequest | null {
     pollHash,
     after: after === null ? null : Number(after),
     waitMs,
+    jkt: request.headers.get(JKT_HEADER),
     mayWait: request.headers.get('Upgrade')?.toLowerCase() === 'websocket',
     counted: url.searchParams.get('recheck') !== '1',
   };

@@ -19,6 +19,7 @@ import { publicOrigin } from '../http/site';
 import { input, loginStub } from '../http/validate';
 import { requireApprover } from '../identity/require-user';
 import { deniedResponse } from '../sessions/sso';
+import { dpopProof, provedKey } from '../tokens/dpop';
 import { ensureSigningKey } from '../tokens/signing';
 import { cancelledOnMismatch, emit } from '../webhooks/events';
 import { askLogin } from './call-object';
@@ -63,9 +64,13 @@ export const qrcodes = new Hono<AppEnv>()
     describeRoute({
       summary: 'The PC asks for a QR code',
       tags: ['QR login'],
-      responses: answers(201, CreatedQrAnswer, 'The new login: keep `poll_token`, show `img`.', [403, 429, 500]),
+      description:
+        'With a `DPoP` proof (RFC 9449), the login is bound to its key: each status poll must prove the same key, and ' +
+        'its token is DPoP-bound.',
+      responses: answers(201, CreatedQrAnswer, 'The new login: keep `poll_token`, show `img`.', [400, 403, 429, 500]),
     }),
-    async (c) => c.json(await startQrLogin(c), 201),
+    // With a DPoP proof, the login is bound to its key (checked before the login counts toward the limit).
+    async (c) => c.json(await startQrLogin(c, undefined, await provedKey(c)), 201),
   )
 
   .get(
@@ -85,7 +90,14 @@ export const qrcodes = new Hono<AppEnv>()
     async (c) => {
       const login = c.get('login');
       const { after, wait } = c.req.valid('query');
-      const poll = { pollHash: await pollHash(c), after: after ?? null, waitMs: wait ?? DEFAULT_WAIT_SECONDS * 1000 };
+      // A bound login answers only a poll that proves its key; a proof is checked before the object is asked.
+      const jkt = (await dpopProof(c, { resource: true }))?.jkt ?? null;
+      const poll = {
+        pollHash: await pollHash(c),
+        after: after ?? null,
+        waitMs: wait ?? DEFAULT_WAIT_SECONDS * 1000,
+        jkt,
+      };
       // The PC's request: its signal says when it hangs up; the wait's end outlives it.
       const pc = { signal: c.req.raw.signal, keepAlive: (work: Promise<unknown>) => inBackground(c, work) };
       ensureSigningKey(c.env);
@@ -99,11 +111,12 @@ export const qrcodes = new Hono<AppEnv>()
         c.header('Set-Cookie', browser.cookie);
         return c.json({ ...view, redirect_to: browser.redirect_to });
       }
-      const signedIn = await handOut(c, login, c.req.param('id'), deliver);
+      const signedIn = await handOut(c, login, c.req.param('id'), deliver, { via: 'qrcode' }, jkt);
       // The phone session that confirmed was signed out before the PC collected: nobody signs in.
       if (!signedIn) throw new ApiError('qrcode_expired', APPROVER_GONE);
       const { token, refresh_token, expires_in, user } = signedIn;
-      return c.json({ ...view, token, refresh_token, expires_in, user });
+      const bound = signedIn.jkt ? { token_type: 'DPoP' as const } : {};
+      return c.json({ ...view, token, refresh_token, expires_in, ...bound, user });
     },
   )
 

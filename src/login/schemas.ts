@@ -96,6 +96,15 @@ export const StatusAnswer = v.object({
   token: v.optional(Tokens.token),
   refresh_token: v.optional(Tokens.refresh_token),
   expires_in: v.optional(Tokens.expires_in),
+  token_type: v.optional(
+    v.pipe(
+      v.literal('DPoP'),
+      v.description(
+        'A login created with a DPoP proof (RFC 9449), or collected with one: its token is bound to that key ' +
+          '(`cnf.jkt`); each status poll of a bound login needs a proof of the same key.',
+      ),
+    ),
+  ),
   user: v.optional(UserAnswer),
   redirect_to: v.optional(
     v.pipe(

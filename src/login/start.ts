@@ -77,6 +77,8 @@ export interface StartLoginOptions {
   device?: { clientId: string; clientName?: string | null; scope: string | null };
   /** The OpenID Connect client and authorization request a login is made for (`/api/authorize`). */
   oidc?: OidcLogin;
+  /** The DPoP key the creating request proved: the login (its poll, its tokens) is bound to it. */
+  jkt?: string | null;
 }
 
 /** A login just started. */
@@ -110,6 +112,7 @@ export async function startLogin(c: Context<AppEnv>, options: StartLoginOptions)
     userCode,
     device: options.device,
     oidc: options.oidc,
+    jkt: options.jkt ?? null,
   });
   return {
     qrcodeId,
@@ -134,12 +137,17 @@ export interface CreatedQr {
 
 /**
  * A new QR login for the PC that sends `c` (counted toward its IP's limit first): for the PC
- * page, or for the authorize page of an OpenID Connect client (`oidc`).
+ * page, or for the authorize page of an OpenID Connect client (`oidc`); bound to the DPoP key
+ * `jkt` when the PC proved one.
  */
-export async function startQrLogin(c: Context<AppEnv>, oidc?: OidcLogin): Promise<CreatedQr> {
+export async function startQrLogin(
+  c: Context<AppEnv>,
+  oidc?: OidcLogin,
+  jkt: string | null = null,
+): Promise<CreatedQr> {
   await countQrcode(c.env, clientIp(c));
   const token = randomToken(32);
-  const started = await startLogin(c, { pollHash: await sha256Hex(token), userCode: false, oidc });
+  const started = await startLogin(c, { pollHash: await sha256Hex(token), userCode: false, oidc, jkt });
   return {
     qrcode_id: started.qrcodeId,
     poll_token: token,

@@ -7,6 +7,9 @@
  *     noscan ──scan──▶ scan-wait-confirm ──confirm──▶ scan-confirm
  *                                       └──cancel───▶ scan-cancel
  *     noscan | scan-wait-confirm ──(expires_at)──▶ expired
+ *
+ * It is over 400 lines because the diagram's steps, the record they read and the views they
+ * answer belong together: split, a transition would be read in one file and its record in another.
  */
 import type { ErrorCode } from '../http/errors';
 import { placesDiffer } from '../http/request-info';
@@ -80,6 +83,11 @@ export interface LoginRecord {
   /** Present on a session that an OAuth device-flow client started. */
   device?: DeviceGrant;
   /**
+   * The DPoP key (JWK thumbprint) the login was created with (RFC 9449): its poll must prove
+   * the same key, and what it hands out is bound to it. Absent: a bearer login.
+   */
+  jkt?: string;
+  /**
    * Present on a login made for an OpenID Connect authorization request (`/api/authorize`): the
    * client, and the validated request the code will be bound to. The hand-out then gives the
    * browser a code and a cookie, never a token.
@@ -105,6 +113,8 @@ export interface HandOut {
   oidc?: OidcLogin;
   /** The phone typed the code instead of scanning the QR. */
   typed?: true;
+  /** The DPoP key the login is bound to: the tokens handed out are bound to it too. */
+  jkt?: string;
 }
 
 /** The hand-out of a confirmed record. */
@@ -114,6 +124,7 @@ export const handOutOf = (rec: LoginRecord & { scanner: UserRef }): HandOut => (
   approver: rec.approver ?? rec.approver_sid ?? null,
   ...(rec.oidc ? { oidc: rec.oidc } : {}),
   ...(typedBy(rec, rec.scanner.id) ? { typed: true as const } : {}),
+  ...(rec.jkt ? { jkt: rec.jkt } : {}),
 });
 
 export type CancelReason = 'cancelled' | 'match_failed';
@@ -236,7 +247,10 @@ export function notedTyped(rec: LoginRecord, userId: string): LoginRecord | null
 }
 
 /** What a step answers: a value, or an API error code. */
-export type Outcome<T> = { ok: true; value: T } | { ok: false; error: ErrorCode; retryAfter?: number };
+export type Outcome<T> =
+  | { ok: true; value: T }
+  /** `dpop`: refused for want of a proof of the login's DPoP key (answered with `WWW-Authenticate: DPoP`). */
+  | { ok: false; error: ErrorCode; retryAfter?: number; dpop?: boolean };
 
 /** A step's result and, when the step changed the session, the record to store. */
 export interface Step<T> {
@@ -384,6 +398,8 @@ export interface PcView {
    * into the answer's `redirect_to`, and strips this).
    */
   denied?: { redirect_uri: string; state: string | null };
+  /** A login bound to a DPoP key: what it hands out is a `DPoP` token (RFC 9449). */
+  token_type?: 'DPoP';
 }
 
 export function pcView(rec: LoginRecord): PcView {
@@ -391,6 +407,7 @@ export function pcView(rec: LoginRecord): PcView {
   if (rec.scanner) view.scanner = { display_name: rec.scanner.display_name };
   if (rec.match_code !== null && rec.status === 'scan-wait-confirm') view.match_code = rec.match_code;
   if (rec.status === 'scan-cancel') view.reason = rec.cancel_reason ?? 'cancelled';
+  if (rec.jkt) view.token_type = 'DPoP';
   if (rec.oidc && view.reason === 'cancelled') {
     view.denied = { redirect_uri: rec.oidc.request.redirect_uri, state: rec.oidc.request.state };
   }

@@ -11,7 +11,7 @@
  * → redirect URI, since a pushed request's redirect URI lives in it). From there on every
  * refusal is an `AuthorizeRefusal`, which goes back to the client with `error`, `state` and
  * `iss`: response type → PAR required → unsupported parameters → scope → state and nonce →
- * PKCE → prompt → max_age.
+ * PKCE → prompt → max_age → `dpop_jkt` (RFC 9449 §10).
  */
 import type { Context } from 'hono';
 import type { AppEnv } from '../http/app-env';
@@ -187,6 +187,16 @@ function promptOf(params: AuthorizeParams, refuse: Refuse): { none: boolean; pro
   };
 }
 
+/** RFC 9449 §10: a JWK SHA-256 thumbprint is 32 bytes in base64url. */
+const JKT = /^[A-Za-z0-9_-]{43}$/;
+
+function dpopJktOf(params: AuthorizeParams, refuse: Refuse): string | null {
+  if (params.dpop_jkt === undefined) return null;
+  if (!JKT.test(params.dpop_jkt))
+    refuse('invalid_request', 'dpop_jkt must be a JWK SHA-256 thumbprint (43 base64url characters).');
+  return params.dpop_jkt;
+}
+
 function maxAgeOf(params: AuthorizeParams, refuse: Refuse): number | null {
   if (params.max_age === undefined) return null;
   if (!/^\d{1,10}$/.test(params.max_age)) refuse('invalid_request', 'max_age must be a whole number of seconds.');
@@ -216,6 +226,7 @@ export async function checkAuthorizeRequest(
   const code_challenge = challengeOf(params, refuse);
   const { none, prompt } = promptOf(params, refuse);
   const max_age = maxAgeOf(params, refuse);
+  const dpop_jkt = dpopJktOf(params, refuse);
   return {
     client,
     request: {
@@ -228,6 +239,7 @@ export async function checkAuthorizeRequest(
       max_age,
       prompt,
       iat: Math.floor(Date.now() / 1000),
+      ...(dpop_jkt ? { dpop_jkt } : {}),
     },
     promptNone: none,
     pushed,

@@ -4,7 +4,7 @@
  * new QR login starts for it (the device shows the QR of `verification_uri_complete`, or the
  * `user_code`). The phone side is the QR login, unchanged; the device's poll is the token
  * endpoint's device code grant (`grants/device-code.ts`). The device code is
- * `<qrcode_id>.<poll secret>`.
+ * `<qrcode_id>.<poll secret>`. With a DPoP proof (RFC 9449) the device code is bound to its key.
  */
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
@@ -14,6 +14,7 @@ import { clientIp } from '../http/request-info';
 import { countQrcode } from '../limits/limits';
 import { DEVICE_POLL_INTERVAL_S } from '../login/device-grant';
 import { startLogin } from '../login/start';
+import { provedKey } from '../tokens/dpop';
 import { handleOAuthError, oauthJson, postOnly } from './errors';
 import { deviceClientName, formBody, formInput, publicClient } from './form';
 import { DeviceAuthorizationAnswer, DeviceAuthorizationForm, oauthAnswers } from './schemas';
@@ -40,12 +41,15 @@ export const deviceAuthorization = new Hono<AppEnv>()
     async (c) => {
       const { client_id } = c.req.valid('form');
       const clientId = publicClient(c.env, client_id);
+      // A proof binds the device code to its key (RFC 9449): its token polls must prove the same key.
+      const jkt = await provedKey(c);
       await countQrcode(c.env, clientIp(c));
       const secret = randomToken(32);
       const started = await startLogin(c, {
         pollHash: await sha256Hex(secret),
         userCode: true,
         device: { clientId, clientName: deviceClientName(c.env, clientId), scope: c.req.valid('form').scope ?? null },
+        jkt,
       });
       return oauthJson(c, {
         device_code: `${started.qrcodeId}.${secret}`,

@@ -11,6 +11,7 @@ import type { Env } from '../env';
 import type { AppEnv } from '../http/app-env';
 import { asApiError, JSON_CONTENT_TYPE } from '../http/errors';
 import type { DevicePollError } from '../login/device-grant';
+import { DpopError, type DpopErrorCode } from '../tokens/dpop';
 import type { AuthorizeErrorCode } from './authorize-request';
 
 export type OAuthErrorCode =
@@ -23,6 +24,7 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | DevicePollError
   | AuthorizeErrorCode
+  | DpopErrorCode
   | 'rate_limited'
   | 'forbidden'
   | 'server_error'
@@ -63,16 +65,18 @@ export interface GrantTokens {
   refresh_token?: string;
   id_token?: string;
   scope?: string;
+  /** The DPoP key the tokens are bound to: `token_type` is then `DPoP` (RFC 9449 §5). */
+  jkt?: string | null;
 }
 
 /** The token endpoint's success (RFC 6749 §5.1): our tokens in OAuth's names. */
 export function tokenAnswer(
   c: Context<AppEnv>,
-  { token, refresh_token, expires_in, id_token, scope }: GrantTokens,
+  { token, refresh_token, expires_in, id_token, scope, jkt }: GrantTokens,
 ): Response {
   return oauthJson(c, {
     access_token: token,
-    token_type: 'Bearer',
+    token_type: jkt ? 'DPoP' : 'Bearer',
     expires_in,
     ...(scope ? { scope } : {}),
     ...(refresh_token ? { refresh_token } : {}),
@@ -83,10 +87,16 @@ export function tokenAnswer(
 /** The error in OAuth's words, for any failure that reaches an OAuth route. */
 function asOAuthError(err: Error, env: Env): OAuthError {
   if (err instanceof OAuthError) return err;
+  // A refused DPoP proof (RFC 9449): 400 where tokens are issued, 401 with its challenge at userinfo.
+  if (err instanceof DpopError) return new OAuthError(err.code, err.message, err.status, err.headers);
   // A body too large, a rate limit, D1 down, a missing key: the API's codes said in OAuth's.
   const api = asApiError(err, env);
-  // A rate limit, or a page of another site (403, see origin-guard.ts), keep their own codes.
-  let code: OAuthErrorCode = api.code === 'rate_limited' || api.code === 'forbidden' ? api.code : 'invalid_request';
+  // A rate limit, a page of another site (403, see origin-guard.ts), a bound token sent as Bearer keep their own codes.
+  let code: OAuthErrorCode = (['rate_limited', 'forbidden', 'invalid_token'] as const).includes(
+    api.code as 'rate_limited',
+  )
+    ? (api.code as OAuthErrorCode)
+    : 'invalid_request';
   if (api.status >= 500) code = api.code === 'service_unavailable' ? 'temporarily_unavailable' : 'server_error';
   return new OAuthError(code, api.message, api.status, api.headers);
 }

@@ -81,6 +81,8 @@ export const introspection = new Hono<AppEnv>()
           iat: seconds(session.issued_at),
           ...common,
           ...(session.client_id ? { client_id: session.client_id } : {}),
+          // A refresh token bound to a DPoP key (RFC 9449 §6.2) says which.
+          ...(session.jkt ? { cnf: { jkt: session.jkt } } : {}),
         });
       }
       const live = await liveAccessToken(c, token);
@@ -88,7 +90,7 @@ export const introspection = new Hono<AppEnv>()
       const { claims, session } = live;
       return oauthJson(c, {
         active: true,
-        token_type: 'Bearer',
+        token_type: claims.cnf ? 'DPoP' : 'Bearer',
         sub: claims.sub,
         sid: claims.sid,
         username: claims.username,
@@ -96,6 +98,7 @@ export const introspection = new Hono<AppEnv>()
         iat: claims.iat,
         ...common,
         ...(session.client_id ? { client_id: session.client_id } : {}),
+        ...(claims.cnf ? { cnf: claims.cnf } : {}),
       });
     },
   )

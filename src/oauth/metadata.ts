@@ -11,6 +11,7 @@ import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../http/app-env';
 import { JSON_CONTENT_TYPE } from '../http/errors';
 import { publicOrigin } from '../http/site';
+import { DPOP_ALGS } from '../tokens/dpop';
 import { keyRing } from '../tokens/keys';
 import { tokenIssuer } from '../tokens/signing';
 import { AUTH_METHODS } from './clients';
@@ -41,6 +42,8 @@ function metadata(c: Context<AppEnv>) {
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     code_challenge_methods_supported: ['S256'],
+    // RFC 9449 §5.1; `Ed25519` is the fully specified name some clients send for an EdDSA key of that curve.
+    dpop_signing_alg_values_supported: [...DPOP_ALGS],
     scopes_supported: [...SCOPES],
     subject_types_supported: ['public'],
     // RS256 first: OpenID Connect Core §15.1 makes it the one every client can use (it is each

@@ -9,6 +9,7 @@
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../http/app-env';
+import { provedKey } from '../tokens/dpop';
 import { AuthorizeRefusal, checkAuthorizeRequest, UntrustedRequest } from './authorize-request';
 import { authenticateClient } from './clients';
 import { handleOAuthError, OAuthError, oauthJson, postOnly } from './errors';
@@ -47,6 +48,12 @@ export const pushedAuthorization = new Hono<AppEnv>()
       const { client_secret: _secret, ...params } = c.req.valid('form');
       const client = await authenticateClient(c, c.req.valid('form'));
       if (params.request_uri !== undefined) throw new OAuthError('invalid_request', 'request_uri cannot be pushed.');
+      // A proof here binds the code to its key, as `dpop_jkt` would (RFC 9449 §10.1); both must agree.
+      const jkt = await provedKey(c);
+      if (jkt && params.dpop_jkt !== undefined && params.dpop_jkt !== jkt) {
+        throw new OAuthError('invalid_dpop_proof', 'dpop_jkt is not the thumbprint of the DPoP proof’s key.');
+      }
+      if (jkt) params.dpop_jkt = jkt;
       try {
         await checkAuthorizeRequest(c, { ...params, client_id: client.client_id }, 'push');
       } catch (err) {

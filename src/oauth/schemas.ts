@@ -155,6 +155,10 @@ const authorizeEntries = {
   ui_locales: authorizeParam('ui_locales', 'The page’s language (`zh-CN`, `en`).'),
   request_uri: authorizeParam('request_uri', 'From `POST /oauth/par`: then only `client_id` is needed beside it.'),
   response_mode: authorizeParam('response_mode', '`query`, the only one.'),
+  dpop_jkt: authorizeParam(
+    'dpop_jkt',
+    'RFC 9449 §10: the JWK SHA-256 thumbprint of the client’s DPoP key; the code is then exchanged only with a proof of that key.',
+  ),
   request: authorizeParam('request', 'Refused: request objects are not supported.', 8192),
   registration: authorizeParam('registration', 'Refused: dynamic registration is not supported.'),
 };
@@ -224,6 +228,7 @@ export const MetadataAnswer = v.object({
   response_types_supported: v.array(v.literal('code')),
   response_modes_supported: v.array(v.literal('query')),
   code_challenge_methods_supported: v.array(v.literal('S256')),
+  dpop_signing_alg_values_supported: v.array(v.picklist(['ES256', 'EdDSA', 'Ed25519'])),
   scopes_supported: v.array(v.picklist(SCOPES)),
   subject_types_supported: v.array(v.literal('public')),
   id_token_signing_alg_values_supported: v.pipe(
@@ -254,7 +259,10 @@ export const DeviceAuthorizationAnswer = v.object({
 
 export const TokenAnswer = v.object({
   access_token: v.string(),
-  token_type: v.literal('Bearer'),
+  token_type: v.pipe(
+    v.picklist(['Bearer', 'DPoP']),
+    v.description('`DPoP` when the request carried a DPoP proof (RFC 9449): the access token has `cnf.jkt`.'),
+  ),
   expires_in: v.number(),
   refresh_token: v.optional(
     v.pipe(
@@ -277,7 +285,13 @@ export const ParAnswer = v.object({
 
 export const IntrospectionAnswer = v.object({
   active: v.boolean(),
-  token_type: v.optional(v.picklist(['Bearer', 'refresh_token'])),
+  token_type: v.optional(v.picklist(['Bearer', 'DPoP', 'refresh_token'])),
+  cnf: v.optional(
+    v.pipe(
+      v.object({ jkt: v.string() }),
+      v.description('The DPoP key (JWK SHA-256 thumbprint) a bound token must be presented with (RFC 9449 §6.2).'),
+    ),
+  ),
   sub: v.optional(v.string()),
   sid: v.optional(v.string()),
   username: v.optional(v.string()),

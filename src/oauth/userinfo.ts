@@ -9,11 +9,10 @@
 import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import type { AppEnv } from '../http/app-env';
+import { readCredential } from '../http/validate';
 import { liveAccessToken } from '../identity/access-token';
 import { handleOAuthError, OAuthError, oauthJson } from './errors';
 import { oauthAnswers, UserInfoAnswer } from './schemas';
-
-const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/;
 
 const invalidToken = (description: string) =>
   new OAuthError('invalid_token', description, 401, {
@@ -37,12 +36,12 @@ export const userinfo = new Hono<AppEnv>()
     async (c) => {
       const header = c.req.header('Authorization');
       if (!header) {
-        throw new OAuthError('invalid_token', 'Send the access token as Authorization: Bearer.', 401, {
+        throw new OAuthError('invalid_token', 'Send the access token as Authorization: Bearer (or DPoP).', 401, {
           'WWW-Authenticate': 'Bearer',
         });
       }
-      const token = BEARER.exec(header)?.[1];
-      const live = token ? await liveAccessToken(c, token) : null;
+      const credential = readCredential(header);
+      const live = credential ? await liveAccessToken(c, credential.token, credential.scheme) : null;
       if (!live) throw invalidToken('The access token is invalid, expired or its session was signed out.');
       const { claims, session } = live;
       const scope = (session.scope ?? '').split(' ');

@@ -42,6 +42,8 @@ export async function newRefreshToken(
 /** What a login answers: the access token, the refresh token, and (with `openid`) an id_token. */
 export interface IssuedTokens {
   sid: string;
+  /** The DPoP key the tokens are bound to (their `token_type` is then `DPoP`), or null. */
+  jkt: string | null;
   token: string;
   refresh_token: string;
   expires_in: number;
@@ -60,6 +62,8 @@ export interface SignInOptions {
   scope?: string | null;
   /** The phone typed the login's code (the sign-in event says so). */
   typed?: boolean;
+  /** The DPoP key the login was bound to: the session's tokens are bound to it. */
+  jkt?: string | null;
 }
 
 const wantsIdToken = (session: SessionInfo) =>
@@ -72,9 +76,10 @@ async function tokensOf(
   refreshToken: string,
   alg?: IdTokenAlg,
 ): Promise<IssuedTokens> {
-  const token = await issueToken(c, session.user, session.sid, session.client_id);
+  const token = await issueToken(c, session.user, session.sid, session.client_id, session.jkt);
   const issued: IssuedTokens = {
     sid: session.sid,
+    jkt: session.jkt,
     token,
     refresh_token: refreshToken,
     expires_in: accessTtlSeconds(c.env),
@@ -146,6 +151,7 @@ export type Refreshed = { ok: true; tokens: IssuedTokens } | { ok: false; reason
 const REFUSALS: Record<string, string> = {
   unknown: 'This refresh token is unknown, malformed, or its session was signed out.',
   other_client: 'This refresh token was issued to another client.',
+  wrong_key: 'This refresh token is bound to a DPoP key: send a DPoP proof of that key. Nothing was spent.',
   expired: 'This refresh token has expired: sign in again.',
   just_rotated: 'This refresh token was just rotated: use the one its refresh answered.',
   reused: 'This refresh token had already been used: its session is signed out.',
@@ -173,6 +179,8 @@ export async function refreshSession(
   clientId: string | null,
   /** A code-flow client's `id_token_signed_response_alg`. */
   alg?: IdTokenAlg,
+  /** The DPoP key the request proved, if any: a bound session refreshes only with it. */
+  jkt: string | null = null,
 ): Promise<Refreshed> {
   const opened = await openRefreshToken(c.env, token);
   if (!opened) return { ok: false, reason: REFUSALS.unknown! };
@@ -182,7 +190,7 @@ export async function refreshSession(
   // is the last, at most one access-token lifetime after the account closed. Asked before the
   // rotation: D1 down is a 503 that spends nothing, not a token lost mid-rotation.
   if (identityMode(c.env) === 'accounts') {
-    const current = await askUser(async () => opened.stub.refreshable(opened.hash, clientId));
+    const current = await askUser(async () => opened.stub.refreshable(opened.hash, clientId, jkt));
     // Too fast: refused before D1 is read.
     if (current && current.retryAfter > 0) throw tooFast(current.retryAfter);
     if (current && !(await userById(c.env, current.session.user.id))) {
@@ -195,7 +203,7 @@ export async function refreshSession(
   // Where the token came from: a reused one's event says so.
   const from = signInFrom(requester(c));
   const outcome = await askUser(
-    async () => await opened.stub.refresh(opened.hash, next.hash, clientId, opened.family, from),
+    async () => await opened.stub.refresh(opened.hash, next.hash, clientId, opened.family, from, jkt),
   );
   if (!outcome.ok) {
     if (outcome.reason === 'rate_limited') throw tooFast(outcome.retryAfter ?? 1);

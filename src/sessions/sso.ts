@@ -86,6 +86,7 @@ const bindingOf = ({ client_name, request }: OidcLogin): CodeBinding => ({
   code_challenge: request.code_challenge,
   nonce: request.nonce,
   scope: request.scope,
+  ...(request.dpop_jkt ? { dpop_jkt: request.dpop_jkt } : {}),
 });
 
 // ---------------------------------------------------------------- the cookie
@@ -219,6 +220,8 @@ export interface PresentedCode {
   client_id: string;
   redirect_uri: string;
   code_verifier: string;
+  /** The DPoP key the token request proved, if any: a bound code needs it, and the tokens are bound to it. */
+  jkt?: string | null;
 }
 
 /** The tokens of a code: RFC 6749 §5.1's answer in our words. */
@@ -228,6 +231,8 @@ export interface CodeTokens {
   scope: string;
   id_token: string;
   refresh_token?: string;
+  /** The DPoP key the tokens are bound to, or null. */
+  jkt: string | null;
 }
 
 export type CodeGrant = { ok: true; tokens: CodeTokens } | { ok: false; reason: string };
@@ -235,6 +240,8 @@ export type CodeGrant = { ok: true; tokens: CodeTokens } | { ok: false; reason: 
 const CODE_REFUSALS: Record<CodeRefusal | 'signed_out', string> = {
   unknown: 'This authorization code is unknown or has expired.',
   other_client: 'This authorization code was issued to another client.',
+  wrong_key:
+    'This authorization code is bound to a DPoP key (dpop_jkt): send a DPoP proof of that key. Nothing was spent.',
   reused: 'This authorization code was already used: the tokens issued from it are revoked.',
   expired: 'This authorization code has expired (60 seconds): sign in again.',
   redirect_uri: 'redirect_uri is not the one of the authorization request.',
@@ -266,6 +273,7 @@ export async function exchangeCode(c: Context<AppEnv>, presented: PresentedCode,
           client_id: presented.client_id,
           redirect_uri: presented.redirect_uri,
           verifier_challenge: verifierChallenge,
+          jkt: presented.jkt ?? null,
         },
         { hash: refresh.hash, family: refresh.family },
       ),
@@ -277,7 +285,7 @@ export async function exchangeCode(c: Context<AppEnv>, presented: PresentedCode,
   const { session } = outcome;
   revoked(c, outcome.ended);
   const scope = session.scope ?? 'openid';
-  const token = await issueToken(c, session.user, session.sid, session.client_id);
+  const token = await issueToken(c, session.user, session.sid, session.client_id, session.jkt);
   const id_token = await issueIdToken(c, {
     user: session.user,
     sid: outcome.browser_sid,
@@ -288,7 +296,7 @@ export async function exchangeCode(c: Context<AppEnv>, presented: PresentedCode,
     profile: scope.split(' ').includes('profile'),
     alg,
   });
-  const tokens: CodeTokens = { token, expires_in: accessTtlSeconds(c.env), scope, id_token };
+  const tokens: CodeTokens = { token, expires_in: accessTtlSeconds(c.env), scope, id_token, jkt: session.jkt };
   if (outcome.refresh) tokens.refresh_token = refresh.token;
   return { ok: true, tokens };
 }

@@ -27,7 +27,8 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../http/app-env';
 import { inBackground } from '../http/background';
 import { ApiError } from '../http/errors';
-import { bearerToken } from '../http/validate';
+import { accessCredential } from '../http/validate';
+import { checkPresentation } from '../tokens/dpop';
 import { ownKeyOf, verifyOwnToken } from '../tokens/verify';
 import { askUser, userSessions } from '../user';
 import { MAX_WATCHERS_PER_SESSION, watchRequest } from '../user/watchers';
@@ -43,7 +44,7 @@ const encoder = new TextEncoder();
  * `MAX_WATCHERS_PER_SESSION` watching already).
  */
 export async function watchSession(c: Context<AppEnv>): Promise<Response> {
-  const token = bearerToken(c);
+  const { scheme, token } = accessCredential(c);
   const key = ownKeyOf(c.env, token);
   if (!key) {
     throw new ApiError(
@@ -53,6 +54,8 @@ export async function watchSession(c: Context<AppEnv>): Promise<Response> {
   }
   // Signature, issuer, audience and expiry; the object checks that the session is alive.
   const claims = await verifyOwnToken(c, token, key);
+  // A token bound to a DPoP key watches only with a proof of it (RFC 9449).
+  await checkPresentation(c, scheme, token, claims.cnf);
   const stub = userSessions(c.env, claims.sub);
   const answer = await askUser(() => stub.fetch(watchRequest(claims.sid)));
   const socket = answer.webSocket;

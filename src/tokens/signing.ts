@@ -3,7 +3,8 @@
  * Issuing the Worker's tokens (to the PC after a QR login, to the phone after a password login,
  * from the OAuth token endpoint): JWTs signed through `hono/jwt` with `SIGNING_KEY`, header
  * `typ`, `alg`, `kid`. Access tokens carry `sub`, `username`, `preferred_username`, `name`,
- * `sid`, `iat`, `exp`, `iss`, `aud`, `jti` (and `client_id` for a client's token) and are
+ * `sid`, `iat`, `exp`, `iss`, `aud`, `jti` (and `client_id` for a client's token, `cnf.jkt` for
+ * one bound to a DPoP key) and are
  * signed with its first EdDSA or ES256 key; an OpenID Connect id_token carries `aud` = the
  * client, `auth_time`, `sid`, and for the code flow `nonce` and `at_hash`, signed with the
  * client's algorithm (RS256 by default); any other JWT (a logout token) goes through `signWith`.
@@ -46,6 +47,8 @@ export interface TokenClaims {
   aud: string;
   /** The OAuth client of a device-flow session. */
   client_id?: string;
+  /** The key the token is bound to (RFC 9449 §6.1): only a DPoP proof of that key may present it. */
+  cnf?: { jkt: string };
 }
 
 /** Fails early (a logged 500) when the signing key is missing or unusable, before any state changes. */
@@ -61,8 +64,17 @@ export async function signWith(env: Env, alg: SigningAlg, claims: JWTPayload): P
   return sign(claims, signingKeyFor(env, alg));
 }
 
-/** A new access token for `user` in the session `sid` (of a device-flow `clientId`, if any). */
-export async function issueToken(c: EnvContext, user: UserRef, sid: string, clientId?: string | null): Promise<string> {
+/**
+ * A new access token for `user` in the session `sid` (of a device-flow `clientId`, if any),
+ * bound to the DPoP key whose thumbprint is `jkt`, if any.
+ */
+export async function issueToken(
+  c: EnvContext,
+  user: UserRef,
+  sid: string,
+  clientId?: string | null,
+  jkt?: string | null,
+): Promise<string> {
   const { current } = keyRing(c.env);
   const iat = Math.floor(Date.now() / 1000);
   const claims: TokenClaims = {
@@ -78,6 +90,7 @@ export async function issueToken(c: EnvContext, user: UserRef, sid: string, clie
     jti: crypto.randomUUID(),
   };
   if (clientId) claims.client_id = clientId;
+  if (jkt) claims.cnf = { jkt };
   return sign({ ...claims }, current);
 }
 

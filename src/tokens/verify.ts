@@ -82,5 +82,11 @@ export async function verifyOwnToken(c: Context<AppEnv>, token: string, jwk: Pub
   // The last version's tokens have no `preferred_username`: it is the username.
   const claims: TokenClaims = { sub, username, preferred_username: username, name, sid, jti, iat, exp, iss, aud };
   if (typeof payload.client_id === 'string') claims.client_id = payload.client_id;
+  const cnf = payload.cnf as { jkt?: unknown } | undefined;
+  if (cnf !== undefined) {
+    // A binding we cannot read would be a token usable without its key: refuse it instead.
+    if (typeof cnf !== 'object' || cnf === null || typeof cnf.jkt !== 'string') throw unauthorized();
+    claims.cnf = { jkt: cnf.jkt };
+  }
   return claims;
 }

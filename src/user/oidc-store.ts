@@ -160,6 +160,7 @@ export class OidcStore {
         authTime: auth_time,
         clientId: binding.client_id,
         scope: binding.scope,
+        jkt: presented.jkt,
       },
       now,
     );
@@ -234,7 +235,7 @@ export class OidcStore {
 
   /**
    * Judges a code presented at the token endpoint, in a fixed order (as node-oidc-provider's
-   * grant does): known → issued to this client → not used before (a second use names the grant
+   * grant does): known → issued to this client → proved by its DPoP key, if bound → not used before (a second use names the grant
    * to revoke) → not expired → the same redirect URI → the PKCE verifier. A refusal spends
    * nothing.
    */
@@ -254,6 +255,8 @@ export class OidcStore {
     if (!row) return refuse('unknown');
     const code: CodeRow = { ...row, binding: JSON.parse(row.binding) as CodeBinding };
     if (code.binding.client_id !== presented.client_id) return refuse('other_client');
+    // Before the reuse check: a copied code without its key must not revoke what the code gave.
+    if (code.binding.dpop_jkt && code.binding.dpop_jkt !== presented.jkt) return refuse('wrong_key');
     if (code.used_by !== null) return refuse('reused', code.used_by);
     if (now >= code.expires_at) return refuse('expired');
     if (code.binding.redirect_uri !== presented.redirect_uri) return refuse('redirect_uri');

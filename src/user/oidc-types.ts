@@ -26,6 +26,8 @@ export interface AuthorizationRequest {
   prompt: 'login' | 'consent' | null;
   /** When the authorize request came (epoch seconds): the page may replace its QR for 10 minutes. */
   iat: number;
+  /** The DPoP key the code is bound to (RFC 9449 §10: `dpop_jkt`, or the key PAR's proof proved). */
+  dpop_jkt?: string | null;
 }
 
 /** A QR login made for an authorization request: the client it signs in to, and the request. */
@@ -46,6 +48,8 @@ export interface CodeBinding {
   nonce: string | null;
   /** The scope granted: the known scopes of the request, `openid` among them. */
   scope: string;
+  /** The DPoP key the code is bound to: the token request must prove it. */
+  dpop_jkt?: string;
 }
 
 /** A new code: the SHA-256 of its value, and its binding. */
@@ -59,10 +63,12 @@ export interface CodePresented {
   client_id: string;
   redirect_uri: string;
   verifier_challenge: string;
+  /** The DPoP key the token request proved (null: none). */
+  jkt: string | null;
 }
 
 /** Why a code was refused: each is `invalid_grant` to the client. */
-export type CodeRefusal = 'unknown' | 'other_client' | 'reused' | 'expired' | 'redirect_uri' | 'verifier';
+export type CodeRefusal = 'unknown' | 'other_client' | 'wrong_key' | 'reused' | 'expired' | 'redirect_uri' | 'verifier';
 
 export interface StoredCode {
   binding: CodeBinding;

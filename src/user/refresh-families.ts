@@ -38,6 +38,9 @@ const refuse = (reason: RefreshRefusal, revoked: EndedSession[] = []): RefreshOu
   revoked,
 });
 
+/** Whether a refresh proved the key the session is bound to (a session bound to none needs no proof). */
+const provedBy = (row: Pick<SessionRow, 'jkt'>, jkt: string | null): boolean => !row.jkt || row.jkt === jkt;
+
 export class RefreshFamilies {
   constructor(
     private readonly sql: () => SqlStorage,
@@ -48,7 +51,8 @@ export class RefreshFamilies {
   /**
    * Rotates a refresh token: the one whose hash is `hash` (of the family whose part hashes to
    * `family`) stops working and `nextHash` takes its place. The checks run in a fixed order (as
-   * node-oidc-provider's refresh grant): found → issued to this client → not expired → not
+   * node-oidc-provider's refresh grant): found → issued to this client → proved by the key
+   * the session is bound to (`jkt`: a copied token without its key spends and revokes nothing) → not expired → not
    * already rotated (within 10 s of its rotation: two tabs racing, refused and nothing else;
    * later: theft, and the whole session is revoked) → not refreshed `REFRESH_LIMIT` times in
    * the last `REFRESH_WINDOW_MS` (when `limited`; refused with the seconds to wait, nothing
@@ -61,10 +65,12 @@ export class RefreshFamilies {
     clientId: string | null,
     now: number,
     limited: boolean,
+    jkt: string | null = null,
   ): RefreshOutcome {
     const row = this.sessions.byRefresh(hash);
-    if (!row) return this.#notCurrent(hash, family, clientId, now);
+    if (!row) return this.#notCurrent(hash, family, clientId, now, jkt);
     if (row.client_id !== clientId) return refuse('other_client');
+    if (!provedBy(row, jkt)) return refuse('wrong_key');
     if (now >= endOf(row)) return refuse('expired');
     const wait = limited ? this.#refreshWait(row.sid, now) : 0;
     if (wait > 0) return { ...refuse('rate_limited'), retryAfter: wait };
@@ -94,7 +100,13 @@ export class RefreshFamilies {
   }
 
   /** A refresh with a token that is not its session's current one (see `refresh`). */
-  #notCurrent(hash: string, family: string | null, clientId: string | null, now: number): RefreshOutcome {
+  #notCurrent(
+    hash: string,
+    family: string | null,
+    clientId: string | null,
+    now: number,
+    jkt: string | null,
+  ): RefreshOutcome {
     const old = this.sql()
       .exec<{ sid: string; rotated_at: number; expires_at: number }>(
         'SELECT sid, rotated_at, expires_at FROM rotated WHERE hash = ?',
@@ -105,6 +117,8 @@ export class RefreshFamilies {
       const session = this.sessions.row(old.sid);
       if (!session) return refuse('unknown');
       if (session.client_id !== clientId) return refuse('other_client');
+      // A copied old token without the key is not the rightful client: it must not end the session.
+      if (!provedBy(session, jkt)) return refuse('wrong_key');
       if (now >= old.expires_at || now >= endOf(session)) return refuse('expired');
       if (now - old.rotated_at <= REUSE_GRACE_MS) return refuse('just_rotated');
       return refuse('reused', this.sessions.revokeTree(old.sid, 'reused'));
@@ -114,6 +128,7 @@ export class RefreshFamilies {
     const session = this.#forgetful(family);
     if (!session) return refuse('unknown');
     if (session.client_id !== clientId) return refuse('other_client');
+    if (!provedBy(session, jkt)) return refuse('wrong_key');
     if (now >= endOf(session)) return refuse('expired');
     // It was rotated out before the oldest one kept: if that one is within the grace, it may be too.
     const oldest = this.sql()
@@ -165,9 +180,10 @@ export class RefreshFamilies {
     clientId: string | null,
     now: number,
     limited: boolean,
+    jkt: string | null = null,
   ): { session: SessionInfo; retryAfter: number } | null {
     const row = this.sessions.byRefresh(hash);
-    if (!row || row.client_id !== clientId || now >= endOf(row)) return null;
+    if (!row || row.client_id !== clientId || !provedBy(row, jkt) || now >= endOf(row)) return null;
     return { session: this.sessions.info(row), retryAfter: limited ? this.#refreshWait(row.sid, now) : 0 };
   }
 

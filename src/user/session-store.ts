@@ -8,6 +8,9 @@
  * thread makes each one atomic. A session ends in one place, `#forget`, whoever ends it (a
  * sign-out, a reused token, a closed account, the cap of 50, its expiry): that place tells the
  * object (`ended`), which tells the session's watching pages why.
+ *
+ * It is over 400 lines because every statement that reads or writes the `sessions` table is
+ * here, so that a session's end has one place and a new column one file to change.
  */
 import { randomToken } from '../http/crypto';
 import type { Lifetimes } from '../tokens/lifetimes';
@@ -77,6 +80,7 @@ export class SessionStore {
       scope: row.scope,
       created_at: row.created_at,
       approver: row.parent,
+      jkt: row.jkt ?? null,
     };
   }
 
@@ -115,6 +119,7 @@ export class SessionStore {
       refreshed_at: now,
       family: init.family,
       generation: 0,
+      jkt: init.jkt ?? null,
     };
     this.#insert(row, init.user);
     return { info: this.info(row), endsAt: endOf(row), ended };
@@ -172,6 +177,7 @@ export class SessionStore {
         refreshed_at: session.created_at,
         family: null,
         generation: 0,
+        jkt: null,
       },
       session.user,
     );
@@ -181,8 +187,8 @@ export class SessionStore {
   #insert(row: SessionRow, user: UserRef): void {
     this.sql().exec(
       `INSERT INTO sessions (sid, via, parent, client_id, client_name, scope, user_agent, ip, place, created_at,
-         last_used_at, ends_at, refresh_hash, refresh_expires_at, refreshed_at, family, generation)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         last_used_at, ends_at, refresh_hash, refresh_expires_at, refreshed_at, family, generation, jkt)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.sid,
       row.via,
       row.parent,
@@ -200,6 +206,7 @@ export class SessionStore {
       row.refreshed_at,
       row.family,
       row.generation,
+      row.jkt,
     );
     this.remember(user);
   }

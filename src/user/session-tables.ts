@@ -29,6 +29,8 @@ export interface SessionRow {
   family: string | null;
   /** How many times its refresh token rotated (since it had a family). */
   generation: number;
+  /** The DPoP key (JWK thumbprint) its tokens are bound to; null: bearer tokens. */
+  jkt: string | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -50,7 +52,8 @@ export const SESSION_SCHEMA = `
     refresh_expires_at INTEGER,
     refreshed_at INTEGER NOT NULL,
     family TEXT,
-    generation INTEGER NOT NULL DEFAULT 0
+    generation INTEGER NOT NULL DEFAULT 0,
+    jkt TEXT
   );
   -- No index on parent: a user's sessions are few, and every index entry is a billed row
   -- written at each sign-in (an insert here writes 3 rows: the row, sid's and refresh_hash's).
@@ -74,6 +77,7 @@ const ADDED_COLUMNS: [table: string, column: string, definition: string][] = [
   ['sessions', 'client_name', 'TEXT'],
   // When the session last proved a passkey after it signed in (an admin's step-up).
   ['sessions', 'passkey_at', 'INTEGER'],
+  ['sessions', 'jkt', 'TEXT'],
 ];
 
 /** Brings tables made by an earlier version up to date (after `SESSION_SCHEMA`). */

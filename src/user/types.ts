@@ -54,6 +54,8 @@ export interface NewSession {
   scope?: string | null;
   /** The phone typed the login's code instead of scanning its QR (the sign-in event says so). */
   typed?: boolean;
+  /** The DPoP key (JWK thumbprint) the session's tokens are bound to (RFC 9449); none: bearer tokens. */
+  jkt?: string | null;
 }
 
 /** A session taken over from the last version's D1 table: no refresh token, its old end. */
@@ -88,6 +90,8 @@ export interface SessionInfo {
   created_at: number;
   /** The session that approved this one (a client's grant: the browser's session), or null. */
   approver: string | null;
+  /** The DPoP key its tokens are bound to: every access token carries it as `cnf.jkt`, and a refresh must prove it. */
+  jkt: string | null;
 }
 
 /** A linked device as `GET /api/sessions` lists it. */
@@ -120,7 +124,14 @@ export interface EndedSession {
 }
 
 /** Why a refresh was refused (each is `invalid_grant` to the client, but `rate_limited`: 429). */
-export type RefreshRefusal = 'unknown' | 'other_client' | 'expired' | 'just_rotated' | 'reused' | 'rate_limited';
+export type RefreshRefusal =
+  | 'unknown'
+  | 'other_client'
+  | 'wrong_key'
+  | 'expired'
+  | 'just_rotated'
+  | 'reused'
+  | 'rate_limited';
 
 export type RefreshOutcome =
   | { ok: true; session: SessionInfo }

@@ -194,9 +194,11 @@ export class UserSessions extends DurableObject<Env> {
     clientId: string | null,
     family: string | null = null,
     from: SignInFrom | null = null,
+    /** The DPoP key the refresh proved (null: none). */
+    jkt: string | null = null,
   ): RefreshOutcome {
     if (!this.#stored) return { ok: false, reason: 'unknown', revoked: [] };
-    const outcome = this.#refresh.refresh(hash, nextHash, family, clientId, Date.now(), this.#limited);
+    const outcome = this.#refresh.refresh(hash, nextHash, family, clientId, Date.now(), this.#limited, jkt);
     if (!outcome.ok && outcome.reason === 'reused') {
       // Theft: where the reused token came from, and the sessions it ended.
       const root = outcome.revoked[0]?.sid;
@@ -220,8 +222,12 @@ export class UserSessions extends DurableObject<Env> {
    * Before a refresh that asks D1 first: the live session whose current refresh token has this
    * hash, for `clientId`, and the seconds it must wait for its refresh rate (0: none); or null.
    */
-  refreshable(hash: string, clientId: string | null): { session: SessionInfo; retryAfter: number } | null {
-    return this.#read(null, () => this.#refresh.refreshable(hash, clientId, Date.now(), this.#limited));
+  refreshable(
+    hash: string,
+    clientId: string | null,
+    jkt: string | null = null,
+  ): { session: SessionInfo; retryAfter: number } | null {
+    return this.#read(null, () => this.#refresh.refreshable(hash, clientId, Date.now(), this.#limited, jkt));
   }
 
   /** The live session whose current refresh token has this hash (introspection), or null. */

@@ -42,6 +42,7 @@ interface Seen {
     user?: Record<string, string>;
     refresh_token?: string;
     expires_in?: number;
+    token_type?: string;
   };
 }
 
@@ -186,8 +187,10 @@ describe('the PC page / hosts <qr-login>', () => {
     assert.equal(await page.getByRole('img', { name: EN.alt }).count(), 0);
     const token = await page.evaluate(() => localStorage.getItem('qrlogin.pc.token'));
     assert.ok(token);
+    // The page binds its login to its own DPoP key: the token it keeps is worth nothing copied out.
     const me = await fetch(`${suite.app.base}/api/me`, { headers: { Authorization: `Bearer ${token}` } });
-    assert.equal(((await me.json()) as { username: string }).username, 'dong');
+    assert.equal(me.status, 401);
+    assert.match(me.headers.get('WWW-Authenticate') ?? '', /^DPoP error="invalid_token"/);
 
     // The element said each change once, and handed the token over once, bubbling and composed.
     const seen = await seenEvents(page);
@@ -204,6 +207,7 @@ describe('the PC page / hosts <qr-login>', () => {
     const logins = seen.filter((e) => e.type === 'qr-login:login');
     assert.equal(logins.length, 1);
     assert.equal(logins[0]!.detail.token, token);
+    assert.equal(logins[0]!.detail.token_type, 'DPoP');
     assert.equal(logins[0]!.detail.user?.display_name, '东东');
     assert.ok(seen.every((e) => e.bubbles && e.composed));
 
@@ -218,6 +222,76 @@ describe('the PC page / hosts <qr-login>', () => {
     await currentQr(page, desk.qrs, EN);
     assert.equal(await page.evaluate(() => localStorage.getItem('qrlogin.pc.token')), null);
     assert.equal((await focusInside(page)).host, 'qr-login');
+    await desk.close();
+  });
+
+  test('a login bound to the page’s DPoP key: a copied poll token or refresh token collects nothing, a reload keeps the key', async () => {
+    const desk = await pcPage();
+    const { page } = desk;
+    const qr = await currentQr(page, desk.qrs, EN);
+    const phone = await phoneUser(suite.app.base, 'dong', '111');
+    assert.equal((await phone.scan(qr.qrcode_id)).status, 200);
+    await status(page, EN.scanned('东东')).waitFor();
+    // From another context, the poll token alone: 401 with a DPoP challenge, nothing handed out.
+    const poll = () =>
+      fetch(`${suite.app.base}/api/qrcodes/${qr.qrcode_id}/status`, { headers: { 'X-Poll-Token': qr.poll_token } });
+    const early = await poll();
+    assert.equal(early.status, 401);
+    assert.match(early.headers.get('WWW-Authenticate') ?? '', /^DPoP /);
+    assert.equal((await phone.confirm(qr.qrcode_id)).status, 200);
+    // Confirmed: still refused (401), or already collected by the page (410); never the token.
+    const copied = await poll();
+    assert.ok([401, 410].includes(copied.status), `status ${copied.status}`);
+    assert.equal(((await copied.json()) as { token?: string }).token, undefined);
+    // The page, which holds the key, signs in.
+    await status(page, EN.signedIn('东东')).waitFor();
+
+    // Its refresh token, copied from its storage and replayed from here, is refused and stays good.
+    const refresh = await page.evaluate(
+      () =>
+        new Promise<string>((resolve, reject) => {
+          const req = indexedDB.open('qrlogin');
+          req.onsuccess = () => {
+            const get = req.result.transaction('renewals').objectStore('renewals').get('qrlogin.pc.token');
+            get.onsuccess = () => resolve((get.result as { refresh: string }).refresh);
+            get.onerror = () => reject(get.error);
+          };
+          req.onerror = () => reject(req.error);
+        }),
+    );
+    const stolen = await fetch(`${suite.app.base}/oauth/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refresh }),
+    });
+    assert.equal(stolen.status, 400);
+    assert.equal(((await stolen.json()) as { error: string }).error, 'invalid_grant');
+
+    // A reload proves the same key from IndexedDB: /api/me answers, and the page renews with its refresh token.
+    await page.reload();
+    await status(page, EN.signedIn('东东')).waitFor();
+    const renewed = await page.evaluate(async () => {
+      // The page's own module, as the page loads it (a path the browser resolves, not the test's TypeScript).
+      const kit = '/kit/dpop.js';
+      const { dpopProof } = (await import(kit)) as {
+        dpopProof: (method: string, url: URL) => Promise<string | null>;
+      };
+      const url = new URL('/oauth/token', location.href);
+      const req = indexedDB.open('qrlogin');
+      const refreshToken = await new Promise<string>((resolve) => {
+        req.onsuccess = () => {
+          const get = req.result.transaction('renewals').objectStore('renewals').get('qrlogin.pc.token');
+          get.onsuccess = () => resolve((get.result as { refresh: string }).refresh);
+        };
+      });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', DPoP: (await dpopProof('POST', url)) ?? '' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+      });
+      return { status: res.status, type: ((await res.json()) as { token_type: string }).token_type };
+    });
+    assert.deepEqual(renewed, { status: 200, type: 'DPoP' });
     await desk.close();
   });
 

@@ -46,6 +46,16 @@ async function renewed(page: Page, key: string, old: string | null): Promise<str
 const me = (token: string) =>
   fetch(`${suite.app.base}/api/me`, { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.status);
 
+/** `GET /api/me` with `token` from `page`, through the pages' own client (a bound token goes with the page's proof). */
+const meFromPage = (page: Page, token: string) =>
+  page.evaluate(async (t) => {
+    const kit = '/kit/api.js';
+    const { call } = (await import(kit)) as {
+      call: (path: string, options: { token: string }) => Promise<{ status: number }>;
+    };
+    return (await call('/api/me', { token: t })).status;
+  }, token);
+
 /** Signs the PC page in through a QR login approved by dong (through the API). */
 async function signInPc(page: Page) {
   const created = page.waitForResponse((r) => r.url().endsWith('/api/qrcodes') && r.status() === 201);
@@ -93,7 +103,10 @@ describe('the PC page keeps its user signed in', () => {
       `every renewal succeeded: ${renewals}`,
     );
     const latest = (await stored(win.page, PC_KEY)) as string;
-    assert.equal(await me(latest), 200);
+    // The PC page's tokens are bound to its DPoP key: from the page (with its proof) the latest one
+    // answers; copied out and sent as Bearer, it does not.
+    assert.equal(await meFromPage(win.page, latest), 200);
+    assert.equal(await me(latest), 401);
     // The first token's session lives on in the renewed one; both tabs still say who is signed in.
     await status(win.page, /Signed in/)
       .first()
@@ -236,6 +249,13 @@ describe('the phone pages keep their user signed in', () => {
     await win.page.getByLabel(EN.user).waitFor();
     await win.page.getByRole('status').filter({ hasText: 'This phone was signed out from another device.' }).waitFor();
     await win.close();
+    // The other phone (a script, "Unknown browser") signs itself out: guang's linked devices of the
+    // next test list only what that test signs in.
+    const gone = await fetch(`${suite.app.base}/api/logout`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${other.token}` },
+    });
+    assert.equal(gone.status, 204);
   });
 
   it('a CLI signing in by the device flow is named by its registered name, not as an unknown browser', async () => {

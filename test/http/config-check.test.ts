@@ -88,6 +88,7 @@ describe('the configuration check', () => {
     ['a scan URL without {id}', { SCAN_URL_TEMPLATE: 'https://app.example/qr' }, 'SCAN_URL_TEMPLATE', ['{id}']],
     ['a switch that is neither on nor off', { MATCH_CODE: 'yes' }, 'MATCH_CODE', ['"on" or "off"']],
     ['rate limits switched off the wrong way', { RATE_LIMIT: 'false' }, 'RATE_LIMIT', ['"on" or "off"']],
+    ['DPoP nonces switched on the wrong way', { DPOP_NONCE: 'true' }, 'DPOP_NONCE', ['"on" or "off"']],
     ['client ids without commas', { OAUTH_CLIENTS: 'cli tv-app' }, 'OAUTH_CLIENTS', ['"cli,tv-app"']],
     ['OpenID clients that are not JSON', { OIDC_CLIENTS: '[{client_id: grafana}]' }, 'OIDC_CLIENTS', ['JSON array']],
     [

@@ -37,6 +37,25 @@ describe('CORS (ALLOWED_ORIGINS)', () => {
     expect(res.headers.get('Vary')).toContain('Origin');
   });
 
+  it('allows the DPoP header to a preflight that asks for it, and exposes the DPoP challenge and nonce', async () => {
+    const res = await withEnv(
+      '/api/qrcodes',
+      {
+        method: 'OPTIONS',
+        headers: {
+          Origin: SITE,
+          'Access-Control-Request-Method': 'POST',
+          'Access-Control-Request-Headers': 'content-type, dpop',
+        },
+      },
+      allowed,
+    );
+    expect(res.status).toBe(204);
+    expect(res.headers.get('Access-Control-Allow-Headers')).toBe('Authorization, Content-Type, X-Poll-Token, DPoP');
+    const created = await withEnv('/api/qrcodes', { method: 'POST', headers: { Origin: SITE } }, allowed);
+    expect(created.headers.get('Access-Control-Expose-Headers')).toBe('Retry-After, DPoP-Nonce, WWW-Authenticate');
+  });
+
   it('names an allowed origin on every API answer, errors included', async () => {
     const created = await withEnv('/api/qrcodes', { method: 'POST', headers: { Origin: SITE } }, allowed);
     expect(created.status).toBe(201);

@@ -61,6 +61,7 @@ describe('metadata (RFC 8414)', () => {
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
       code_challenge_methods_supported: ['S256'],
+      dpop_signing_alg_values_supported: ['ES256', 'EdDSA', 'Ed25519'],
       scopes_supported: ['openid', 'profile', 'offline_access'],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: ['RS256', 'EdDSA'],

@@ -28,6 +28,9 @@ export const PUSHY = {
   redirect: 'https://pushy.example/cb',
 } as const;
 
+/** A public client registered with `dpop_bound_access_tokens: true`. */
+export const BOUND = { id: 'bound', name: 'Bound', redirect: 'https://bound.example/cb' } as const;
+
 export const basicAuth = (id: string, secret: string) => ({
   Authorization: `Basic ${btoa(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`)}`,
 });

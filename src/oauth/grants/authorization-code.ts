@@ -11,6 +11,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../../http/app-env';
 import { exchangeCode } from '../../sessions/sso';
+import { provedKey } from '../../tokens/dpop';
 import { ensureSigningKey } from '../../tokens/signing';
 import { authenticateClient, type ClientAuthForm } from '../clients';
 import { OAuthError, tokenAnswer } from '../errors';
@@ -32,6 +33,8 @@ export async function authorizationCodeGrant(c: Context<AppEnv>, form: Authoriza
   if (!VERIFIER.test(form.code_verifier)) {
     throw new OAuthError('invalid_request', '`code_verifier` must be 43 to 128 unreserved characters (RFC 7636).');
   }
+  // A code bound to a key (`dpop_jkt`) is exchanged only with a proof of it; a proof binds the tokens.
+  const jkt = await provedKey(c, client.dpop_bound_access_tokens);
   // Check the key before the code is spent: a misconfigured Worker must not use up a sign-in.
   ensureSigningKey(c.env);
   const grant = await exchangeCode(
@@ -41,6 +44,7 @@ export async function authorizationCodeGrant(c: Context<AppEnv>, form: Authoriza
       client_id: client.client_id,
       redirect_uri: form.redirect_uri,
       code_verifier: form.code_verifier,
+      jkt,
     },
     client.id_token_signed_response_alg,
   );

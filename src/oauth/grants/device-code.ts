@@ -17,6 +17,7 @@ import { namedObject } from '../../http/named-object';
 import { reachLogin } from '../../login/call-object';
 import type { DevicePoll } from '../../login/device-grant';
 import { handOut } from '../../login/hand-out';
+import { provedKey } from '../../tokens/dpop';
 import { ensureSigningKey } from '../../tokens/signing';
 import { OAuthError, tokenAnswer } from '../errors';
 import { deviceClientName, publicClient } from '../form';
@@ -26,7 +27,8 @@ const DEVICE_CODE = /^([0-9a-f]{64})\.([A-Za-z0-9_-]{43})$/;
 /** Each refusal's wording (`error_description`). */
 const REFUSALS: Record<Exclude<DevicePoll, { ok: true }>['error'] | 'approver_gone', string> = {
   approver_gone: 'The phone that approved this sign-in was signed out before the device collected it.',
-  invalid_grant: 'This device code is unknown, was issued to another client, or was already used.',
+  invalid_grant:
+    'This device code is unknown, was issued to another client, was already used, or is bound to a DPoP key this request did not prove.',
   expired_token: 'This device code has expired: start again with a new device authorization request.',
   authorization_pending: 'Waiting for the user to confirm on their phone; poll again after the interval.',
   slow_down: 'Polling too fast.',
@@ -54,9 +56,11 @@ export async function deviceCodeGrant(c: Context<AppEnv>, form: DeviceCodeForm):
   const clientId = publicClient(c.env, form.client_id);
   const { qrcodeId, login, secret } = openDeviceCode(c.env, form.device_code);
   const secretHash = await sha256Hex(secret);
+  // The proof first: a refused one (a nonce to fetch, say) is not a poll and never counts toward `slow_down`.
+  const jkt = await provedKey(c);
   // Check the key before the poll claims the login: a misconfigured Worker must not spend it.
   ensureSigningKey(c.env);
-  const poll = await reachLogin(async (): Promise<DevicePoll> => login.pollDeviceToken(secretHash, clientId));
+  const poll = await reachLogin(async (): Promise<DevicePoll> => login.pollDeviceToken(secretHash, clientId, jkt));
   if (!poll.ok) {
     const message =
       poll.error === 'slow_down' ? `Polling too fast: wait ${poll.interval} s between polls.` : REFUSALS[poll.error];
@@ -64,12 +68,19 @@ export async function deviceCodeGrant(c: Context<AppEnv>, form: DeviceCodeForm):
   }
   // The site's backend hears of a device's sign-in as of a PC's; a 503 while finishing it
   // gives the login back to the object, so the device's next poll still signs in.
-  const signedIn = await handOut(c, login, qrcodeId, poll, {
-    via: 'device',
-    clientId,
-    clientName: deviceClientName(c.env, clientId),
-    scope: poll.scope,
-  });
+  const signedIn = await handOut(
+    c,
+    login,
+    qrcodeId,
+    poll,
+    {
+      via: 'device',
+      clientId,
+      clientName: deviceClientName(c.env, clientId),
+      scope: poll.scope,
+    },
+    jkt,
+  );
   // The phone session that approved was signed out before the device collected: nobody signs in.
   if (!signedIn) throw new OAuthError('access_denied', REFUSALS.approver_gone);
   return tokenAnswer(c, signedIn);

@@ -8,6 +8,7 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../../http/app-env';
 import { refreshSession } from '../../sessions';
+import { provedKey } from '../../tokens/dpop';
 import { ensureSigningKey } from '../../tokens/signing';
 import { type ClientAuthForm, namedClient } from '../clients';
 import { OAuthError, tokenAnswer } from '../errors';
@@ -21,6 +22,8 @@ export async function refreshTokenGrant(c: Context<AppEnv>, form: RefreshForm): 
   // A page's session has no client; a device-flow client names itself, and must be registered;
   // an OpenID Connect client authenticates by its method.
   const client = await namedClient(c, form);
+  // A bound refresh token refreshes only with a proof of its key; without one it is refused and nothing is spent.
+  const jkt = await provedKey(c, client?.oidc?.dpop_bound_access_tokens ?? false);
   // Check the key before the token rotates: a misconfigured Worker must not spend a refresh token.
   ensureSigningKey(c.env);
   const refreshed = await refreshSession(
@@ -28,6 +31,7 @@ export async function refreshTokenGrant(c: Context<AppEnv>, form: RefreshForm): 
     form.refresh_token,
     client?.client_id ?? null,
     client?.oidc?.id_token_signed_response_alg,
+    jkt,
   );
   if (!refreshed.ok) throw new OAuthError('invalid_grant', refreshed.reason);
   return tokenAnswer(c, refreshed.tokens);
