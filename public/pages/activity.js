@@ -42,7 +42,7 @@ export function describeEvent(e) {
   const device = agentText(e.device);
   switch (e.kind) {
     case 'sign_in':
-      return t.eventSignIn(text(d.via), text(d.client_id));
+      return t.eventSignIn(text(d.via), text(d.client_name ?? d.client_id));
     case 'sign_in_refused':
       return t.eventSignInRefused(text(d.reason));
     case 'step_up_refused':

@@ -23,7 +23,7 @@ export const ActivityAnswer = v.object({
     v.pipe(
       v.record(v.string(), v.union([v.string(), v.number(), v.boolean(), v.null()])),
       v.description(
-        '`sign_in`: `via` (password, passkey, site, qrcode, code, device, oidc), `client_id`; `sign_in_refused`: ' +
+        '`sign_in`: `via` (password, passkey, site, qrcode, code, device, oidc), `client_id` and `client_name` (a device-flow or OpenID client: its registered name); `sign_in_refused`: ' +
           '`reason` (password, passkey, disabled), `why`; `step_up_refused`: `for` (login, admin), `why`; `sign_out`: `by` ' +
           '(self, device, admin, reuse, disabled, limit, approver), `by_device`; `refresh_token_reused`: `session_device`; ' +
           '`passkey_added`, `passkey_removed`: `name`.',

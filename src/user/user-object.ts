@@ -157,6 +157,8 @@ export class UserSessions extends DurableObject<Env> {
     const via = init.typed ? 'code' : init.via;
     const detail: ActivityDraft['detail'] = { via };
     if (init.clientId) detail.client_id = init.clientId;
+    // The phone names the client by its registered name, as the linked devices do.
+    if (init.clientId && init.clientName) detail.client_name = init.clientName;
     this.#record(
       [
         { kind: 'sign_in', sid: started.info.sid, ...whereFrom(init.from), detail },
@@ -332,7 +334,13 @@ export class UserSessions extends DurableObject<Env> {
     if (!started) return null;
     this.#record(
       [
-        { kind: 'sign_in', sid: started.browser.sid, ...whereFrom(init.from), detail: { via: init.via } },
+        {
+          kind: 'sign_in',
+          sid: started.browser.sid,
+          ...whereFrom(init.from),
+          // The browser signed in for this client's request: the event names it.
+          detail: { via: init.via, client_id: code.binding.client_id, client_name: code.binding.client_name },
+        },
         ...this.#signedOut({ by: 'limit' }).filter((e) => e.sid && started.ended.some((x) => x.sid === e.sid)),
       ],
       init.user,

@@ -290,10 +290,10 @@ describe('the phone pages keep their user signed in', () => {
     // Its linked device is the CLI by name, not "Unknown browser" (other tests' sessions of this user,
     // made with fetch, may be: only the CLI's row counts).
     assert.doesNotMatch((await rows.filter({ hasText: 'Acme CLI' }).first().textContent()) ?? '', /Unknown browser/);
-    // Its sign-in in the recent activity names the client, and not the HTTP library's User-Agent.
+    // Its sign-in in the recent activity names the client by its name too, and not the HTTP library's User-Agent.
     const activity = win.page.getByRole('region', { name: 'Recent activity' });
     await activity.getByText('Recent activity', { exact: true }).click();
-    const signIn = activity.getByRole('listitem').filter({ hasText: 'The app acme-cli signed in' }).first();
+    const signIn = activity.getByRole('listitem').filter({ hasText: 'The app Acme CLI signed in' }).first();
     await signIn.waitFor();
     assert.doesNotMatch((await signIn.textContent()) ?? '', /Unknown browser/);
     await win.page.getByRole('button', { name: 'Sign out: Acme CLI', exact: true }).waitFor();

@@ -157,9 +157,13 @@ describe('signing the browser out ends the cookie’s power at once', () => {
     expect(start.continue_as).toBeNull();
     // The browser is told to forget the cookie.
     expect(res.headers.get('Set-Cookie')).toMatch(/^__Host-sso=; Path=\/; Max-Age=0;/);
-    // The user's recent activity tells both: the browser's sign-in by scan, and who signed it out.
+    // The user's recent activity tells both: the browser's sign-in by scan (for Grafana, by name), and who signed it out.
     const events = await userObject('u_guang').activity();
-    expect(events.find((e) => e.kind === 'sign_in' && e.sid === claims.sid)?.detail).toEqual({ via: 'oidc' });
+    expect(events.find((e) => e.kind === 'sign_in' && e.sid === claims.sid)?.detail).toEqual({
+      via: 'oidc',
+      client_id: GRAFANA.id,
+      client_name: GRAFANA.name,
+    });
     expect(events.find((e) => e.kind === 'sign_out' && e.sid === claims.sid)?.detail).toMatchObject({ by: 'device' });
   });
 });
