@@ -98,8 +98,26 @@ async function serve(name, workerName, start) {
   return { name, workerName, base, pids, inspectorPort, idleCpuPerSecond: cpuSeconds(pids) - cpu0, ...server };
 }
 
+/**
+ * The phone users: one per wave, so that no user's object holds more than one wave's sessions of
+ * every sequence (a user keeps at most 50: beyond that the least recently used end, and with them
+ * the browsers that "Continue as" needs). Each has the demo account dong's password, 111.
+ */
+const PHONE_USERS = Array.from({ length: LOGINS / WAVE }, (_, w) => `bench${w + 1}`);
+
+/** The migrations, the demo accounts and the phone users, as SQL files for the app's D1. */
 function appSqlFiles() {
-  return [...migrationFiles(), path.join(ROOT, 'seed/demo-users.sql')];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'qrcode-login-profile-users-'));
+  const file = path.join(dir, 'bench-users.sql');
+  const hash = 'pbkdf2_sha256$100000$2lo7UALg1YCabB9iwB87LA$nKacCEIHlk7paHU8EIPTmdARlTkokzvBD8vHGu-jGDk';
+  writeFileSync(
+    file,
+    PHONE_USERS.map(
+      (name) =>
+        `INSERT OR IGNORE INTO users (id, username, display_name, password_hash) VALUES ('u_${name}', '${name}', '${name}', '${hash}');\n`,
+    ).join(''),
+  );
+  return [...migrationFiles(), path.join(ROOT, 'seed/demo-users.sql'), file];
 }
 
 // ---------------------------------------------------------------- one login, step by step
@@ -123,16 +141,22 @@ function expect(res, status, what) {
   return res.json;
 }
 
-/** The requests of one login on `base`, each a step; `l` carries the login's state between steps. */
-function loginSteps(base, phone) {
-  const auth = { authorization: `Bearer ${phone}` };
+/**
+ * The requests of one login on `base`, each a step; `l` carries the login's state between steps,
+ * and its phone user's token (`l.phone`).
+ */
+function loginSteps(base) {
   const create = async (l) => {
     l.qr = expect(await call(base, 'POST', '/api/qrcodes', { 'user-agent': 'qrcode-login-profile' }), 201, 'create');
   };
   const status = (l, query = '') =>
     call(base, 'GET', `/api/qrcodes/${l.qr.qrcode_id}/status${query}`, { 'x-poll-token': l.qr.poll_token });
   const phoneStep = async (l, step) =>
-    expect(await call(base, 'POST', `/api/qrcodes/${l.qr.qrcode_id}/${step}`, auth), 200, step);
+    expect(
+      await call(base, 'POST', `/api/qrcodes/${l.qr.qrcode_id}/${step}`, { authorization: `Bearer ${l.phone}` }),
+      200,
+      step,
+    );
   const park = async (l, query) => {
     l.parked = status(l, query);
     l.parked.catch(() => {}); // awaited in the next step; a failure before then must not go unhandled
@@ -245,16 +269,17 @@ const OIDC_SEQUENCES = ['codeflow', 'continue'];
 /**
  * Runs the sequences of one login in waves of `WAVE` logins side by side: each step is sent
  * for every login of the wave at once, and measured over the whole wave (one request alone
- * would be measured mostly by the runtime waking up). `measure(step, run)` wraps each step.
+ * would be measured mostly by the runtime waking up). `measure(step, run)` wraps each step. Each
+ * wave's phone is its own user (`phones[w]`).
  */
-async function inWaves(server, phone, measure) {
+async function inWaves(server, phones, measure) {
   const out = {};
-  for (const [sequence, steps] of Object.entries(loginSteps(server.base, phone))) {
+  for (const [sequence, steps] of Object.entries(loginSteps(server.base))) {
     // The floor is a bare QR login: it has no OpenID Provider.
     if (server.name.startsWith('floor') && OIDC_SEQUENCES.includes(sequence)) continue;
     out[sequence] = steps.map(([step]) => ({ step, samples: [] }));
     for (let w = 0; w < LOGINS / WAVE; w++) {
-      const logins = Array.from({ length: WAVE }, () => ({}));
+      const logins = Array.from({ length: WAVE }, () => ({ phone: phones[w] }));
       for (const [k, [, run]] of steps.entries()) {
         if (VERBOSE) log(`${server.name} ${sequence} wave ${w} ${steps[k][0]}`);
         out[sequence][k].samples.push(await measure(() => Promise.all(logins.map(run))));
@@ -265,8 +290,8 @@ async function inWaves(server, phone, measure) {
 }
 
 /** Per step: workerd CPU per login (median and mean over the waves) and SQLite commits per login. */
-async function profileCpu(server, phone) {
-  const waves = await inWaves(server, phone, async (run) => {
+async function profileCpu(server, phones) {
+  const waves = await inWaves(server, phones, async (run) => {
     const wal0 = walSnapshot(server.persistRoot);
     const split0 = cpuSplit(server.pids);
     const cpu0 = cpuSeconds(server.pids);
@@ -299,9 +324,9 @@ async function profileCpu(server, phone) {
 }
 
 /** The same waves on the counting copy: what each request calls, per login. */
-async function profileCalls(server, phone) {
+async function profileCalls(server, phones) {
   const take = async () => expect(await call(server.base, 'GET', '/__profile'), 200, 'profile');
-  const waves = await inWaves(server, phone, async (run) => {
+  const waves = await inWaves(server, phones, async (run) => {
     await take();
     await run();
     await sleep(SETTLE_MS);
@@ -441,20 +466,21 @@ async function main() {
     const server = await serve(`${name}-${job}`, workerName, start);
     current = server;
     try {
-      const phone = expect(
-        await call(server.base, 'POST', '/api/login', {}, { username: 'dong', password: '111' }),
-        200,
-        'login',
-      ).token;
+      const phones = [];
+      for (const username of PHONE_USERS) {
+        phones.push(
+          expect(await call(server.base, 'POST', '/api/login', {}, { username, password: '111' }), 200, 'login').token,
+        );
+      }
       result.servers[name] ??= {};
       const r = result.servers[name];
       if (job === 'cpu') {
         log(`${name}: ${LOGINS} logins, ${WAVE} at a time, step by step`);
         r.idleCpuPerSecond = server.idleCpuPerSecond;
-        r.cpu = await profileCpu(server, phone);
+        r.cpu = await profileCpu(server, phones);
       } else if (job === 'calls') {
         log(`${name}: ${LOGINS} logins on the counting copy`);
-        r.calls = await profileCalls(server, phone);
+        r.calls = await profileCalls(server, phones);
       } else {
         log(`${name}: memory of ${WAITING} loaded objects, then of a waiting poll on each`);
         r.memory = await profileMemory(server);
