@@ -221,9 +221,19 @@ async function waiting({ base, pcs, seconds, mode }) {
  * code, and the site exchanges it at `/oauth/token` (6 requests). Its clients take turns between
  * `phone` and `otherPhone` (two users): each sign-in makes a browser session of its user until
  * the exchange, and a user has at most 50 live sessions, so one user's 64 at once would end
- * some before their codes are exchanged.
+ * some before their codes are exchanged. With `phones`, client i's phone is `phones[i mod n]`
+ * instead: many users, each with its own object, as on a real site (issue 30).
  */
-async function throughput({ base, phone, otherPhone, concurrency, seconds, warmupSeconds = 1, codeflow = false }) {
+async function throughput({
+  base,
+  phone,
+  otherPhone,
+  phones,
+  concurrency,
+  seconds,
+  warmupSeconds = 1,
+  codeflow = false,
+}) {
   const start = now();
   // The window opens after the warm-up and once the first wave (one login per client) has
   // ended: clients start together, so until then nothing ends, and a short window would
@@ -248,7 +258,12 @@ async function throughput({ base, phone, otherPhone, concurrency, seconds, warmu
   };
   await Promise.all(
     Array.from({ length: concurrency }, async (_, client) => {
-      const user = codeflow && otherPhone && client % 2 ? otherPhone : phone;
+      // With `phones`, each client is its own phone user (as many users as the list holds).
+      const user = phones?.length
+        ? phones[client % phones.length]
+        : codeflow && otherPhone && client % 2
+          ? otherPhone
+          : phone;
       while (now() < end) {
         const t0 = now();
         try {

@@ -35,7 +35,7 @@ import { holdWaitingPcs, runtimeSnapshot } from './hold.mjs';
 import { measureMachine } from './machine.mjs';
 import { OIDC_CLIENT_SECRETS, OIDC_CLIENTS } from './oidc.mjs';
 import { cpuSeconds, machineBusySeconds, ownTreeSeconds } from './procfs.mjs';
-import { adopt, bundles, startServer, stopAll } from './servers.mjs';
+import { adopt, BENCH_PASSWORD, BENCH_USERS, bundles, startServer, stopAll } from './servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -245,12 +245,11 @@ const result = {
 };
 
 /** 3. Whole logins per second at one level (QR logins, or with `codeflow` a site's sign-ins by scan), with the runtime's CPU per login. */
-async function throughputLevel(load, server, phone, concurrency, codeflow = false, otherPhone = undefined) {
+async function throughputLevel(load, server, phones, concurrency, codeflow = false) {
   const cpu0 = cpuSeconds(server.pids());
   const r = await load.run('throughput', {
     base: server.base,
-    phone,
-    otherPhone,
+    phones,
     concurrency,
     seconds: PLAN.levelSeconds,
     warmupSeconds: PLAN.warmup,
@@ -449,8 +448,14 @@ async function main() {
   for (const s of Object.values(servers)) {
     phones[s.name] = await load.run('login', { base: s.base, username: 'dong', password: '111' });
   }
-  // The code flow's second user (see load.mjs: a user has at most 50 live sessions).
-  const otherPhone = await load.run('login', { base: start.base, username: 'guang', password: '222' });
+  // Step 3's phones: BENCH_USERS, each its own user (and object), on every server.
+  const crowds = {};
+  for (const s of Object.values(servers)) {
+    crowds[s.name] = [];
+    for (const username of BENCH_USERS) {
+      crowds[s.name].push(await load.run('login', { base: s.base, username, password: BENCH_PASSWORD }));
+    }
+  }
 
   // 1 and 2. Notification latency on each server; meanwhile, on `npm start`, waiting PCs
   // that nobody scans count their requests (a little background load: 1 request/s per
@@ -506,10 +511,10 @@ async function main() {
   for (const concurrency of PLAN.levels) {
     for (const s of [start, bare, servers['floor-contract'], held]) {
       result.throughput[s.name] ??= {};
-      result.throughput[s.name][concurrency] = await throughputLevel(load, s, phones[s.name], concurrency);
+      result.throughput[s.name][concurrency] = await throughputLevel(load, s, crowds[s.name], concurrency);
     }
     // A site's sign-ins by scan (the code flow) on the app, right after its QR logins.
-    const code = await throughputLevel(load, start, phones.start, concurrency, true, otherPhone);
+    const code = await throughputLevel(load, start, crowds.start, concurrency, true);
     const qrRate = result.throughput.start[concurrency].perSecond;
     result.codeflow[concurrency] = { ...code, ofQrLogins: qrRate ? round(code.perSecond / qrRate) : null };
     const a = result.throughput.start[concurrency].perSecond;
@@ -529,7 +534,7 @@ async function main() {
     const s = servers[name];
     if (!s) continue;
     result.throughput[name] = {};
-    for (const c of levels) result.throughput[name][c] = await throughputLevel(load, s, phones[name], c);
+    for (const c of levels) result.throughput[name][c] = await throughputLevel(load, s, crowds[name], c);
   }
   // The same ratio with storage in memory: what is left when the disk's syncs are out of the way.
   for (const c of PLAN.tmpfsLevels) {

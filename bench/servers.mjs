@@ -4,7 +4,7 @@
  * way (bench/floor/serve.mjs, in its variants), and the app under `wrangler dev` for reference.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +111,29 @@ export function bundles() {
 }
 
 /**
+ * The phone users of step 3 (issue 30: each login's phone user has its own object, as on a real
+ * site, rather than one user's object taking every login): `bench1` … `bench32`, each with the
+ * demo account dong's password (111), made in every app server's D1 before it starts. The
+ * floors take any name.
+ */
+export const BENCH_USERS = Array.from({ length: 32 }, (_, i) => `bench${i + 1}`);
+export const BENCH_PASSWORD = '111';
+
+/** `BENCH_USERS` as SQL (dong's password hash: the same password), written once. */
+function benchUsersSql(dir) {
+  const file = path.join(dir, 'bench-users.sql');
+  const hash = 'pbkdf2_sha256$100000$2lo7UALg1YCabB9iwB87LA$nKacCEIHlk7paHU8EIPTmdARlTkokzvBD8vHGu-jGDk';
+  writeFileSync(
+    file,
+    BENCH_USERS.map(
+      (name) =>
+        `INSERT OR IGNORE INTO users (id, username, display_name, password_hash) VALUES ('u_${name}', '${name}', '${name}', '${hash}');\n`,
+    ).join(''),
+  );
+  return file;
+}
+
+/**
  * Starts one server. `kind`: 'start' (the app, `npm start`), 'floor', 'floor-contract' (the floor
  * with the contract, bench/floor/wrangler.contract.toml), 'floor-held' (the floor with the wait
  * held in the object, the design before issue 18), or 'dev' (`wrangler dev`).
@@ -135,20 +158,26 @@ async function startServerOnce({ name, kind, bundleFile, persistRoot, vars = {},
   const varArgs = Object.entries({ RATE_LIMIT: 'off', ...vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   const common = ['--port', String(port), '--ip', '127.0.0.1', '--persist-to', persist];
   let child;
+  if (kind === 'start' || kind === 'dev') {
+    // The migrations, the demo accounts and the bench's phone users, in the server's own storage.
+    const wrangler = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
+    mkdirSync(persist, { recursive: true });
+    for (const d1 of [
+      ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist],
+      ['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--file', 'seed/demo-users.sql'],
+      ['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--file', benchUsersSql(persist)],
+    ]) {
+      execFileSync(process.execPath, [wrangler, ...d1], { cwd: ROOT, stdio: 'ignore', env: process.env });
+    }
+  }
   if (kind === 'start' || kind.startsWith('floor')) {
     const script = kind === 'start' ? 'scripts/start.mjs' : 'bench/floor/serve.mjs';
     // The benchmark's phones sign in as the demo user, which `npm start` makes only with --demo.
     const extra = { start: ['--demo'], floor: [], 'floor-contract': ['--contract'], 'floor-held': ['--held'] }[kind];
     child = startProcess(name, [script, ...common, '--bundle', bundleFile, ...extra, ...varArgs, ...args], nofile);
   } else {
-    // `npm run dev` with its own storage: the migrations and demo accounts, then `wrangler dev`.
+    // `npm run dev` with its own storage (made above), then `wrangler dev`.
     const wrangler = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
-    for (const d1 of [
-      ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist],
-      ['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--file', 'seed/demo-users.sql'],
-    ]) {
-      execFileSync(process.execPath, [wrangler, ...d1], { cwd: ROOT, stdio: 'ignore', env: process.env });
-    }
     const inspector = ['--inspector-port', String(await freePort())];
     child = startProcess(name, [wrangler, 'dev', ...common, ...inspector, ...varArgs, ...args]);
   }
