@@ -214,6 +214,54 @@ async function waiting({ base, pcs, seconds, mode }) {
 }
 
 /**
+ * One whole QR login on the app (or, with `codeflow`, a site's sign-in by scan): the PC's
+ * long-polls beside the phone's scan and confirm, until the token (or the code, exchanged).
+ * False when the login ended without one.
+ */
+async function appLogin(base, user, codeflow) {
+  const verifier = codeflow ? pkce() : null;
+  const qr = verifier
+    ? expectStatus(
+        await call(base, 'POST', '/api/authorize', { 'user-agent': PC_UA }, authorizeParams(verifier.challenge)),
+        200,
+        'authorize',
+      ).login
+    : await createQr(base);
+  const [seen] = await Promise.all([poll(base, qr, '?after=0&wait=30'), act(base, qr, 'scan', user)]);
+  expectStatus(seen, 200, 'first poll');
+  const [got, confirmed] = await Promise.all([
+    poll(base, qr, `?after=${seen.json.version}&wait=30`),
+    act(base, qr, 'confirm', user),
+  ]);
+  expectStatus(confirmed, 200, 'confirm');
+  let body = expectStatus(got, 200, 'second poll');
+  // The first poll may have seen `noscan` if it was answered before the scan landed.
+  while (!body.token && !body.redirect_to && body.status !== 'expired') {
+    body = expectStatus(await poll(base, qr, `?after=${body.version}&wait=30`), 200, 'poll');
+  }
+  if (verifier && body.redirect_to) {
+    // The site's backend exchanges the code the browser brought back.
+    const { headers, body: form } = tokenRequest(codeOf(body.redirect_to), verifier.verifier);
+    expectStatus(await call(base, 'POST', '/oauth/token', headers, form), 200, 'token');
+    return true;
+  }
+  return Boolean(body.token);
+}
+
+/**
+ * One whole login on the seed (bench/seed/server.mjs): generate, scan, confirm, then `check`
+ * collects the token. Its PC can only poll; here it asks once, right after the confirmation,
+ * the fewest requests the seed's login can take (4). False when no token came.
+ */
+async function seedLogin(base, user) {
+  const qr = expectStatus(await call(base, 'GET', '/qrcode/generate'), 200, 'generate');
+  const q = `?id=${qr.qrcode_id}`;
+  expectStatus(await call(base, 'GET', `/qrcode/scan${q}`), 200, 'scan');
+  expectStatus(await call(base, 'GET', `/qrcode/confirm${q}`, { authorization: `Bearer ${user}` }), 200, 'confirm');
+  return Boolean(expectStatus(await call(base, 'GET', `/qrcode/check${q}`), 200, 'check')?.token);
+}
+
+/**
  * 3. Whole logins as a PC and a phone do them: create; the PC long-polls while the phone
  * scans; the PC long-polls again while the phone confirms; the PC holds its token. With
  * `codeflow`, a site's sign-in by scan (OpenID Connect) instead: the authorize page's
@@ -233,6 +281,7 @@ async function throughput({
   seconds,
   warmupSeconds = 1,
   codeflow = false,
+  seed = false,
 }) {
   const start = now();
   // The window opens after the warm-up and once the first wave (one login per client) has
@@ -267,37 +316,8 @@ async function throughput({
       while (now() < end) {
         const t0 = now();
         try {
-          const verifier = codeflow ? pkce() : null;
-          const qr = verifier
-            ? expectStatus(
-                await call(
-                  base,
-                  'POST',
-                  '/api/authorize',
-                  { 'user-agent': PC_UA },
-                  authorizeParams(verifier.challenge),
-                ),
-                200,
-                'authorize',
-              ).login
-            : await createQr(base);
-          const [seen] = await Promise.all([poll(base, qr, '?after=0&wait=30'), act(base, qr, 'scan', user)]);
-          expectStatus(seen, 200, 'first poll');
-          const [got, confirmed] = await Promise.all([
-            poll(base, qr, `?after=${seen.json.version}&wait=30`),
-            act(base, qr, 'confirm', user),
-          ]);
-          expectStatus(confirmed, 200, 'confirm');
-          let body = expectStatus(got, 200, 'second poll');
-          // The first poll may have seen `noscan` if it was answered before the scan landed.
-          while (!body.token && !body.redirect_to && body.status !== 'expired') {
-            body = expectStatus(await poll(base, qr, `?after=${body.version}&wait=30`), 200, 'poll');
-          }
-          if (verifier && body.redirect_to) {
-            // The site's backend exchanges the code the browser brought back.
-            const { headers, body: form } = tokenRequest(codeOf(body.redirect_to), verifier.verifier);
-            expectStatus(await call(base, 'POST', '/oauth/token', headers, form), 200, 'token');
-          } else if (!body.token) lost++;
+          const got = seed ? await seedLogin(base, user) : await appLogin(base, user, codeflow);
+          if (!got) lost++;
           // Throughput counts the logins that end inside the window, whenever they began.
           const t1 = now();
           if (t1 > measureFrom && t1 <= end) {
@@ -604,7 +624,11 @@ async function boundPcToken(base, phone, key) {
   return polled.token;
 }
 
-async function login({ base, username, password }) {
+async function login({ base, username, password, seed = false }) {
+  if (seed) {
+    const query = `?username=${encodeURIComponent(username)}&password=${encodeURIComponent(password)}`;
+    return expectStatus(await call(base, 'GET', `/login${query}`), 200, 'login').token;
+  }
   const res = await call(base, 'POST', '/api/login', {}, { username, password });
   return expectStatus(res, 200, 'login').token;
 }

@@ -4,7 +4,7 @@
  * way (bench/floor/serve.mjs, in its variants), and the app under `wrangler dev` for reference.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,12 +75,12 @@ export function adopt(child) {
   return child;
 }
 
-async function waitReady(base, child, timeoutMs = 90_000) {
+async function waitReady(base, child, readyPath = '/api/config', timeoutMs = 90_000) {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (child.exitCode !== null) throw new Error(`${child.label} exited:\n${child.output}`);
     try {
-      const res = await fetch(`${base}/api/config`);
+      const res = await fetch(`${base}${readyPath}`);
       if (res.ok) return;
     } catch {}
     await sleep(200);
@@ -133,10 +133,27 @@ function benchUsersSql(dir) {
   return file;
 }
 
+const SEED_DIR = path.join(ROOT, 'bench/seed');
+
+/**
+ * The seed's own packages (NestJS, `qrcode`, `@nestjs/jwt`: bench/seed/package-lock.json),
+ * installed into bench/seed/node_modules on first use, so that the project's install does not
+ * carry a second web framework. Returns null when they are there, else why not.
+ */
+export function installSeed() {
+  if (existsSync(path.join(SEED_DIR, 'node_modules/@nestjs/core'))) return null;
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: SEED_DIR, encoding: 'utf8' });
+  return r.status === 0
+    ? null
+    : `npm ci in bench/seed failed: ${(r.stderr || r.stdout || String(r.error)).trim().slice(0, 300)}`;
+}
+
 /**
  * Starts one server. `kind`: 'start' (the app, `npm start`), 'floor', 'floor-contract' (the floor
  * with the contract, bench/floor/wrangler.contract.toml), 'floor-held' (the floor with the wait
- * held in the object, the design before issue 18), or 'dev' (`wrangler dev`).
+ * held in the object, the design before issue 18), 'seed' (the seed, bench/seed/server.mjs, in
+ * memory; `installSeed()` first) or 'dev' (`wrangler dev`).
  * RATE_LIMIT is off (the load comes from one address); `vars` adds `--var`s; `nofile` sets
  * the open-files limit of the server (`startProcess`).
  */
@@ -154,6 +171,12 @@ export async function startServer(options) {
 
 async function startServerOnce({ name, kind, bundleFile, persistRoot, vars = {}, args = [], nofile }) {
   const port = await freePort();
+  if (kind === 'seed') {
+    const child = startProcess(name, [path.join(SEED_DIR, 'server.mjs'), '--port', String(port)], nofile);
+    const base = `http://127.0.0.1:${port}`;
+    await waitReady(base, child, '/qrcode/check?id=ready');
+    return { name, kind, base, child, pids: () => [child.pid] };
+  }
   const persist = path.join(persistRoot, name);
   const varArgs = Object.entries({ RATE_LIMIT: 'off', ...vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   const common = ['--port', String(port), '--ip', '127.0.0.1', '--persist-to', persist];
