@@ -126,7 +126,7 @@ function floorTable(r, p) {
       'It holds the PC’s wait as the app does since issue 18: the Worker waits on a WebSocket that the object accepted through the Hibernation API, so the object can be evicted while the PC waits, and a confirmed login is claimed by asking the object again. ' +
       'The *floor, wait held in the object* is the same Worker as the design was before issue 18: the wait a promise in the object, which keeps it loaded while the PC waits. ' +
       'All are served like `npm start` (production bundle, workerd, the local front in front of the Worker’s own socket, storage on disk) and measured in the same run, level by level right after the app. ' +
-      'The *floor with the contract* is the floor with what the app must have besides its own code: it asks the user’s object whether the token’s session is alive on each phone request ("a revoked token answers 401 at once"), empties the object with `deleteAll()` at the hand-out ("storage is empty within a minute"), and has static assets in front as the app has its pages (`[assets]` with `run_worker_first`, which locally puts Miniflare’s asset router on every request). The app’s gap to it is the app’s own code: Hono, its middleware and validation, and the features the floor does without.',
+      'The *floor with the contract* is the floor with what the app must have besides its own code: it asks the user’s object whether the token’s session is alive on each phone request ("a revoked token answers 401 at once"), empties the object with `deleteAll()` at the hand-out ("storage is empty within a minute"), and has static assets as the app has its pages (`[assets]` with `run_worker_first`; served as `npm start` serves the app, whose socket opens onto the Worker itself since issue 30, so locally that is the `ASSETS` binding and no longer two asset workers on every request). The app’s gap to it is the app’s own code: Hono, its middleware and validation, and the features the floor does without.',
     '',
     '| | app (`npm start`) | floor | app ÷ floor | floor with the contract | app ÷ it | floor, wait held in the object | app ÷ it | target |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -343,8 +343,8 @@ function throughputSection(r, p) {
     '## 3. Whole logins per second',
     '',
     'Each client repeats a whole login: `POST /api/qrcodes`; the PC long-polls while the phone scans; the PC long-polls again while the phone confirms; the PC holds its token (5 requests). ' +
-      `${r.plan.levelSeconds} s per level after ${r.plan.warmup} s of warm-up; at each level the app runs and then the floor. ` +
-      "Runtime CPU per login is the CPU time of the server's workerd process (all threads, /proc) over the whole level divided by every login that ended in it; the load generator's own CPU is beside it (both share the cores).",
+      `${r.plan.levelSeconds} s per level after ${r.plan.warmup} s of warm-up; at each level the app runs, then the floors and the seed (its own 4 requests: see "Against the seed"). Client i's phone is one of 32 users (\`bench1\` … \`bench32\`, each with its own object), as on a real site. ` +
+      "Runtime CPU per login is the CPU time of the server's workerd process (the seed's Node process; all threads, /proc) over the whole level divided by every login that ended in it; the load generator's own CPU is beside it (both share the cores).",
     '',
     '| server | clients | logins/s | ÷ floor | errors | lost | login p50 / p99 | workerd CPU per login | load generator CPU | load average |',
     '|---|---|---|---|---|---|---|---|---|---|',
@@ -364,7 +364,7 @@ function codeflowSection(r, p) {
   p(
     '## 3b. A site’s sign-ins by scan (OpenID Connect code flow) per second',
     '',
-    "On the app, at each level right after its QR logins: the authorize page's `POST /api/authorize` makes the QR login, the PC long-polls while the phone scans and again while it confirms, the poll hands out the code (and the single sign-on cookie) instead of a token, and the site's backend exchanges the code at `/oauth/token` (6 requests). The clients take turns between the two demo users (a user has at most 50 live sessions, and each sign-in's browser session is one until its code is exchanged). *÷ QR logins* compares with the app's QR logins of the same level above.",
+    "On the app, at each level right after its QR logins: the authorize page's `POST /api/authorize` makes the QR login, the PC long-polls while the phone scans and again while it confirms, the poll hands out the code (and the single sign-on cookie) instead of a token, and the site's backend exchanges the code at `/oauth/token` (6 requests). The clients' phones are the same 32 users as the QR logins' (a user has at most 50 live sessions, and each sign-in's browser session is one until its code is exchanged). *÷ QR logins* compares with the app's QR logins of the same level above.",
     '',
     '| clients | sign-ins/s | ÷ QR logins | errors | sign-in p50 / p99 | workerd CPU per sign-in | load average |',
     '|---|---|---|---|---|---|---|',
