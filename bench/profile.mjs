@@ -39,7 +39,7 @@ import { heapGrowth, inspect } from './profile/inspector.mjs';
 import { renderProfile } from './profile/report.mjs';
 import { walDiff, walSnapshot } from './profile/sqlite-wal.mjs';
 import { bundleWorker, migrationFiles, serveWorker } from './serve.mjs';
-import { freePort } from './servers.mjs';
+import { benchUsersSql, freePort } from './servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -107,16 +107,7 @@ const PHONE_USERS = Array.from({ length: LOGINS / WAVE }, (_, w) => `bench${w + 
 
 /** The migrations, the demo accounts and the phone users, as SQL files for the app's D1. */
 function appSqlFiles() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'qrcode-login-profile-users-'));
-  const file = path.join(dir, 'bench-users.sql');
-  const hash = 'pbkdf2_sha256$100000$2lo7UALg1YCabB9iwB87LA$nKacCEIHlk7paHU8EIPTmdARlTkokzvBD8vHGu-jGDk';
-  writeFileSync(
-    file,
-    PHONE_USERS.map(
-      (name) =>
-        `INSERT OR IGNORE INTO users (id, username, display_name, password_hash) VALUES ('u_${name}', '${name}', '${name}', '${hash}');\n`,
-    ).join(''),
-  );
+  const file = benchUsersSql(mkdtempSync(path.join(os.tmpdir(), 'qrcode-login-profile-users-')), PHONE_USERS);
   return [...migrationFiles(), path.join(ROOT, 'seed/demo-users.sql'), file];
 }
 

@@ -119,16 +119,18 @@ export function bundles() {
 export const BENCH_USERS = Array.from({ length: 32 }, (_, i) => `bench${i + 1}`);
 export const BENCH_PASSWORD = '111';
 
-/** `BENCH_USERS` as SQL (dong's password hash: the same password), written once. */
-function benchUsersSql(dir) {
+/** `users` (by default `BENCH_USERS`) as SQL in `dir` (dong's password hash: the same password); the file. */
+export function benchUsersSql(dir, users = BENCH_USERS) {
   const file = path.join(dir, 'bench-users.sql');
   const hash = 'pbkdf2_sha256$100000$2lo7UALg1YCabB9iwB87LA$nKacCEIHlk7paHU8EIPTmdARlTkokzvBD8vHGu-jGDk';
   writeFileSync(
     file,
-    BENCH_USERS.map(
-      (name) =>
-        `INSERT OR IGNORE INTO users (id, username, display_name, password_hash) VALUES ('u_${name}', '${name}', '${name}', '${hash}');\n`,
-    ).join(''),
+    users
+      .map(
+        (name) =>
+          `INSERT OR IGNORE INTO users (id, username, display_name, password_hash) VALUES ('u_${name}', '${name}', '${name}', '${hash}');\n`,
+      )
+      .join(''),
   );
   return file;
 }
