@@ -266,16 +266,15 @@ async function seedLogin(base, user) {
  * scans; the PC long-polls again while the phone confirms; the PC holds its token. With
  * `codeflow`, a site's sign-in by scan (OpenID Connect) instead: the authorize page's
  * `POST /api/authorize` makes the QR, the same polls, scan and confirm, the poll hands out the
- * code, and the site exchanges it at `/oauth/token` (6 requests). Its clients take turns between
- * `phone` and `otherPhone` (two users): each sign-in makes a browser session of its user until
- * the exchange, and a user has at most 50 live sessions, so one user's 64 at once would end
- * some before their codes are exchanged. With `phones`, client i's phone is `phones[i mod n]`
- * instead: many users, each with its own object, as on a real site (issue 30).
+ * code, and the site exchanges it at `/oauth/token` (6 requests). With `phones`, client i's phone
+ * is `phones[i mod n]`: many users, each with its own object, as on a real site (issue 30); a
+ * user has at most 50 live sessions, and each code-flow sign-in is one of its user's until the
+ * exchange, so the code flow needs them. Without, every client's phone is `phone`. With `seed`,
+ * each login is the seed's (`seedLogin`).
  */
 async function throughput({
   base,
   phone,
-  otherPhone,
   phones,
   concurrency,
   seconds,
@@ -308,11 +307,7 @@ async function throughput({
   await Promise.all(
     Array.from({ length: concurrency }, async (_, client) => {
       // With `phones`, each client is its own phone user (as many users as the list holds).
-      const user = phones?.length
-        ? phones[client % phones.length]
-        : codeflow && otherPhone && client % 2
-          ? otherPhone
-          : phone;
+      const user = phones?.length ? phones[client % phones.length] : phone;
       while (now() < end) {
         const t0 = now();
         try {

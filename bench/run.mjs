@@ -452,17 +452,14 @@ async function main() {
 
   const load = startLoad('load');
   const side = startLoad('load-waiting');
+  // Each server's demo phone (dong), and step 3's phones: BENCH_USERS, each its own user (and object).
   const phones = {};
+  const crowds = {};
   for (const s of Object.values(servers)) {
     const seed = s.kind === 'seed';
     phones[s.name] = await load.run('login', { base: s.base, username: 'dong', password: '111', seed });
-  }
-  // Step 3's phones: BENCH_USERS, each its own user (and object), on every server.
-  const crowds = {};
-  for (const s of Object.values(servers)) {
     crowds[s.name] = [];
     for (const username of BENCH_USERS) {
-      const seed = s.kind === 'seed';
       crowds[s.name].push(await load.run('login', { base: s.base, username, password: BENCH_PASSWORD, seed }));
     }
   }

@@ -182,10 +182,10 @@ async function startServerOnce({ name, kind, bundleFile, persistRoot, vars = {},
   const persist = path.join(persistRoot, name);
   const varArgs = Object.entries({ RATE_LIMIT: 'off', ...vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   const common = ['--port', String(port), '--ip', '127.0.0.1', '--persist-to', persist];
+  const wrangler = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
   let child;
   if (kind === 'start' || kind === 'dev') {
     // The migrations, the demo accounts and the bench's phone users, in the server's own storage.
-    const wrangler = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
     mkdirSync(persist, { recursive: true });
     for (const d1 of [
       ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist],
@@ -202,7 +202,6 @@ async function startServerOnce({ name, kind, bundleFile, persistRoot, vars = {},
     child = startProcess(name, [script, ...common, '--bundle', bundleFile, ...extra, ...varArgs, ...args], nofile);
   } else {
     // `npm run dev` with its own storage (made above), then `wrangler dev`.
-    const wrangler = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
     const inspector = ['--inspector-port', String(await freePort())];
     child = startProcess(name, [wrangler, 'dev', ...common, ...inspector, ...varArgs, ...args]);
   }
