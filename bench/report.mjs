@@ -37,6 +37,11 @@ export function renderMarkdown(r) {
       '',
     );
   header(r, p);
+  for (const e of r.serversEnded ?? [])
+    p(
+      `> **${e.name} ended by itself** during the run (exit code ${e.code}, signal ${e.signal}), after its last step; the run's log has its output.`,
+      '',
+    );
   summaryTable(r, p);
   floorTable(r, p);
   seedTable(r, p);

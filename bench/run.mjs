@@ -35,7 +35,16 @@ import { holdWaitingPcs, runtimeSnapshot } from './hold.mjs';
 import { measureMachine } from './machine.mjs';
 import { OIDC_CLIENT_SECRETS, OIDC_CLIENTS } from './oidc.mjs';
 import { cpuSeconds, machineBusySeconds, ownTreeSeconds } from './procfs.mjs';
-import { adopt, BENCH_PASSWORD, BENCH_USERS, bundles, installSeed, startServer, stopAll } from './servers.mjs';
+import {
+  adopt,
+  BENCH_PASSWORD,
+  BENCH_USERS,
+  bundles,
+  installSeed,
+  startServer,
+  stopAll,
+  stopServer,
+} from './servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -607,7 +616,16 @@ async function main() {
   );
 
   // 7. What one machine holds: `npm start` alone with many thousand waiting PCs (bench/machine.mjs).
-  for (const s of Object.values(servers)) if (s.name !== 'start') process.kill(-s.child.pid, 'SIGTERM');
+  const ended = Object.values(servers)
+    .filter((s) => s.name !== 'start')
+    .map(stopServer)
+    .filter(Boolean);
+  for (const e of ended) log(`${e.name} had ended by itself (code ${e.code}, signal ${e.signal}):\n${e.output}`);
+  // The app ending by itself is a crash of the product: the run fails. A floor or the seed
+  // that ended after its steps is said in the report (their figures were taken before).
+  const crashed = ended.filter((e) => servers[e.name].kind === 'start');
+  if (crashed.length) throw new Error(`the app ended by itself: ${crashed.map((e) => e.name).join(', ')}`);
+  if (ended.length) result.serversEnded = ended.map(({ name, code, signal }) => ({ name, code, signal }));
   result.machineHold = await measureMachine({ bundleFile: bundled.app, persistRoot: TMP, startLoad, plan: PLAN }, log);
 
   // 5. The QR image, in a fresh process.

@@ -69,6 +69,20 @@ function startProcess(name, args, nofile) {
   return child;
 }
 
+/**
+ * Stops a server (its whole group). One that already ended by itself is not signalled (its
+ * group is gone); its exit and the end of its output come back, for the report: a server may
+ * only end when it is told to. Returns null when it was still running.
+ */
+export function stopServer(server) {
+  const { child } = server;
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return { name: server.name, code: child.exitCode, signal: child.signalCode, output: child.output.slice(-2000) };
+  }
+  process.kill(-child.pid, 'SIGTERM');
+  return null;
+}
+
 /** Registers a forked helper (a load generator) to be stopped with the servers. */
 export function adopt(child) {
   children.push(child);
@@ -180,6 +194,9 @@ async function startServerOnce({ name, kind, bundleFile, persistRoot, vars = {},
     return { name, kind, base, child, pids: () => [child.pid] };
   }
   const persist = path.join(persistRoot, name);
+  // Each attempt starts from empty storage: an attempt that lost its port (EADDRINUSE) has
+  // already made the floor's tables, and making them again would fail ("already exists").
+  rmSync(persist, { recursive: true, force: true });
   const varArgs = Object.entries({ RATE_LIMIT: 'off', ...vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   const common = ['--port', String(port), '--ip', '127.0.0.1', '--persist-to', persist];
   const wrangler = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
