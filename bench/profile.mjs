@@ -12,6 +12,9 @@
  *   disk (read from the WAL files: the objects', D1's and the alarm tables');
  * - per request on a counting copy of the app (bench/profile/counting.js): Durable Object
  *   calls, storage calls and D1 queries;
+ * - per request, V8's sampling profile of the isolate (an unminified build of the same code):
+ *   its JavaScript time by source module or runtime call, and the hottest functions
+ *   (bench/profile/js-profile.mjs);
  * - per waiting PC: workerd resident memory, open files, and the JavaScript heap (through
  *   workerd's inspector) with the kinds of objects it grew by, split into the loaded object
  *   and its waiting long-poll.
@@ -23,12 +26,12 @@
  *
  * Writes profile.md and profile.json to `--out` (default: a temporary directory) and prints
  * the tables; about a minute and a half. `--only app-cpu,floor-memory` runs some of the jobs (app-cpu,
- * app-calls, app-memory, floor-cpu, floor-memory); `--entry FILE` builds the app from another
+ * app-calls, app-js, app-memory, floor-cpu, floor-js, floor-memory); `--entry FILE` builds the app from another
  * entry (a patched copy of src/, for a what-if; the counting job then does not run); `--direct`
  * serves both on workerd's own socket instead of Miniflare's entry worker. CPU times are the
  * runtime's own, so a busy machine disturbs them less than it disturbs throughput, but it does.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +39,7 @@ import { bundleFloor, startFloor } from './floor/serve.mjs';
 import { authorizeParams, codeOf, OIDC_CLIENT_SECRETS, OIDC_CLIENTS, pkce, tokenRequest } from './oidc.mjs';
 import { cpuSeconds, cpuSplit, openFiles, processTable, rssByBacking } from './procfs.mjs';
 import { heapGrowth, inspect } from './profile/inspector.mjs';
+import { addProfile, bundlePlaces, perLogin } from './profile/js-profile.mjs';
 import { renderProfile } from './profile/report.mjs';
 import { walDiff, walSnapshot } from './profile/sqlite-wal.mjs';
 import { bundleWorker, migrationFiles, serveWorker } from './serve.mjs';
@@ -58,6 +62,8 @@ const DIRECT = argv.includes('--direct');
 const VERBOSE = argv.includes('--verbose');
 /** After each step, time for work that outlives the answer (`waitUntil`) to finish. */
 const SETTLE_MS = 40;
+/** V8's sampling interval for the JavaScript profile, in µs. */
+const JS_SAMPLE_US = 100;
 /** Time for a long-poll to reach its object and wait there. */
 const PARK_MS = 30;
 /** When the memory of the waiting PCs is read again: the runtime evicts an object idle for 10 s. */
@@ -339,6 +345,36 @@ async function profileCalls(server, phones) {
   );
 }
 
+/**
+ * The same waves with V8's sampling profiler on the isolate around each step: its JavaScript
+ * time per login, by place and by function (`profile/js-profile.mjs`). `bundle` is the
+ * server's bundle, unminified, whose module markers name the places.
+ */
+async function profileJs(server, phones, bundle) {
+  const places = bundlePlaces(readFileSync(bundle, 'utf8'));
+  const inspector = await inspect(server.inspectorPort, server.workerName);
+  try {
+    const waves = await inWaves(server, phones, async (run) => {
+      await inspector.startCpuProfile(JS_SAMPLE_US);
+      await run();
+      await sleep(SETTLE_MS);
+      return inspector.stopCpuProfile();
+    });
+    return Object.fromEntries(
+      Object.entries(waves).map(([sequence, rows]) => [
+        sequence,
+        rows.map(({ step, samples }) => {
+          const sum = { places: {}, functions: {} };
+          for (const profile of samples) addProfile(profile, places, sum);
+          return { step, ...perLogin(sum, LOGINS, places) };
+        }),
+      ]),
+    );
+  } finally {
+    inspector.close();
+  }
+}
+
 // ---------------------------------------------------------------- memory of a waiting PC
 
 async function pool(n, concurrency, fn) {
@@ -421,6 +457,8 @@ async function main() {
   const config = path.join(ROOT, 'wrangler.toml');
   const appBundle = bundleWorker(config, path.join(BUNDLES, 'app'), ENTRY);
   const countingBundle = bundleWorker(config, path.join(BUNDLES, 'counting'), 'bench/profile/counting.js');
+  // The same code unminified, so that the JavaScript profile can name its source modules (the floor's is).
+  const appJsBundle = bundleWorker(config, path.join(BUNDLES, 'app-js'), ENTRY, ['--minify=false']);
   const floorBundle = bundleFloor(path.join(BUNDLES, 'floor'));
   const app = (bundle) => (o) =>
     serveWorker({
@@ -434,7 +472,7 @@ async function main() {
   const floor = (o) => startFloor({ ...o, bundle: floorBundle, vars: {}, direct: DIRECT });
   const jobs = ONLY.length
     ? ONLY
-    : ['app-cpu', ...(ENTRY ? [] : ['app-calls']), 'app-memory', 'floor-cpu', 'floor-memory'];
+    : ['app-cpu', ...(ENTRY ? [] : ['app-calls']), 'app-js', 'app-memory', 'floor-cpu', 'floor-js', 'floor-memory'];
 
   const result = {
     date: new Date().toISOString(),
@@ -446,11 +484,13 @@ async function main() {
     servers: {},
   };
   // Each job on a fresh server: memory freed by one job must not be reused by the next.
-  for (const [name, workerName, start, job] of [
+  for (const [name, workerName, start, job, bundle] of [
     ['app', 'qrcode-login', app(appBundle), 'cpu'],
     ['app', 'qrcode-login', app(countingBundle), 'calls'],
+    ['app', 'qrcode-login', app(appJsBundle), 'js', appJsBundle],
     ['app', 'qrcode-login', app(appBundle), 'memory'],
     ['floor', 'qrcode-login-floor', floor, 'cpu'],
+    ['floor', 'qrcode-login-floor', floor, 'js', floorBundle],
     ['floor', 'qrcode-login-floor', floor, 'memory'],
   ]) {
     if (!jobs.includes(`${name}-${job}`)) continue;
@@ -472,6 +512,9 @@ async function main() {
       } else if (job === 'calls') {
         log(`${name}: ${LOGINS} logins on the counting copy`);
         r.calls = await profileCalls(server, phones);
+      } else if (job === 'js') {
+        log(`${name}: ${LOGINS} logins, the isolate's JavaScript profiled`);
+        r.js = await profileJs(server, phones, bundle);
       } else {
         log(`${name}: memory of ${WAITING} loaded objects, then of a waiting poll on each`);
         r.memory = await profileMemory(server);

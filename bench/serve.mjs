@@ -23,12 +23,13 @@ const wranglerApi = () => import(pathToFileURL(requireFromWrangler.resolve('wran
 
 /**
  * The production bundle of `config` in `outdir` (inside the project: workerd names modules by
- * their path from its root); `entry` replaces the config's `main`. Returns the bundle's file.
+ * their path from its root); `entry` replaces the config's `main`; `extraArgs` go to wrangler
+ * (`--minify=false`: a bundle whose profile names its source modules). Returns the bundle's file.
  */
-export function bundleWorker(config, outdir, entry) {
+export function bundleWorker(config, outdir, entry, extraArgs = []) {
   mkdirSync(outdir, { recursive: true });
   const wrangler = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
-  const args = ['deploy', ...(entry ? [entry] : []), '--dry-run', '--config', config, '--outdir', outdir];
+  const args = ['deploy', ...(entry ? [entry] : []), '--dry-run', '--config', config, '--outdir', outdir, ...extraArgs];
   const run = spawnSync(process.execPath, [wrangler, ...args], {
     cwd: ROOT,
     encoding: 'utf8',

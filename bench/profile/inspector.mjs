@@ -3,6 +3,7 @@
  * DevTools protocol, over Node's own WebSocket): used size after a garbage collection, and a
  * heap snapshot summed by kind of object, so that two snapshots tell what N more waiting PCs
  * keep in JavaScript. The rest of workerd's resident memory is native (the runtime's own).
+ * Also V8's sampling CPU profile of the isolate (`js-profile.mjs` reads it).
  */
 
 /** Connects to the isolate of the Worker `name` on workerd's inspector at `port`. */
@@ -59,6 +60,14 @@ export async function inspect(port, name) {
       }
       return byKind;
     },
+    /** Starts V8's sampling profiler of the isolate, a sample every `intervalUs` µs. */
+    async startCpuProfile(intervalUs = 100) {
+      await send('Profiler.enable');
+      await send('Profiler.setSamplingInterval', { interval: intervalUs });
+      await send('Profiler.start');
+    },
+    /** Stops it: the profile (`nodes`, `samples`, `timeDeltas`: the Chrome DevTools protocol's `Profiler.Profile`). */
+    stopCpuProfile: async () => (await send('Profiler.stop')).profile,
     close: () => ws.close(),
   };
 }

@@ -64,6 +64,76 @@ function callsTable(r, sequence, p) {
   p('');
 }
 
+/** Whole-login sums of per-step maps (`pick(row)` → { key: ms }). */
+function acrossSteps(rows, pick) {
+  const out = {};
+  for (const row of rows) for (const [k, v] of Object.entries(pick(row))) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+/** The isolate's JavaScript time per login, by place and step (`profile/js-profile.mjs`), and its hottest functions. */
+function jsTable(r, sequence, p, shown = 14) {
+  const app = r.servers.app?.js?.[sequence];
+  if (!app) return;
+  const floor = r.servers.floor?.js?.[sequence];
+  const appPlaces = acrossSteps(app, (x) => x.places);
+  const floorPlaces = floor ? acrossSteps(floor, (x) => x.places) : null;
+  const larger = (k) => Math.max(appPlaces[k] ?? 0, floorPlaces?.[k] ?? 0);
+  const top = [...new Set([...Object.keys(appPlaces), ...Object.keys(floorPlaces ?? {})])]
+    .sort((a, b) => larger(b) - larger(a))
+    .slice(0, shown);
+  const rest = (places) =>
+    places
+      ? sum(
+          Object.entries(places)
+            .filter(([k]) => !top.includes(k))
+            .map(([, v]) => v),
+        )
+      : null;
+  p(
+    `JavaScript time of the isolate per login, by source module or runtime call (ms of self time in V8's sampling profile of an unminified build of the same code), the ${shown} largest of the app or the floor. ` +
+      'V8 samples on the wall clock, so on a busy machine a place also counts the time its thread waited for a core: compare places, and the app with the floor, not these sums with the CPU above.',
+    '',
+    `| where | ${app.map((x) => x.step).join(' | ')} | app, whole login | floor, whole login |`,
+    `|---|${app.map(() => '---|').join('')}---|---|`,
+  );
+  for (const place of top) {
+    p(
+      `| ${place} | ${app.map((x) => f(x.places[place], 2)).join(' | ')} | ${f(appPlaces[place], 2)} | ${f(floorPlaces?.[place], 2)} |`,
+    );
+  }
+  const restOf = (x) =>
+    sum(
+      Object.entries(x.places)
+        .filter(([k]) => !top.includes(k))
+        .map(([, v]) => v),
+    );
+  p(
+    `| everything else | ${app.map((x) => f(restOf(x), 2)).join(' | ')} | ${f(rest(appPlaces), 2)} | ${f(rest(floorPlaces), 2)} |`,
+    `| **all JavaScript** | ${app.map((x) => `**${f(total(x.places), 2)}**`).join(' | ')} | **${f(total(appPlaces), 2)}** | **${f(floorPlaces ? total(floorPlaces) : null, 2)}** |`,
+    '',
+    "The app's hottest functions over the whole login, each with its hottest line (a runtime call without a frame of its own, such as a stub's call that first makes its object, is counted in the line that makes it):",
+    '',
+  );
+  const fns = {};
+  for (const row of app) {
+    for (const [k, v] of Object.entries(row.functions)) {
+      const had = fns[k];
+      fns[k] = {
+        ms: (had?.ms ?? 0) + v.ms,
+        hottest: had && had.best >= v.ms ? had.hottest : v.hottest,
+        best: Math.max(had?.best ?? 0, v.ms),
+      };
+    }
+  }
+  for (const [k, v] of Object.entries(fns)
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .slice(0, 8)) {
+    p(`- ${f(v.ms, 2)} ms ${k}${v.hottest ? `: \`${v.hottest.replace(/`/g, "'")}\`` : ''}`);
+  }
+  p('');
+}
+
 const noMemory = {
   n: null,
   perLoadedObject: {},
@@ -134,6 +204,7 @@ export function renderProfile(r) {
   );
   cpuTable(r, 'pc', p);
   callsTable(r, 'pc', p);
+  jsTable(r, 'pc', p);
   for (const [sequence, title, words] of [
     [
       'codeflow',
