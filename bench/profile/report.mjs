@@ -82,6 +82,7 @@ function jsTable(r, sequence, p, shown = 14) {
   const top = [...new Set([...Object.keys(appPlaces), ...Object.keys(floorPlaces ?? {})])]
     .sort((a, b) => larger(b) - larger(a))
     .slice(0, shown);
+  /** What the places outside the table add up to, in `places` (a step's, or a whole login's). */
   const rest = (places) =>
     places
       ? sum(
@@ -102,14 +103,8 @@ function jsTable(r, sequence, p, shown = 14) {
       `| ${place} | ${app.map((x) => f(x.places[place], 2)).join(' | ')} | ${f(appPlaces[place], 2)} | ${f(floorPlaces?.[place], 2)} |`,
     );
   }
-  const restOf = (x) =>
-    sum(
-      Object.entries(x.places)
-        .filter(([k]) => !top.includes(k))
-        .map(([, v]) => v),
-    );
   p(
-    `| everything else | ${app.map((x) => f(restOf(x), 2)).join(' | ')} | ${f(rest(appPlaces), 2)} | ${f(rest(floorPlaces), 2)} |`,
+    `| everything else | ${app.map((x) => f(rest(x.places), 2)).join(' | ')} | ${f(rest(appPlaces), 2)} | ${f(rest(floorPlaces), 2)} |`,
     `| **all JavaScript** | ${app.map((x) => `**${f(total(x.places), 2)}**`).join(' | ')} | **${f(total(appPlaces), 2)}** | **${f(floorPlaces ? total(floorPlaces) : null, 2)}** |`,
     '',
     "The app's hottest functions over the whole login, each with its hottest line (a runtime call without a frame of its own, such as a stub's call that first makes its object, is counted in the line that makes it):",
