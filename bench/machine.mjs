@@ -21,7 +21,7 @@
  * says so, with the limit it would need.
  */
 import { cpuSeconds, openFiles, rssBytes } from './procfs.mjs';
-import { openFilesLimit, startServer } from './servers.mjs';
+import { openFilesLimit, startServer, stopServer } from './servers.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
@@ -189,9 +189,7 @@ export async function measureMachine({ bundleFile, persistRoot, startLoad, plan 
   } finally {
     load.stop();
     logins.stop();
-    try {
-      process.kill(-server.child.pid, 'SIGTERM');
-    } catch {}
+    stopServer(server);
   }
 }
 

@@ -76,11 +76,21 @@ function startProcess(name, args, nofile) {
  */
 export function stopServer(server) {
   const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return { name: server.name, code: child.exitCode, signal: child.signalCode, output: child.output.slice(-2000) };
+  const ended = () => ({
+    name: server.name,
+    code: child.exitCode,
+    signal: child.signalCode,
+    output: child.output.slice(-2000),
+  });
+  if (child.exitCode !== null || child.signalCode !== null) return ended();
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+    return null;
+  } catch (err) {
+    // Its group ended before this process heard of its exit.
+    if (err.code !== 'ESRCH') throw err;
+    return ended();
   }
-  process.kill(-child.pid, 'SIGTERM');
-  return null;
 }
 
 /** Registers a forked helper (a load generator) to be stopped with the servers. */
