@@ -25,7 +25,7 @@
  * in before: `POST /api/authorize` with its cookie, `/api/authorize/continue`, the exchange).
  *
  * Writes profile.md and profile.json to `--out` (default: a temporary directory) and prints
- * the tables; about a minute and a half. `--only app-cpu,floor-memory` runs some of the jobs (app-cpu,
+ * the tables; about two and a half minutes. `--only app-cpu,floor-memory` runs some of the jobs (app-cpu,
  * app-calls, app-js, app-memory, floor-cpu, floor-js, floor-memory); `--entry FILE` builds the app from another
  * entry (a patched copy of src/, for a what-if; the counting job then does not run); `--direct`
  * serves both on workerd's own socket instead of Miniflare's entry worker. CPU times are the
